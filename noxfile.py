@@ -1,0 +1,96 @@
+# /// script
+# dependencies = ["nox>=2025.2.9"]
+# ///
+"""Every build, test, lint and benchmark entry point of the Shepard monorepo."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "uv|virtualenv"
+nox.options.error_on_external_run = True
+nox.options.reuse_existing_virtualenvs = False
+
+ROOT = Path(__file__).parent
+PACKAGES_DIR = ROOT / "packages"
+PACKAGES = sorted(p.name for p in PACKAGES_DIR.iterdir() if (p / "pyproject.toml").is_file())
+PYTHON = "3.11"
+
+
+def _pyproject(package: str) -> dict[str, object]:
+    with (PACKAGES_DIR / package / "pyproject.toml").open("rb") as f:
+        return tomllib.load(f)
+
+
+def _local_closure(package: str) -> list[str]:
+    """Return the package and every sibling package it depends on, dependencies first."""
+    seen: list[str] = []
+
+    def visit(name: str) -> None:
+        project = _pyproject(name)["project"]
+        assert isinstance(project, dict)
+        for requirement in project.get("dependencies", []):
+            dep = str(requirement).split(";")[0].split("[")[0].strip()
+            for sep in "<>=!~ ":
+                dep = dep.split(sep)[0]
+            if dep in PACKAGES and dep not in seen:
+                visit(dep)
+        if name not in seen:
+            seen.append(name)
+
+    visit(package)
+    return seen
+
+
+def _test_group(package: str) -> list[str]:
+    return list(nox.project.dependency_groups(_pyproject(package), "test"))
+
+
+def install_packages(session: nox.Session, *packages: str, extras: str = "") -> None:
+    """Install the packages (built as wheels, not editable) with their sibling dependencies."""
+    closure: list[str] = []
+    for package in packages:
+        closure += [p for p in _local_closure(package) if p not in closure]
+    targets = [str(PACKAGES_DIR / p) + (extras if p in packages and extras else "") for p in closure]
+    session.install(*targets)
+
+
+@nox.session(python=PYTHON, tags=["test"])
+@nox.parametrize("package", PACKAGES)
+def tests(session: nox.Session, package: str) -> None:
+    """Test one package in a fresh environment holding only it, its siblings and its test group."""
+    install_packages(session, package)
+    session.install(*_test_group(package))
+    session.run("pytest", f"packages/{package}/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def integration(session: nox.Session) -> None:
+    """Run the end-to-end tests that cross packages, against moto server (and Docker when present)."""
+    tests_dir = ROOT / "tests-integration"
+    if not any(tests_dir.glob("test_*.py")):
+        session.skip("no integration tests yet")
+    install_packages(session, *PACKAGES)
+    with (tests_dir / "requirements.txt").open() as f:
+        session.install(*[line.strip() for line in f if line.strip() and not line.startswith("#")])
+    session.run("pytest", "tests-integration", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["test", "lint"])
+def lint(session: nox.Session) -> None:
+    """Check style and formatting with ruff."""
+    session.install("ruff>=0.8")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON, tags=["test", "lint"])
+def typecheck(session: nox.Session) -> None:
+    """Run mypy --strict over every package's src/."""
+    install_packages(session, *PACKAGES)
+    session.install("mypy>=1.13", "boto3-stubs[full]>=1.35", "types-docker", "types-PyYAML")
+    for package in PACKAGES:
+        session.run("mypy", "--strict", str(PACKAGES_DIR / package / "src"))

@@ -1,0 +1,143 @@
+"""The job row: one DynamoDB item per job, keyed by UUID, holding its inputs and its live state."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+from typing import Final
+
+from shepard_core._keywords import RESERVED_PREFIX
+from shepard_core._statuses import JobStatus
+
+PARTITION_KEY: Final = "UUID"
+TTL_ATTRIBUTE: Final = "END_TIME"
+
+
+class Attr:
+    """Attribute names of the job row besides the user's own inputs."""
+
+    UUID: Final = "UUID"
+    JOB_STATUS: Final = "JOB_STATUS"
+    START_TIME: Final = "START_TIME"
+    END_TIME: Final = "END_TIME"
+    INPUT_ZIP_NAME: Final = "INPUT_ZIP_NAME"
+    IS_INVOKED: Final = "IS_INVOKED"
+    BATCH_JOB_ID: Final = "SHEPARD_BATCH_JOB_ID"
+    SUBMIT_TIME: Final = "SHEPARD_SUBMIT_TIME"
+    FINISH_TIME: Final = "SHEPARD_FINISH_TIME"
+    REJECTION_REASON: Final = "SHEPARD_REJECTION_REASON"
+    ATTEMPT: Final = "SHEPARD_ATTEMPT"
+    EXIT_CODE: Final = "SHEPARD_EXIT_CODE"
+    INPUT_KEYS: Final = "SHEPARD_INPUT_KEYS"
+
+
+_OWN_ATTRIBUTES: Final = frozenset(
+    {Attr.UUID, Attr.JOB_STATUS, Attr.START_TIME, Attr.END_TIME, Attr.INPUT_ZIP_NAME, Attr.IS_INVOKED}
+)
+_NUMBER_ATTRIBUTES: Final = frozenset({Attr.END_TIME, Attr.ATTEMPT, Attr.EXIT_CODE})
+
+
+def is_row_attribute(name: str) -> bool:
+    """Return whether `name` is one of Shepard's own row attributes rather than a user input."""
+    return name in _OWN_ATTRIBUTES or name.startswith(RESERVED_PREFIX)
+
+
+def ttl_after_days(days: int, now: datetime | None = None) -> int:
+    """Return the END_TIME (epoch seconds, DynamoDB TTL) `days` after `now`."""
+    now = datetime.now(UTC) if now is None else now
+    return int((now + timedelta(days=days)).timestamp())
+
+
+def iso_now() -> str:
+    """Return the current UTC time as ISO 8601 with seconds, for the row's timestamps."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+AttributeValue = dict[str, str]
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobRow:
+    """One job's DynamoDB item, in Python terms."""
+
+    uuid: str
+    status: JobStatus
+    inputs: dict[str, str]
+    input_zip_name: str
+    is_invoked: bool
+    end_time: int
+    start_time: str | None = None
+    submit_time: str | None = None
+    finish_time: str | None = None
+    batch_job_id: str | None = None
+    rejection_reason: str | None = None
+    attempt: int | None = None
+    exit_code: int | None = None
+
+    def to_item(self) -> dict[str, AttributeValue]:
+        """Return the row in DynamoDB's low-level attribute-value form (for the client API)."""
+        item: dict[str, AttributeValue] = {key: {"S": value} for key, value in self.inputs.items()}
+        own: dict[str, str | int | None] = {
+            Attr.UUID: self.uuid,
+            Attr.JOB_STATUS: self.status.value,
+            Attr.INPUT_ZIP_NAME: self.input_zip_name,
+            Attr.IS_INVOKED: "True" if self.is_invoked else "False",
+            Attr.END_TIME: self.end_time,
+            Attr.START_TIME: self.start_time,
+            Attr.SUBMIT_TIME: self.submit_time,
+            Attr.FINISH_TIME: self.finish_time,
+            Attr.BATCH_JOB_ID: self.batch_job_id,
+            Attr.REJECTION_REASON: self.rejection_reason,
+            Attr.ATTEMPT: self.attempt,
+            Attr.EXIT_CODE: self.exit_code,
+        }
+        for name, value in own.items():
+            if value is None:
+                continue
+            item[name] = {"N": str(value)} if name in _NUMBER_ATTRIBUTES else {"S": str(value)}
+        if self.inputs:
+            item[Attr.INPUT_KEYS] = {"SS": sorted(self.inputs)}
+        return item
+
+    @classmethod
+    def from_item(cls, item: dict[str, dict[str, object]]) -> JobRow:
+        """Build a row from DynamoDB's low-level attribute-value form; unknown attributes are inputs."""
+
+        def text(name: str) -> str | None:
+            value = item.get(name)
+            if value is None:
+                return None
+            if "S" in value:
+                return str(value["S"])
+            if "N" in value:
+                return str(value["N"])
+            return None
+
+        def number(name: str) -> int | None:
+            raw = text(name)
+            return None if raw is None else int(float(raw))
+
+        inputs = {
+            name: str(value["S"])
+            for name, value in item.items()
+            if not is_row_attribute(name) and "S" in value
+        }
+        uuid = text(Attr.UUID)
+        status = text(Attr.JOB_STATUS)
+        if uuid is None or status is None:
+            raise ValueError("a job row needs UUID and JOB_STATUS")
+        return cls(
+            uuid=uuid,
+            status=JobStatus(status),
+            inputs=inputs,
+            input_zip_name=text(Attr.INPUT_ZIP_NAME) or "",
+            is_invoked=text(Attr.IS_INVOKED) == "True",
+            end_time=number(Attr.END_TIME) or 0,
+            start_time=text(Attr.START_TIME),
+            submit_time=text(Attr.SUBMIT_TIME),
+            finish_time=text(Attr.FINISH_TIME),
+            batch_job_id=text(Attr.BATCH_JOB_ID),
+            rejection_reason=text(Attr.REJECTION_REASON),
+            attempt=number(Attr.ATTEMPT),
+            exit_code=number(Attr.EXIT_CODE),
+        )

@@ -1,0 +1,1 @@
+"""Shepard's AWS Batch container entrypoint: stage a job, run its payload, ship its outputs."""
