@@ -33,6 +33,7 @@ class MotoServer:
     """A moto server in a thread on 127.0.0.1, reset between tests."""
 
     def __init__(self) -> None:
+        """Start the server on a free port."""
         import logging
 
         from moto.server import ThreadedMotoServer

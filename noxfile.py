@@ -31,7 +31,8 @@ def _local_closure(package: str) -> list[str]:
 
     def visit(name: str) -> None:
         project = _pyproject(name)["project"]
-        assert isinstance(project, dict)
+        if not isinstance(project, dict):
+            raise TypeError(f"packages/{name}/pyproject.toml has no [project] table")
         for requirement in project.get("dependencies", []):
             dep = str(requirement).split(";")[0].split("[")[0].strip()
             for sep in "<>=!~ ":

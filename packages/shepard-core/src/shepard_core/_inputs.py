@@ -72,15 +72,12 @@ def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     special_seen: dict[str, str] = {}
     for key, value in pairs:
         if key in result:
-            raise DuplicateKeyError(
-                f"inputs.txt sets {key!r} more than once; keep one of them"
-            )
+            raise DuplicateKeyError(f"inputs.txt sets {key!r} more than once; keep one of them")
         upper = key.upper()
         if upper in SPECIAL_KEYWORDS:
             if upper in special_seen:
                 raise DuplicateKeyError(
-                    f"inputs.txt sets {upper} twice, as {special_seen[upper]!r} and {key!r}; "
-                    "keep one of them"
+                    f"inputs.txt sets {upper} twice, as {special_seen[upper]!r} and {key!r}; keep one of them"
                 )
             special_seen[upper] = key
         result[key] = value
@@ -115,8 +112,7 @@ def _validate_key(key: str) -> None:
         )
     if is_reserved(key):
         raise ReservedKeywordError(
-            f"{key!r} is a reserved keyword ({key.upper()} is set by Shepard for every job); "
-            "rename it",
+            f"{key!r} is a reserved keyword ({key.upper()} is set by Shepard for every job); rename it",
             keyword=key,
         )
 
@@ -133,13 +129,10 @@ def parse_inputs(raw: bytes) -> dict[str, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputsEncodingError(
-            f"inputs.txt is not UTF-8 text (undecodable byte at offset {exc.start}); "
-            "save it as UTF-8"
+            f"inputs.txt is not UTF-8 text (undecodable byte at offset {exc.start}); save it as UTF-8"
         ) from None
     try:
-        document = json.loads(
-            text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant
-        )
+        document = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
         raise InvalidJSONError(
             f"inputs.txt is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",

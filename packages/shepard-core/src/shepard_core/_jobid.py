@@ -6,7 +6,7 @@ import re
 import uuid
 from typing import Final
 
-JOB_ID_NAMESPACE: Final = uuid.UUID("6f1d2a52-4c3e-5b8e-9a57-5368657061726400")
+JOB_ID_NAMESPACE: Final = uuid.UUID("6f1d2a52-4c3e-5b8e-9a57-536865706172")
 """The UUIDv5 namespace of Shepard job ids; changing it would re-run every redelivered event."""
 
 _BATCH_JOB_NAME: Final = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}\Z")

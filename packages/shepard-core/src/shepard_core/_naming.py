@@ -37,9 +37,7 @@ def _prefix(tag: str | None) -> str:
     return f"{cleaned}_" if cleaned else ""
 
 
-def output_object_name(
-    job_uuid: str, start_time: str, kind: OutputKind, tag: str | None = None
-) -> str:
+def output_object_name(job_uuid: str, start_time: str, kind: OutputKind, tag: str | None = None) -> str:
     """Return the outputs-bucket key of one output zip: `[TAG_]result@<UUID>_<START_TIME>_<kind>.zip`."""
     return f"{_prefix(tag)}result@{job_uuid}_{start_time}_{OutputKind(kind).value}.zip"
 

@@ -32,7 +32,14 @@ class Attr:
 
 
 _OWN_ATTRIBUTES: Final = frozenset(
-    {Attr.UUID, Attr.JOB_STATUS, Attr.START_TIME, Attr.END_TIME, Attr.INPUT_ZIP_NAME, Attr.IS_INVOKED}
+    {
+        Attr.UUID,
+        Attr.JOB_STATUS,
+        Attr.START_TIME,
+        Attr.END_TIME,
+        Attr.INPUT_ZIP_NAME,
+        Attr.IS_INVOKED,
+    }
 )
 _NUMBER_ATTRIBUTES: Final = frozenset({Attr.END_TIME, Attr.ATTEMPT, Attr.EXIT_CODE})
 
@@ -53,7 +60,7 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-AttributeValue = dict[str, str]
+AttributeValue = dict[str, str | list[str]]
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
