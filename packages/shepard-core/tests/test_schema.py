@@ -1,0 +1,53 @@
+from datetime import UTC, datetime
+
+import pytest
+from shepard_core import Attr, JobRow, JobStatus, is_row_attribute, ttl_after_days
+
+
+def _row(**changes):
+    values = {
+        "uuid": "u-1",
+        "status": JobStatus.SUBMITTED,
+        "inputs": {"test": "x", "TAG": "t"},
+        "input_zip_name": "job.zip",
+        "is_invoked": False,
+        "end_time": 1_800_000_000,
+        "batch_job_id": "b-1",
+    }
+    values.update(changes)
+    return JobRow(**values)
+
+
+class TestJobRow:
+    def test_item_shape(self):
+        """The item keys the row by UUID, keeps inputs as top-level strings and END_TIME as a number."""
+        item = _row().to_item()
+        assert item["UUID"] == {"S": "u-1"}
+        assert item["test"] == {"S": "x"}
+        assert item["END_TIME"] == {"N": "1800000000"}
+        assert item["IS_INVOKED"] == {"S": "False"}
+        assert item[Attr.BATCH_JOB_ID] == {"S": "b-1"}
+        assert Attr.REJECTION_REASON not in item
+
+    def test_round_trip(self):
+        """A row survives to_item and from_item unchanged."""
+        row = _row(attempt=2, exit_code=3, rejection_reason=None, start_time="T")
+        assert JobRow.from_item(row.to_item()) == row
+
+    def test_from_item_needs_key_and_status(self):
+        """An item without UUID or JOB_STATUS is not a job row."""
+        with pytest.raises(ValueError, match="UUID and JOB_STATUS"):
+            JobRow.from_item({"UUID": {"S": "x"}})
+
+    def test_row_attributes(self):
+        """Shepard's own attributes are told apart from user inputs."""
+        assert is_row_attribute("UUID")
+        assert is_row_attribute(Attr.SUBMIT_TIME)
+        assert not is_row_attribute("test")
+
+
+class TestTtl:
+    def test_days_ahead(self):
+        """The TTL is the epoch second `days` after now."""
+        now = datetime(2026, 1, 1, tzinfo=UTC)
+        assert ttl_after_days(2, now) - int(now.timestamp()) == 2 * 86400
