@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 REQUIRE_DOCKER_VAR = "SHEPARD_REQUIRE_DOCKER"
+LOCAL_ENGINE_SOCKET = "/tmp/shepard-docker/docker.sock"  # noqa: S108 - where scripts/docker-engine.sh starts one
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -27,6 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ[name] = value
     os.environ.pop("AWS_PROFILE", None)
     os.environ.pop("AWS_ENDPOINT_URL", None)
+    if "DOCKER_HOST" not in os.environ and os.path.exists(LOCAL_ENGINE_SOCKET):  # noqa: PTH110
+        os.environ["DOCKER_HOST"] = f"unix://{LOCAL_ENGINE_SOCKET}"
 
 
 class MotoServer:
