@@ -1,1 +1,68 @@
 """Read one member of a remote zip (zip and zip64) with two ranged reads."""
+
+from shepard_zipindex._errors import (
+    AmbiguousInputsError,
+    CorruptZipError,
+    CRCMismatchError,
+    DecompressionError,
+    Deflate64Error,
+    DirectoryTooLargeError,
+    DuplicateMemberError,
+    EncryptedMemberError,
+    InputsLocationError,
+    InputsNotFoundError,
+    MemberError,
+    MemberNotFoundError,
+    MemberTooLargeError,
+    MultiDiskArchiveError,
+    NotAZipError,
+    ObjectChangedError,
+    ObjectNotFoundError,
+    ReadFailedError,
+    TruncatedZipError,
+    UnsupportedCompressionError,
+    UnsupportedFeatureError,
+    ZipIndexError,
+)
+from shepard_zipindex._index import DEFAULT_MAX_SIZE, MAX_DIRECTORY_SIZE, SUFFIX_LENGTH, ZipIndex
+from shepard_zipindex._inputs import INPUTS_NAME, MACOS_METADATA_FOLDER, locate_inputs
+from shepard_zipindex._readers import CountingRangeReader, FileRangeReader, RangeReader
+from shepard_zipindex._records import ZipMember
+from shepard_zipindex._s3 import S3RangeReader
+
+__all__ = [
+    "DEFAULT_MAX_SIZE",
+    "INPUTS_NAME",
+    "MACOS_METADATA_FOLDER",
+    "MAX_DIRECTORY_SIZE",
+    "SUFFIX_LENGTH",
+    "AmbiguousInputsError",
+    "CRCMismatchError",
+    "CorruptZipError",
+    "CountingRangeReader",
+    "DecompressionError",
+    "Deflate64Error",
+    "DirectoryTooLargeError",
+    "DuplicateMemberError",
+    "EncryptedMemberError",
+    "FileRangeReader",
+    "InputsLocationError",
+    "InputsNotFoundError",
+    "MemberError",
+    "MemberNotFoundError",
+    "MemberTooLargeError",
+    "MultiDiskArchiveError",
+    "NotAZipError",
+    "ObjectChangedError",
+    "ObjectNotFoundError",
+    "RangeReader",
+    "ReadFailedError",
+    "S3RangeReader",
+    "TruncatedZipError",
+    "UnsupportedCompressionError",
+    "UnsupportedFeatureError",
+    "ZipIndex",
+    "ZipIndexError",
+    "ZipMember",
+    "locate_inputs",
+]
