@@ -1,0 +1,187 @@
+"""The `shepard` click group: global options, underscore aliases, one-line errors, the `local` hook."""
+
+# Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
+# ruff: noqa: D301
+
+from __future__ import annotations
+
+import functools
+import importlib
+import importlib.util
+from typing import TYPE_CHECKING, Any, Final
+
+import click
+
+from shepard_cli._errors import explain
+from shepard_cli._profiles import ProfileStore, check_profile_name
+from shepard_cli._settings import Settings
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from shepard_cli._aws import Aws
+
+LOCAL_MODULE: Final = "shepard_cli.local"
+"""The optional `shepard-cli[local]` subpackage; when importable, its click object `local` becomes
+`shepard local` (for example `shepard local up`)."""
+
+EXTRA_ALIASES: Final = {"update": "check-update"}
+CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+def _local_available() -> bool:
+    try:
+        return importlib.util.find_spec(LOCAL_MODULE) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def _load_local() -> click.Command | None:
+    if not _local_available():
+        return None
+    command = getattr(importlib.import_module(LOCAL_MODULE), "local", None)
+    return command if isinstance(command, click.Command) else None
+
+
+class ShepardGroup(click.Group):
+    """A group that accepts the seed's underscore spellings and turns known failures into one line."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        """Return the command for `cmd_name`, its hyphenated form or its alias; load `local` on demand."""
+        name = EXTRA_ALIASES.get(cmd_name, cmd_name)
+        command = super().get_command(ctx, name) or super().get_command(ctx, name.replace("_", "-"))
+        if command is None and name == "local":
+            command = _load_local()
+        return command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        """Return the hyphenated command names, with `local` when the extra is installed."""
+        names = super().list_commands(ctx)
+        if "local" not in names and _local_available():
+            names = sorted([*names, "local"])
+        return names
+
+    def invoke(self, ctx: click.Context) -> Any:  # noqa: ANN401 - whatever the command returns
+        """Run the command; user mistakes and AWS or Docker failures end in one line, exit code 1."""
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.ClickException, click.exceptions.Exit, click.exceptions.Abort):
+            raise
+        except Exception as exc:
+            message = explain(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+
+
+@click.group(cls=ShepardGroup, context_settings=CONTEXT_SETTINGS)
+@click.option(
+    "--profile",
+    "profile",
+    metavar="NAME",
+    help="Use this profile for this command instead of the current one.",
+)
+@click.option(
+    "--endpoint-url",
+    "--endpoint_url",
+    "endpoint_url",
+    metavar="URL",
+    help="AWS endpoint of a local flock (default: $AWS_ENDPOINT_URL, then the profile's).",
+)
+@click.option(
+    "--use-env-variables",
+    "--use_env_variables",
+    "use_env_variables",
+    type=click.BOOL,
+    default=True,
+    show_default=True,
+    help="False: act as if no profile were set.",
+)
+@click.version_option(package_name="shepard-cli", prog_name="shepard")
+@click.pass_context
+def cli(ctx: click.Context, profile: str | None, endpoint_url: str | None, use_env_variables: bool) -> None:  # noqa: FBT001
+    """Deploy code to a Shepard flock, batch jobs, query them and fetch their results.
+
+    Options of each command may be spelled with hyphens or, as in older scripts, underscores;
+    commands too (batch-via-api or batch_via_api). A flag beats the profile; the profile beats
+    the default.
+
+    \b
+    Example:
+      shepard configure my-flock
+      shepard batch --path-to-local-folder-to-batch ./job
+      shepard query --status active
+    """
+    store = ProfileStore()
+    settings = Settings(store=store, endpoint_url=endpoint_url)
+    name = profile if profile is not None else (store.current() if use_env_variables else None)
+    if name is not None:
+        try:
+            settings.profile = store.load(check_profile_name(name))
+        except Exception as exc:
+            message = explain(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
+        settings.profile_name = name
+    ctx.obj = settings
+
+
+pass_settings = click.make_pass_decorator(Settings)
+
+_AWS_OPTIONS: Final = (
+    click.option(
+        "--account-number", "--account_number", "account_number", help="AWS account number of the flock."
+    ),
+    click.option(
+        "--role-to-assume-to-target-account",
+        "--role_to_assume_to_target_account",
+        "role_to_assume_to_target_account",
+        metavar="ROLE",
+        help="Role (name or ARN) to assume in that account.",
+    ),
+    click.option(
+        "--dont-assume",
+        "--dont_assume",
+        "dont_assume",
+        type=click.BOOL,
+        default=None,
+        help="True: use your own credentials, assume no role.",
+    ),
+    click.option("--mfa-token", "--mfa_token", "mfa_token", help="Code from your MFA device."),
+    click.option("--serial-number", "--serial_number", "serial_number", help="ARN of your MFA device."),
+    click.option("--endpoint-url", "--endpoint_url", "endpoint_url", metavar="URL", help="AWS endpoint URL."),
+)
+
+
+def aws_command(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the role and endpoint options to a command and hand it an `aws` client factory instead."""
+
+    @functools.wraps(func)
+    def wrapper(  # noqa: PLR0913 - the seed's access options
+        *args: Any,  # noqa: ANN401
+        account_number: str | None,
+        role_to_assume_to_target_account: str | None,
+        dont_assume: bool | None,
+        mfa_token: str | None,
+        serial_number: str | None,
+        endpoint_url: str | None,
+        **kwargs: Any,  # noqa: ANN401
+    ) -> Any:  # noqa: ANN401
+        settings = click.get_current_context().find_object(Settings)
+        if settings is None:  # pragma: no cover - the group always sets it
+            raise RuntimeError("command run outside the shepard group")
+        aws: Aws = settings.aws(
+            endpoint_url=endpoint_url,
+            account_number=account_number,
+            role=role_to_assume_to_target_account,
+            dont_assume=dont_assume,
+            mfa_token=mfa_token,
+            serial_number=serial_number,
+        )
+        return func(*args, aws=aws, **kwargs)
+
+    decorated: Callable[..., Any] = wrapper
+    for option in reversed(_AWS_OPTIONS):
+        decorated = option(decorated)
+    return decorated

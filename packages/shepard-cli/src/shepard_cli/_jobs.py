@@ -1,0 +1,330 @@
+"""Jobs of a flock: list them (with rejections and their reasons), one job's state, its logs, cancel it."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+from shepard_core import FAILURE_STATUSES, SUCCESS_STATUSES, TERMINAL_STATUSES, Attr, JobRow, JobStatus
+
+from shepard_cli._errors import CliError
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from mypy_boto3_batch import BatchClient
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_logs import CloudWatchLogsClient
+    from mypy_boto3_s3 import S3Client
+
+STATUS_GROUPS: Final[dict[str, frozenset[JobStatus]]] = {
+    "active": frozenset(JobStatus) - TERMINAL_STATUSES,
+    "succeeded": SUCCESS_STATUSES,
+    "failed": FAILURE_STATUSES,
+    "finished": TERMINAL_STATUSES,
+}
+"""Names that stand for several statuses in `query --status`."""
+
+BATCH_TERMINAL: Final = frozenset({"SUCCEEDED", "FAILED"})
+DEFAULT_LOG_GROUP: Final = "/aws/batch/job"
+REJECTED_PREFIX: Final = "rejected/"
+HTTP_OK: Final = 200
+HTTP_SERVER_ERROR: Final = 500
+
+
+def parse_status_filter(values: tuple[str, ...]) -> frozenset[JobStatus] | None:
+    """Return the statuses the `--status` values select (None: all), or raise CliError for unknown ones."""
+    if not values:
+        return None
+    selected: set[JobStatus] = set()
+    known = {status.value.lower(): status for status in JobStatus}
+    for value in values:
+        wanted = value.strip().lower()
+        if wanted in STATUS_GROUPS:
+            selected |= STATUS_GROUPS[wanted]
+        elif wanted in known:
+            selected.add(known[wanted])
+        else:
+            choices = ", ".join([*STATUS_GROUPS, *(repr(s.value) for s in JobStatus)])
+            raise CliError(f"unknown status {value!r}", f"Choose from {choices}")
+    return frozenset(selected)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobView:
+    """What query shows of one job: its row, or a rejection report without a row."""
+
+    uuid: str
+    status: str
+    start_time: str | None = None
+    input_zip_name: str | None = None
+    batch_job_id: str | None = None
+    reason: str | None = None
+    inputs: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_row(cls, row: JobRow) -> JobView:
+        """Return the view of a job row."""
+        return cls(
+            uuid=row.uuid,
+            status=row.status.value,
+            start_time=row.start_time or row.submit_time,
+            input_zip_name=row.input_zip_name or None,
+            batch_job_id=row.batch_job_id,
+            reason=row.rejection_reason,
+            inputs=row.inputs,
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        """Return the view as a JSON-ready dict."""
+        return dataclasses.asdict(self)
+
+
+def scan_rows(dynamodb: DynamoDBClient, table: str) -> Iterator[JobRow]:
+    """Yield every job row of the table (rows that are not Shepard jobs are skipped)."""
+    paginator = dynamodb.get_paginator("scan")
+    for page in paginator.paginate(TableName=table):
+        for item in page.get("Items", []):
+            try:
+                yield JobRow.from_item(item)  # type: ignore[arg-type]
+            except ValueError:
+                continue
+
+
+def _report_reason(document: object) -> str:
+    if isinstance(document, dict):
+        for key in ("reason", "message", "error", "rejection_reason", Attr.REJECTION_REASON):
+            if document.get(key):
+                return str(document[key])
+    return json.dumps(document)
+
+
+def rejection_reports(s3: S3Client, bucket: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Yield (zip key, report) for each rejection report in the errors bucket."""
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=REJECTED_PREFIX):
+        for obj in page.get("Contents", []):
+            key = obj["Key"]
+            if not key.endswith(".json"):
+                continue
+            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            try:
+                document = json.loads(body)
+            except ValueError:
+                document = {"reason": body.decode("utf-8", "replace")}
+            report = document if isinstance(document, dict) else {"reason": _report_reason(document)}
+            yield key.removeprefix(REJECTED_PREFIX).removesuffix(".json"), report
+
+
+def list_jobs(
+    dynamodb: DynamoDBClient,
+    table: str,
+    *,
+    statuses: frozenset[JobStatus] | None = None,
+    s3: S3Client | None = None,
+    errors_bucket: str | None = None,
+) -> list[JobView]:
+    """Return the flock's jobs (filtered by status), adding rejections known only from their reports."""
+    views = [JobView.from_row(row) for row in scan_rows(dynamodb, table)]
+    if s3 is not None and errors_bucket and (statuses is None or JobStatus.REJECTED in statuses):
+        by_zip = {v.input_zip_name: i for i, v in enumerate(views) if v.input_zip_name}
+        by_uuid = {v.uuid: i for i, v in enumerate(views)}
+        for zip_name, report in rejection_reports(s3, errors_bucket):
+            reason = _report_reason(report)
+            job_uuid = str(report.get("uuid") or report.get("UUID") or report.get("job_id") or "")
+            index = by_uuid.get(job_uuid, by_zip.get(zip_name))
+            if index is not None:
+                if views[index].reason is None:
+                    views[index] = dataclasses.replace(views[index], reason=reason)
+                continue
+            views.append(
+                JobView(
+                    uuid=job_uuid or "-",
+                    status=JobStatus.REJECTED.value,
+                    input_zip_name=zip_name,
+                    reason=reason,
+                )
+            )
+    if statuses is not None:
+        wanted = {s.value for s in statuses}
+        views = [v for v in views if v.status in wanted]
+    return sorted(views, key=lambda v: (v.start_time or "", v.uuid))
+
+
+def get_row(dynamodb: DynamoDBClient, table: str, job_id: str) -> JobRow:
+    """Return the row of job `job_id`, or raise CliError when the table has none."""
+    item = dynamodb.get_item(TableName=table, Key={Attr.UUID: {"S": job_id}}, ConsistentRead=True).get("Item")
+    if item is None:
+        raise CliError(
+            f"job {job_id} is not in table {table}",
+            "Check the UUID with `shepard query` (finished jobs leave the table after their TTL)",
+        )
+    return JobRow.from_item(item)  # type: ignore[arg-type]
+
+
+def describe_batch_job(batch: BatchClient, batch_job_id: str) -> dict[str, Any] | None:
+    """Return AWS Batch's description of a job, or None when Batch no longer knows it."""
+    jobs = batch.describe_jobs(jobs=[batch_job_id]).get("jobs", [])
+    return dict(jobs[0]) if jobs else None
+
+
+def job_status(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str) -> dict[str, Any]:
+    """Return one job's row and its AWS Batch state as a JSON-ready dict."""
+    row = get_row(dynamodb, table, job_id)
+    result: dict[str, Any] = {"job": JobView.from_row(row).to_json(), "batch": None}
+    result["job"] |= {
+        "submit_time": row.submit_time,
+        "finish_time": row.finish_time,
+        "attempt": row.attempt,
+        "exit_code": row.exit_code,
+    }
+    if row.batch_job_id:
+        described = describe_batch_job(batch, row.batch_job_id)
+        if described is not None:
+            container = described.get("container", {})
+            result["batch"] = {
+                "job_id": described.get("jobId"),
+                "status": described.get("status"),
+                "status_reason": described.get("statusReason"),
+                "exit_code": container.get("exitCode"),
+                "log_stream": container.get("logStreamName"),
+            }
+    return result
+
+
+def _batch_job_for(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str) -> dict[str, Any]:
+    row = get_row(dynamodb, table, job_id)
+    if not row.batch_job_id:
+        raise CliError(
+            f"job {job_id} has no AWS Batch job (status {row.status.value})",
+            "Rejected jobs never reach Batch; a job just scheduled gets one within seconds, so try again",
+        )
+    described = describe_batch_job(batch, row.batch_job_id)
+    if described is None:
+        raise CliError(
+            f"AWS Batch no longer knows job {row.batch_job_id}",
+            "Batch forgets finished jobs after about a week",
+        )
+    return described
+
+
+def log_location(described: dict[str, Any]) -> tuple[str, list[str]]:
+    """Return the log group of a Batch job and the stream names its logs may be in, best first."""
+    container = described.get("container", {})
+    options = container.get("logConfiguration", {}).get("options", {})
+    group = str(options.get("awslogs-group", DEFAULT_LOG_GROUP))
+    candidates = []
+    if container.get("logStreamName"):
+        candidates.append(str(container["logStreamName"]))
+    definition = str(described.get("jobDefinition", "")).rsplit("/", 1)[-1].split(":")[0]
+    if definition:
+        task_arn = container.get("taskArn")
+        if task_arn:
+            candidates.append(f"{definition}/default/{str(task_arn).rsplit('/', 1)[-1]}")
+        candidates.append(f"{definition}/default/{described['jobId']}")
+    return group, candidates
+
+
+def _find_stream(logs: CloudWatchLogsClient, group: str, candidates: list[str]) -> str | None:
+    for name in candidates:
+        try:
+            streams = logs.describe_log_streams(logGroupName=group, logStreamNamePrefix=name)["logStreams"]
+        except logs.exceptions.ResourceNotFoundException:
+            return None
+        if any(s.get("logStreamName") == name for s in streams):
+            return name
+    return None
+
+
+def follow_logs(  # noqa: PLR0913 - the clients, the job and how to follow
+    dynamodb: DynamoDBClient,
+    batch: BatchClient,
+    logs: CloudWatchLogsClient,
+    table: str,
+    job_id: str,
+    *,
+    follow: bool = False,
+    poll_seconds: float = 2.0,
+    emit: Callable[[str], None],
+) -> None:
+    """Send each log line of the job's Batch job to `emit`; with `follow`, keep going until it ends."""
+    described = _batch_job_for(dynamodb, batch, table, job_id)
+    token: str | None = None
+    while True:
+        group, candidates = log_location(described)
+        stream = _find_stream(logs, group, candidates)
+        if stream is None and not follow:
+            raise CliError(
+                f"job {job_id} has no logs yet (AWS Batch status {described.get('status')})",
+                "Logs appear once the job runs; use --follow to wait for them",
+            )
+        finished = described.get("status") in BATCH_TERMINAL
+        while stream is not None:
+            kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+            if token:
+                kwargs["nextToken"] = token
+            page = logs.get_log_events(**kwargs)
+            for event in page.get("events", []):
+                emit(event.get("message", ""))
+            if page.get("nextForwardToken") in (None, token):
+                break
+            token = page.get("nextForwardToken")
+        if not follow or finished:
+            return
+        time.sleep(poll_seconds)
+        described = _batch_job_for(dynamodb, batch, table, job_id)
+
+
+def cancel_job(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str) -> str:
+    """Cancel or terminate the job's Batch job; return what happened, in one sentence."""
+    row = get_row(dynamodb, table, job_id)
+    if row.status in TERMINAL_STATUSES:
+        return f"Job {job_id} already ended ({row.status.value}); nothing to cancel."
+    described = _batch_job_for(dynamodb, batch, table, job_id)
+    if described.get("status") in BATCH_TERMINAL:
+        return f"Job {job_id} already ended in AWS Batch ({described.get('status')}); nothing to cancel."
+    batch.terminate_job(jobId=described["jobId"], reason=f"Cancelled with shepard cancel {job_id}")
+    return f"Cancelled job {job_id} (AWS Batch job {described['jobId']})."
+
+
+def invoke_endpoint(lambda_client: Any, function: str, payload: str) -> dict[str, Any]:  # noqa: ANN401
+    """Invoke the batching endpoint with a JSON payload; return its body, or raise CliError with its error."""
+    try:
+        json.loads(payload)
+    except ValueError as exc:
+        raise CliError(
+            f"--json-payload is not valid JSON: {exc}", 'Give an object such as {"NAME": "value"}'
+        ) from None
+    response = lambda_client.invoke(
+        FunctionName=function, InvocationType="RequestResponse", Payload=payload.encode()
+    )
+    raw = response["Payload"].read()
+    if response.get("FunctionError"):
+        raise CliError(
+            f"the batching endpoint failed: {raw.decode('utf-8', 'replace')[:500]}", "See its CloudWatch logs"
+        )
+    try:
+        answer = json.loads(raw)
+        status = int(answer["statusCode"])
+        body = answer.get("body", "{}")
+        document = json.loads(body) if isinstance(body, str) else body
+    except (ValueError, KeyError, TypeError):
+        raise CliError(
+            f"the batching endpoint answered something unexpected: {raw.decode('utf-8', 'replace')[:200]}",
+            "Check --lambda-to-invoke names the flock's endpoint Lambda",
+        ) from None
+    if not isinstance(document, dict):
+        document = {"message": document}
+    if status != HTTP_OK:
+        message = (
+            document.get("error") or document.get("message") or document.get("reason") or json.dumps(document)
+        )
+        hint = (
+            "Fix the payload and try again"
+            if status < HTTP_SERVER_ERROR
+            else "Try again; if it persists, see the endpoint's logs"
+        )
+        raise CliError(f"the batching endpoint refused the job ({status}): {message}", hint)
+    return document

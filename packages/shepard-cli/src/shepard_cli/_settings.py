@@ -1,0 +1,73 @@
+"""What one invocation acts on: the profile in use and the precedence flag > profile > default."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from typing import TYPE_CHECKING
+
+from shepard_cli._errors import CliError
+
+if TYPE_CHECKING:
+    from shepard_cli._aws import Aws
+    from shepard_cli._profiles import ProfileStore
+
+ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
+
+
+@dataclasses.dataclass(kw_only=True)
+class Settings:
+    """The profile store, the profile in use (if any) and the global flags of this invocation."""
+
+    store: ProfileStore
+    profile_name: str | None = None
+    profile: dict[str, str] = dataclasses.field(default_factory=dict)
+    endpoint_url: str | None = None
+
+    def get(self, flag: str | None, attribute: str, default: str | None = None) -> str | None:
+        """Return the flag's value if given, else the profile's attribute, else `default`."""
+        if flag is not None and flag != "":
+            return flag
+        return self.profile.get(attribute) or default
+
+    def need(self, flag: str | None, attribute: str, option: str) -> str:
+        """Return the value like get(), or raise CliError naming the option and attribute that give it."""
+        value = self.get(flag, attribute)
+        if value is None:
+            raise CliError(
+                f"no value for {option}",
+                f"Pass {option} or set {attribute} in your profile (shepard configure)",
+            )
+        return value
+
+    def resolve_endpoint(self, flag: str | None) -> str | None:
+        """Return the endpoint URL: the command's flag, the global flag, $AWS_ENDPOINT_URL, the profile."""
+        for value in (flag, self.endpoint_url, os.environ.get(ENDPOINT_VARIABLE)):
+            if value:
+                return value
+        return self.profile.get("shepard_cli_endpoint_url") or None
+
+    def aws(  # noqa: PLR0913 - one argument per access option of the seed
+        self,
+        *,
+        endpoint_url: str | None = None,
+        account_number: str | None = None,
+        role: str | None = None,
+        dont_assume: bool | None = None,
+        mfa_token: str | None = None,
+        serial_number: str | None = None,
+    ) -> Aws:
+        """Return the client factory for these access options, the profile filling the gaps."""
+        from shepard_cli._aws import Aws, AwsAccess
+
+        return Aws(
+            AwsAccess(
+                home=self.store.home,
+                endpoint_url=self.resolve_endpoint(endpoint_url),
+                account_number=self.get(account_number, "shepard_cli_account_number"),
+                role=self.get(role, "shepard_cli_role_to_assume_to_target_account"),
+                dont_assume=bool(dont_assume),
+                mfa_token=mfa_token,
+                serial_number=serial_number,
+            )
+        )
