@@ -1,0 +1,233 @@
+"""`shepard local up|down|status|reclaim`: run a whole flock on this machine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Final
+
+import click
+
+from shepard_cli.local._flock import DEFAULT_PREFIX, FlockNames, FlockState, default_local_dir
+
+PROFILE_NAME: Final = "local"
+MEMORY_NOTE: Final = (
+    "The flock's state (buckets, queue, table, jobs) lives in the emulator's memory and is gone after "
+    "`shepard local down`; outputs you retrieve stay on disk."
+)
+
+_DIR_OPTION: Final = click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the flock keeps its state and logs (default: $SHEPARD_LOCAL_DIR, else ~/.shepard/local).",
+)
+
+
+def _docker_reachable() -> bool:
+    try:
+        import docker
+
+        client = docker.from_env(timeout=3)
+        client.ping()
+        client.close()
+    except Exception:  # noqa: BLE001 - any failure means no engine
+        return False
+    return True
+
+
+def _registry_reachable(address: str) -> bool:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://{address}/v2/", timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@click.group(name="local")
+def local() -> None:
+    r"""Run a whole flock on this machine: an AWS emulator, the scheduler code and the worker.
+
+    `shepard local up` writes a profile named `local`; every command then works against it.
+
+    \b
+    Example:
+      shepard local up
+      shepard --profile local batch examples/quick-deploy/job
+      shepard --profile local query
+      shepard local down
+    """
+
+
+@local.command()
+@_DIR_OPTION
+@click.option(
+    "--template",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Generated shepard.yml whose inline scheduler code to run (default: the nearest "
+    "cloudformation/shepard.yml, else the installed shepard-scheduler).",
+)
+@click.option("--prefix", default=DEFAULT_PREFIX, show_default=True, help="Prefix of every resource name.")
+@click.option(
+    "--concurrency", default=4, show_default=True, type=click.IntRange(1, 64), help="Jobs run at once."
+)
+@click.option(
+    "--runtime",
+    type=click.Choice(["auto", "docker", "process"]),
+    default="auto",
+    show_default=True,
+    help="How payloads run: docker runs deployed payload images; process runs quick-deploy run.sh only.",
+)
+@click.option(
+    "--registry",
+    default="127.0.0.1:5000",
+    show_default=True,
+    help="Image registry `shepard deploy` pushes to for this flock (used when it answers).",
+)
+def up(  # noqa: PLR0913, PLR0917 - one parameter per option
+    directory: Path | None, template: Path | None, prefix: str, concurrency: int, runtime: str, registry: str
+) -> None:
+    r"""Start a local flock and write the `local` profile.
+
+    \b
+    Example:
+      shepard local up --concurrency 4
+    """
+    from shepard_cli._profiles import ProfileStore
+    from shepard_cli.local._control import FlockError, running_state, start_flock, stop_flock
+    from shepard_cli.local._handlers import find_template
+
+    directory = directory or default_local_dir()
+    existing = running_state(directory)
+    if existing is not None:
+        click.echo(f"A local flock already runs from {directory} (endpoint {existing.api_endpoint}).")
+        return
+    stale = FlockState.load(directory)
+    if stale is not None:
+        stop_flock(stale)
+    docker = _docker_reachable()
+    if runtime == "docker" and not docker:
+        raise click.ClickException("--runtime docker needs a reachable Docker engine (set DOCKER_HOST)")
+    chosen = runtime if runtime != "auto" else ("docker" if docker else "process")
+    registry = registry if docker and registry and _registry_reachable(registry) else ""
+    template = template or find_template()
+    try:
+        state = start_flock(
+            directory,
+            names=FlockNames(prefix=prefix),
+            template=template,
+            registry=registry,
+            concurrency=concurrency,
+            runtime=chosen,
+        )
+    except FlockError as exc:
+        raise click.ClickException(str(exc)) from None
+    from shepard_cli.local._control import profile_attributes
+
+    store = ProfileStore()
+    store.save(PROFILE_NAME, profile_attributes(state))
+    click.echo(f"Local flock up in {directory}")
+    click.echo(f"  AWS endpoint     {state.api_endpoint}  (emulator at {state.aws_endpoint})")
+    click.echo(f"  scheduler code   {template or 'the installed shepard-scheduler package'}")
+    click.echo(f"  payload runtime  {chosen}" + ("" if docker else " (no Docker engine reachable)"))
+    click.echo(f"  registry         {registry or 'none (deploy needs a Docker engine and a registry)'}")
+    click.echo(f"  profile          {PROFILE_NAME} in {store.home}")
+    click.echo(MEMORY_NOTE)
+    click.echo("Next: shepard --profile local batch <job folder>   (see docs/local-flock.md)")
+
+
+@local.command()
+@_DIR_OPTION
+def down(directory: Path | None) -> None:
+    r"""Stop the local flock; running jobs are terminated.
+
+    \b
+    Example:
+      shepard local down
+    """
+    from shepard_cli.local._control import stop_flock
+
+    directory = directory or default_local_dir()
+    state = FlockState.load(directory)
+    if state is None:
+        click.echo(f"No local flock recorded in {directory}.")
+        return
+    stopped = stop_flock(state)
+    click.echo(f"Stopped {', '.join(stopped) if stopped else 'nothing (it had already stopped)'}.")
+    click.echo("The flock's state is gone; its logs stay in " + str(state.log_dir) + ".")
+
+
+@local.command()
+@_DIR_OPTION
+def status(directory: Path | None) -> None:
+    r"""Show whether the local flock runs, where, and what it is doing.
+
+    \b
+    Example:
+      shepard local status
+    """
+    from shepard_cli.local._control import (
+        MOTO_MARKER,
+        RUNNER_MODULE,
+        flock_stats,
+        process_alive,
+        queue_depths,
+    )
+
+    directory = directory or default_local_dir()
+    state = FlockState.load(directory)
+    if state is None:
+        click.echo(f"No local flock in {directory}: start one with `shepard local up`.")
+        raise SystemExit(1)
+    moto_up = process_alive(state.moto_pid, MOTO_MARKER)
+    runner_up = process_alive(state.runner_pid, RUNNER_MODULE)
+    click.echo(f"Local flock in {directory}, started {state.started_at}")
+    for label, alive, pid, url in (
+        ("AWS emulator", moto_up, state.moto_pid, state.aws_endpoint),
+        ("runner      ", runner_up, state.runner_pid, state.api_endpoint),
+    ):
+        click.echo(f"  {label}  {'running' if alive else 'STOPPED'} (pid {pid}, {url})")
+    stats = flock_stats(state) if runner_up else None
+    if stats:
+        click.echo(f"  scheduler     {stats['scheduler_code']}")
+        click.echo(f"  runtime       {stats['runtime']}")
+        click.echo(
+            f"  scheduler     {stats['scheduler_invocations']} invocations, "
+            f"{stats['messages_deleted']} messages done, {stats['messages_failed']} failed (retried by SQS)"
+        )
+        jobs = ", ".join(f"{count} {name.lower()}" for name, count in sorted(stats["batch_jobs"].items()))
+        click.echo(f"  Batch jobs    {jobs or 'none yet'}")
+    if moto_up:
+        depths = queue_depths(state)
+        click.echo(
+            f"  SQS           {depths['queue']} in the queue, {depths['dead-letter queue']} in the DLQ"
+        )
+    click.echo(MEMORY_NOTE)
+    if not (moto_up and runner_up):
+        raise SystemExit(1)
+
+
+@local.command()
+@_DIR_OPTION
+@click.argument("job")
+def reclaim(directory: Path | None, job: str) -> None:
+    r"""Terminate a running job's host as a Spot reclaim would; Batch's retry strategy then retries it.
+
+    \b
+    Example:
+      shepard local reclaim 0b6c1c1e-6f0e-5d7b-9a57-2c1f0e4d1a2b
+    """
+    from shepard_cli.local._control import http_json
+
+    directory = directory or default_local_dir()
+    state = FlockState.load(directory)
+    if state is None:
+        raise click.ClickException(f"no local flock in {directory}")
+    try:
+        http_json(f"{state.api_endpoint}/local/jobs/{job}/reclaim", data={})
+    except OSError as exc:
+        raise click.ClickException(f"job {job} is not running on the local flock ({exc})") from None
+    click.echo(f"Reclaimed the host of job {job}; its retry strategy decides what follows.")

@@ -1,0 +1,269 @@
+"""Start, inspect and stop a local flock's processes: the AWS emulator and the runner."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from shepard_cli.local._flock import REGION, FlockNames, FlockState
+
+if TYPE_CHECKING:
+    import boto3
+
+LOCAL_CREDENTIALS: Final = {
+    "AWS_ACCESS_KEY_ID": "shepard-local",
+    "AWS_SECRET_ACCESS_KEY": "shepard-local",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+}
+"""The emulator accepts any credentials; the flock's processes get these, never the user's own."""
+START_TIMEOUT_SECONDS: Final = 60
+STOP_TIMEOUT_SECONDS: Final = 45
+MOTO_MARKER: Final = "moto"
+RUNNER_MODULE: Final = "shepard_cli.local._runner"
+
+
+class FlockError(Exception):
+    """A local flock could not be started, reached or stopped."""
+
+
+def free_port() -> int:
+    """Return a TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def http_json(url: str, *, data: object = None, timeout: float = 5) -> Any:  # noqa: ANN401 - JSON
+    """GET (or POST `data` as JSON to) a local URL and return the decoded JSON answer."""
+    body = None if data is None else json.dumps(data).encode()
+    request = urllib.request.Request(  # noqa: S310 - URLs of the local flock only
+        url, data=body, method="GET" if body is None else "POST", headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        return json.loads(response.read() or b"null")
+
+
+def _wait_until(check: Any, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:  # noqa: ANN401
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        with contextlib.suppress(OSError, ValueError):
+            if check():
+                return True
+        time.sleep(0.2)
+    return False
+
+
+def process_alive(pid: int, marker: str) -> bool:
+    """Return whether `pid` runs and its command line mentions `marker` (a recycled pid does not count)."""
+    if pid <= 0:
+        return False
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        try:
+            os.kill(pid, 0)
+        except OSError:
+            return False
+        return True
+    return marker in cmdline
+
+
+def stop_process(pid: int, marker: str, timeout: float = STOP_TIMEOUT_SECONDS) -> bool:
+    """SIGTERM the process `pid` if it is still ours, SIGKILL it after `timeout`; return whether it ran."""
+    if not process_alive(pid, marker):
+        return False
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline and process_alive(pid, marker):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        time.sleep(0.2)
+    if process_alive(pid, marker):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+    return True
+
+
+def _spawn(command: list[str], log_file: Path, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    with log_file.open("ab") as log:
+        return subprocess.Popen(  # noqa: S603 - a fixed argument list
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=environment,
+            start_new_session=True,
+        )
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _await_emulator(state: FlockState, moto: subprocess.Popen[bytes]) -> None:
+    if not _wait_until(lambda: http_json(f"{state.aws_endpoint}/moto-api/data.json") is not None, 30, moto):
+        log = _tail(state.log_dir / "moto.log")
+        raise FlockError(f"the AWS emulator did not start; its log ends:\n{log}")
+
+
+def _start_runner(state: FlockState, concurrency: int, environment: dict[str, str]) -> None:
+    port = free_port()
+    command = [sys.executable, "-m", RUNNER_MODULE, "--dir", str(state.directory), "--port", str(port)]
+    runner = _spawn([*command, "--concurrency", str(concurrency)], state.log_dir / "runner.log", environment)
+    state.runner_pid = runner.pid
+    state.api_endpoint = f"http://127.0.0.1:{port}"
+    state.save()
+    if not _wait_until(
+        lambda: http_json(f"{state.api_endpoint}/local/health"), START_TIMEOUT_SECONDS, runner
+    ):
+        log = _tail(state.log_dir / "runner.log")
+        raise FlockError(f"the flock's runner did not start; its log ends:\n{log}")
+
+
+def local_session() -> boto3.Session:
+    """Return a boto3 session with the flock's stand-in credentials."""
+    import boto3
+
+    return boto3.Session(
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=REGION,
+    )
+
+
+def running_state(directory: Path) -> FlockState | None:
+    """Return the recorded flock in `directory` if both of its processes still run."""
+    state = FlockState.load(directory)
+    if state is None:
+        return None
+    if process_alive(state.moto_pid, MOTO_MARKER) and process_alive(state.runner_pid, RUNNER_MODULE):
+        return state
+    return None
+
+
+def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up`
+    directory: Path,
+    *,
+    names: FlockNames,
+    template: Path | None,
+    registry: str,
+    concurrency: int,
+    runtime: str,
+) -> FlockState:
+    """Start the emulator, provision the flock, start the runner; return the recorded state."""
+    from shepard_cli.local._provision import provision
+
+    try:
+        import moto.server as _emulator  # noqa: F401 - only checks the extra is installed
+    except ImportError as exc:
+        raise FlockError("the AWS emulator is not installed: pip install 'shepard-cli[local]'") from exc
+    directory.mkdir(parents=True, exist_ok=True)
+    log_dir = directory / "logs"
+    environment = {**os.environ, **LOCAL_CREDENTIALS}
+    environment.pop("AWS_SESSION_TOKEN", None)
+    environment.pop("AWS_PROFILE", None)
+    environment.pop("AWS_ENDPOINT_URL", None)
+
+    moto_port = free_port()
+    moto = _spawn(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        log_dir / "moto.log",
+        environment,
+    )
+    state = FlockState(
+        directory=directory,
+        names=names,
+        aws_endpoint=f"http://127.0.0.1:{moto_port}",
+        moto_pid=moto.pid,
+        runtime=runtime,
+        registry=registry,
+        started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        template=str(template) if template else "",
+    )
+    state.save()
+    try:
+        _await_emulator(state, moto)
+        # Batch must not try to run containers itself: the runner's executor runs each job's worker.
+        http_json(f"{state.aws_endpoint}/moto-api/config", data={"batch": {"use_docker": False}})
+        provision(local_session(), state.aws_endpoint, names, registry=registry)
+        _start_runner(state, concurrency, environment)
+    except BaseException:
+        stop_flock(state)
+        raise
+    return state
+
+
+def stop_flock(state: FlockState) -> list[str]:
+    """Stop the runner (running jobs get SIGTERM) and then the emulator; return what was stopped."""
+    stopped = []
+    if stop_process(state.runner_pid, RUNNER_MODULE):
+        stopped.append(f"runner (pid {state.runner_pid})")
+    if stop_process(state.moto_pid, MOTO_MARKER, timeout=10):
+        stopped.append(f"AWS emulator (pid {state.moto_pid})")
+    with contextlib.suppress(FileNotFoundError):
+        state.path.unlink()
+    return stopped
+
+
+def flock_stats(state: FlockState) -> dict[str, Any] | None:
+    """Return the runner's counters, or None when it does not answer."""
+    try:
+        stats = http_json(f"{state.api_endpoint}/local/stats")
+    except (OSError, ValueError, urllib.error.URLError):
+        return None
+    return stats if isinstance(stats, dict) else None
+
+
+def queue_depths(state: FlockState) -> dict[str, int]:
+    """Return the approximate number of messages in the queue and its dead-letter queue."""
+    sqs = local_session().client("sqs", endpoint_url=state.aws_endpoint)
+    depths = {}
+    for label, name in (("queue", state.names.queue), ("dead-letter queue", state.names.dead_letter_queue)):
+        url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
+        attributes = sqs.get_queue_attributes(
+            QueueUrl=url,
+            AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+        )["Attributes"]
+        depths[label] = int(attributes.get("ApproximateNumberOfMessages", 0)) + int(
+            attributes.get("ApproximateNumberOfMessagesNotVisible", 0)
+        )
+    return depths
+
+
+def profile_attributes(state: FlockState) -> dict[str, str]:
+    """Return the `local` profile's attributes: every CLI command then acts on this flock."""
+    names = state.names
+    attributes = {
+        "shepard_cli_endpoint_url": state.api_endpoint,
+        "shepard_cli_s3_bucket_to_upload_to": names.inputs_bucket,
+        "shepard_cli_s3_bucket_for_results": names.outputs_bucket,
+        "shepard_cli_errors_bucket": names.errors_bucket,
+        "shepard_cli_dynamo_db_to_query": names.table,
+        "shepard_cli_secret_store": names.secret,
+        "shepard_cli_ecr_repo_to_push_to": names.ecr_repo,
+        "shepard_cli_lambda_to_invoke": names.endpoint_function,
+        "shepard_cli_cloudformation_to_describe": names.stack,
+        "shepard_cli_directory_to_sync_s3_bucket_to": str(state.directory / "results"),
+    }
+    if state.registry:
+        attributes["shepard_cli_registry"] = state.registry
+    return attributes

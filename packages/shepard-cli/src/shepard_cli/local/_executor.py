@@ -1,0 +1,285 @@
+"""Run the worker for every job submitted to the flock's Batch queue, several at a time, with retries."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import fnmatch
+import logging
+import os
+import queue
+import signal
+import subprocess
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping, Sequence
+    from pathlib import Path
+
+    from mypy_boto3_batch import BatchClient
+
+HOST_RECLAIM_REASON: Final = "Host EC2 (instance i-0shepardlocal) terminated."
+CONTAINER_EXIT_REASON: Final = "Essential container in task exited"
+DESCRIBE_CHUNK: Final = 100
+STOP_GRACE_SECONDS: Final = 30
+
+log = logging.getLogger(__name__)
+
+
+def retry_action(
+    strategy: Mapping[str, Any] | None, *, status_reason: str, reason: str, exit_code: int | None
+) -> str:
+    """Return RETRY or EXIT for a failed attempt, as Batch evaluates a retry strategy's evaluateOnExit."""
+    for rule in (strategy or {}).get("evaluateOnExit", []):
+        checks = []
+        if "onStatusReason" in rule:
+            checks.append(fnmatch.fnmatchcase(status_reason, rule["onStatusReason"]))
+        if "onReason" in rule:
+            checks.append(fnmatch.fnmatchcase(reason, rule["onReason"]))
+        if "onExitCode" in rule:
+            checks.append(exit_code is not None and fnmatch.fnmatchcase(str(exit_code), rule["onExitCode"]))
+        if checks and all(checks):
+            return str(rule["action"]).upper()
+    return "RETRY"
+
+
+@dataclasses.dataclass
+class Attempt:
+    """One run of the worker for a job."""
+
+    number: int
+    started_at: float
+    stopped_at: float | None = None
+    exit_code: int | None = None
+    status_reason: str = ""
+    log_file: str = ""
+
+
+@dataclasses.dataclass
+class BatchJob:
+    """A submitted Batch job as the executor sees it: its environment, attempts and state."""
+
+    job_id: str
+    job_name: str
+    job_definition: str
+    environment: dict[str, str]
+    image: str
+    created_at: float
+    status: str = "RUNNABLE"
+    attempts: list[Attempt] = dataclasses.field(default_factory=list)
+    reclaim_requested: bool = False
+    process: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
+
+    def summary(self) -> dict[str, Any]:
+        """Return the job as JSON-ready data."""
+        return {
+            "jobId": self.job_id,
+            "jobName": self.job_name,
+            "status": self.status,
+            "createdAt": self.created_at,
+            "attempts": [dataclasses.asdict(attempt) for attempt in self.attempts],
+        }
+
+
+class Executor:
+    """Watch a Batch job queue and run each new job's worker as a process, `concurrency` at a time."""
+
+    def __init__(  # noqa: PLR0913 - the executor's settings, all keyword-only
+        self,
+        batch: BatchClient,
+        *,
+        job_queue: str,
+        worker_command: Sequence[str],
+        base_environment: Mapping[str, str],
+        log_dir: Path,
+        concurrency: int,
+        runtime_environment: Callable[[BatchJob], dict[str, str]],
+        poll_seconds: float = 0.5,
+    ) -> None:
+        """Prepare to run jobs of `job_queue`; nothing runs until `run` is called."""
+        self._batch = batch
+        self._job_queue = job_queue
+        self._worker_command = list(worker_command)
+        self._base_environment = dict(base_environment)
+        self._log_dir = log_dir
+        self._concurrency = concurrency
+        self._runtime_environment = runtime_environment
+        self._poll_seconds = poll_seconds
+        self._jobs: dict[str, BatchJob] = {}
+        self._pending: queue.Queue[BatchJob | None] = queue.Queue()
+        self._strategies: dict[str, dict[str, Any]] = {}
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+
+    # -- control -------------------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Discover and run jobs until stopped; then stop running workers the way Batch would."""
+        slots = [
+            threading.Thread(target=self._slot, name=f"executor-{i}", daemon=True)
+            for i in range(self._concurrency)
+        ]
+        for slot in slots:
+            slot.start()
+        while not self._stop.is_set():
+            try:
+                self.discover()
+            except Exception:
+                log.exception("listing the Batch queue failed; retrying")
+            self._stop.wait(self._poll_seconds)
+        for _ in slots:
+            self._pending.put(None)
+        with self._lock:
+            running = [job for job in self._jobs.values() if job.process is not None]
+        for job in running:
+            self._signal(job, signal.SIGTERM)
+        for slot in slots:
+            slot.join(STOP_GRACE_SECONDS)
+
+    def stop(self) -> None:
+        """Stop discovering jobs and terminate the running workers."""
+        self._stop.set()
+
+    def reclaim(self, job: str) -> bool:
+        """Terminate a running job's host as a Spot reclaim would; its retry strategy decides what follows."""
+        with self._lock:
+            found = self._find(job)
+            if found is None or found.process is None:
+                return False
+            found.reclaim_requested = True
+        self._signal(found, signal.SIGTERM)
+        return True
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Return every job seen so far, oldest first."""
+        with self._lock:
+            return [job.summary() for job in sorted(self._jobs.values(), key=lambda j: j.created_at)]
+
+    # -- discovery -----------------------------------------------------------------------------------
+
+    def discover(self) -> int:
+        """Queue every job of the Batch queue not seen before; return how many were new."""
+        # The emulator's ListJobs returns every job of the queue (finished ones included) when no
+        # status is given, so nothing submitted between two polls is missed.
+        summaries = self._batch.list_jobs(jobQueue=self._job_queue)["jobSummaryList"]
+        with self._lock:
+            new_ids = [s["jobId"] for s in summaries if s["jobId"] not in self._jobs]
+        for start in range(0, len(new_ids), DESCRIBE_CHUNK):
+            described = self._batch.describe_jobs(jobs=new_ids[start : start + DESCRIBE_CHUNK])["jobs"]
+            for detail in described:
+                job = self._job_from(dict(detail))
+                with self._lock:
+                    if job.job_id in self._jobs:
+                        continue
+                    self._jobs[job.job_id] = job
+                self._pending.put(job)
+        return len(new_ids)
+
+    def _job_from(self, detail: dict[str, Any]) -> BatchJob:
+        container = detail.get("container", {})
+        environment: dict[str, str] = {}
+        for variable in container.get("environment", []):
+            # The emulator appends one more AWS_BATCH_JOB_ID per DescribeJobs call: keep one value.
+            environment.setdefault(variable["name"], variable["value"])
+        return BatchJob(
+            job_id=detail["jobId"],
+            job_name=detail["jobName"],
+            job_definition=detail["jobDefinition"],
+            environment=environment,
+            image=str(container.get("image", "")),
+            created_at=float(detail.get("createdAt", time.time() * 1000)) / 1000,
+        )
+
+    def _strategy(self, definition: str) -> dict[str, Any]:
+        if definition not in self._strategies:
+            found = self._batch.describe_job_definitions(jobDefinitions=[definition])["jobDefinitions"]
+            self._strategies[definition] = dict(found[0].get("retryStrategy", {})) if found else {}
+        return self._strategies[definition]
+
+    def _find(self, job: str) -> BatchJob | None:
+        if job in self._jobs:
+            return self._jobs[job]
+        return next((j for j in self._jobs.values() if j.job_name == job), None)
+
+    # -- running -------------------------------------------------------------------------------------
+
+    def _slot(self) -> None:
+        while True:
+            job = self._pending.get()
+            if job is None or self._stop.is_set():
+                return
+            try:
+                self._run_job(job)
+            except Exception:
+                log.exception("running job %s failed", job.job_name)
+                job.status = "FAILED"
+
+    def _run_job(self, job: BatchJob) -> None:
+        strategy = self._strategy(job.job_definition)
+        max_attempts = int(strategy.get("attempts", 1))
+        while not self._stop.is_set():
+            attempt = self._run_attempt(job, len(job.attempts) + 1)
+            if attempt.exit_code == 0 and not job.reclaim_requested:
+                job.status = "SUCCEEDED"
+                return
+            reclaimed, job.reclaim_requested = job.reclaim_requested, False
+            attempt.status_reason = HOST_RECLAIM_REASON if reclaimed else CONTAINER_EXIT_REASON
+            action = retry_action(
+                strategy,
+                status_reason=attempt.status_reason,
+                reason="",
+                exit_code=None if reclaimed else attempt.exit_code,
+            )
+            log.info(
+                "job %s attempt %d ended (%s, exit %s): %s",
+                job.job_name,
+                attempt.number,
+                attempt.status_reason,
+                attempt.exit_code,
+                action,
+            )
+            if action != "RETRY" or attempt.number >= max_attempts:
+                job.status = "FAILED"
+                return
+        job.status = "FAILED"
+
+    def _run_attempt(self, job: BatchJob, number: int) -> Attempt:
+        job_log_dir = self._log_dir / job.job_name
+        job_log_dir.mkdir(parents=True, exist_ok=True)
+        log_file = job_log_dir / f"attempt-{number}.log"
+        environment = {
+            **self._base_environment,
+            **job.environment,
+            "AWS_BATCH_JOB_ID": job.job_id,
+            "AWS_BATCH_JOB_ATTEMPT": str(number),
+            "AWS_BATCH_JQ_NAME": self._job_queue,
+            **self._runtime_environment(job),
+        }
+        attempt = Attempt(number=number, started_at=time.time(), log_file=str(log_file))
+        with self._lock:
+            job.attempts.append(attempt)
+            job.status = "RUNNING"
+        with log_file.open("wb") as output:
+            process = subprocess.Popen(  # noqa: S603 - a fixed argument list
+                self._worker_command,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                cwd=job_log_dir,
+            )
+            with self._lock:
+                job.process = process
+            attempt.exit_code = process.wait()
+        with self._lock:
+            job.process = None
+        attempt.stopped_at = time.time()
+        return attempt
+
+    def _signal(self, job: BatchJob, signum: int) -> None:
+        process = job.process
+        if process is not None and process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(process.pid, signum)

@@ -1,0 +1,161 @@
+"""Load the scheduler's two Lambda handlers: from the generated template's inline code, else the package."""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import os
+import sys
+import types
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+TEMPLATE_VAR: Final = "SHEPARD_TEMPLATE"
+TEMPLATE_RELATIVE: Final = Path("cloudformation") / "shepard.yml"
+
+
+class TemplateError(Exception):
+    """The template cannot be read or holds no usable scheduler code."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Handlers:
+    """The S3-event scheduler and the batching endpoint, and where their code came from."""
+
+    s3_events: Callable[[dict[str, Any], Any], Any]
+    endpoint: Callable[[dict[str, Any], Any], Any]
+    source: str
+
+
+def find_template(start: Path | None = None) -> Path | None:
+    """Return SHEPARD_TEMPLATE, else the first cloudformation/shepard.yml in `start` or its parents."""
+    configured = os.environ.get(TEMPLATE_VAR)
+    if configured:
+        return Path(configured).expanduser()
+    here = (start or Path.cwd()).resolve()
+    for directory in (here, *here.parents):
+        candidate = directory / TEMPLATE_RELATIVE
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+class _TemplateLoader:
+    """A YAML loader that reads CloudFormation's short-form tags (`!Ref`, `!Sub`...) as plain data."""
+
+    @staticmethod
+    def load(text: str) -> Any:  # noqa: ANN401 - YAML documents are untyped
+        import yaml
+
+        class Loader(yaml.SafeLoader):
+            pass
+
+        def construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+            name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+            if isinstance(node, yaml.ScalarNode):
+                value: Any = loader.construct_scalar(node)
+                if suffix == "GetAtt" and isinstance(value, str):
+                    value = value.split(".", 1)
+            elif isinstance(node, yaml.SequenceNode):
+                value = loader.construct_sequence(node, deep=True)
+            else:
+                value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+            return {name: value}
+
+        Loader.add_multi_constructor("!", construct)
+        try:
+            return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
+        except yaml.YAMLError as exc:
+            raise TemplateError(f"the template is not valid YAML: {exc}") from exc
+
+
+def _referenced_resource(value: Any) -> str | None:  # noqa: ANN401 - template values are untyped
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return str(value["Ref"])
+        if "Fn::GetAtt" in value:
+            return str(value["Fn::GetAtt"][0])
+    return None
+
+
+def _load_inline_module(logical_id: str, code: str, template: Path) -> types.ModuleType:
+    name = f"shepard_local_inline_{logical_id.lower()}"
+    module = types.ModuleType(name)
+    module.__file__ = f"{template}#{logical_id}/index.py"
+    sys.modules[name] = module
+    try:
+        exec(compile(code, module.__file__, "exec"), module.__dict__)  # noqa: S102 - the template's own code
+    except Exception as exc:
+        del sys.modules[name]
+        raise TemplateError(f"the inline code of {logical_id} in {template} fails to load: {exc!r}") from exc
+    return module
+
+
+def handlers_from_template(template: Path) -> Handlers:
+    """Return the handlers whose code is inlined in `template` (one `index.py` per Lambda function).
+
+    The scheduler is the function an SQS event source mapping invokes; the endpoint is the other one.
+    """
+    try:
+        document = _TemplateLoader.load(template.read_text())
+    except OSError as exc:
+        raise TemplateError(f"cannot read {template}: {exc}") from exc
+    resources: dict[str, Any] = (document or {}).get("Resources", {})
+    functions = {
+        logical_id: resource
+        for logical_id, resource in resources.items()
+        if resource.get("Type") == "AWS::Lambda::Function"
+        and isinstance(resource.get("Properties", {}).get("Code", {}).get("ZipFile"), str)
+    }
+    mapped = {
+        _referenced_resource(resource.get("Properties", {}).get("FunctionName"))
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::Lambda::EventSourceMapping"
+    }
+    scheduler_ids = [logical_id for logical_id in functions if logical_id in mapped]
+    endpoint_ids = [logical_id for logical_id in functions if logical_id not in mapped]
+    if len(scheduler_ids) != 1 or len(endpoint_ids) != 1:
+        raise TemplateError(
+            f"{template} should inline two Lambda functions, one behind an SQS event source mapping; "
+            f"found {sorted(functions)} with {sorted(i for i in mapped if i)} mapped"
+        )
+
+    def handler_of(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
+        properties = functions[logical_id]["Properties"]
+        module = _load_inline_module(logical_id, properties["Code"]["ZipFile"], template)
+        _, _, attribute = str(properties.get("Handler", "index.handler")).rpartition(".")
+        function = getattr(module, attribute, None)
+        if not callable(function):
+            raise TemplateError(
+                f"{logical_id}'s handler {properties.get('Handler')} is not in its inline code"
+            )
+        return function  # type: ignore[no-any-return]
+
+    return Handlers(
+        s3_events=handler_of(scheduler_ids[0]),
+        endpoint=handler_of(endpoint_ids[0]),
+        source=f"{template} ({scheduler_ids[0]}, {endpoint_ids[0]})",
+    )
+
+
+def handlers_from_package() -> Handlers:
+    """Return the handlers of the installed shepard-scheduler package."""
+    try:
+        s3_events = importlib.import_module("shepard_scheduler.s3_events")
+        endpoint = importlib.import_module("shepard_scheduler.endpoint")
+    except ImportError as exc:
+        raise TemplateError(
+            f"no template found and shepard-scheduler is not importable ({exc}); "
+            "install shepard-cli[local] or pass --template"
+        ) from exc
+    return Handlers(
+        s3_events=s3_events.handler, endpoint=endpoint.handler, source="the shepard-scheduler package"
+    )
+
+
+def load_handlers(template: Path | None) -> Handlers:
+    """Return the handlers from `template` when given, else from the installed package."""
+    return handlers_from_template(template) if template is not None else handlers_from_package()

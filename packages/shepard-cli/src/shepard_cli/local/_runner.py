@@ -1,0 +1,208 @@
+"""The flock's moving parts in one process: the queue poller, the Batch executor and the endpoint."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from shepard_cli.local._executor import Executor
+from shepard_cli.local._flock import REGION, FlockState
+from shepard_cli.local._handlers import TemplateError, load_handlers
+from shepard_cli.local._payloads import PayloadResolver
+from shepard_cli.local._poller import QueuePoller
+from shepard_cli.local._server import FlockServer, Routes
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    import boto3
+
+POLLERS: Final = 2
+DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES: Final = 7
+PASSED_THROUGH: Final = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DOCKER_HOST", "DOCKER_CERT_PATH")
+CREDENTIALS: Final = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
+
+log = logging.getLogger("shepard.local")
+
+
+def scheduler_environment(state: FlockState) -> dict[str, str]:
+    """Return the variables the template gives the scheduler functions, pointed at the local flock."""
+    names = state.names
+    return {
+        "SHEPARD_TABLE_NAME": names.table,
+        "SHEPARD_JOB_QUEUE": names.job_queue,
+        "SHEPARD_JOB_DEFINITION": names.job_definition,
+        "SHEPARD_INPUTS_BUCKET": names.inputs_bucket,
+        "SHEPARD_ERRORS_BUCKET": names.errors_bucket,
+        "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": str(DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES),
+        "SHEPARD_PROJECT_NAME": names.prefix,
+        "POWERTOOLS_SERVICE_NAME": "shepard-scheduler",
+        "POWERTOOLS_METRICS_NAMESPACE": "Shepard",
+        "AWS_ENDPOINT_URL": state.aws_endpoint,
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+
+
+def worker_command() -> list[str]:
+    """Return the command that runs the worker: the console script installed beside this Python."""
+    beside = Path(sys.executable).parent / "shepard-worker"
+    found = str(beside) if beside.is_file() else shutil.which("shepard-worker")
+    if not found:
+        raise RuntimeError("the shepard-worker command is not installed; install shepard-cli[local]")
+    return [found, "run"]
+
+
+def worker_base_environment(state: FlockState) -> dict[str, str]:
+    """Return what every worker process gets besides its job's own environment."""
+    environment = {name: os.environ[name] for name in (*PASSED_THROUGH, *CREDENTIALS) if name in os.environ}
+    mounts = state.directory / "mnt"
+    environment.update(
+        {
+            "AWS_ENDPOINT_URL": state.aws_endpoint,
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "SHEPARD_ROOT_MOUNT": str(mounts / "root"),
+            "SHEPARD_EFS_MOUNT": str(mounts / "efs"),
+            "SHEPARD_LUSTRE_MOUNT": str(mounts / "fsx"),
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
+    return environment
+
+
+class Runner:
+    """Start and stop the poller threads, the executor and the HTTP server of one flock."""
+
+    def __init__(self, state: FlockState, session: boto3.Session, *, port: int, concurrency: int) -> None:
+        """Load the scheduler code and build the parts; nothing runs until `start`."""
+        from botocore.config import Config
+
+        os.environ.update(scheduler_environment(state))
+        template = Path(state.template) if state.template else None
+        self.handlers = load_handlers(template)
+        config = Config(max_pool_connections=32, retries={"mode": "standard"})
+        sqs = session.client("sqs", endpoint_url=state.aws_endpoint, config=config)
+        names = state.names
+        queue_url = sqs.get_queue_url(QueueName=names.queue)["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.poller = QueuePoller(
+            sqs,
+            queue_url=queue_url,
+            queue_arn=queue_arn,
+            function_name=f"{names.prefix}-scheduler",
+            handler=self.handlers.s3_events,
+            region=REGION,
+        )
+        self.payloads = PayloadResolver(state)
+        self.executor = Executor(
+            session.client("batch", endpoint_url=state.aws_endpoint, config=config),
+            job_queue=names.job_queue,
+            worker_command=worker_command(),
+            base_environment=worker_base_environment(state),
+            log_dir=state.log_dir / "jobs",
+            concurrency=concurrency,
+            runtime_environment=self.payloads.environment_for,
+        )
+        self.server = FlockServer(
+            Routes(
+                function_name=names.endpoint_function,
+                endpoint=self.handlers.endpoint,
+                executor=self.executor,
+                stats=self.stats,
+                region=REGION,
+                upstream=state.aws_endpoint,
+            ),
+            port=port,
+        )
+        self._threads: list[threading.Thread] = []
+
+    def stats(self) -> dict[str, Any]:
+        """Return the counters `shepard local status` shows."""
+        jobs = self.executor.jobs()
+        by_status: dict[str, int] = {}
+        for job in jobs:
+            by_status[job["status"]] = by_status.get(job["status"], 0) + 1
+        return {
+            "scheduler_code": self.handlers.source,
+            "runtime": self.payloads.describe(),
+            "scheduler_invocations": self.poller.invocations,
+            "messages_deleted": self.poller.messages_deleted,
+            "messages_failed": self.poller.messages_failed,
+            "batch_jobs": by_status,
+        }
+
+    def start(self) -> None:
+        """Start every part."""
+        self.server.start()
+        for index in range(POLLERS):
+            thread = threading.Thread(target=self.poller.run, name=f"poller-{index}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+        executor = threading.Thread(target=self.executor.run, name="executor", daemon=True)
+        executor.start()
+        self._threads.append(executor)
+
+    def stop(self) -> None:
+        """Stop every part; running workers get SIGTERM as on a Batch job termination."""
+        self.poller.stop()
+        self.executor.stop()
+        for thread in self._threads:
+            thread.join(40)
+        self.server.stop()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the flock recorded in --dir until SIGTERM or SIGINT."""
+    import boto3
+
+    parser = argparse.ArgumentParser(prog="python -m shepard_cli.local._runner")
+    parser.add_argument("--dir", type=Path, required=True)
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--concurrency", type=int, default=4)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s %(threadName)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("botocore").setLevel(logging.WARNING)
+    state = FlockState.load(args.dir)
+    if state is None:
+        log.error("no flock recorded in %s", args.dir)
+        return 2
+    session = boto3.Session(region_name=REGION)
+    try:
+        runner = Runner(state, session, port=args.port, concurrency=args.concurrency)
+    except (TemplateError, RuntimeError) as exc:
+        log.error("the flock cannot start: %s", exc)  # noqa: TRY400 - the message is the whole story
+        return 1
+    stopped = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        log.info("signal %d: stopping", signum)
+        stopped.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    runner.start()
+    log.info(
+        "flock running: scheduler code from %s; endpoint at %s", runner.handlers.source, runner.server.url
+    )
+    stopped.wait()
+    runner.stop()
+    log.info("flock stopped")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
