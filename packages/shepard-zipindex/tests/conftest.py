@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import sys
 import zipfile
 from pathlib import Path
 
@@ -10,6 +11,8 @@ import pytest
 from shepard_zipindex import CountingRangeReader
 
 ZIPS_DIR = Path(__file__).parent / "zips"
+# The sparse zip64 writer lives beside the tests so that the benchmark can use it too.
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 class BytesRangeReader:

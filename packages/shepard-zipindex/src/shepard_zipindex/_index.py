@@ -290,16 +290,17 @@ def _find_end_record(tail: _Tail) -> EndRecord | None:
         if pos < 0:
             break
         record = parse_end_record(data, pos, tail.start + pos)
-        if _plausible(tail, record):
+        record_end = pos + END_RECORD.size + int.from_bytes(data[pos + 20 : pos + 22], "little")
+        # Exactly at the end, or followed by zeros only (bsdtar pads what it writes to a pipe).
+        ends_the_blob = record_end <= len(data) and not data[record_end:].strip(b"\0")
+        if ends_the_blob and _plausible(tail, record):
             found = record
         pos -= 1
     return found
 
 
 def _plausible(tail: _Tail, record: EndRecord) -> bool:
-    """Tell whether a candidate end record is consistent: its comment reaches the end exactly, and so on."""
-    if record.position + END_RECORD.size + len(record.comment) != tail.size:
-        return False
+    """Tell whether a candidate end record's counts, sizes and central directory signature agree."""
     if record.needs_zip64() or _has_locator(tail, record.position) or record.disk or record.directory_disk:
         return True
     directory_start = record.position - record.directory_size
