@@ -95,3 +95,58 @@ def typecheck(session: nox.Session) -> None:
     session.install("mypy>=1.13", "boto3-stubs[full]>=1.35", "types-docker", "types-PyYAML")
     for package in PACKAGES:
         session.run("mypy", "--strict", str(PACKAGES_DIR / package / "src"))
+
+
+CLOUDFORMATION_DIR = ROOT / "cloudformation"
+TEMPLATE = CLOUDFORMATION_DIR / "shepard.yml"
+
+
+def _render_template(session: nox.Session, *args: str) -> None:
+    install_packages(session, "shepard-scheduler")
+    session.run("python", "-m", "shepard_template", *args, env={"PYTHONPATH": str(CLOUDFORMATION_DIR)})
+
+
+@nox.session(python=PYTHON, default=False)
+def template(session: nox.Session) -> None:
+    """Render cloudformation/shepard.yml with the installed scheduler code inlined (`-- --check` verifies)."""
+    _render_template(session, *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def template_check(session: nox.Session) -> None:
+    """Fail when the committed cloudformation/shepard.yml differs from a fresh render."""
+    _render_template(session, "--check")
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def cfn_lint(session: nox.Session) -> None:
+    """Lint the generated template with cfn-lint: no errors, no warnings."""
+    session.install("cfn-lint>=1.51")
+    session.run("cfn-lint", "--", str(TEMPLATE.relative_to(ROOT)))
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def checkov(session: nox.Session) -> None:
+    """Scan the generated template with checkov; every failed check is fixed or suppressed with a reason."""
+    session.install("checkov>=3.2")
+    session.run(
+        "checkov",
+        "-f",
+        str(TEMPLATE.relative_to(ROOT)),
+        "--framework",
+        "cloudformation",
+        "--skip-download",
+        "--quiet",
+    )
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def template_tests(session: nox.Session) -> None:
+    """Run the inline Lambda code extracted from shepard.yml, and create the stack, against moto server."""
+    project = _pyproject("shepard-scheduler")["project"]
+    if not isinstance(project, dict):
+        raise TypeError("packages/shepard-scheduler/pyproject.toml has no [project] table")
+    # What the Lambda runtime and the Powertools layer provide; the shepard-* code comes from the template.
+    runtime = [str(dep) for dep in project.get("dependencies", []) if not str(dep).startswith("shepard-")]
+    session.install(*runtime, "pytest>=8", "moto[server]>=5.0", "PyYAML>=6")
+    session.run("pytest", "cloudformation/tests", *session.posargs)
