@@ -1,1 +1,57 @@
 """Shepard's AWS Batch container entrypoint: stage a job, run its payload, ship its outputs."""
+
+from shepard_worker._cli import main
+from shepard_worker._config import PASSTHROUGH_VARIABLES, WorkerConfig
+from shepard_worker._docker_runtime import DockerRuntime
+from shepard_worker._errors import (
+    AlreadyCompleteError,
+    ClaimRefusedError,
+    ConfigError,
+    ExitCode,
+    JobNotFoundError,
+    LostOwnershipError,
+    PayloadStartError,
+    QuickDeployError,
+    SecretNameError,
+    StagingError,
+    TerminatedError,
+    UploadError,
+    WorkerError,
+)
+from shepard_worker._lifecycle import JobResult, make_runtime, run_job
+from shepard_worker._logs import PayloadLog
+from shepard_worker._process_runtime import ProcessRuntime
+from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
+from shepard_worker._upload import S3Writer
+from shepard_worker._zipping import ZipStats, zip_folder
+
+__all__ = [
+    "PASSTHROUGH_VARIABLES",
+    "AlreadyCompleteError",
+    "ClaimRefusedError",
+    "ConfigError",
+    "DockerRuntime",
+    "ExitCode",
+    "JobNotFoundError",
+    "JobResult",
+    "LostOwnershipError",
+    "PayloadLog",
+    "PayloadSpec",
+    "PayloadStartError",
+    "ProcessRuntime",
+    "QuickDeployError",
+    "RunningPayload",
+    "Runtime",
+    "S3Writer",
+    "SecretNameError",
+    "StagingError",
+    "TerminatedError",
+    "UploadError",
+    "WorkerConfig",
+    "WorkerError",
+    "ZipStats",
+    "main",
+    "make_runtime",
+    "run_job",
+    "zip_folder",
+]

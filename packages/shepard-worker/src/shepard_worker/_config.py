@@ -1,0 +1,175 @@
+"""The worker's typed configuration, read once from the environment at the edge."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import socket
+from pathlib import Path
+from typing import TYPE_CHECKING, Final, Literal
+
+from shepard_core import is_valid_batch_job_name
+
+from shepard_worker._errors import ConfigError
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+RuntimeName = Literal["docker", "process"]
+
+DEFAULT_ROOT_MOUNT: Final = "/mnt/root"
+DEFAULT_EFS_MOUNT: Final = "/mnt/efs"
+DEFAULT_LUSTRE_MOUNT: Final = "/mnt/fsx"
+DEFAULT_PAYLOAD_TAR: Final = "/opt/shepard/payload.tar"
+DEFAULT_ENGINE_SOCKET: Final = "/var/run/docker.sock"
+DEFAULT_PART_SIZE: Final = 16 * 1024 * 1024
+MIN_PART_SIZE: Final = 5 * 1024 * 1024
+MAX_ULIMIT_FILENO: Final = 1048576
+
+PASSTHROUGH_VARIABLES: Final = (
+    "AWS_REGION",
+    "AWS_DEFAULT_REGION",
+    "AWS_ENDPOINT_URL",
+    "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+    "AWS_BATCH_JOB_ID",
+    "AWS_BATCH_JOB_ATTEMPT",
+    "AWS_BATCH_JOB_ARRAY_INDEX",
+    "AWS_BATCH_JQ_NAME",
+    "AWS_BATCH_CE_NAME",
+)
+"""Variables of the worker's own environment handed on to the payload, so it can use the job's role."""
+
+_TRUE: Final = frozenset({"true", "1", "yes"})
+_FALSE: Final = frozenset({"false", "0", "no", ""})
+
+
+def _flag(env: Mapping[str, str], name: str) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if raw in _TRUE:
+        return True
+    if raw in _FALSE:
+        return False
+    raise ConfigError(f"{name} must be True or False, not {env[name]!r}")
+
+
+def _required(env: Mapping[str, str], name: str) -> str:
+    value = env.get(name, "").strip()
+    if not value:
+        raise ConfigError(f"{name} is not set; the job definition (or the job's overrides) must set it")
+    return value
+
+
+def _optional(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name, "").strip()
+    return value or None
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maximum: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+    if not minimum <= value <= maximum:
+        raise ConfigError(f"{name} must be between {minimum} and {maximum}, not {value}")
+    return value
+
+
+def _engine_socket(env: Mapping[str, str]) -> str:
+    """Return the Docker engine's unix socket: SHEPARD_DOCKER_SOCKET, else DOCKER_HOST's, else the default."""
+    explicit = _optional(env, "SHEPARD_DOCKER_SOCKET")
+    if explicit:
+        return explicit
+    host = env.get("DOCKER_HOST", "").strip()
+    if host.startswith("unix://"):
+        return "/" + host.removeprefix("unix://").lstrip("/")
+    return DEFAULT_ENGINE_SOCKET
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class WorkerConfig:
+    """Everything the worker needs to run one job: the flock's resources, the job and the machine."""
+
+    table_name: str
+    inputs_bucket: str
+    outputs_bucket: str
+    errors_bucket: str
+    job_uuid: str
+    quick_deploy_bucket: str | None = None
+    secret_store: str | None = None
+    uses_efs: bool = False
+    uses_lustre: bool = False
+    ulimit_fileno: int | None = None
+    allow_docker_access: bool = False
+    input_zip_name: str | None = None
+    is_invoked: bool | None = None
+    attempt: int = 1
+    batch_job_id: str | None = None
+    hostname: str = dataclasses.field(default_factory=socket.gethostname)
+    root_mount: Path = Path(DEFAULT_ROOT_MOUNT)
+    efs_mount: Path = Path(DEFAULT_EFS_MOUNT)
+    lustre_mount: Path = Path(DEFAULT_LUSTRE_MOUNT)
+    runtime: RuntimeName = "docker"
+    payload_tar: Path = Path(DEFAULT_PAYLOAD_TAR)
+    payload_image: str | None = None
+    payload_network: str = "host"
+    engine_socket: str = DEFAULT_ENGINE_SOCKET
+    aws_endpoint_url: str | None = None
+    region: str | None = None
+    part_size: int = DEFAULT_PART_SIZE
+    compress_level: int = 6
+    stop_grace_seconds: int = 10
+    passthrough: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
+        """Read the configuration from `env` (default: the process environment), or raise ConfigError."""
+        env = os.environ if env is None else env
+        runtime = env.get("SHEPARD_RUNTIME", "docker").strip().lower() or "docker"
+        if runtime not in {"docker", "process"}:
+            raise ConfigError(f"SHEPARD_RUNTIME must be 'docker' or 'process', not {runtime!r}")
+        raw_invoked = env.get("IS_INVOKED", "").strip()
+        ulimit = env.get("ULIMIT_FILENO", "").strip()
+        return cls(
+            table_name=_required(env, "SHEPARD_TABLE_NAME"),
+            inputs_bucket=_required(env, "SHEPARD_INPUTS_BUCKET"),
+            outputs_bucket=_required(env, "SHEPARD_OUTPUTS_BUCKET"),
+            errors_bucket=_required(env, "SHEPARD_ERRORS_BUCKET"),
+            job_uuid=_required(env, "UUID"),
+            quick_deploy_bucket=_optional(env, "SHEPARD_QUICK_DEPLOY_BUCKET"),
+            secret_store=_optional(env, "SHEPARD_SECRET_STORE"),
+            uses_efs=_flag(env, "USES_EFS"),
+            uses_lustre=_flag(env, "USES_LUSTRE"),
+            ulimit_fileno=(_integer(env, "ULIMIT_FILENO", 0, 1, MAX_ULIMIT_FILENO) if ulimit else None),
+            allow_docker_access=_flag(env, "ALLOW_DOCKER_ACCESS"),
+            input_zip_name=_optional(env, "INPUT_ZIP_NAME"),
+            is_invoked=_flag(env, "IS_INVOKED") if raw_invoked else None,
+            attempt=_integer(env, "AWS_BATCH_JOB_ATTEMPT", 1, 1, 10_000),
+            batch_job_id=_optional(env, "AWS_BATCH_JOB_ID"),
+            hostname=(
+                _optional(env, "SHEPARD_WORKER_HOSTNAME")
+                or _optional(env, "HOSTNAME")
+                or socket.gethostname()
+            ),
+            root_mount=Path(env.get("SHEPARD_ROOT_MOUNT", "").strip() or DEFAULT_ROOT_MOUNT),
+            efs_mount=Path(env.get("SHEPARD_EFS_MOUNT", "").strip() or DEFAULT_EFS_MOUNT),
+            lustre_mount=Path(env.get("SHEPARD_LUSTRE_MOUNT", "").strip() or DEFAULT_LUSTRE_MOUNT),
+            runtime="process" if runtime == "process" else "docker",
+            payload_tar=Path(env.get("SHEPARD_PAYLOAD_TAR", "").strip() or DEFAULT_PAYLOAD_TAR),
+            payload_image=_optional(env, "SHEPARD_PAYLOAD_IMAGE"),
+            payload_network=_optional(env, "SHEPARD_PAYLOAD_NETWORK") or "host",
+            engine_socket=_engine_socket(env),
+            aws_endpoint_url=_optional(env, "AWS_ENDPOINT_URL"),
+            region=_optional(env, "AWS_REGION") or _optional(env, "AWS_DEFAULT_REGION"),
+            part_size=_integer(env, "SHEPARD_PART_SIZE", DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024**3),
+            compress_level=_integer(env, "SHEPARD_ZIP_COMPRESS_LEVEL", 6, 0, 9),
+            stop_grace_seconds=_integer(env, "SHEPARD_STOP_GRACE_SECONDS", 10, 0, 3600),
+            passthrough={name: env[name] for name in PASSTHROUGH_VARIABLES if env.get(name)},
+        )
+
+    def __post_init__(self) -> None:
+        """Refuse a UUID that could not be a directory name."""
+        if not is_valid_batch_job_name(self.job_uuid):
+            raise ConfigError(f"UUID {self.job_uuid!r} is not a job id (1-128 letters, digits, '-' or '_')")

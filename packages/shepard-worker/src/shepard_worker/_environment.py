@@ -1,0 +1,70 @@
+"""The payload's environment: the user's inputs plus every reserved variable with its documented value."""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Final
+
+from shepard_core import JobRow, JobStatus
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+    from pathlib import Path
+
+    from shepard_worker._config import WorkerConfig
+    from shepard_worker._workspace import Workspace
+
+READ_ONLY_DIR_NAME: Final = "read_only"
+"""The seed's read-only views: `/mnt/efs/read_only`, `/mnt/fsx/read_only` (under the mounts)."""
+
+_SECRET_NAME: Final = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_KEY", re.IGNORECASE)
+REDACTED: Final = "<redacted>"
+
+
+def payload_environment(
+    config: WorkerConfig,
+    row: JobRow,
+    workspace: Workspace,
+    input_zip_name: str,
+    read_only_path: Callable[[Path], Path],
+) -> dict[str, str]:
+    """Return the variables the payload sees (without PATH, which each runtime supplies).
+
+    `read_only_path` maps an EFS or Lustre mount to where the runtime shows it read-only.
+    """
+    env: dict[str, str] = dict(row.inputs)
+    env.update(config.passthrough)
+    env.update(
+        {
+            "UUID": config.job_uuid,
+            "START_TIME": row.start_time or "",
+            "END_TIME": str(row.end_time),
+            "JOB_STATUS": JobStatus.CALLING_PAYLOAD_CODE.value,
+            "ROOT_INPUT_NAME": str(workspace.root.input_dir),
+            "ROOT_OUTPUT_NAME": str(workspace.root.output_dir),
+            "INPUTS_BUCKET": config.inputs_bucket,
+            "OUTPUTS_BUCKET": config.outputs_bucket,
+            "ERROR_BUCKET": config.errors_bucket,
+            "INPUT_ZIP_NAME": input_zip_name,
+            "HOSTNAME": config.hostname,
+            "USES_EFS": "True" if config.uses_efs else "False",
+            "USES_LUSTRE": "True" if config.uses_lustre else "False",
+            "IS_INVOKED": "True" if row.is_invoked else "False",
+        }
+    )
+    if config.ulimit_fileno is not None:
+        env["ULIMIT_FILENO"] = str(config.ulimit_fileno)
+    if workspace.efs is not None:
+        env["EFS_INPUT_NAME"] = str(workspace.efs.input_dir)
+        env["EFS_OUTPUT_NAME"] = str(workspace.efs.output_dir)
+        env["EFS_READ_ONLY_PATH"] = str(read_only_path(workspace.efs.mount))
+    if workspace.lustre is not None:
+        env["LUSTRE_INPUT_NAME"] = str(workspace.lustre.input_dir)
+        env["LUSTRE_OUTPUT_NAME"] = str(workspace.lustre.output_dir)
+        env["LUSTRE_READ_ONLY_PATH"] = str(read_only_path(workspace.lustre.mount))
+    return env
+
+
+def redact(env: Mapping[str, str]) -> dict[str, str]:
+    """Return `env` with the values of names that look like credentials replaced, for logs and error zips."""
+    return {name: REDACTED if _SECRET_NAME.search(name) else value for name, value in sorted(env.items())}

@@ -1,0 +1,337 @@
+"""One job from claim to final status: stage, run the payload, ship outputs or an error zip, clean up."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import signal
+import threading
+from typing import IO, TYPE_CHECKING, Any
+
+from shepard_core import QUICK_DEPLOY_DIRECTORY, TAG, JobRow, JobStatus, special_value
+
+from shepard_worker._environment import payload_environment, redact
+from shepard_worker._errors import (
+    ExitCode,
+    LostOwnershipError,
+    TerminatedError,
+    WorkerError,
+)
+from shepard_worker._logs import PayloadLog, WorkerLog
+from shepard_worker._outputs import upload_error_zip, upload_outputs
+from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
+from shepard_worker._staging import download_input_zip, fetch_quick_deploy, write_secrets
+from shepard_worker._table import JobTable
+from shepard_worker._workspace import Workspace
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+    from shepard_worker._config import WorkerConfig
+
+log = logging.getLogger("shepard_worker")
+
+POLL_SECONDS = 0.2
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JobResult:
+    """How a job ended: the worker's exit code, the row's last status and what was uploaded."""
+
+    exit_code: ExitCode
+    status: JobStatus | None = None
+    payload_exit_code: int | None = None
+    output_keys: tuple[str, ...] = ()
+    error_key: str | None = None
+    reason: str | None = None
+
+
+def make_runtime(config: WorkerConfig) -> Runtime:
+    """Return the runtime SHEPARD_RUNTIME names: DockerRuntime (default) or ProcessRuntime."""
+    if config.runtime == "process":
+        from shepard_worker._process_runtime import ProcessRuntime
+
+        return ProcessRuntime()
+    from shepard_worker._docker_runtime import DockerRuntime
+
+    return DockerRuntime.from_config(config)
+
+
+def _clients(config: WorkerConfig) -> tuple[S3Client, DynamoDBClient, SecretsManagerClient]:
+    import boto3
+
+    session = boto3.session.Session(region_name=config.region)
+    options: dict[str, Any] = {"endpoint_url": config.aws_endpoint_url} if config.aws_endpoint_url else {}
+    return (
+        session.client("s3", **options),
+        session.client("dynamodb", **options),
+        session.client("secretsmanager", **options),
+    )
+
+
+def run_job(  # noqa: PLR0913 - every collaborator is injectable
+    config: WorkerConfig,
+    *,
+    s3: S3Client | None = None,
+    dynamodb: DynamoDBClient | None = None,
+    secretsmanager: SecretsManagerClient | None = None,
+    runtime: Runtime | None = None,
+    stop_event: threading.Event | None = None,
+    handle_signals: bool = True,
+    echo: IO[bytes] | None = None,
+) -> JobResult:
+    """Run the job `config` names to its end and return how it ended (never raises for a job's failure).
+
+    Setting `stop_event` stops the job like SIGTERM does. With `handle_signals` (and on the main
+    thread) SIGTERM sets it. The payload's output is echoed line by line to `echo` (default stdout).
+    """
+    stop = stop_event if stop_event is not None else threading.Event()
+    default_s3, default_dynamodb, default_secrets = (
+        _clients(config) if None in (s3, dynamodb, secretsmanager) else (None, None, None)
+    )
+    owned_runtime = runtime is None
+    worker_log = WorkerLog()
+    with _capture(worker_log), _signals(stop, enabled=handle_signals):
+        job = _Job(
+            config,
+            s3=s3 or default_s3,  # type: ignore[arg-type]
+            dynamodb=dynamodb or default_dynamodb,  # type: ignore[arg-type]
+            secretsmanager=secretsmanager or default_secrets,  # type: ignore[arg-type]
+            runtime=runtime or make_runtime(config),
+            stop=stop,
+            worker_log=worker_log,
+            echo=echo,
+        )
+        try:
+            return job.run()
+        finally:
+            if owned_runtime:
+                job.runtime.close()
+
+
+@contextlib.contextmanager
+def _capture(handler: WorkerLog) -> Iterator[None]:
+    previous = log.level
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    log.addHandler(handler)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(previous)
+
+
+@contextlib.contextmanager
+def _signals(stop: threading.Event, *, enabled: bool) -> Iterator[None]:
+    if not enabled or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def on_term(signum: int, _frame: object) -> None:
+        log.warning("received %s: stopping the job", signal.Signals(signum).name)
+        stop.set()
+
+    previous = signal.signal(signal.SIGTERM, on_term)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+class _Job:
+    def __init__(  # noqa: PLR0913 - the job's collaborators
+        self,
+        config: WorkerConfig,
+        *,
+        s3: S3Client,
+        dynamodb: DynamoDBClient,
+        secretsmanager: SecretsManagerClient,
+        runtime: Runtime,
+        stop: threading.Event,
+        worker_log: WorkerLog,
+        echo: IO[bytes] | None,
+    ) -> None:
+        self.config = config
+        self.s3 = s3
+        self.secretsmanager = secretsmanager
+        self.runtime = runtime
+        self.stop = stop
+        self.worker_log = worker_log
+        self.echo = echo
+        self.table = JobTable(dynamodb, config.table_name, config.job_uuid, config.attempt)
+        self.workspace = Workspace.plan(config)
+        self.env: dict[str, str] = {}
+        self.status: JobStatus | None = None
+        self.payload_exit: int | None = None
+
+    def _set_status(self, status: JobStatus) -> None:
+        self.table.set_status(status)
+        self.status = status
+
+    def _check_stop(self) -> None:
+        if self.stop.is_set():
+            raise TerminatedError("the worker was asked to stop (SIGTERM) before the payload finished")
+
+    def run(self) -> JobResult:
+        config = self.config
+        log.info(
+            "worker for job %s, attempt %d, runtime %s, host %s",
+            config.job_uuid,
+            config.attempt,
+            self.runtime.name,
+            config.hostname,
+        )
+        try:
+            row = self.table.claim(self.table.read())
+        except WorkerError as exc:
+            log.error("%s", exc)  # noqa: TRY400 - a known refusal, not a crash
+            return JobResult(exit_code=exc.exit_code, reason=str(exc))
+        self.status = JobStatus.IN_PROGRESS
+        row = dataclasses.replace(
+            row,
+            input_zip_name=config.input_zip_name or row.input_zip_name,
+            is_invoked=row.is_invoked if config.is_invoked is None else config.is_invoked,
+        )
+        start_time = row.start_time or ""
+        tag = special_value(row.inputs, TAG)
+        with PayloadLog(self.echo) as payload_log:
+            try:
+                keys = self._run_claimed(row, payload_log)
+            except LostOwnershipError as exc:
+                log.error("%s; leaving the job to it", exc)  # noqa: TRY400 - expected, not a crash
+                return JobResult(exit_code=exc.exit_code, status=self.status, reason=str(exc))
+            except WorkerError as exc:
+                log.error("job failed: %s", exc)  # noqa: TRY400 - the message is the story
+                return self._fail(exc.exit_code, str(exc), start_time, tag, payload_log)
+            except Exception as exc:
+                log.exception("job failed: unexpected error")
+                return self._fail(
+                    ExitCode.INTERNAL_ERROR, f"internal error: {exc!r}", start_time, tag, payload_log
+                )
+        return JobResult(
+            exit_code=ExitCode.OK, status=self.status, payload_exit_code=self.payload_exit, output_keys=keys
+        )
+
+    def _run_claimed(self, row: JobRow, payload_log: PayloadLog) -> tuple[str, ...]:
+        config = self.config
+        workspace = self.workspace
+        self.env = payload_environment(
+            config, row, workspace, row.input_zip_name, self.runtime.read_only_path
+        )
+        workspace.create()
+        if not row.is_invoked and row.input_zip_name:
+            download_input_zip(
+                self.s3, config.inputs_bucket, row.input_zip_name, workspace.preferred_input_dir
+            )
+        self._check_stop()
+        quick_deploy_dir: Path | None = None
+        directory = special_value(row.inputs, QUICK_DEPLOY_DIRECTORY)
+        if directory is not None:
+            quick_deploy_dir = fetch_quick_deploy(
+                self.s3, config.quick_deploy_bucket, directory, workspace.preferred_input_dir
+            )
+        write_secrets(self.secretsmanager, config.secret_store, workspace.root.input_dir)
+        self._check_stop()
+        self._set_status(JobStatus.CALLING_PAYLOAD_CODE)
+        spec = PayloadSpec(
+            job_uuid=config.job_uuid,
+            env=self.env,
+            workspace=workspace,
+            quick_deploy_dir=quick_deploy_dir,
+            ulimit_fileno=config.ulimit_fileno,
+            allow_docker_access=config.allow_docker_access,
+        )
+        running = self.runtime.start(spec, payload_log)
+        try:
+            self.payload_exit, stopped = self._supervise(running)
+        finally:
+            running.close()
+        log.info("payload exited with code %d", self.payload_exit)
+        if stopped:
+            raise TerminatedError(
+                "the worker was asked to stop (SIGTERM); "
+                f"the payload was stopped (exit code {self.payload_exit})"
+            )
+        if self.payload_exit != 0:
+            raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}")
+        self._set_status(JobStatus.JOB_COMPLETE_PUSHING_TO_S3)
+        keys = upload_outputs(
+            self.s3,
+            config.outputs_bucket,
+            workspace,
+            job_uuid=config.job_uuid,
+            start_time=row.start_time or "",
+            tag=special_value(row.inputs, TAG),
+            part_size=config.part_size,
+            compress_level=config.compress_level,
+        )
+        self._set_status(JobStatus.JOB_COMPLETE_CLEANING_UP_WORKSPACE)
+        workspace.remove()
+        self.table.finish(JobStatus.JOB_COMPLETE, 0)
+        self.status = JobStatus.JOB_COMPLETE
+        return tuple(keys)
+
+    def _supervise(self, running: RunningPayload) -> tuple[int, bool]:
+        stopped = False
+        while True:
+            code = running.wait(POLL_SECONDS)
+            if code is not None:
+                return code, stopped
+            if self.stop.is_set() and not stopped:
+                running.stop(self.config.stop_grace_seconds)
+                stopped = True
+
+    def _fail(
+        self, exit_code: ExitCode, reason: str, start_time: str, tag: str | None, payload_log: PayloadLog
+    ) -> JobResult:
+        config = self.config
+        error_key: str | None = None
+        recorded_exit = self.payload_exit if self.payload_exit is not None else int(exit_code)
+        try:
+            self._set_status(JobStatus.JOB_FAILED_PUSHING_LOGS)
+            try:
+                error_key = upload_error_zip(
+                    self.s3,
+                    config.errors_bucket,
+                    job_uuid=config.job_uuid,
+                    start_time=start_time,
+                    tag=tag,
+                    payload_log=payload_log,
+                    worker_log=self.worker_log.text(),
+                    environment=redact(self.env),
+                    exit_code=self.payload_exit,
+                    reason=reason,
+                    part_size=config.part_size,
+                )
+            except Exception:
+                log.exception("could not upload the error zip")
+            self._set_status(JobStatus.JOB_FAILED_CLEANING_UP_WORKSPACE)
+            try:
+                self.workspace.remove()
+            except OSError:
+                log.exception("could not remove the job's folders")
+            self.table.finish(JobStatus.JOB_FAILED, recorded_exit)
+            self.status = JobStatus.JOB_FAILED
+        except LostOwnershipError as exc:
+            log.error("%s; leaving the job to it", exc)  # noqa: TRY400 - expected, not a crash
+            return JobResult(exit_code=exc.exit_code, status=self.status, reason=str(exc))
+        except Exception:
+            log.exception("could not record the failure in the job's row")
+        return JobResult(
+            exit_code=exit_code,
+            status=self.status,
+            payload_exit_code=self.payload_exit,
+            error_key=error_key,
+            reason=reason,
+        )
+
+
+class _PayloadFailedError(WorkerError):
+    exit_code = ExitCode.PAYLOAD_FAILED

@@ -1,0 +1,145 @@
+"""Lay out a job's inputs: the input zip, the quick-deploy folder and the secrets as files."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import logging
+import os
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+
+from shepard_worker._errors import QuickDeployError, SecretNameError, StagingError
+
+if TYPE_CHECKING:
+    from mypy_boto3_s3 import S3Client
+    from mypy_boto3_secretsmanager import SecretsManagerClient
+
+log = logging.getLogger(__name__)
+
+SECRETS_DIR_NAME = "secrets"
+RUN_SCRIPT = "run.sh"
+
+
+def _error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> Path:
+    """Download the job's input zip into `input_dir` under its own file name and return the path."""
+    name = PurePosixPath(key).name
+    if name in {"", ".", ".."}:
+        raise StagingError(f"INPUT_ZIP_NAME {key!r} does not end in a file name")
+    target = input_dir / name
+    try:
+        s3.download_file(bucket, key, str(target))
+    except ClientError as exc:
+        raise StagingError(
+            f"could not download the input zip s3://{bucket}/{key}: {_error_code(exc) or exc}"
+        ) from None
+    log.info("input zip s3://%s/%s -> %s", bucket, key, target)
+    return target
+
+
+def _relative_parts(path: str, what: str) -> tuple[str, ...]:
+    """Return the components of a relative path, refusing absolute paths, `..`, `.` and empty parts."""
+    if path.startswith("/") or "\\" in path or "\0" in path:
+        raise QuickDeployError(f"{what} {path!r} must be a relative folder path inside the bucket")
+    parts = tuple(path.strip("/").split("/"))
+    if not parts or any(part in {"", ".", ".."} for part in parts):
+        raise QuickDeployError(f"{what} {path!r} may not contain '..', '.' or empty components")
+    return parts
+
+
+def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_dir: Path) -> Path:
+    """Download the folder `directory` of the quick-deploy bucket into `input_dir`; return the folder.
+
+    The folder must hold a `run.sh`. Every object key is checked to stay inside the folder.
+    """
+    if bucket is None:
+        raise QuickDeployError(
+            "QUICK_DEPLOY_DIRECTORY is set but this flock has no quick-deploy bucket "
+            "(SHEPARD_QUICK_DEPLOY_BUCKET)"
+        )
+    parts = _relative_parts(directory, "QUICK_DEPLOY_DIRECTORY")
+    prefix = "/".join(parts) + "/"
+    target = input_dir.joinpath(*parts)
+    count = 0
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            for obj in page.get("Contents", []):
+                key = obj["Key"]
+                relative = key[len(prefix) :]
+                if not relative or relative.endswith("/"):
+                    continue  # a folder marker
+                destination = target.joinpath(*_relative_parts(relative, "quick-deploy object"))
+                destination.parent.mkdir(parents=True, exist_ok=True)
+                s3.download_file(bucket, key, str(destination))
+                count += 1
+    except ClientError as exc:
+        raise QuickDeployError(f"could not fetch s3://{bucket}/{prefix}: {_error_code(exc) or exc}") from None
+    if count == 0:
+        raise QuickDeployError(
+            f"QUICK_DEPLOY_DIRECTORY {directory!r}: the quick-deploy bucket {bucket} has no folder {prefix}"
+        )
+    if not (target / RUN_SCRIPT).is_file():
+        raise QuickDeployError(
+            f"QUICK_DEPLOY_DIRECTORY {directory!r}: s3://{bucket}/{prefix} has no {RUN_SCRIPT}"
+        )
+    log.info("quick-deploy folder s3://%s/%s -> %s (%d files)", bucket, prefix, target, count)
+    return target
+
+
+def _check_secret_name(name: str) -> None:
+    if name in {"", ".", ".."} or "/" in name or "\\" in name or "\0" in name or name != name.strip():
+        raise SecretNameError(
+            f"secret {name!r} cannot be a file name in the secrets folder: "
+            "use a plain file name (no '/', no '..', not empty)"
+        )
+
+
+def _decode_secret(name: str, value: object) -> bytes:
+    _check_secret_name(name)
+    if not isinstance(value, str):
+        raise StagingError(f"secret {name!r} is not a base64 string")
+    try:
+        return base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise StagingError(f"secret {name!r} is not valid base64") from None
+
+
+def write_secrets(client: SecretsManagerClient, store: str | None, root_input_dir: Path) -> Path:
+    """Rebuild the secret store's files (name -> base64 content) in `ROOT_INPUT_NAME/secrets`, mode 0600.
+
+    A store that does not exist (or is not configured) leaves the folder empty.
+    """
+    secrets_dir = root_input_dir / SECRETS_DIR_NAME
+    secrets_dir.mkdir(mode=0o700, exist_ok=True)
+    if store is None:
+        return secrets_dir
+    try:
+        response = client.get_secret_value(SecretId=store)
+    except ClientError as exc:
+        if _error_code(exc) == "ResourceNotFoundException":
+            log.warning("secret store %s does not exist; the secrets folder stays empty", store)
+            return secrets_dir
+        raise StagingError(f"could not read secret store {store}: {_error_code(exc) or exc}") from None
+    raw = response.get("SecretString")
+    if raw is None or not raw.strip():
+        return secrets_dir
+    try:
+        secrets = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise StagingError(f"secret store {store} does not hold a JSON object: {exc.msg}") from None
+    if not isinstance(secrets, dict):
+        raise StagingError(f"secret store {store} does not hold a JSON object of file name -> base64")
+    decoded = {name: _decode_secret(name, value) for name, value in secrets.items()}
+    for name, content in decoded.items():
+        fd = os.open(secrets_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+    log.info("%d secrets written to %s", len(decoded), secrets_dir)
+    return secrets_dir

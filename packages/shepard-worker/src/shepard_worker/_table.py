@@ -1,0 +1,156 @@
+"""The job's row in DynamoDB: claimed, moved through its statuses and finished, always conditionally."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final
+
+from botocore.exceptions import ClientError
+from shepard_core import Attr, JobRow, JobStatus, format_start_time, iso_now
+
+from shepard_worker._errors import (
+    AlreadyCompleteError,
+    ClaimRefusedError,
+    JobNotFoundError,
+    LostOwnershipError,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+log = logging.getLogger(__name__)
+
+UNCLAIMABLE: Final = frozenset({JobStatus.JOB_COMPLETE, JobStatus.REJECTED})
+"""Statuses no attempt may claim: the job is done or was never valid."""
+
+
+def _is_conditional_failure(exc: ClientError) -> bool:
+    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+class JobTable:
+    """One job's row, updated only while this attempt owns it (its SHEPARD_ATTEMPT is ours)."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str, job_uuid: str, attempt: int) -> None:
+        """Bind the table, the job and this worker's attempt number."""
+        self._client = client
+        self._table = table_name
+        self._uuid = job_uuid
+        self._attempt = attempt
+
+    def read(self) -> JobRow:
+        """Return the job's row, or raise JobNotFoundError."""
+        response = self._client.get_item(
+            TableName=self._table, Key={Attr.UUID: {"S": self._uuid}}, ConsistentRead=True
+        )
+        item = response.get("Item")
+        if not item:
+            raise JobNotFoundError(
+                f"job {self._uuid} has no row in table {self._table}: "
+                "it was never scheduled, or its row has already expired"
+            )
+        return JobRow.from_item(dict(item.items()))  # type: ignore[arg-type]
+
+    def claim(self, row: JobRow, start_time: str | None = None) -> JobRow:
+        """Move the row to in_progress for this attempt and return it; a later attempt takes it over.
+
+        The update succeeds only while the row exists, is neither complete nor rejected, and no
+        equal or later attempt holds it, so two workers can never both own one job.
+        """
+        if row.status is JobStatus.JOB_COMPLETE:
+            raise AlreadyCompleteError(f"job {self._uuid} is already complete; nothing to run")
+        if row.status in UNCLAIMABLE:
+            raise ClaimRefusedError(f"job {self._uuid} is already {row.status.value}; nothing to run")
+        if row.attempt is not None and row.attempt >= self._attempt:
+            raise ClaimRefusedError(
+                f"job {self._uuid} is held by attempt {row.attempt} (status {row.status.value}); "
+                f"this is attempt {self._attempt}"
+            )
+        if row.attempt is not None:
+            log.warning(
+                "attempt %d takes job %s over from attempt %d (status %s)",
+                self._attempt,
+                self._uuid,
+                row.attempt,
+                row.status.value,
+            )
+        start = start_time or format_start_time()
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={Attr.UUID: {"S": self._uuid}},
+                UpdateExpression=(
+                    "SET #status = :in_progress, #start = :start, #attempt = :attempt REMOVE #exit, #finish"
+                ),
+                ConditionExpression=(
+                    "attribute_exists(#uuid) AND #status <> :complete AND #status <> :rejected "
+                    "AND (attribute_not_exists(#attempt) OR #attempt < :attempt)"
+                ),
+                ExpressionAttributeNames={
+                    "#uuid": Attr.UUID,
+                    "#status": Attr.JOB_STATUS,
+                    "#start": Attr.START_TIME,
+                    "#attempt": Attr.ATTEMPT,
+                    "#exit": Attr.EXIT_CODE,
+                    "#finish": Attr.FINISH_TIME,
+                },
+                ExpressionAttributeValues={
+                    ":in_progress": {"S": JobStatus.IN_PROGRESS.value},
+                    ":complete": {"S": JobStatus.JOB_COMPLETE.value},
+                    ":rejected": {"S": JobStatus.REJECTED.value},
+                    ":start": {"S": start},
+                    ":attempt": {"N": str(self._attempt)},
+                },
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                raise ClaimRefusedError(
+                    f"job {self._uuid} was claimed by another worker (or finished) while attempt "
+                    f"{self._attempt} was claiming it"
+                ) from None
+            raise
+        return self.read()
+
+    def set_status(self, status: JobStatus) -> None:
+        """Set JOB_STATUS while this attempt owns the row, or raise LostOwnershipError."""
+        self._owned_update("SET #status = :status", {":status": {"S": status.value}}, {})
+        log.info("job %s: %s", self._uuid, status.value)
+
+    def finish(self, status: JobStatus, exit_code: int, now: datetime | None = None) -> None:
+        """Set the final status, END_TIME = now (so the row's TTL removes it), finish time and exit code."""
+        moment = datetime.now(UTC) if now is None else now
+        self._owned_update(
+            "SET #status = :status, #end = :end, #finish = :finish, #exit = :exit",
+            {
+                ":status": {"S": status.value},
+                ":end": {"N": str(int(moment.timestamp()))},
+                ":finish": {"S": iso_now()},
+                ":exit": {"N": str(exit_code)},
+            },
+            {"#end": Attr.END_TIME, "#finish": Attr.FINISH_TIME, "#exit": Attr.EXIT_CODE},
+        )
+        log.info("job %s: %s (exit code %d)", self._uuid, status.value, exit_code)
+
+    def _owned_update(self, expression: str, values: dict[str, Any], names: dict[str, str]) -> None:
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={Attr.UUID: {"S": self._uuid}},
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(#uuid) AND #attempt = :attempt",
+                ExpressionAttributeNames={
+                    "#uuid": Attr.UUID,
+                    "#status": Attr.JOB_STATUS,
+                    "#attempt": Attr.ATTEMPT,
+                    **names,
+                },
+                ExpressionAttributeValues={":attempt": {"N": str(self._attempt)}, **values},
+            )
+        except ClientError as exc:
+            if _is_conditional_failure(exc):
+                raise LostOwnershipError(
+                    f"job {self._uuid} is no longer held by attempt {self._attempt}: "
+                    "a later attempt took it over, or its row expired"
+                ) from None
+            raise
