@@ -1,1 +1,29 @@
-"""Shepard's Lambda handlers: the S3-event scheduler and the batching endpoint."""
+"""Shepard's Lambda handlers: the S3-event scheduler and the batching endpoint, over one scheduling core."""
+
+from shepard_scheduler._aws import AwsClients, aws_clients, forget_clients
+from shepard_scheduler._config import ConfigError, SchedulerConfig
+from shepard_scheduler._core import S3ObjectRef, Scheduler
+from shepard_scheduler._outcome import (
+    JobInFlightError,
+    MalformedMessageError,
+    Outcome,
+    OutcomeKind,
+    SchedulingError,
+)
+from shepard_scheduler._rows import LEASE as SUBMIT_LEASE_ATTRIBUTE
+
+__all__ = [
+    "SUBMIT_LEASE_ATTRIBUTE",
+    "AwsClients",
+    "ConfigError",
+    "JobInFlightError",
+    "MalformedMessageError",
+    "Outcome",
+    "OutcomeKind",
+    "S3ObjectRef",
+    "Scheduler",
+    "SchedulerConfig",
+    "SchedulingError",
+    "aws_clients",
+    "forget_clients",
+]

@@ -1,0 +1,63 @@
+"""The scheduler's settings, read from the environment variables the template sets."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+TABLE_NAME: Final = "SHEPARD_TABLE_NAME"
+JOB_QUEUE: Final = "SHEPARD_JOB_QUEUE"
+JOB_DEFINITION: Final = "SHEPARD_JOB_DEFINITION"
+INPUTS_BUCKET: Final = "SHEPARD_INPUTS_BUCKET"
+ERRORS_BUCKET: Final = "SHEPARD_ERRORS_BUCKET"
+DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES: Final = "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES"
+PROJECT_NAME: Final = "SHEPARD_PROJECT_NAME"
+
+
+class ConfigError(ValueError):
+    """The environment lacks a setting the scheduler needs, or holds an unusable one."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class SchedulerConfig:
+    """Where the scheduler keeps job rows, submits jobs and files rejection reports."""
+
+    table_name: str
+    job_queue: str
+    job_definition: str
+    inputs_bucket: str
+    errors_bucket: str
+    days_to_keep_failed_launch_indexes: int
+    project_name: str
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> SchedulerConfig:
+        """Return the config the variables in `environ` describe, or raise ConfigError naming every gap."""
+        names = (TABLE_NAME, JOB_QUEUE, JOB_DEFINITION, INPUTS_BUCKET, ERRORS_BUCKET, PROJECT_NAME)
+        problems = [f"{name} is not set" for name in names if not environ.get(name, "").strip()]
+        raw_days = environ.get(DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES, "").strip()
+        days = 0
+        if not raw_days:
+            problems.append(f"{DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES} is not set")
+        else:
+            try:
+                days = int(raw_days)
+            except ValueError:
+                problems.append(f"{DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES} is {raw_days!r}, not a whole number")
+            else:
+                if days < 1:
+                    problems.append(f"{DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES} is {days}; it must be at least 1")
+        if problems:
+            raise ConfigError("the scheduler is misconfigured: " + "; ".join(problems))
+        return cls(
+            table_name=environ[TABLE_NAME].strip(),
+            job_queue=environ[JOB_QUEUE].strip(),
+            job_definition=environ[JOB_DEFINITION].strip(),
+            inputs_bucket=environ[INPUTS_BUCKET].strip(),
+            errors_bucket=environ[ERRORS_BUCKET].strip(),
+            days_to_keep_failed_launch_indexes=days,
+            project_name=environ[PROJECT_NAME].strip(),
+        )

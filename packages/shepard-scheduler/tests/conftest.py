@@ -1,0 +1,331 @@
+"""Fixtures for the scheduler's tests: sample events, a Lambda context, and a Shepard flock on moto."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import io
+import json
+import uuid
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from shepard_scheduler import forget_clients
+
+EVENTS = Path(__file__).parent / "events"
+INPUTS_BUCKET = "shepard-inputs"
+ERRORS_BUCKET = "shepard-errors"
+TABLE = "shepard-jobs"
+QUEUE = "shepard-scheduler-queue"
+JOB_QUEUE = "shepard-job-queue"
+JOB_DEFINITION = "shepard-job"
+PROJECT = "ShepardTest"
+
+
+def load_event(name: str) -> Any:
+    """Return the sample event `tests/events/<name>.json`."""
+    return json.loads((EVENTS / f"{name}.json").read_text())
+
+
+def sqs_event(*bodies: str | dict[str, Any], receive_count: int = 1) -> dict[str, Any]:
+    """Return an SQS Lambda event whose messages carry `bodies` (dicts are JSON-encoded)."""
+    template = load_event("sqs_event")["Records"][0]
+    records = []
+    for body in bodies:
+        record = copy.deepcopy(template)
+        record["messageId"] = str(uuid.uuid4())
+        record["body"] = body if isinstance(body, str) else json.dumps(body)
+        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
+        records.append(record)
+    return {"Records": records}
+
+
+def make_zip(files: dict[str, bytes | str]) -> bytes:
+    """Return the bytes of a deflated zip holding `files`."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+@dataclasses.dataclass
+class FakeContext:
+    """The parts of a Lambda context the handlers and Powertools read."""
+
+    aws_request_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
+    remaining_ms: int = 60_000
+    function_name: str = "shepard-scheduler"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:shepard-scheduler"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return self.remaining_ms
+
+
+@pytest.fixture
+def context() -> FakeContext:
+    """Return a fresh Lambda context with a minute to go."""
+    return FakeContext()
+
+
+@dataclasses.dataclass
+class Flock:
+    """A Shepard flock on moto: buckets, job table, notification queue and a Batch job queue."""
+
+    endpoint: str
+    s3: Any
+    sqs: Any
+    dynamodb: Any
+    batch: Any
+    queue_url: str
+    queue_arn: str
+
+    def upload(self, key: str, files: dict[str, bytes | str]) -> None:
+        """Upload a job zip holding `files` to the inputs bucket."""
+        self.s3.put_object(Bucket=INPUTS_BUCKET, Key=key, Body=make_zip(files))
+
+    def receive(self) -> list[dict[str, Any]]:
+        """Return every message waiting in the notification queue, as SQS Lambda event records."""
+        records: list[dict[str, Any]] = []
+        while True:
+            response = self.sqs.receive_message(
+                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+            )
+            messages = response.get("Messages", [])
+            if not messages:
+                return records
+            for message in messages:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+                records.append(
+                    {
+                        "messageId": message["MessageId"],
+                        "receiptHandle": message["ReceiptHandle"],
+                        "body": message["Body"],
+                        "attributes": message.get("Attributes", {}),
+                        "messageAttributes": {},
+                        "md5OfBody": message["MD5OfBody"],
+                        "eventSource": "aws:sqs",
+                        "eventSourceARN": self.queue_arn,
+                        "awsRegion": "us-east-1",
+                    }
+                )
+
+    def job_messages(self) -> dict[str, Any]:
+        """Return the waiting messages as one SQS Lambda event, leaving out S3 test events."""
+        records = [r for r in self.receive() if "s3:TestEvent" not in r["body"]]
+        return {"Records": records}
+
+    def row(self, job_id: str) -> dict[str, Any] | None:
+        """Return the job row of `job_id` as plain strings, or None."""
+        item = self.dynamodb.get_item(TableName=TABLE, Key={"UUID": {"S": job_id}}, ConsistentRead=True)
+        found = item.get("Item")
+        if found is None:
+            return None
+        return {name: next(iter(value.values())) for name, value in found.items()}
+
+    def rows(self) -> list[dict[str, Any]]:
+        """Return every job row, as plain strings."""
+        items = self.dynamodb.scan(TableName=TABLE)["Items"]
+        return [{name: next(iter(value.values())) for name, value in item.items()} for item in items]
+
+    def jobs(self) -> list[dict[str, Any]]:
+        """Return every Batch job in the job queue, described, with its environment as a dict."""
+        summaries = self.batch.list_jobs(jobQueue=JOB_QUEUE, filters=[{"name": "JOB_NAME", "values": ["*"]}])
+        ids = [summary["jobId"] for summary in summaries["jobSummaryList"]]
+        if not ids:
+            return []
+        described = self.batch.describe_jobs(jobs=ids)["jobs"]
+        for job in described:
+            job["environment"] = {
+                pair["name"]: pair["value"]
+                for pair in job["container"].get("environment", [])
+                if pair["name"] != "AWS_BATCH_JOB_ID"
+            }
+        return described
+
+    def report(self, key: str) -> dict[str, Any]:
+        """Return the JSON report stored at `key` in the errors bucket."""
+        return json.loads(self.s3.get_object(Bucket=ERRORS_BUCKET, Key=key)["Body"].read())
+
+    def report_keys(self) -> list[str]:
+        """Return every key in the errors bucket."""
+        return [o["Key"] for o in self.s3.list_objects_v2(Bucket=ERRORS_BUCKET).get("Contents", [])]
+
+
+def build_flock(endpoint: str) -> Flock:
+    """Create the flock's resources on the moto server at `endpoint`."""
+    session = boto3.session.Session(region_name="us-east-1")
+    s3 = session.client("s3", endpoint_url=endpoint)
+    sqs = session.client("sqs", endpoint_url=endpoint)
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    batch = session.client("batch", endpoint_url=endpoint)
+    iam = session.client("iam", endpoint_url=endpoint)
+
+    for bucket in (INPUTS_BUCKET, ERRORS_BUCKET):
+        s3.create_bucket(Bucket=bucket)
+    dynamodb.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+        "QueueArn"
+    ]
+    s3.put_bucket_notification_configuration(
+        Bucket=INPUTS_BUCKET,
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    role = iam.create_role(RoleName="shepard-batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    environment = batch.create_compute_environment(
+        computeEnvironmentName="shepard-compute", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )
+    batch.create_job_queue(
+        jobQueueName=JOB_QUEUE,
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName=JOB_DEFINITION,
+        type="container",
+        containerProperties={"image": "shepard/payload:latest", "vcpus": 1, "memory": 512},
+    )
+    return Flock(endpoint, s3, sqs, dynamodb, batch, queue_url, queue_arn)
+
+
+FLOCK_ENVIRONMENT = {
+    "SHEPARD_TABLE_NAME": TABLE,
+    "SHEPARD_JOB_QUEUE": JOB_QUEUE,
+    "SHEPARD_JOB_DEFINITION": JOB_DEFINITION,
+    "SHEPARD_INPUTS_BUCKET": INPUTS_BUCKET,
+    "SHEPARD_ERRORS_BUCKET": ERRORS_BUCKET,
+    "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": "14",
+    "SHEPARD_PROJECT_NAME": PROJECT,
+}
+
+
+@pytest.fixture
+def flock(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """Yield a fresh flock on moto, with the handlers' environment variables pointing at it."""
+    flock = build_flock(aws_endpoint)
+    for name, value in FLOCK_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", aws_endpoint)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "3")
+    forget_clients()
+    yield flock
+    forget_clients()
+
+
+@pytest.fixture
+def events() -> Any:
+    """Return helpers that load sample events and wrap message bodies in SQS Lambda events."""
+    return _Events()
+
+
+class _Events:
+    load = staticmethod(load_event)
+    sqs = staticmethod(sqs_event)
+    zip = staticmethod(make_zip)
+
+
+@pytest.fixture
+def config() -> Any:
+    """Return the scheduler config of the test flock."""
+    from shepard_scheduler import SchedulerConfig
+
+    return SchedulerConfig.from_env(FLOCK_ENVIRONMENT)
+
+
+@pytest.fixture
+def make_scheduler(flock: Flock, config: Any) -> Any:
+    """Return a factory of Schedulers on the flock, each with its own clients (3 tries each)."""
+    from botocore.config import Config
+    from shepard_scheduler import Scheduler
+
+    def make(**kwargs: Any) -> Any:
+        session = boto3.session.Session(region_name="us-east-1")
+        retries = Config(retries={"mode": "standard", "max_attempts": 3})
+        clients = {
+            "s3_client": session.client("s3", endpoint_url=flock.endpoint, config=retries),
+            "dynamodb_client": session.client("dynamodb", endpoint_url=flock.endpoint, config=retries),
+            "batch_client": session.client("batch", endpoint_url=flock.endpoint, config=retries),
+        }
+        clients.update(kwargs)
+        return Scheduler(config, **clients)
+
+    return make
+
+
+class _FakeStream:
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_: Any) -> Any:
+        yield self._body
+
+
+class Throttle:
+    """A botocore `before-send` hook answering an operation with throttling errors, and counting calls."""
+
+    def __init__(self, service: str, times: int | None) -> None:
+        self.service = service
+        self.remaining = times
+        self.calls = 0
+        self.throttled = 0
+
+    def __call__(self, request: Any, **_: Any) -> Any:
+        from botocore.awsrequest import AWSResponse
+
+        self.calls += 1
+        if self.remaining is not None and self.remaining <= 0:
+            return None
+        if self.remaining is not None:
+            self.remaining -= 1
+        self.throttled += 1
+        if self.service == "dynamodb":
+            body = json.dumps(
+                {"__type": "com.amazonaws.dynamodb.v20120810#ThrottlingException", "message": "Rate exceeded"}
+            ).encode()
+            return AWSResponse(
+                request.url, 400, {"Content-Type": "application/x-amz-json-1.0"}, _FakeStream(body)
+            )
+        body = json.dumps({"message": "Too Many Requests"}).encode()
+        headers = {"x-amzn-ErrorType": "TooManyRequestsException", "Content-Type": "application/json"}
+        return AWSResponse(request.url, 429, headers, _FakeStream(body))
+
+
+@pytest.fixture
+def throttle() -> Any:
+    """Return a function that makes `client` throttle `operation` `times` times (None: always)."""
+
+    def install(client: Any, operation: str, times: int | None) -> Throttle:
+        hook = Throttle(client.meta.service_model.service_name, times)
+        client.meta.events.register(f"before-send.{client.meta.service_model.service_name}.{operation}", hook)
+        return hook
+
+    return install
+
+
+@pytest.fixture
+def log_lines() -> Any:
+    """Yield a function returning the JSON log entries the handlers wrote so far."""
+    from shepard_scheduler._observability import logger
+
+    stream = io.StringIO()
+    handler = logger.registered_handler
+    previous = handler.setStream(stream)  # type: ignore[attr-defined]
+
+    def read() -> list[dict[str, Any]]:
+        return [json.loads(line) for line in stream.getvalue().splitlines() if line.startswith("{")]
+
+    yield read
+    handler.setStream(previous)  # type: ignore[attr-defined]
