@@ -1,0 +1,87 @@
+"""Fixtures of the shepard-cli tests: a private profile folder, a CLI runner, a flock on moto server."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import boto3
+import pytest
+from click.testing import CliRunner, Result
+from shepard_cli import ProfileStore, cli
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """Point SHEPARD_CLI_HOME at an empty folder, and make tables wide enough to read."""
+    folder = tmp_path / "shepard-home"
+    monkeypatch.setenv("SHEPARD_CLI_HOME", str(folder))
+    monkeypatch.setenv("COLUMNS", "250")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    monkeypatch.setenv("AWS_MAX_ATTEMPTS", "1")
+    return folder
+
+
+@pytest.fixture
+def store(home):
+    return ProfileStore(home)
+
+
+@pytest.fixture
+def run(home):
+    """Return a function that runs `shepard ARGS...` and returns click's Result."""
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Result:  # noqa: A002 - click's name
+        return runner.invoke(cli, list(args), input=input, catch_exceptions=False, prog_name="shepard")
+
+    return invoke
+
+
+@dataclasses.dataclass
+class Flock:
+    """The AWS resources of a test flock on moto server, and clients for them."""
+
+    endpoint: str
+    inputs_bucket: str = "test-inputs"
+    outputs_bucket: str = "test-outputs"
+    errors_bucket: str = "test-errors"
+    table: str = "test-jobs"
+    secret: str = "test-secrets"  # noqa: S105 - a secret name
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
+
+    def profile(self) -> dict[str, str]:
+        return {
+            "shepard_cli_endpoint_url": self.endpoint,
+            "shepard_cli_s3_bucket_to_upload_to": self.inputs_bucket,
+            "shepard_cli_s3_bucket_for_results": self.outputs_bucket,
+            "shepard_cli_errors_bucket": self.errors_bucket,
+            "shepard_cli_dynamo_db_to_query": self.table,
+            "shepard_cli_secret_store": self.secret,
+        }
+
+    def keys(self, bucket: str) -> list[str]:
+        listed = self.client("s3").list_objects_v2(Bucket=bucket).get("Contents", [])
+        return sorted(obj["Key"] for obj in listed)
+
+
+@pytest.fixture
+def flock(aws_endpoint, store):
+    """Create a flock's buckets, table and secret on moto server and make a current profile for it."""
+    made = Flock(aws_endpoint)
+    s3 = made.client("s3")
+    for bucket in (made.inputs_bucket, made.outputs_bucket, made.errors_bucket):
+        s3.create_bucket(Bucket=bucket)
+    made.client("dynamodb").create_table(
+        TableName=made.table,
+        KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    made.client("secretsmanager").create_secret(Name=made.secret, SecretString=json.dumps({}))
+    store.save("test", made.profile())
+    store.set_current("test")
+    return made

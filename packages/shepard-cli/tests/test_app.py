@@ -1,0 +1,152 @@
+import importlib.machinery
+import sys
+import types
+
+import click
+import pytest
+from click.testing import CliRunner
+from shepard_cli import _app, cli
+
+SEED_COMMANDS = [
+    "deploy",
+    "batch",
+    "batch_via_api",
+    "query",
+    "describe",
+    "secretify",
+    "check_update",
+    "configure",
+    "check_profile",
+    "set_profile",
+    "delete_profile",
+    "where_am_i",
+    "clear_profile_config",
+    "set_role",
+    "release_role",
+    "check_role",
+    "retrieve",
+]
+NEW_COMMANDS = ["status", "logs", "cancel", "help"]
+
+
+def _own_commands():
+    ctx = click.Context(cli)
+    return [name for name in cli.list_commands(ctx) if name != "local"]
+
+
+class TestCommandNames:
+    def test_every_seed_command_exists_hyphenated(self):
+        """Each seed command is registered under its hyphenated name."""
+        names = _own_commands()
+        for seed in SEED_COMMANDS:
+            assert seed.replace("_", "-") in names
+
+    @pytest.mark.parametrize("name", SEED_COMMANDS)
+    def test_underscore_alias_runs_the_command(self, run, name):
+        """The seed's underscore spelling of a command runs the same command."""
+        alias = run(name, "--help")
+        canonical = run(name.replace("_", "-"), "--help")
+        assert alias.exit_code == 0
+        assert alias.output.split("\n", 1)[1] == canonical.output.split("\n", 1)[1]
+
+    def test_help_lists_only_hyphenated_names(self, run):
+        """The group's help lists hyphenated names, not the aliases."""
+        result = run("--help")
+        assert "batch-via-api" in result.output
+        assert "batch_via_api" not in result.output.split("Commands:")[1]
+
+    def test_update_is_an_alias_of_check_update(self, run):
+        """The seed's `update` command name reaches check-update."""
+        result = run("update", "--help")
+        assert "newer shepard-cli" in result.output
+
+    def test_unknown_command_is_refused(self, run):
+        """An unknown command ends with click's usage error."""
+        result = run("no-such-command")
+        assert result.exit_code == 2
+        assert "No such command" in result.output
+
+
+class TestHelpExamples:
+    @pytest.mark.parametrize("name", [*SEED_COMMANDS, *NEW_COMMANDS])
+    def test_help_has_an_example(self, run, name):
+        """Every command's --help shows an example invocation."""
+        result = run(name, "--help")
+        assert result.exit_code == 0
+        assert "Example:" in result.output
+        assert "  shepard " in result.output.split("Example:")[1]
+
+    def test_group_help_has_an_example(self, run):
+        """The group's --help shows examples too."""
+        assert "Example:" in run("--help").output
+
+
+class TestLocalHook:
+    def test_local_group_is_registered_when_importable(self, monkeypatch, run):
+        """A `shepard_cli.local` module exposing a click object `local` becomes `shepard local`."""
+        # GIVEN an importable local extra
+        module = types.ModuleType("shepard_cli.local")
+        module.__spec__ = importlib.machinery.ModuleSpec("shepard_cli.local", None)
+
+        @click.group(name="local")
+        def local() -> None:
+            """Local flock."""
+
+        @local.command()
+        def up() -> None:
+            click.echo("flock up")
+
+        module.local = local  # type: ignore[attr-defined]
+        monkeypatch.setitem(sys.modules, "shepard_cli.local", module)
+        # WHEN listing and running it THEN it is there and runs
+        assert "local" in cli.list_commands(click.Context(cli))
+        assert run("local", "up").output == "flock up\n"
+
+    def test_no_local_command_without_the_extra(self, monkeypatch):
+        """Without the extra installed, `shepard local` is an unknown command."""
+        monkeypatch.setattr(_app, "LOCAL_MODULE", "shepard_cli.no_such_extra")
+        assert "local" not in cli.list_commands(click.Context(cli))
+        result = CliRunner().invoke(cli, ["local", "up"])
+        assert result.exit_code == 2
+
+
+class TestErrors:
+    def test_unreachable_endpoint_is_one_line(self, run, tmp_path):
+        """An unreachable AWS endpoint ends in one line naming the cause, without a traceback."""
+        result = run("--endpoint-url", "http://127.0.0.1:9", "query", "--dynamo-db-to-query", "t")
+        assert result.exit_code == 1
+        assert "Cannot reach AWS" in result.output
+        assert "Traceback" not in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+    def test_aws_refusal_is_one_line(self, run, aws_endpoint):
+        """A ClientError from AWS ends in one line with the operation, code and advice."""
+        result = run("--endpoint-url", aws_endpoint, "query", "--dynamo-db-to-query", "missing-table")
+        assert result.exit_code == 1
+        assert result.output.startswith("Error: AWS refused Scan: ResourceNotFoundException")
+        assert "check-profile" in result.output
+        assert len(result.output.strip().splitlines()) == 1
+
+    def test_missing_credentials_are_one_line(self, run, monkeypatch, tmp_path):
+        """Missing AWS credentials end in one line telling how to configure them."""
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        result = run("--endpoint-url", "http://127.0.0.1:9", "query", "--dynamo-db-to-query", "t")
+        assert result.exit_code == 1
+        assert "No AWS credentials found" in result.output
+
+    def test_missing_value_names_option_and_attribute(self, run):
+        """A value given by neither flag nor profile is asked for by option and profile attribute."""
+        result = run("query")
+        assert result.exit_code == 1
+        assert "--dynamo-db-to-query" in result.output
+        assert "shepard_cli_dynamo_db_to_query" in result.output
+
+    def test_unknown_profile_is_one_line(self, run):
+        """Asking for a profile that does not exist names the known ones and how to make one."""
+        result = run("--profile", "nope", "where-am-i")
+        assert result.exit_code == 1
+        assert "there is no profile 'nope'" in result.output

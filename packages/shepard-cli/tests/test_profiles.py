@@ -1,0 +1,154 @@
+import json
+
+import pytest
+from shepard_cli import CliError, ProfileStore
+
+
+class TestProfileStore:
+    def test_saved_profile_loads_back(self, store):
+        """A saved profile loads back with the same attributes, empty values left out."""
+        store.save("a", {"shepard_cli_secret_store": "s", "shepard_cli_registry": ""})
+        assert store.load("a") == {"shepard_cli_secret_store": "s"}
+
+    def test_dropped_in_file_is_a_profile(self, store, home):
+        """A JSON file dropped into the profile folder is listed and loaded as a profile."""
+        home.mkdir(parents=True)
+        (home / "imported.json").write_text(json.dumps({"shepard_cli_dynamo_db_to_query": "t"}))
+        assert store.names() == ["imported"]
+        assert store.load("imported")["shepard_cli_dynamo_db_to_query"] == "t"
+
+    @pytest.mark.parametrize("name", ["../escape", "a/b", ".hidden", "", "x.json"])
+    def test_unsafe_names_are_refused(self, store, name):
+        """Names that are not plain file names are refused."""
+        with pytest.raises(CliError, match="cannot name a profile"):
+            store.save(name, {})
+
+    def test_malformed_file_is_reported(self, store, home):
+        """A profile file that is not a JSON object is reported with its path."""
+        home.mkdir(parents=True)
+        (home / "broken.json").write_text("[1, 2]")
+        with pytest.raises(CliError, match="not a JSON object"):
+            store.load("broken")
+
+    def test_deleting_the_current_profile_clears_it(self, store):
+        """Deleting the current profile leaves no profile current."""
+        store.save("a", {})
+        store.set_current("a")
+        store.delete("a")
+        assert store.current() is None
+
+    def test_home_follows_the_environment(self, home):
+        """SHEPARD_CLI_HOME chooses the profile folder."""
+        assert ProfileStore().home == home
+
+
+class TestProfileCommands:
+    def test_configure_prompts_for_every_attribute(self, run, store):
+        """Configure asks for each attribute, saves the answers and makes the first profile current."""
+        answers = "\n".join(["123456789012", "", "", "repo", "", "inputs", *[""] * 10]) + "\n"
+        result = run("configure", "flock", input=answers)
+        assert result.exit_code == 0, result.output
+        assert store.load("flock") == {
+            "shepard_cli_account_number": "123456789012",
+            "shepard_cli_ecr_repo_to_push_to": "repo",
+            "shepard_cli_s3_bucket_to_upload_to": "inputs",
+        }
+        assert store.current() == "flock"
+
+    def test_configure_keeps_and_clears_values(self, run, store):
+        """Enter keeps an attribute's value and '-' removes it."""
+        store.save(
+            "flock",
+            {
+                "shepard_cli_account_number": "123456789012",
+                "shepard_cli_role_to_assume_to_target_account": "r",
+            },
+        )
+        result = run("configure", "--profile_name", "flock", input="\n-\n" + "\n" * 14)
+        assert result.exit_code == 0, result.output
+        assert store.load("flock") == {"shepard_cli_account_number": "123456789012"}
+
+    def test_check_profile_marks_the_current_one(self, run, store):
+        """`check-profile` lists every profile, marks the current one and prints its attributes."""
+        store.save("a", {"shepard_cli_secret_store": "sa"})
+        store.save("b", {"shepard_cli_secret_store": "sb"})
+        store.set_current("b")
+        output = run("check-profile").output
+        assert "a\n" in output
+        assert "b (current)" in output
+        assert "shepard_cli_secret_store = sb" in output
+
+    def test_check_profile_without_current(self, run):
+        """`check-profile` says so when no profile is set."""
+        assert "No profile is currently set." in run("check_profile").output
+
+    def test_set_profile_with_the_seed_option(self, run, store):
+        """`set_profile` --profile_name makes that profile current."""
+        store.save("a", {})
+        assert run("set_profile", "--profile_name", "a").exit_code == 0
+        assert store.current() == "a"
+
+    def test_set_profile_refuses_unknown_names(self, run):
+        """`set-profile` refuses a profile that does not exist."""
+        result = run("set-profile", "ghost")
+        assert result.exit_code == 1
+        assert "there is no profile 'ghost'" in result.output
+
+    def test_delete_profile(self, run, store):
+        """`delete-profile` removes the profile's file."""
+        store.save("a", {})
+        assert run("delete-profile", "a").exit_code == 0
+        assert store.names() == []
+
+    def test_where_am_i_prints_the_folder(self, run, home):
+        """`where_am_i` prints the profile folder."""
+        assert run("where_am_i").output.strip() == str(home)
+
+    def test_clear_profile_config(self, run, store):
+        """`clear_profile_config` leaves no profile current but keeps the profiles."""
+        store.save("a", {})
+        store.set_current("a")
+        assert "No profile is current now." in run("clear_profile_config").output
+        assert store.current() is None
+        assert store.names() == ["a"]
+
+
+class TestPrecedence:
+    def _table(self, flock, name):
+        flock.client("dynamodb").create_table(
+            TableName=name,
+            KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+
+    def test_profile_beats_default(self, run, flock):
+        """With no flag, the current profile's value is used."""
+        result = run("query", "--output", "json")
+        assert result.exit_code == 0, result.output
+        assert json.loads(result.output) == []
+
+    def test_flag_beats_profile(self, run, flock):
+        """A flag's value wins over the profile's."""
+        result = run("query", "--dynamo_db_to_query", "elsewhere")
+        assert "ResourceNotFoundException" in result.output
+
+    def test_global_profile_option_picks_another_profile(self, run, flock, store):
+        """--profile uses the named profile instead of the current one."""
+        store.save("other", flock.profile() | {"shepard_cli_dynamo_db_to_query": "other-table"})
+        assert "ResourceNotFoundException" in run("--profile", "other", "query").output
+        self._table(flock, "other-table")
+        assert run("--profile", "other", "query", "--output", "json").exit_code == 0
+
+    def test_use_env_variables_false_ignores_the_profile(self, run, flock):
+        """--use_env_variables False acts as if no profile were set."""
+        result = run("--use_env_variables", "False", "--endpoint-url", flock.endpoint, "query")
+        assert result.exit_code == 1
+        assert "no value for --dynamo-db-to-query" in result.output
+
+    def test_endpoint_flag_beats_environment_and_profile(self, run, flock, monkeypatch):
+        """--endpoint-url wins over AWS_ENDPOINT_URL, which wins over the profile's endpoint."""
+        monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")
+        assert "Cannot reach AWS" in run("query").output
+        assert run("--endpoint-url", flock.endpoint, "query", "--output", "json").exit_code == 0
+        assert run("query", "--endpoint_url", flock.endpoint, "--output", "json").exit_code == 0
