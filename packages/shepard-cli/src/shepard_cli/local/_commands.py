@@ -231,3 +231,32 @@ def reclaim(directory: Path | None, job: str) -> None:
     except OSError as exc:
         raise click.ClickException(f"job {job} is not running on the local flock ({exc})") from None
     click.echo(f"Reclaimed the host of job {job}; its retry strategy decides what follows.")
+
+
+@local.command("quick-deploy")
+@_DIR_OPTION
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--name", default=None, help="Folder name in the bucket, the jobs' QUICK_DEPLOY_DIRECTORY.")
+def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None:
+    r"""Upload a quick-deploy folder (holding run.sh) to the local flock's quick deploy bucket.
+
+    \b
+    Example:
+      shepard local quick-deploy examples/hello-quick-deploy/hello
+    """
+    from shepard_cli.local._control import local_session
+    from shepard_cli.local._quick_deploy import QuickDeployError, upload_folder
+
+    directory = directory or default_local_dir()
+    state = FlockState.load(directory)
+    if state is None:
+        raise click.ClickException(f"no local flock in {directory}: start one with `shepard local up`")
+    s3 = local_session().client("s3", endpoint_url=state.aws_endpoint)
+    try:
+        prefix, count = upload_folder(s3, state.names.quick_deploy_bucket, folder, name)
+    except QuickDeployError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(
+        f"Uploaded {count} files to s3://{state.names.quick_deploy_bucket}/{prefix}/; "
+        f'run them with {{"QUICK_DEPLOY_DIRECTORY": "{prefix}"}} in a job\'s inputs.'
+    )

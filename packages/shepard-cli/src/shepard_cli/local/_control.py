@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -172,11 +174,12 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
     """Start the emulator, provision the flock, start the runner; return the recorded state."""
     from shepard_cli.local._provision import provision
 
-    try:
-        import moto.server as _emulator  # noqa: F401 - only checks the extra is installed
-    except ImportError as exc:
-        raise FlockError("the AWS emulator is not installed: pip install 'shepard-cli[local]'") from exc
+    if importlib.util.find_spec("moto") is None:
+        raise FlockError("the AWS emulator is not installed: pip install 'shepard-cli[local]'")
     directory.mkdir(parents=True, exist_ok=True)
+    for leftover in ("logs", "mnt", "payloads"):
+        # A new flock starts clean; retrieved results (elsewhere) are kept.
+        shutil.rmtree(directory / leftover, ignore_errors=True)
     log_dir = directory / "logs"
     environment = {**os.environ, **LOCAL_CREDENTIALS}
     environment.pop("AWS_SESSION_TOKEN", None)

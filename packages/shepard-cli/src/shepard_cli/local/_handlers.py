@@ -81,6 +81,18 @@ def _referenced_resource(value: Any) -> str | None:  # noqa: ANN401 - template v
     return None
 
 
+BUNDLED_PACKAGES: Final = ("shepard_core", "shepard_zipindex", "shepard_scheduler")
+
+
+def _forget_installed_bundle_packages() -> None:
+    # The inline code serves its own copies of these packages through an import hook; copies imported
+    # earlier from the installed packages would shadow them, and the code that ran would not be the
+    # template's.
+    for name in list(sys.modules):
+        if name.split(".", 1)[0] in BUNDLED_PACKAGES:
+            del sys.modules[name]
+
+
 def _load_inline_module(logical_id: str, code: str, template: Path) -> types.ModuleType:
     name = f"shepard_local_inline_{logical_id.lower()}"
     module = types.ModuleType(name)
@@ -122,6 +134,8 @@ def handlers_from_template(template: Path) -> Handlers:
             f"{template} should inline two Lambda functions, one behind an SQS event source mapping; "
             f"found {sorted(functions)} with {sorted(i for i in mapped if i)} mapped"
         )
+
+    _forget_installed_bundle_packages()
 
     def handler_of(logical_id: str) -> Callable[[dict[str, Any], Any], Any]:
         properties = functions[logical_id]["Properties"]

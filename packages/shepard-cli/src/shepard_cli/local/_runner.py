@@ -64,6 +64,8 @@ def worker_base_environment(state: FlockState) -> dict[str, str]:
     """Return what every worker process gets besides its job's own environment."""
     environment = {name: os.environ[name] for name in (*PASSED_THROUGH, *CREDENTIALS) if name in os.environ}
     mounts = state.directory / "mnt"
+    for mount in ("root", "efs", "fsx"):
+        (mounts / mount).mkdir(parents=True, exist_ok=True)
     environment.update(
         {
             "AWS_ENDPOINT_URL": state.aws_endpoint,
