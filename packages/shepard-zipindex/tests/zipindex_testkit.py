@@ -2,14 +2,53 @@
 
 from __future__ import annotations
 
+import io
 import os
 import struct
+import zipfile
 import zlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from pathlib import Path
+
+
+class BytesRangeReader:
+    """A RangeReader over bytes held in memory."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read_suffix(self, length: int) -> tuple[bytes, int]:
+        return self.data[max(0, len(self.data) - length) :], len(self.data)
+
+    def read_range(self, start: int, end: int) -> bytes:
+        return self.data[start:end]
+
+
+def build_zip(
+    members: dict[str, bytes] | list[tuple[str, bytes]],
+    *,
+    compression: int = zipfile.ZIP_DEFLATED,
+    comment: bytes = b"",
+    force_zip64: bool = False,
+) -> bytes:
+    """Write a zip with Python's zipfile and return its bytes."""
+    items = list(members.items()) if isinstance(members, dict) else members
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, data in items:
+            if name.endswith("/"):
+                archive.writestr(name, b"")
+                continue
+            info = zipfile.ZipInfo(name, date_time=(2024, 1, 2, 3, 4, 6))
+            info.compress_type = compression
+            with archive.open(info, "w", force_zip64=force_zip64) as f:
+                f.write(data)
+        archive.comment = comment
+    return buffer.getvalue()
+
 
 _CRC_POLY = 0xEDB88320
 _MASK32 = 0xFFFFFFFF

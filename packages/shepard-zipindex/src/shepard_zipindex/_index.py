@@ -55,7 +55,7 @@ DEFAULT_MAX_SIZE: Final = 1 << 20
 LOCAL_EXTRA_SLACK: Final = 1024
 """Bytes fetched beyond the central extra field's length, for a local extra field that is longer."""
 _END_SEARCH: Final = END_RECORD.size + MAX_COMMENT
-_SECOND_SUFFIX: Final = _END_SEARCH + ZIP64_LOCATOR.size + ZIP64_END_RECORD.size
+_END_RECORDS_MAX: Final = _END_SEARCH + ZIP64_LOCATOR.size + ZIP64_END_RECORD.size
 _MAX_ZIP64_RECORD: Final = 64 * 1024
 
 
@@ -131,7 +131,8 @@ class ZipIndex:
         end = _find_end_record(tail)
         if end is None and tail.start > 0 and len(tail.data) < _END_SEARCH:
             # A comment longer than the first suffix: look once more, as far back as a comment can reach.
-            tail = _read_tail(reader, _SECOND_SUFFIX)
+            # As much before the end records as the first read would have held, so the directory still fits.
+            tail = _read_tail(reader, suffix_length + _END_RECORDS_MAX)
             end = _find_end_record(tail)
         if end is None:
             raise NotAZipError(
@@ -285,6 +286,7 @@ def _find_end_record(tail: _Tail) -> EndRecord | None:
     lowest = max(0, len(data) - _END_SEARCH)
     pos = len(data) - END_RECORD.size
     found: EndRecord | None = None
+    flaw: str | None = None
     while pos >= lowest:
         pos = data.rfind(END_SIGNATURE, lowest, pos + len(END_SIGNATURE))
         if pos < 0:
@@ -292,27 +294,42 @@ def _find_end_record(tail: _Tail) -> EndRecord | None:
         record = parse_end_record(data, pos, tail.start + pos)
         record_end = pos + END_RECORD.size + int.from_bytes(data[pos + 20 : pos + 22], "little")
         # Exactly at the end, or followed by zeros only (bsdtar pads what it writes to a pipe).
-        ends_the_blob = record_end <= len(data) and not data[record_end:].strip(b"\0")
-        if ends_the_blob and _plausible(tail, record):
-            found = record
+        if record_end <= len(data) and not data[record_end:].strip(b"\0"):
+            problem = _inconsistency(tail, record)
+            if problem is None:
+                found = record
+            else:
+                flaw = f"the end of central directory record at {record.position} {problem}"
         pos -= 1
+    if found is None and flaw is not None:
+        raise CorruptZipError(flaw)
     return found
 
 
-def _plausible(tail: _Tail, record: EndRecord) -> bool:
-    """Tell whether a candidate end record's counts, sizes and central directory signature agree."""
+def _inconsistency(tail: _Tail, record: EndRecord) -> str | None:
+    """Say what is wrong with a candidate end record's counts, sizes or directory signature, if anything."""
     if record.needs_zip64() or _has_locator(tail, record.position) or record.disk or record.directory_disk:
-        return True
+        return None
     directory_start = record.position - record.directory_size
-    consistent = (
-        record.entries_on_disk <= record.entries
-        and directory_start >= 0
-        and record.entries * CENTRAL_HEADER.size <= record.directory_size
-        and (record.entries > 0 or record.directory_size == 0)
-    )
-    if consistent and record.entries and tail.covers(directory_start, directory_start + 4):
-        return tail.fetch(directory_start, directory_start + 4) == CENTRAL_SIGNATURE
-    return consistent
+    problem = None
+    if record.entries_on_disk > record.entries:
+        problem = f"counts more entries on its disk ({record.entries_on_disk}) than in all ({record.entries})"
+    elif directory_start < 0:
+        problem = f"declares a {record.directory_size}-byte central directory that starts before the input"
+    elif record.entries * CENTRAL_HEADER.size > record.directory_size:
+        problem = (
+            f"declares {record.entries} entries, which cannot fit in a {record.directory_size}-byte "
+            "central directory"
+        )
+    elif record.entries == 0 and record.directory_size:
+        problem = f"declares no entries but a {record.directory_size}-byte central directory"
+    elif (
+        record.entries
+        and tail.covers(directory_start, directory_start + 4)
+        and tail.fetch(directory_start, directory_start + 4) != CENTRAL_SIGNATURE
+    ):
+        problem = f"points to a central directory at {directory_start} that is not there"
+    return problem
 
 
 def _has_locator(tail: _Tail, position: int) -> bool:
@@ -370,7 +387,7 @@ def _zip64_record_at(tail: _Tail, start: int, locator_start: int) -> bool:
     if head[:4] != ZIP64_END_SIGNATURE:
         return False
     record_size = int.from_bytes(head[4:12], "little")
-    return start + 12 + record_size == locator_start
+    return record_size >= ZIP64_END_RECORD.size - 12 and start + 12 + record_size == locator_start
 
 
 def _check_single_disk(end: EndRecord) -> None:
