@@ -1,6 +1,15 @@
+import os
+
 import boto3
 import pytest
-from shepard_zipindex import CountingRangeReader, ObjectNotFoundError, S3RangeReader, ZipIndex
+from shepard_zipindex import (
+    CountingRangeReader,
+    NotAZipError,
+    ObjectChangedError,
+    ObjectNotFoundError,
+    S3RangeReader,
+    ZipIndex,
+)
 
 
 @pytest.fixture
@@ -40,8 +49,6 @@ class TestS3RangeReader:
 
     def test_job_zip_costs_two_gets(self, s3, make_zip):
         """A job zip larger than the suffix is indexed and read with two GETs and no HEAD."""
-        import os
-
         data = make_zip({"job/inputs.txt": b'{"k": "v"}', "job/blob": os.urandom(200_000)}, compression=0)
         s3.put_object(Bucket="inputs", Key="job.zip", Body=data)
         calls = []
@@ -50,3 +57,25 @@ class TestS3RangeReader:
         index = ZipIndex.open(reader)
         assert index.read(index.find_inputs()) == b'{"k": "v"}'
         assert calls == ["GetObject", "GetObject"]
+
+    def test_replaced_object_is_detected(self, s3):
+        """An object overwritten between two reads raises ObjectChangedError instead of mixing versions."""
+        s3.put_object(Bucket="inputs", Key="blob", Body=b"first version of the object")
+        reader = S3RangeReader(s3, "inputs", "blob")
+        reader.read_suffix(4)
+        s3.put_object(Bucket="inputs", Key="blob", Body=b"second version, a different one")
+        with pytest.raises(ObjectChangedError, match="changed"):
+            reader.read_range(0, 4)
+
+    def test_version_id_pins_the_read(self, s3):
+        """With a version id, the reader reads that version even after the key is overwritten."""
+        s3.put_bucket_versioning(Bucket="inputs", VersioningConfiguration={"Status": "Enabled"})
+        version = s3.put_object(Bucket="inputs", Key="blob", Body=b"old bytes")["VersionId"]
+        s3.put_object(Bucket="inputs", Key="blob", Body=b"new bytes!")
+        assert S3RangeReader(s3, "inputs", "blob", version_id=version).read_suffix(100) == (b"old bytes", 9)
+
+    def test_empty_object_is_not_a_zip(self, s3):
+        """An empty object in S3 raises NotAZipError after a single GET."""
+        s3.put_object(Bucket="inputs", Key="empty.zip", Body=b"")
+        with pytest.raises(NotAZipError, match="empty"):
+            ZipIndex.open(S3RangeReader(s3, "inputs", "empty.zip"))
