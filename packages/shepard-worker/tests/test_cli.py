@@ -1,0 +1,78 @@
+"""`shepard-worker run` as a process: exit codes, SIGTERM, configuration errors."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from shepard_core import Attr, JobStatus
+from shepard_worker import ExitCode, main
+
+WORKER = [sys.executable, "-m", "shepard_worker"]
+
+
+def _worker_env(flock, **overrides: str) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("SHEPARD_", "USES_", "UUID"))}
+    return {**base, **flock.env(**overrides)}
+
+
+class TestCommandLine:
+    def test_help_lists_the_exit_codes(self, capsys) -> None:
+        """`shepard-worker run --help` explains every exit code."""
+        with pytest.raises(SystemExit) as exited:
+            main(["run", "--help"])
+        assert exited.value.code == 0
+        out = capsys.readouterr().out
+        assert "143 stopped by SIGTERM" in out
+        assert "1 payload exited non-zero" in out
+
+    def test_a_bad_configuration_exits_2_with_a_message(self) -> None:
+        """A missing variable exits CONFIG_ERROR with a one-line message, not a traceback."""
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHEPARD_")}
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*WORKER, "run"], env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == ExitCode.CONFIG_ERROR
+        assert done.stderr.strip() == (
+            "shepard-worker: SHEPARD_TABLE_NAME is not set; "
+            "the job definition (or the job's overrides) must set it"
+        )
+
+    def test_a_job_runs_to_completion(self, flock) -> None:
+        """`shepard-worker run` runs the job the environment names and exits 0."""
+        flock.quick_deploy("qd", {"run.sh": 'echo out > "$ROOT_OUTPUT_NAME/o"\necho from-payload\n'})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*WORKER, "run"], env=_worker_env(flock), capture_output=True, text=True, check=False, timeout=60
+        )
+        assert done.returncode == 0, done.stderr
+        assert done.stdout == "from-payload\n"
+        assert "job_complete" in done.stderr
+        assert flock.job().status is JobStatus.JOB_COMPLETE
+
+    def test_sigterm_stops_the_payload_and_fails_the_job(self, flock) -> None:
+        """SIGTERM (a Spot reclaim) stops the payload, uploads the error zip and exits 143."""
+        # GIVEN a worker running a payload that would sleep for a minute
+        flock.quick_deploy("qd", {"run.sh": "echo started\nsleep 60\n"})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        worker = subprocess.Popen(  # noqa: S603 - a fixed argument list
+            [*WORKER, "run"], env=_worker_env(flock), stdout=subprocess.PIPE, stderr=subprocess.PIPE
+        )
+        deadline = time.monotonic() + 30
+        while flock.row().get(Attr.JOB_STATUS, {}).get("S") != JobStatus.CALLING_PAYLOAD_CODE.value:
+            assert time.monotonic() < deadline, "the payload never started"
+            time.sleep(0.05)
+        # WHEN Batch sends SIGTERM
+        worker.send_signal(signal.SIGTERM)
+        _out, err = worker.communicate(timeout=30)
+        # THEN the job is failed with its logs uploaded
+        assert worker.returncode == ExitCode.TERMINATED, err
+        row = flock.job()
+        assert row.status is JobStatus.JOB_FAILED
+        assert flock.keys(flock.ERRORS) == [f"error@job-1_{row.start_time}.zip"]
+        payload_log = flock.zip(flock.ERRORS, flock.keys(flock.ERRORS)[0]).read("payload.log")
+        assert payload_log == b"started\n"

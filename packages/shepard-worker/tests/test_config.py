@@ -1,0 +1,106 @@
+"""WorkerConfig.from_env: the job definition's and overrides' variables become a typed configuration."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from shepard_worker import ConfigError, WorkerConfig
+
+BASE = {
+    "SHEPARD_TABLE_NAME": "t",
+    "SHEPARD_INPUTS_BUCKET": "in",
+    "SHEPARD_OUTPUTS_BUCKET": "out",
+    "SHEPARD_ERRORS_BUCKET": "err",
+    "UUID": "6f1d2a52-4c3e-5b8e-9a57-536865706172",
+}
+
+
+class TestWorkerConfig:
+    def test_defaults_follow_the_seed(self) -> None:
+        """Without optional variables the mounts are /mnt/root, /mnt/efs, /mnt/fsx and Docker runs the tar."""
+        config = WorkerConfig.from_env({**BASE, "HOSTNAME": "h"})
+        assert config.root_mount == Path("/mnt/root")
+        assert config.efs_mount == Path("/mnt/efs")
+        assert config.lustre_mount == Path("/mnt/fsx")
+        assert config.runtime == "docker"
+        assert config.payload_tar == Path("/opt/shepard/payload.tar")
+        assert config.payload_image is None
+        assert config.attempt == 1
+        assert (config.uses_efs, config.uses_lustre, config.allow_docker_access) == (False, False, False)
+        assert config.ulimit_fileno is None
+        assert config.is_invoked is None
+        assert config.hostname == "h"
+        assert config.engine_socket == "/var/run/docker.sock"
+
+    def test_every_variable_is_read(self, tmp_path: Path) -> None:
+        """Each documented variable lands in its field."""
+        env = {
+            **BASE,
+            "SHEPARD_QUICK_DEPLOY_BUCKET": "qd",
+            "SHEPARD_SECRET_STORE": "store",
+            "USES_EFS": "True",
+            "USES_LUSTRE": "true",
+            "ULIMIT_FILENO": "20000",
+            "ALLOW_DOCKER_ACCESS": "True",
+            "INPUT_ZIP_NAME": "a/b.zip",
+            "IS_INVOKED": "False",
+            "AWS_BATCH_JOB_ATTEMPT": "3",
+            "AWS_BATCH_JOB_ID": "batch-id",
+            "HOSTNAME": "container",
+            "SHEPARD_WORKER_HOSTNAME": "sheep",
+            "SHEPARD_ROOT_MOUNT": str(tmp_path / "r"),
+            "SHEPARD_RUNTIME": "process",
+            "SHEPARD_PAYLOAD_IMAGE": "payload:1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+            "AWS_REGION": "eu-west-1",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds",
+            "AWS_SECRET_ACCESS_KEY": "never-passed-on",
+            "DOCKER_HOST": "unix:///tmp/engine.sock",
+        }
+        config = WorkerConfig.from_env(env)
+        assert config.quick_deploy_bucket == "qd"
+        assert config.secret_store == "store"  # noqa: S105 - a store name
+        assert (config.uses_efs, config.uses_lustre, config.allow_docker_access) == (True, True, True)
+        assert config.ulimit_fileno == 20000
+        assert config.input_zip_name == "a/b.zip"
+        assert config.is_invoked is False
+        assert config.attempt == 3
+        assert config.batch_job_id == "batch-id"
+        assert config.hostname == "sheep"
+        assert config.root_mount == tmp_path / "r"
+        assert config.runtime == "process"
+        assert config.payload_image == "payload:1"
+        assert config.aws_endpoint_url == "http://127.0.0.1:1"
+        assert config.region == "eu-west-1"
+        assert config.engine_socket == "/tmp/engine.sock"
+        assert config.passthrough == {
+            "AWS_REGION": "eu-west-1",
+            "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
+            "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds",
+            "AWS_BATCH_JOB_ID": "batch-id",
+            "AWS_BATCH_JOB_ATTEMPT": "3",
+        }
+
+    @pytest.mark.parametrize("name", ["SHEPARD_TABLE_NAME", "SHEPARD_OUTPUTS_BUCKET", "UUID"])
+    def test_a_missing_required_variable_is_named(self, name: str) -> None:
+        """A missing required variable raises ConfigError naming it."""
+        env = {k: v for k, v in BASE.items() if k != name}
+        with pytest.raises(ConfigError, match=f"{name} is not set"):
+            WorkerConfig.from_env(env)
+
+    @pytest.mark.parametrize(
+        ("name", "value", "message"),
+        [
+            ("USES_EFS", "maybe", "USES_EFS must be True or False"),
+            ("ULIMIT_FILENO", "lots", "ULIMIT_FILENO must be a whole number"),
+            ("ULIMIT_FILENO", "2000000", "ULIMIT_FILENO must be between 1 and 1048576"),
+            ("AWS_BATCH_JOB_ATTEMPT", "0", "AWS_BATCH_JOB_ATTEMPT must be between"),
+            ("SHEPARD_RUNTIME", "podman", "SHEPARD_RUNTIME must be 'docker' or 'process'"),
+            ("UUID", "../etc", "is not a job id"),
+        ],
+    )
+    def test_a_malformed_value_is_explained(self, name: str, value: str, message: str) -> None:
+        """A malformed value raises ConfigError saying what is expected."""
+        with pytest.raises(ConfigError, match=message):
+            WorkerConfig.from_env({**BASE, name: value})
