@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import zipfile
 from typing import TYPE_CHECKING, Any
 
@@ -115,6 +116,8 @@ class Flock:
             "AWS_DEFAULT_REGION": "us-east-1",
             "SHEPARD_STOP_GRACE_SECONDS": "2",
         }
+        if os.environ.get("DOCKER_HOST"):
+            env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]
         env.update(overrides)
         return env
 
