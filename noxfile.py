@@ -150,3 +150,11 @@ def template_tests(session: nox.Session) -> None:
     runtime = [str(dep) for dep in project.get("dependencies", []) if not str(dep).startswith("shepard-")]
     session.install(*runtime, "pytest>=8", "moto[server]>=5.0", "PyYAML>=6")
     session.run("pytest", "cloudformation/tests", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench_zipindex(session: nox.Session) -> None:
+    """Print reads and bytes per find_inputs() + read() for 1 MB to 4.5 GB zips, beside stdlib zipfile."""
+    install_packages(session, "shepard-zipindex", extras="[s3]")
+    session.install("moto[server]>=5.0")
+    session.run("python", "packages/shepard-zipindex/bench/bench_zipindex.py", *session.posargs)
