@@ -100,7 +100,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     from shepard_cli.local._control import FlockError, running_state, start_flock, stop_flock
     from shepard_cli.local._handlers import find_template
 
-    directory = directory or default_local_dir()
+    directory = (directory or default_local_dir()).absolute()
     existing = running_state(directory)
     if existing is not None:
         click.echo(f"A local flock already runs from {directory} (endpoint {existing.api_endpoint}).")
@@ -150,7 +150,7 @@ def down(directory: Path | None) -> None:
     """
     from shepard_cli.local._control import stop_flock
 
-    directory = directory or default_local_dir()
+    directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
     if state is None:
         click.echo(f"No local flock recorded in {directory}.")
@@ -177,7 +177,7 @@ def status(directory: Path | None) -> None:
         queue_depths,
     )
 
-    directory = directory or default_local_dir()
+    directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
     if state is None:
         click.echo(f"No local flock in {directory}: start one with `shepard local up`.")
@@ -222,7 +222,7 @@ def reclaim(directory: Path | None, job: str) -> None:
     """
     from shepard_cli.local._control import http_json
 
-    directory = directory or default_local_dir()
+    directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
     if state is None:
         raise click.ClickException(f"no local flock in {directory}")
@@ -247,7 +247,7 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
     from shepard_cli.local._control import local_session
     from shepard_cli.local._quick_deploy import QuickDeployError, upload_folder
 
-    directory = directory or default_local_dir()
+    directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
     if state is None:
         raise click.ClickException(f"no local flock in {directory}: start one with `shepard local up`")
@@ -260,3 +260,42 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
         f"Uploaded {count} files to s3://{state.names.quick_deploy_bucket}/{prefix}/; "
         f'run them with {{"QUICK_DEPLOY_DIRECTORY": "{prefix}"}} in a job\'s inputs.'
     )
+
+
+@local.command()
+@click.option(
+    "--examples",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=Path("examples"),
+    show_default=True,
+    help="The repository's examples folder.",
+)
+@click.option(
+    "--work",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".local-flock") / "demo",
+    show_default=True,
+    help="Where the demo keeps its flock, profiles and retrieved outputs.",
+)
+@click.option(
+    "--runtime", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True
+)
+def demo(examples: Path, work: Path, runtime: str) -> None:
+    r"""Start a flock, run the examples through S3 and the API plus a bad job, summarise, stop.
+
+    \b
+    Example:
+      shepard local demo
+    """
+    from shepard_cli.local._demo import DemoError, check, run_demo, summary_lines
+
+    docker = {"auto": None, "docker": True, "process": False}[runtime]
+    try:
+        result = run_demo(examples, work, docker=docker, echo=click.echo)
+    except DemoError as exc:
+        raise click.ClickException(str(exc)) from None
+    for line in summary_lines(result):
+        click.echo(line)
+    problems = check(result)
+    if problems:
+        raise click.ClickException("; ".join(problems))

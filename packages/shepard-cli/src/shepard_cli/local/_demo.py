@@ -1,0 +1,373 @@
+"""The demo: a local flock, the example jobs through both entry points and a bad one, then a summary."""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import io
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Final
+
+from shepard_cli.local._control import LOCAL_CREDENTIALS, http_json, local_session
+from shepard_cli.local._flock import LOCAL_DIR_VAR, FlockState
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from mypy_boto3_s3 import S3Client
+
+SETTLED: Final = frozenset({"job_complete", "job_failed", "rejected"})
+WORKER_IMAGE: Final = "shepard-worker:latest"
+CARRIER_IMAGES: Final = ("local/busybox:1",)
+BASE_IMAGE: Final = "local/bookworm-py:1"
+BAD_INPUTS: Final = {"UUID": "my-own-id", "NAME": "a job that sets a reserved keyword"}
+SETTLE_TIMEOUT_SECONDS: Final = 240
+_BATCHED: Final = re.compile(r"^Batched (?P<name>.+) as s3://(?P<bucket>[^/]+)/(?P<key>\S+)$", re.MULTILINE)
+_SUBMITTED: Final = re.compile(r"^Job (?P<uuid>[0-9a-f-]{36}) submitted", re.MULTILINE)
+
+
+class DemoError(Exception):
+    """A step of the demo failed."""
+
+
+@dataclasses.dataclass
+class DemoJob:
+    """One job of the demo, as the demo saw it."""
+
+    label: str
+    path: str
+    uploaded_at: float
+    uuid: str | None = None
+    zip_key: str | None = None
+    status: str = "(not yet scheduled)"
+    started_at: float | None = None
+    outputs_at: float | None = None
+    output_key: str | None = None
+    reason: str | None = None
+    attempts: int = 0
+
+
+@dataclasses.dataclass
+class DemoResult:
+    """What the demo did and measured."""
+
+    mode: str
+    jobs: list[DemoJob]
+    retrieved: list[str]
+    retrieve_dir: Path
+    seconds: float
+
+    def median(self, attribute: str) -> float | None:
+        """Return the median seconds from upload to `attribute` (started_at or outputs_at)."""
+        values = [
+            getattr(job, attribute) - job.uploaded_at
+            for job in self.jobs
+            if getattr(job, attribute) is not None
+        ]
+        return statistics.median(values) if values else None
+
+
+class Demo:
+    """Drive the CLI against a fresh local flock the way a user would, printing each command."""
+
+    def __init__(  # noqa: PLR0913 - the demo's knobs, all keyword-only
+        self,
+        examples: Path,
+        work: Path,
+        *,
+        s3_jobs: int = 4,
+        api_jobs: int = 2,
+        docker: bool | None = None,
+        echo: Callable[[str], None] = print,
+    ) -> None:
+        """Use the example folders under `examples`; keep the flock, profiles and results under `work`."""
+        self.examples = examples.absolute()
+        self.work = work.absolute()
+        self.s3_jobs = s3_jobs
+        self.api_jobs = api_jobs
+        self.docker = docker
+        self.echo = echo
+        self.flock_dir = work / "flock"
+        self.results = work / "results"
+        self.env = {
+            **os.environ,
+            **LOCAL_CREDENTIALS,
+            "SHEPARD_CLI_HOME": str(work / "cli"),
+            LOCAL_DIR_VAR: str(self.flock_dir),
+            "COLUMNS": "120",
+        }
+        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+            self.env.pop(name, None)
+        beside = Path(sys.executable).parent / "shepard"
+        self.shepard = [str(beside)] if beside.is_file() else [sys.executable, "-m", "shepard_cli"]
+
+    # -- steps ---------------------------------------------------------------------------------------
+
+    def shepard_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `shepard ARGS`, show the command and its output, and return the result."""
+        self.echo(f"\n$ shepard {' '.join(args)}")
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*self.shepard, *args], env=self.env, capture_output=True, text=True, timeout=600, check=False
+        )
+        for line in (done.stdout + done.stderr).splitlines():
+            if line.strip() and "━" not in line:
+                self.echo(f"  {line}")
+        if check and done.returncode != 0:
+            raise DemoError(f"`shepard {' '.join(args)}` failed with exit code {done.returncode}")
+        return done
+
+    def run(self) -> DemoResult:
+        """Run the whole demo and return its result; the flock is always stopped at the end."""
+        began = time.monotonic()
+        shutil.rmtree(self.flock_dir, ignore_errors=True)
+        shutil.rmtree(self.work / "cli", ignore_errors=True)
+        shutil.rmtree(self.results, ignore_errors=True)
+        runtime = {None: "auto", True: "docker", False: "process"}[self.docker]
+        self.shepard_cli("local", "up", "--runtime", runtime, "--concurrency", "4")
+        try:
+            state = FlockState.load(self.flock_dir)
+            if state is None:
+                raise DemoError("the flock recorded no state")
+            mode, job_folder, extra = self._deploy(state)
+            jobs: list[DemoJob] = []
+            stop = threading.Event()
+            # Watch from the first upload on, so the times measured are not the demo's own delays.
+            watcher = threading.Thread(target=self._watch, args=(jobs, state, stop), daemon=True)
+            watcher.start()
+            try:
+                self._batch(jobs, job_folder, extra, state)
+                self._settle(jobs)
+            finally:
+                stop.set()
+                watcher.join()
+            self.shepard_cli("--profile", "local", "query")
+            retrieved = self._retrieve()
+        finally:
+            self.shepard_cli("local", "down", check=False)
+        return DemoResult(
+            mode=mode,
+            jobs=jobs,
+            retrieved=retrieved,
+            retrieve_dir=self.results,
+            seconds=time.monotonic() - began,
+        )
+
+    def _deploy(self, state: FlockState) -> tuple[str, Path, dict[str, str]]:
+        carrier = self._worker_image() if state.runtime == "docker" and state.registry else None
+        if carrier is not None:
+            self.shepard_cli(
+                "--profile",
+                "local",
+                "deploy",
+                "--path-to-docker-folder",
+                str(self.examples / "hello-container" / "payload"),
+                "--worker-image",
+                carrier,
+            )
+            return (
+                f"Docker: the container example, deployed nested in {carrier}",
+                self.examples / "hello-container" / "job",
+                {},
+            )
+        why = (
+            "no Docker engine or registry reachable"
+            if state.runtime != "docker" or not state.registry
+            else f"the base image {BASE_IMAGE} is not in the Docker engine"
+        )
+        self.echo(f"\n({why}: running the quick-deploy example with the process runtime instead)")
+        self.shepard_cli("local", "quick-deploy", str(self.examples / "hello-quick-deploy" / "hello"))
+        return (
+            f"process runtime: the quick-deploy example ({why})",
+            self.examples / "hello-quick-deploy" / "job",
+            {"QUICK_DEPLOY_DIRECTORY": "hello"},
+        )
+
+    def _worker_image(self) -> str | None:
+        import docker
+
+        client = docker.from_env(timeout=10)
+        try:
+            present = {tag for image in client.images.list() for tag in image.tags}
+        finally:
+            client.close()
+        if BASE_IMAGE not in present:
+            return None
+        if WORKER_IMAGE in present:
+            return WORKER_IMAGE
+        # The local flock runs the worker from the installed package; the deployed image only has to
+        # carry the nested payload tar, so any small image can stand in for the worker image.
+        return next((image for image in CARRIER_IMAGES if image in present), None)
+
+    def _batch(self, jobs: list[DemoJob], job_folder: Path, extra: dict[str, str], state: FlockState) -> None:
+        table = self.work / "names.tsv"
+        table.write_text("NAME\n" + "".join(f"S3 job {n}\n" for n in range(1, self.s3_jobs + 1)))
+        done = self.shepard_cli(
+            "--profile",
+            "local",
+            "batch",
+            "--path-to-local-folder-to-batch",
+            str(job_folder),
+            "--many",
+            str(table),
+        )
+        uploaded = time.time()
+        jobs += [
+            DemoJob(label=m["name"], path="S3", uploaded_at=uploaded, zip_key=m["key"])
+            for m in _BATCHED.finditer(done.stdout)
+        ]
+        for n in range(1, self.api_jobs + 1):
+            payload = json.dumps({"GREETING": "Hi", "NAME": f"API job {n}", **extra})
+            done = self.shepard_cli("--profile", "local", "batch-via-api", "--json-payload", payload)
+            found = _SUBMITTED.search(done.stdout)
+            jobs.append(
+                DemoJob(
+                    label=f"API job {n}",
+                    path="API",
+                    uploaded_at=time.time(),
+                    uuid=found["uuid"] if found else None,
+                )
+            )
+
+        bad = self.work / "bad-job"
+        bad.mkdir(parents=True, exist_ok=True)
+        (bad / "inputs.txt").write_text(json.dumps(BAD_INPUTS, indent=2) + "\n")
+        self.echo("\nA bad job: the CLI refuses to upload it...")
+        self.shepard_cli(
+            "--profile", "local", "batch", "--path-to-local-folder-to-batch", str(bad), check=False
+        )
+        self.echo("...so it is dropped into the inputs bucket directly, as a console upload would.")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w") as archive:
+            archive.write(bad / "inputs.txt", "inputs.txt")
+        s3 = local_session().client("s3", endpoint_url=state.aws_endpoint)
+        s3.put_object(Bucket=state.names.inputs_bucket, Key="bad-job.zip", Body=buffer.getvalue())
+        jobs.append(DemoJob(label="bad job", path="S3", uploaded_at=time.time(), zip_key="bad-job.zip"))
+
+    def _watch(self, jobs: list[DemoJob], state: FlockState, stop: threading.Event) -> None:
+        session = local_session()
+        dynamodb = session.client("dynamodb", endpoint_url=state.aws_endpoint)
+        s3 = session.client("s3", endpoint_url=state.aws_endpoint)
+        while not stop.wait(0.2):
+            with contextlib.suppress(Exception):
+                self._observe(list(jobs), state, dynamodb, s3)
+
+    def _settle(self, jobs: list[DemoJob]) -> None:
+        self.echo("\nWaiting for every job to settle:")
+        deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
+        last = ""
+        while True:
+            counts: dict[str, int] = {}
+            for job in jobs:
+                counts[job.status] = counts.get(job.status, 0) + 1
+            line = ", ".join(f"{count} {status}" for status, count in sorted(counts.items()))
+            if line != last:
+                self.echo(f"  [{time.strftime('%H:%M:%S')}] {line}")
+                last = line
+            if all(job.status in SETTLED for job in jobs) and all(
+                job.output_key or job.status != "job_complete" for job in jobs
+            ):
+                return
+            if time.monotonic() > deadline:
+                raise DemoError(f"jobs had not settled after {SETTLE_TIMEOUT_SECONDS} s: {line}")
+            time.sleep(0.25)
+
+    def _observe(
+        self, jobs: list[DemoJob], state: FlockState, dynamodb: DynamoDBClient, s3: S3Client
+    ) -> None:
+        now = time.time()
+        items = []
+        scan: dict[str, Any] = {"TableName": state.names.table}
+        while True:
+            page = dynamodb.scan(**scan)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            scan["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        rows = {item["UUID"]["S"]: {k: next(iter(v.values())) for k, v in item.items()} for item in items}
+        by_zip = {str(row.get("INPUT_ZIP_NAME", "")): uuid for uuid, row in rows.items()}
+        keys = [o["Key"] for o in s3.list_objects_v2(Bucket=state.names.outputs_bucket).get("Contents", [])]
+        executor = {job["jobName"]: job for job in http_json(f"{state.api_endpoint}/local/jobs")["jobs"]}
+        for job in jobs:
+            if job.uuid is None and job.zip_key in by_zip:
+                job.uuid = by_zip[job.zip_key]
+            row = rows.get(job.uuid or "")
+            if row is None:
+                continue
+            job.status = str(row.get("JOB_STATUS", job.status))
+            job.reason = str(row["SHEPARD_REJECTION_REASON"]) if "SHEPARD_REJECTION_REASON" in row else None
+            attempts = executor.get(job.uuid, {}).get("attempts", [])
+            job.attempts = len(attempts)
+            if attempts and job.started_at is None:
+                job.started_at = float(attempts[0]["started_at"])
+            output = next((key for key in keys if f"result@{job.uuid}_" in key), None)
+            if output and job.output_key is None:
+                job.output_key, job.outputs_at = output, now
+
+    def _retrieve(self) -> list[str]:
+        done = self.shepard_cli(
+            "--profile", "local", "retrieve", "--directory-to-sync-s3-bucket-to", str(self.results)
+        )
+        return re.findall(r"^Fetched (\S+)$", done.stdout, flags=re.MULTILINE)
+
+
+def summary_lines(result: DemoResult) -> list[str]:
+    """Return the demo's closing summary as lines of text."""
+    lines = ["", "=" * 100, f"Shepard local demo: {result.mode}", "=" * 100]
+    lines.append(f"{'job':<17} {'path':<5} {'status':<14} {'tries':<5} {'uuid':<36}  output")
+    lines += [
+        f"{job.label:<17} {job.path:<5} {job.status:<14} {job.attempts:<5} {job.uuid or '-':<36}  "
+        f"{job.output_key or '-'}"
+        for job in result.jobs
+    ]
+    rejected = [job for job in result.jobs if job.status == "rejected"]
+    lines += [f"\nRejected {job.zip_key or job.uuid}: {job.reason}" for job in rejected]
+    complete = sum(job.status == "job_complete" for job in result.jobs)
+    lines.append(
+        f"\n{complete} of {len(result.jobs)} jobs complete, {len(rejected)} rejected; "
+        f"{len(result.retrieved)} output zips retrieved into {result.retrieve_dir}:"
+    )
+    for path in sorted(result.retrieve_dir.rglob("*.zip")):
+        with zipfile.ZipFile(path) as archive:
+            members = ", ".join(sorted(archive.namelist()))
+        lines.append(f"  {path.name}: {members}")
+    to_start, to_outputs = result.median("started_at"), result.median("outputs_at")
+    lines.append(
+        "Median seconds from upload to start: "
+        + (f"{to_start:.2f}" if to_start is not None else "-")
+        + "; to outputs available: "
+        + (f"{to_outputs:.2f}" if to_outputs is not None else "-")
+        + f"  (demo took {result.seconds:.0f} s)"
+    )
+    lines.append(
+        "The flock has been stopped: its state lived in the emulator's memory; "
+        "the retrieved outputs stay on disk."
+    )
+    return lines
+
+
+def check(result: DemoResult) -> list[str]:
+    """Return what went wrong: a good job that did not complete, or a bad job that was not rejected."""
+    problems = []
+    for job in result.jobs:
+        expected = "rejected" if job.label == "bad job" else "job_complete"
+        if job.status != expected:
+            problems.append(f"{job.label} ended {job.status}, expected {expected}")
+    return problems
+
+
+def run_demo(
+    examples: Path, work: Path, *, docker: bool | None = None, echo: Callable[[str], None] = print
+) -> DemoResult:
+    """Run the demo against the examples under `examples`, keeping its files under `work`."""
+    return Demo(examples, work, docker=docker, echo=echo).run()
