@@ -253,7 +253,7 @@ def make_scheduler(flock: Flock, config: Any) -> Any:
 
     def make(**kwargs: Any) -> Any:
         session = boto3.session.Session(region_name="us-east-1")
-        retries = Config(retries={"mode": "standard", "max_attempts": 3})
+        retries = Config(retries={"mode": "standard", "total_max_attempts": 3})
         clients = {
             "s3_client": session.client("s3", endpoint_url=flock.endpoint, config=retries),
             "dynamodb_client": session.client("dynamodb", endpoint_url=flock.endpoint, config=retries),

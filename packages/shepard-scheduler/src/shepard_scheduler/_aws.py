@@ -36,7 +36,7 @@ class AwsClients:
 def _make(
     endpoint_url: str | None, region: str | None, retry_mode: RetryMode, max_attempts: int
 ) -> AwsClients:
-    config = Config(retries={"mode": retry_mode, "max_attempts": max_attempts})
+    config = Config(retries={"mode": retry_mode, "total_max_attempts": max_attempts})
     session = boto3.session.Session(region_name=region)
     return AwsClients(
         s3=session.client("s3", endpoint_url=endpoint_url, config=config),

@@ -1,0 +1,46 @@
+"""SchedulerConfig: the handlers' settings from environment variables."""
+
+from __future__ import annotations
+
+import pytest
+from shepard_scheduler import ConfigError, SchedulerConfig
+
+ENVIRONMENT = {
+    "SHEPARD_TABLE_NAME": "jobs",
+    "SHEPARD_JOB_QUEUE": "queue",
+    "SHEPARD_JOB_DEFINITION": "definition:3",
+    "SHEPARD_INPUTS_BUCKET": "inputs",
+    "SHEPARD_ERRORS_BUCKET": "errors",
+    "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": " 7 ",
+    "SHEPARD_PROJECT_NAME": "Flock",
+}
+
+
+class TestSchedulerConfig:
+    def test_reads_every_variable(self):
+        """Every variable lands in its field, the days as a number."""
+        config = SchedulerConfig.from_env(ENVIRONMENT)
+        assert config == SchedulerConfig(
+            table_name="jobs",
+            job_queue="queue",
+            job_definition="definition:3",
+            inputs_bucket="inputs",
+            errors_bucket="errors",
+            days_to_keep_failed_launch_indexes=7,
+            project_name="Flock",
+        )
+
+    def test_names_every_missing_variable(self):
+        """A ConfigError names each unset or blank variable at once."""
+        environ = {**ENVIRONMENT, "SHEPARD_ERRORS_BUCKET": "  "}
+        del environ["SHEPARD_PROJECT_NAME"]
+        with pytest.raises(ConfigError) as caught:
+            SchedulerConfig.from_env(environ)
+        assert "SHEPARD_ERRORS_BUCKET is not set" in str(caught.value)
+        assert "SHEPARD_PROJECT_NAME is not set" in str(caught.value)
+
+    @pytest.mark.parametrize(("days", "problem"), [("two", "not a whole number"), ("0", "at least 1")])
+    def test_rejects_unusable_days(self, days, problem):
+        """A retention that is not a positive whole number of days is a ConfigError."""
+        with pytest.raises(ConfigError, match=problem):
+            SchedulerConfig.from_env({**ENVIRONMENT, "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": days})

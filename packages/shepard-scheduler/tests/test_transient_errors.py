@@ -1,0 +1,83 @@
+"""Throttling and server errors: retried by botocore, then left to SQS redelivery; nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+
+from shepard_scheduler import OutcomeKind, S3ObjectRef, aws_clients, s3_events
+
+INPUTS = json.dumps({"test": "hello"})
+
+
+def _ref(flock, key):
+    etag = flock.s3.head_object(Bucket="shepard-inputs", Key=key)["ETag"]
+    return S3ObjectRef(bucket="shepard-inputs", key=key, etag=etag.strip('"'))
+
+
+class TestRetriedByBotocore:
+    def test_throttled_submit_job_is_retried(self, flock, make_scheduler, throttle):
+        """SubmitJob throttled twice succeeds on botocore's third try."""
+        flock.upload("t.zip", {"inputs.txt": INPUTS})
+        scheduler = make_scheduler()
+        hook = throttle(scheduler._batch, "SubmitJob", 2)
+        outcome = scheduler.schedule_s3_object(_ref(flock, "t.zip"), deadline=time.time() + 60)
+        assert outcome.kind is OutcomeKind.SCHEDULED
+        assert (hook.calls, hook.throttled) == (3, 2)
+        assert len(flock.jobs()) == 1
+
+    def test_throttled_put_item_is_retried(self, flock, make_scheduler, throttle):
+        """PutItem throttled twice succeeds on botocore's third try."""
+        flock.upload("t.zip", {"inputs.txt": INPUTS})
+        scheduler = make_scheduler()
+        hook = throttle(scheduler._table._client, "PutItem", 2)
+        outcome = scheduler.schedule_s3_object(_ref(flock, "t.zip"), deadline=time.time() + 60)
+        assert outcome.kind is OutcomeKind.SCHEDULED
+        assert hook.throttled == 2
+
+
+class TestLeftToRedelivery:
+    def test_persistent_submit_throttling_fails_only_that_message(self, flock, context, throttle):
+        """When SubmitJob stays throttled the message is reported failed, and its redelivery makes one job."""
+        # GIVEN two uploads, and SubmitJob throttled for every try of the first one
+        flock.upload("a.zip", {"inputs.txt": INPUTS})
+        flock.upload("b.zip", {"inputs.txt": INPUTS})
+        event = flock.job_messages()
+        hook = throttle(aws_clients(os.environ).batch, "SubmitJob", 3)
+        # WHEN the batch is handled
+        response = s3_events.handler(event, context)
+        # THEN only the first message is reported failed; its row waits without a Batch job or lease
+        first = event["Records"][0]["messageId"]
+        assert response == {"batchItemFailures": [{"itemIdentifier": first}]}
+        assert hook.throttled == 3
+        waiting = [row for row in flock.rows() if row["JOB_STATUS"] == "not_yet_initiated"]
+        assert len(waiting) == 1
+        assert "SHEPARD_SUBMIT_LEASE_UNTIL" not in waiting[0]
+        # WHEN SQS redelivers the failed message
+        retry = {"Records": [r for r in event["Records"] if r["messageId"] == first]}
+        assert s3_events.handler(retry, context) == {"batchItemFailures": []}
+        # THEN both jobs exist once each
+        assert sorted(row["JOB_STATUS"] for row in flock.rows()) == ["submitted", "submitted"]
+        assert len(flock.jobs()) == 2
+
+    def test_persistent_put_item_throttling_fails_the_message(self, flock, context, throttle):
+        """When PutItem stays throttled the message is reported failed and nothing is submitted."""
+        flock.upload("a.zip", {"inputs.txt": INPUTS})
+        event = flock.job_messages()
+        throttle(aws_clients(os.environ).dynamodb, "PutItem", None)
+        response = s3_events.handler(event, context)
+        assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+        assert flock.rows() == []
+        assert flock.jobs() == []
+
+    def test_failure_is_logged_with_its_reason(self, flock, context, throttle, log_lines):
+        """A message left for redelivery is logged as an error with the AWS error and receive count."""
+        flock.upload("a.zip", {"inputs.txt": INPUTS})
+        event = flock.job_messages()
+        throttle(aws_clients(os.environ).batch, "SubmitJob", None)
+        s3_events.handler(event, context)
+        [entry] = [e for e in log_lines() if e["message"].startswith("job not scheduled")]
+        assert entry["level"] == "ERROR"
+        assert entry["receive_count"] == "1"
+        assert "TooManyRequestsException" in entry["exception"]
