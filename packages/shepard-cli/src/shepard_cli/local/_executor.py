@@ -109,7 +109,7 @@ class Executor:
         self._poll_seconds = poll_seconds
         self._jobs: dict[str, BatchJob] = {}
         self._pending: queue.Queue[BatchJob | None] = queue.Queue()
-        self._strategies: dict[str, dict[str, Any]] = {}
+        self._definitions: dict[str, dict[str, Any]] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
 
@@ -192,11 +192,11 @@ class Executor:
             created_at=float(detail.get("createdAt", time.time() * 1000)) / 1000,
         )
 
-    def _strategy(self, definition: str) -> dict[str, Any]:
-        if definition not in self._strategies:
+    def _definition(self, definition: str) -> dict[str, Any]:
+        if definition not in self._definitions:
             found = self._batch.describe_job_definitions(jobDefinitions=[definition])["jobDefinitions"]
-            self._strategies[definition] = dict(found[0].get("retryStrategy", {})) if found else {}
-        return self._strategies[definition]
+            self._definitions[definition] = dict(found[0]) if found else {}
+        return self._definitions[definition]
 
     def _find(self, job: str) -> BatchJob | None:
         if job in self._jobs:
@@ -217,7 +217,10 @@ class Executor:
                 job.status = "FAILED"
 
     def _run_job(self, job: BatchJob) -> None:
-        strategy = self._strategy(job.job_definition)
+        definition = self._definition(job.job_definition)
+        strategy = definition.get("retryStrategy", {})
+        # The emulator's DescribeJobs leaves the image out; the job definition names it.
+        job.image = job.image or str(definition.get("containerProperties", {}).get("image", ""))
         max_attempts = int(strategy.get("attempts", 1))
         while not self._stop.is_set():
             attempt = self._run_attempt(job, len(job.attempts) + 1)
