@@ -85,3 +85,41 @@ def flock(aws_endpoint, store):
     store.save("test", made.profile())
     store.set_current("test")
     return made
+
+
+ASSUME_BATCH = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+
+
+@pytest.fixture
+def submit_batch_job(flock):
+    """Return a function that submits a job to a Batch queue on moto server and returns its job id."""
+    role = flock.client("iam").create_role(RoleName="batch", AssumeRolePolicyDocument=ASSUME_BATCH)["Role"][
+        "Arn"
+    ]
+    batch = flock.client("batch")
+    batch.create_compute_environment(
+        computeEnvironmentName="test-env", type="UNMANAGED", state="ENABLED", serviceRole=role
+    )
+    batch.create_job_queue(
+        jobQueueName="test-queue",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "test-env"}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName="test-worker",
+        type="container",
+        containerProperties={"image": "shepard-worker:latest", "vcpus": 1, "memory": 128},
+    )
+
+    def submit(name: str) -> str:
+        return batch.submit_job(jobName=name, jobQueue="test-queue", jobDefinition="test-worker")["jobId"]
+
+    return submit

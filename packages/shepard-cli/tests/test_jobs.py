@@ -1,0 +1,273 @@
+import dataclasses
+import json
+import threading
+import time
+import urllib.request
+import uuid
+
+import pytest
+from shepard_cli import CliError
+from shepard_cli._jobs import invoke_endpoint, log_location, parse_status_filter
+from shepard_core import JobRow, JobStatus, rejection_report_key
+
+
+def _put(flock, status, *, batch_job_id=None, reason=None, zip_name=None, **inputs):
+    row = JobRow(
+        uuid=str(uuid.uuid4()),
+        status=status,
+        inputs=inputs,
+        input_zip_name=zip_name or f"{uuid.uuid4()}.zip",
+        is_invoked=False,
+        end_time=2_000_000_000,
+        start_time="2026-01-01T00-00-00Z",
+        batch_job_id=batch_job_id,
+        rejection_reason=reason,
+    )
+    flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+    return row
+
+
+def _wait_batch(flock, job_id, wanted):
+    batch = flock.client("batch")
+    for _ in range(100):
+        status = batch.describe_jobs(jobs=[job_id])["jobs"][0]["status"]
+        if status in wanted:
+            return status
+        time.sleep(0.1)
+    raise AssertionError(f"batch job stayed {status}")
+
+
+class TestStatusFilter:
+    def test_groups_expand(self):
+        """A group name selects every status of the group."""
+        assert parse_status_filter(("failed",)) >= {JobStatus.REJECTED, JobStatus.JOB_FAILED}
+
+    def test_values_match_case_insensitively(self):
+        """A JOB_STATUS value matches in any case."""
+        assert parse_status_filter(("IN_PROGRESS",)) == {JobStatus.IN_PROGRESS}
+
+    def test_unknown_status_is_refused(self):
+        """An unknown status is refused with the choices."""
+        with pytest.raises(CliError, match="unknown status 'nope'"):
+            parse_status_filter(("nope",))
+
+
+class TestQuery:
+    def test_table_shows_jobs_and_rejection_reasons(self, run, flock):
+        """The table lists each job's UUID, status and inputs, and a rejected job's reason."""
+        running = _put(flock, JobStatus.IN_PROGRESS, SAMPLE="7")
+        rejected = _put(flock, JobStatus.REJECTED, reason="'UUID' is a reserved keyword")
+        result = run("query")
+        assert result.exit_code == 0, result.output
+        assert running.uuid in result.output
+        assert "SAMPLE=7" in result.output
+        assert rejected.uuid in result.output
+        assert "'UUID' is a reserved keyword" in result.output
+
+    def test_status_filter_and_json(self, run, flock):
+        """--status keeps only matching jobs and --output json prints them for scripts."""
+        _put(flock, JobStatus.IN_PROGRESS)
+        done = _put(flock, JobStatus.JOB_COMPLETE, TAG="t")
+        result = run("query", "--status", "job_complete", "--output", "json")
+        (only,) = json.loads(result.output)
+        assert only["uuid"] == done.uuid
+        assert only["inputs"] == {"TAG": "t"}
+
+    def test_rejection_report_without_a_row_is_shown(self, run, flock):
+        """A rejection known only from its report in the errors bucket is listed with its reason."""
+        key = rejection_report_key("bad-job.zip")
+        body = json.dumps({"uuid": "abc", "reason": "inputs.txt is not valid JSON"})
+        flock.client("s3").put_object(Bucket=flock.errors_bucket, Key=key, Body=body)
+        result = run("query", "--status", "rejected", "--output", "json")
+        assert json.loads(result.output) == [
+            {
+                "uuid": "abc",
+                "status": "rejected",
+                "start_time": None,
+                "input_zip_name": "bad-job.zip",
+                "batch_job_id": None,
+                "reason": "inputs.txt is not valid JSON",
+                "inputs": {},
+            }
+        ]
+
+    def test_report_fills_a_rejected_row_without_reason(self, run, flock):
+        """A rejected row without a reason gets the one of its report."""
+        row = _put(flock, JobStatus.REJECTED, zip_name="z.zip")
+        flock.client("s3").put_object(
+            Bucket=flock.errors_bucket,
+            Key=rejection_report_key("z.zip"),
+            Body=json.dumps({"reason": "too big"}),
+        )
+        (view,) = json.loads(run("query", "--output", "json").output)
+        assert view["uuid"] == row.uuid
+        assert view["reason"] == "too big"
+
+
+class TestStatus:
+    def test_status_shows_row_and_batch_state(self, run, flock, submit_batch_job):
+        """Status shows the row and the Batch job's state."""
+        row = _put(flock, JobStatus.SUBMITTED, batch_job_id=None, A="1")
+        batch_id = submit_batch_job(row.uuid)
+        submitted = dataclasses.replace(row, batch_job_id=batch_id)
+        flock.client("dynamodb").put_item(TableName=flock.table, Item=submitted.to_item())
+        _wait_batch(flock, batch_id, {"SUCCEEDED"})
+        document = json.loads(run("status", row.uuid, "--output", "json").output)
+        assert document["job"]["uuid"] == row.uuid
+        assert document["job"]["inputs"] == {"A": "1"}
+        assert document["batch"]["job_id"] == batch_id
+        assert document["batch"]["status"] == "SUCCEEDED"
+        table = run("status", row.uuid).output
+        assert "batch status" in table
+        assert "SUCCEEDED" in table
+
+    def test_unknown_job_is_one_line(self, run, flock):
+        """An unknown job id is refused with advice."""
+        result = run("status", "nope")
+        assert result.exit_code == 1
+        assert "job nope is not in table test-jobs" in result.output
+
+
+class TestLogs:
+    def _logged_job(self, flock, submit_batch_job, lines):
+        batch_id = submit_batch_job("logged")
+        row = _put(flock, JobStatus.JOB_COMPLETE, batch_job_id=batch_id)
+        logs = flock.client("logs")
+        logs.create_log_group(logGroupName="/aws/batch/job")
+        stream = f"test-worker/default/{batch_id}"
+        logs.create_log_stream(logGroupName="/aws/batch/job", logStreamName=stream)
+        now = int(time.time() * 1000)
+        logs.put_log_events(
+            logGroupName="/aws/batch/job",
+            logStreamName=stream,
+            logEvents=[{"timestamp": now + i, "message": line} for i, line in enumerate(lines)],
+        )
+        _wait_batch(flock, batch_id, {"SUCCEEDED"})
+        return row
+
+    def test_logs_print_the_batch_job_stream(self, run, flock, submit_batch_job):
+        """Logs prints every line of the job's CloudWatch stream in order."""
+        row = self._logged_job(flock, submit_batch_job, ["staging inputs", "payload exited 0"])
+        result = run("logs", row.uuid)
+        assert result.exit_code == 0, result.output
+        assert result.output == "staging inputs\npayload exited 0\n"
+
+    def test_follow_stops_when_the_job_has_ended(self, run, flock, submit_batch_job):
+        """Logs --follow prints the lines and returns once the Batch job has ended."""
+        row = self._logged_job(flock, submit_batch_job, ["only line"])
+        assert run("logs", row.uuid, "--follow").output == "only line\n"
+
+    def test_job_without_batch_job(self, run, flock):
+        """A job that never reached Batch has no logs, and the message says why."""
+        row = _put(flock, JobStatus.REJECTED, reason="bad")
+        result = run("logs", row.uuid)
+        assert result.exit_code == 1
+        assert "has no AWS Batch job" in result.output
+
+    def test_no_stream_yet(self, run, flock, submit_batch_job):
+        """A Batch job without a log stream is reported with a hint to follow."""
+        batch_id = submit_batch_job("quiet")
+        row = _put(flock, JobStatus.SUBMITTED, batch_job_id=batch_id)
+        result = run("logs", row.uuid)
+        assert result.exit_code == 1
+        assert "has no logs yet" in result.output
+
+    def test_stream_name_from_describe_jobs_comes_first(self):
+        """The stream named by describe_jobs and the awslogs group are preferred."""
+        described = {
+            "jobId": "j",
+            "jobDefinition": "arn:aws:batch:us-east-1:1:job-definition/def:3",
+            "container": {
+                "logStreamName": "def/default/task",
+                "logConfiguration": {"logDriver": "awslogs", "options": {"awslogs-group": "/custom"}},
+            },
+        }
+        assert log_location(described) == ("/custom", ["def/default/task", "def/default/j"])
+
+
+class TestCancel:
+    def test_finished_job_is_left_alone(self, run, flock):
+        """Cancelling a job that already ended says so and changes nothing."""
+        row = _put(flock, JobStatus.JOB_COMPLETE, batch_job_id="x")
+        result = run("cancel", row.uuid)
+        assert result.exit_code == 0
+        assert "already ended (job_complete)" in result.output
+
+    def test_cancel_terminates_the_batch_job(self, run, flock, submit_batch_job, monkeypatch):
+        """Cancelling a job whose Batch job has not ended terminates the Batch job."""
+        # GIVEN a Batch job that runs for a few seconds (moto's simple Batch holds it SUBMITTED meanwhile)
+        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "3")
+        submitter = threading.Thread(target=submit_batch_job, args=("long",))
+        submitter.start()
+        batch = flock.client("batch")
+        running = []
+        for _ in range(50):
+            running = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
+            if running:
+                break
+            time.sleep(0.05)
+        batch_id = running[0]["jobId"]
+        row = _put(flock, JobStatus.IN_PROGRESS, batch_job_id=batch_id)
+        # WHEN it is cancelled
+        result = run("cancel", row.uuid)
+        submitter.join()
+        # THEN Batch was asked to end it
+        assert result.exit_code == 0, result.output
+        assert f"Cancelled job {row.uuid} (AWS Batch job {batch_id})" in result.output
+        assert _wait_batch(flock, batch_id, {"FAILED", "SUCCEEDED"}) == "FAILED"
+
+
+class TestBatchViaApi:
+    @pytest.fixture
+    def endpoint(self, flock, moto_server):
+        moto_server.configure({"lambda": {"use_docker": False}})
+        role = flock.client("iam").create_role(RoleName="lambda", AssumeRolePolicyDocument="{}")["Role"][
+            "Arn"
+        ]
+        flock.client("lambda").create_function(
+            FunctionName="endpoint",
+            Runtime="python3.12",
+            Role=role,
+            Handler="index.handler",
+            Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+        )
+
+        def answer(status: int, body: dict) -> None:
+            data = json.dumps({"results": [json.dumps({"statusCode": status, "body": json.dumps(body)})]})
+            request = urllib.request.Request(  # noqa: S310 - the moto server URL
+                f"{flock.endpoint}/moto-api/static/lambda-simple/response",
+                data=data.encode(),
+                method="POST",
+                headers={"Content-Type": "application/json"},
+            )
+            urllib.request.urlopen(request).close()  # noqa: S310 - the moto server URL
+
+        yield answer
+        moto_server.configure({"lambda": {"use_docker": True}})
+
+    def test_accepted_job_prints_its_id(self, run, endpoint):
+        """An accepted request prints the job UUID and its Batch job id."""
+        endpoint(200, {"uuid": "u-1", "batch_job_id": "b-1"})
+        result = run("batch_via_api", "--lambda_to_invoke", "endpoint", "--json_payload", '{"A": "1"}')
+        assert result.exit_code == 0, result.output
+        assert result.output == "Job u-1 submitted (AWS Batch job b-1)\n"
+
+    def test_refused_job_prints_the_error(self, run, endpoint):
+        """A refused request prints the endpoint's error and exits non-zero."""
+        endpoint(400, {"error": "'PATH' is a reserved keyword"})
+        result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", '{"PATH": "1"}')
+        assert result.exit_code == 1
+        assert "refused the job (400): 'PATH' is a reserved keyword" in result.output
+        assert "Fix the payload" in result.output
+
+    def test_server_error_says_to_retry(self, run, endpoint):
+        """A 500 from the endpoint is reported with advice to retry."""
+        endpoint(500, {"error": "Batch throttled"})
+        result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", "{}")
+        assert result.exit_code == 1
+        assert "Try again" in result.output
+
+    def test_invalid_payload_is_refused_locally(self, flock):
+        """A payload that is not JSON is refused before the endpoint is called."""
+        with pytest.raises(CliError, match="not valid JSON"):
+            invoke_endpoint(flock.client("lambda"), "endpoint", "{nope")
