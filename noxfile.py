@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 
@@ -158,3 +159,15 @@ def bench_zipindex(session: nox.Session) -> None:
     install_packages(session, "shepard-zipindex", extras="[s3]")
     session.install("moto[server]>=5.0")
     session.run("python", "packages/shepard-zipindex/bench/bench_zipindex.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def demo(session: nox.Session) -> None:
+    """Run a local flock end to end: the examples through S3 and the API plus a bad job, then a summary."""
+    install_packages(session, *PACKAGES)
+    session.install(f"{PACKAGES_DIR / 'shepard-cli'}[local]")
+    env = {}
+    engine_socket = Path("/tmp/shepard-docker/docker.sock")  # noqa: S108 - where scripts/docker-engine.sh starts one
+    if "DOCKER_HOST" not in session.env and "DOCKER_HOST" not in os.environ and engine_socket.exists():
+        env["DOCKER_HOST"] = f"unix://{engine_socket}"
+    session.run("shepard", "local", "demo", *session.posargs, env=env)
