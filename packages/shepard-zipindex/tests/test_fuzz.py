@@ -1,12 +1,11 @@
 import contextlib
-import io
 import os
 import zipfile
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from shepard_zipindex import ZipIndex, ZipIndexError
-from zipindex_testkit import BytesRangeReader, build_zip
+from zipindex_testkit import BytesRangeReader, Unseekable, build_zip
 
 _PAYLOAD = {"inputs.txt": b'{"KEY": "value", "OTHER": 3}' * 4, "job/data.csv": b"a,b,c\n1,2,3\n" * 40}
 
@@ -17,23 +16,12 @@ def _seeds() -> list[bytes]:
         for method in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA)
     ]
     seeds.append(build_zip(_PAYLOAD, force_zip64=True, comment=b"a comment PK\x05\x06"))
-    stream = _Unseekable()
+    stream = Unseekable()
     with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in _PAYLOAD.items():
             archive.writestr(name, data)
     seeds.append(stream.getvalue())
     return seeds
-
-
-class _Unseekable(io.BytesIO):
-    def seekable(self) -> bool:
-        return False
-
-    def seek(self, *args):
-        raise io.UnsupportedOperation
-
-    def tell(self):
-        raise io.UnsupportedOperation
 
 
 SEEDS = _seeds()

@@ -17,6 +17,7 @@ from shepard_zipindex import (
     UnsupportedCompressionError,
     ZipIndex,
 )
+from zipindex_testkit import Unseekable
 
 END = struct.Struct("<4s4H2LH")
 
@@ -44,17 +45,6 @@ def _patch_local(data: bytes, name: bytes, field_offset: int, fmt: str, value: i
         pos = out.index(b"PK\x03\x04", pos + 4)
     struct.pack_into(fmt, out, pos + field_offset, value)
     return bytes(out)
-
-
-class _Unseekable(io.BytesIO):
-    def seekable(self):
-        return False
-
-    def seek(self, *args):
-        raise io.UnsupportedOperation
-
-    def tell(self):
-        raise io.UnsupportedOperation
 
 
 class TestEndRecordSearch:
@@ -187,7 +177,7 @@ class TestCentralDirectory:
 class TestDataDescriptors:
     def test_streamed_zip_with_descriptors_reads(self, serve):
         """A zip written to an unseekable stream (sizes in data descriptors) reads normally."""
-        stream = _Unseekable()
+        stream = Unseekable()
         with zipfile.ZipFile(stream, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             archive.writestr("job/inputs.txt", b'{"streamed": true}')
             archive.writestr("job/other.bin", os.urandom(300))

@@ -27,6 +27,19 @@ class BytesRangeReader:
         return self.data[start:end]
 
 
+class Unseekable(io.BytesIO):
+    """An in-memory stream that cannot seek, so zipfile writes data descriptors into it."""
+
+    def seekable(self) -> bool:
+        return False
+
+    def seek(self, *_args: object) -> int:
+        raise io.UnsupportedOperation
+
+    def tell(self) -> int:
+        raise io.UnsupportedOperation
+
+
 def build_zip(
     members: dict[str, bytes] | list[tuple[str, bytes]],
     *,

@@ -287,14 +287,16 @@ def _find_end_record(tail: _Tail) -> EndRecord | None:
     pos = len(data) - END_RECORD.size
     found: EndRecord | None = None
     flaw: str | None = None
+    # A record (with its comment) must end exactly at the end, or be followed by zeros only: bsdtar pads
+    # what it writes to a pipe.
+    padding_start = len(data.rstrip(b"\0"))
     while pos >= lowest:
         pos = data.rfind(END_SIGNATURE, lowest, pos + len(END_SIGNATURE))
         if pos < 0:
             break
-        record = parse_end_record(data, pos, tail.start + pos)
         record_end = pos + END_RECORD.size + int.from_bytes(data[pos + 20 : pos + 22], "little")
-        # Exactly at the end, or followed by zeros only (bsdtar pads what it writes to a pipe).
-        if record_end <= len(data) and not data[record_end:].strip(b"\0"):
+        if padding_start <= record_end <= len(data):
+            record = parse_end_record(data, pos, tail.start + pos)
             problem = _inconsistency(tail, record)
             if problem is None:
                 found = record
