@@ -171,3 +171,11 @@ def demo(session: nox.Session) -> None:
     if "DOCKER_HOST" not in session.env and "DOCKER_HOST" not in os.environ and engine_socket.exists():
         env["DOCKER_HOST"] = f"unix://{engine_socket}"
     session.run("shepard", "local", "demo", *session.posargs, env=env)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench_scheduler(session: nox.Session) -> None:
+    """Print the scheduler's AWS calls per job by API and the jobs/minute ceilings AWS's quotas imply."""
+    install_packages(session, "shepard-scheduler")
+    session.install("moto[server]>=5.0")
+    session.run("python", "packages/shepard-scheduler/bench/bench_scheduler.py", *session.posargs)
