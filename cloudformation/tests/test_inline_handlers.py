@@ -1,0 +1,221 @@
+"""Each Lambda's inline code, extracted from the generated template, runs on the flock it makes."""
+
+from __future__ import annotations
+
+import inspect
+import json
+import sys
+
+import pytest
+
+SCHEDULER = "ShepardSchedulerFunction"
+ENDPOINT = "ShepardSchedulerFunctionBatchingEndpoint"
+
+pytestmark = pytest.mark.usefixtures("require_handlers")
+
+
+@pytest.fixture
+def flock(stack, monkeypatch):
+    """Return the stack, with the S3 -> SQS wiring moto's CloudFormation leaves out done by hand.
+
+    moto applies no bucket notification from a template, and its event source mapping would invoke the
+    function inside SendMessage (in Docker); so the mapping is disabled, the notification is set, and the
+    tests hand the queue's messages to the handler as Lambda would.
+    """
+    aws_lambda = stack.client("lambda")
+    aws_lambda.update_event_source_mapping(UUID=stack.resources["SchedulerEventSourceMapping"], Enabled=False)
+    sqs = stack.client("sqs")
+    queue_arn = sqs.get_queue_attributes(
+        QueueUrl=stack.outputs["SchedulerQueueUrl"], AttributeNames=["QueueArn"]
+    )["Attributes"]["QueueArn"]
+    stack.client("s3").put_bucket_notification_configuration(
+        Bucket=stack.outputs["InputsBucket"],
+        NotificationConfiguration={
+            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
+        },
+    )
+    monkeypatch.setenv("AWS_ENDPOINT_URL", stack.endpoint)
+    return stack
+
+
+def use_environment_of(stack, logical_id, monkeypatch):
+    """Give this process the environment the stack gave the function `logical_id`."""
+    for name, value in stack.function_environment(logical_id).items():
+        monkeypatch.setenv(name, str(value))
+
+
+def queued_records(stack):
+    """Return the upload queue's messages (S3 test events left out) as the records of an SQS Lambda event."""
+    sqs = stack.client("sqs")
+    queue_url = stack.outputs["SchedulerQueueUrl"]
+    records = []
+    while True:
+        messages = sqs.receive_message(
+            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+        ).get("Messages", [])
+        if not messages:
+            return records
+        for message in messages:
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            if "s3:TestEvent" in message["Body"]:
+                continue
+            records.append(
+                {
+                    "messageId": message["MessageId"],
+                    "receiptHandle": message["ReceiptHandle"],
+                    "body": message["Body"],
+                    "attributes": message.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": message["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:flock-uploads",
+                    "awsRegion": "us-east-1",
+                }
+            )
+
+
+def rows(stack):
+    """Return every job row, as plain strings."""
+    items = stack.client("dynamodb").scan(TableName=stack.outputs["TableName"])["Items"]
+    return [{name: next(iter(value.values())) for name, value in item.items()} for item in items]
+
+
+def batch_jobs(stack):
+    """Return the name and id of every job submitted to the flock's job queue."""
+    summaries = stack.client("batch").list_jobs(
+        jobQueue=stack.outputs["JobQueue"], filters=[{"name": "JOB_NAME", "values": ["*"]}]
+    )["jobSummaryList"]
+    return {summary["jobName"]: summary["jobId"] for summary in summaries}
+
+
+class TestSchedulerFunction:
+    def test_uploaded_job_zip_becomes_a_row_and_a_batch_job(
+        self, flock, import_index, context_for, monkeypatch
+    ):
+        """A job zip dropped into the inputs bucket becomes one job row and one Batch job named by UUID."""
+        # GIVEN the scheduler's inline code with its stack environment, and an uploaded job zip
+        index = import_index(SCHEDULER)
+        use_environment_of(flock, SCHEDULER, monkeypatch)
+        zip_bytes = flock.make_zip(
+            {"inputs.txt": json.dumps({"greeting": "hello", "TAG": "t1"}), "data.txt": "x"}
+        )
+        flock.client("s3").put_object(
+            Bucket=flock.outputs["InputsBucket"], Key="jobs/first.zip", Body=zip_bytes
+        )
+        records = queued_records(flock)
+        assert records
+        # WHEN the queue's messages reach the handler
+        response = index.handler({"Records": records}, context_for(flock.resources[SCHEDULER]))
+        # THEN every message succeeded, and the row and the Batch job agree on the UUID
+        assert response == {"batchItemFailures": []}
+        [row] = rows(flock)
+        assert row["INPUT_ZIP_NAME"] == "jobs/first.zip"
+        assert row["greeting"] == "hello"
+        assert row["IS_INVOKED"] == "False"
+        assert batch_jobs(flock) == {row["UUID"]: row["SHEPARD_BATCH_JOB_ID"]}
+
+    def test_job_zip_with_a_reserved_keyword_is_rejected_without_a_batch_job(
+        self, flock, import_index, context_for, monkeypatch
+    ):
+        """A job zip whose inputs.txt sets a reserved keyword gets a rejection report and no Batch job."""
+        index = import_index(SCHEDULER)
+        use_environment_of(flock, SCHEDULER, monkeypatch)
+        zip_bytes = flock.make_zip({"inputs.txt": json.dumps({"UUID": "mine"})})
+        flock.client("s3").put_object(Bucket=flock.outputs["InputsBucket"], Key="bad.zip", Body=zip_bytes)
+
+        response = index.handler({"Records": queued_records(flock)}, context_for(flock.resources[SCHEDULER]))
+
+        assert response == {"batchItemFailures": []}
+        assert batch_jobs(flock) == {}
+        report = flock.client("s3").get_object(
+            Bucket=flock.outputs["ErrorsBucket"], Key="rejected/bad.zip.json"
+        )
+        assert "UUID" in report["Body"].read().decode()
+
+
+class TestBatchingEndpointFunction:
+    def test_direct_invocation_answers_200_and_submits_the_job(
+        self, flock, import_index, context_for, monkeypatch
+    ):
+        """A direct invocation with a JSON object of inputs answers 200 with the UUID of the submitted job."""
+        index = import_index(ENDPOINT)
+        use_environment_of(flock, ENDPOINT, monkeypatch)
+
+        response = index.handler({"greeting": "hello"}, context_for(flock.resources[ENDPOINT]))
+
+        assert response["statusCode"] == 200, response
+        body = json.loads(response["body"])
+        [row] = rows(flock)
+        assert body["uuid"] == row["UUID"]
+        assert row["greeting"] == "hello"
+        assert row["IS_INVOKED"] == "True"
+        assert batch_jobs(flock) == {body["uuid"]: body["batch_job_id"]}
+
+    def test_function_url_request_answers_200(self, flock, import_index, context_for, monkeypatch):
+        """A function-URL request carries the inputs in its body and answers 200."""
+        index = import_index(ENDPOINT)
+        use_environment_of(flock, ENDPOINT, monkeypatch)
+        event = {
+            "version": "2.0",
+            "routeKey": "$default",
+            "rawPath": "/",
+            "headers": {"content-type": "application/json"},
+            "requestContext": {
+                "http": {"method": "POST", "path": "/"},
+                "requestId": "r-1",
+                "stage": "$default",
+            },
+            "body": json.dumps({"greeting": "from a URL"}),
+            "isBase64Encoded": False,
+        }
+
+        response = index.handler(event, context_for(flock.resources[ENDPOINT]))
+
+        assert response["statusCode"] == 200, response
+        assert rows(flock)[0]["greeting"] == "from a URL"
+
+    def test_reserved_keyword_answers_400_without_a_job(self, flock, import_index, context_for, monkeypatch):
+        """Inputs setting a reserved keyword answer 400 and submit nothing."""
+        index = import_index(ENDPOINT)
+        use_environment_of(flock, ENDPOINT, monkeypatch)
+
+        response = index.handler({"JOB_STATUS": "done"}, context_for(flock.resources[ENDPOINT]))
+
+        assert response["statusCode"] == 400, response
+        assert "JOB_STATUS" in response["body"]
+        assert batch_jobs(flock) == {}
+
+
+class TestBundle:
+    @pytest.mark.parametrize(
+        ("logical_id", "module"),
+        [(SCHEDULER, "shepard_scheduler.s3_events"), (ENDPOINT, "shepard_scheduler.endpoint")],
+    )
+    def test_each_function_exposes_its_own_handler(self, import_index, logical_id, module):
+        """Each function's index.py exposes `handler` from its own handler module."""
+        index = import_index(logical_id)
+        assert index.handler.__module__ == module
+
+    def test_shepard_modules_are_served_from_the_template(self, import_index):
+        """Every shepard module the handler imports comes from the bundle, as a proper module or package."""
+        import_index(SCHEDULER)
+        loaded = {name: module for name, module in sys.modules.items() if name.startswith("shepard_")}
+        assert {
+            "shepard_core",
+            "shepard_zipindex",
+            "shepard_scheduler",
+            "shepard_scheduler.s3_events",
+        } <= set(loaded)
+        for name, module in loaded.items():
+            assert module.__name__ == name
+            assert module.__spec__.origin.startswith("shepard-bundle/")
+            assert type(module.__spec__.loader).__name__ == "ShepardBundleImporter"
+        assert loaded["shepard_core"].__path__ == ["shepard-bundle/shepard_core"]
+        assert not hasattr(loaded["shepard_scheduler.s3_events"], "__path__")
+
+    def test_bundled_source_is_readable_for_tracebacks(self, import_index):
+        """The source of a bundled module can be read back (tracebacks and inspect show real lines)."""
+        index = import_index(SCHEDULER)
+        source = inspect.getsource(sys.modules["shepard_core"])
+        assert source == index._SOURCES["shepard_core"]
+        assert source.startswith('"""')

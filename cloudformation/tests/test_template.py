@@ -1,0 +1,177 @@
+"""The generated template declares what moto cannot show: parameters, TTL, notifications, policies, limits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "shepard.yml"
+
+SEED_PARAMETERS = {
+    # S3, DynamoDB, Secrets Manager
+    "InputsBucket",
+    "OutputsBucket",
+    "ErrorsBucket",
+    "TableName",
+    "SecretsManagerName",
+    # Batch
+    "BatchInstanceNames",
+    "DesiredRam",
+    "DesiredCPU",
+    "MaxCPU",
+    "InstanceTypes",
+    "LaunchTemplateName",
+    "ComputeEnvironmentType",
+    "QueueName",
+    "JobDefinitionName",
+    "Ec2KeyPair",
+    "DefaultCapacity",
+    "UlimitsNoFilesOpen",
+    # Instance tagging, ECR, EFS, Lustre, EBS, SQS, Lambda
+    "ProjectName",
+    "TeamName",
+    "ContactEmail",
+    "WorkloadValue",
+    "ECRRepoName",
+    "EFSName",
+    "EFSThroughput",
+    "LustreName",
+    "LustreBucketName",
+    "LustreStorageCapacity",
+    "SizeOfRootDisk",
+    "SizeOfContainerStorageDisk",
+    "SQSName",
+    "LambdaMemorySize",
+    "DaysToKeepFailedLaunchIndexes",
+    # Toggles, extra IAM policy
+    "ToggleEFS",
+    "ToggleLustre",
+    "ToggleVariableEBSVolumeSizes",
+    "ToggleUseExistingBucketForLustre",
+    "ToggleAllowAccessToDockerDaemon",
+    "ToggleAllocationStrategy",
+    "ToggleIncludeExtraIAMPolicyForContainerRole",
+    "ExtraIAMPolicyForContainerRole",
+    # Networking
+    "EnvironmentName",
+    "VpcCIDR",
+    "PublicSubnet1CIDR",
+    "PublicSubnet2CIDR",
+    "PrivateSubnet1CIDR",
+    "PrivateSubnet2CIDR",
+    "CIDRToAllowSSHAccessTo",
+    "AllowSSHAccessToCIDRToAllowSSHAccessTo",
+    "MakeSubnetsPublic",
+}
+LAMBDAS = ("ShepardSchedulerFunction", "ShepardSchedulerFunctionBatchingEndpoint")
+
+
+def props(template, logical_id):
+    return template["Resources"][logical_id]["Properties"]
+
+
+class TestParameters:
+    def test_every_seed_parameter_and_the_new_buckets_are_declared(self, template):
+        """Every parameter the original template documented is declared, plus the quick-deploy bucket."""
+        assert SEED_PARAMETERS | {"QuickDeployBucket"} <= set(template["Parameters"])
+
+    def test_toggles_take_true_or_false(self, template):
+        """Every toggle parameter takes exactly "True" or "False"."""
+        toggles = [name for name in template["Parameters"] if name.startswith("Toggle")]
+        toggles += ["AllowSSHAccessToCIDRToAllowSSHAccessTo", "MakeSubnetsPublic"]
+        for name in toggles:
+            assert sorted(template["Parameters"][name]["AllowedValues"]) == ["False", "True"], name
+
+    def test_compute_environment_type_offers_ec2_and_spot(self, template):
+        """ComputeEnvironmentType offers the original's two choices."""
+        assert template["Parameters"]["ComputeEnvironmentType"]["AllowedValues"] == ["Ec2", "Spot"]
+
+
+class TestResources:
+    def test_job_rows_expire_by_end_time(self, template):
+        """The job table's TTL attribute is END_TIME, so finished and abandoned rows clean themselves."""
+        assert props(template, "JobTable")["TimeToLiveSpecification"] == {
+            "AttributeName": "END_TIME",
+            "Enabled": True,
+        }
+
+    def test_inputs_bucket_notifies_the_upload_queue_which_admits_only_that_bucket(self, template):
+        """Uploads to the inputs bucket go to the queue, whose policy lets only that bucket's S3 events in."""
+        [notification] = props(template, "InputsS3Bucket")["NotificationConfiguration"]["QueueConfigurations"]
+        assert notification == {
+            "Event": "s3:ObjectCreated:*",
+            "Queue": {"Fn::GetAtt": ["SchedulerQueue", "Arn"]},
+        }
+        assert "SchedulerQueuePolicy" in template["Resources"]["InputsS3Bucket"]["DependsOn"]
+        [statement] = props(template, "SchedulerQueuePolicy")["PolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "s3.amazonaws.com"}
+        assert statement["Action"] == "sqs:SendMessage"
+        assert statement["Condition"]["ArnEquals"] == {
+            "aws:SourceArn": {"Fn::Sub": "arn:${AWS::Partition}:s3:::${InputsBucket}"}
+        }
+
+    def test_queue_outlasts_six_scheduler_timeouts(self, template):
+        """The upload queue's visibility timeout is at least six times the scheduler's timeout."""
+        timeout = props(template, "ShepardSchedulerFunction")["Timeout"]
+        assert props(template, "SchedulerQueue")["VisibilityTimeout"] >= 6 * timeout
+
+    @pytest.mark.parametrize("logical_id", LAMBDAS)
+    def test_lambdas_use_the_public_powertools_layer_and_inline_code(self, template, logical_id):
+        """Each Lambda runs python3.13 inline code on the public Powertools layer, resolved through SSM."""
+        properties = props(template, logical_id)
+        assert properties["Runtime"] == "python3.13"
+        assert properties["Handler"] == "index.handler"
+        assert properties["Layers"] == [
+            "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.13/latest}}"
+        ]
+        assert set(properties["Code"]) == {"ZipFile"}
+
+    def test_batching_endpoint_url_requires_iam_authentication(self, template):
+        """The batching endpoint's function URL accepts only IAM-signed requests."""
+        url = props(template, "BatchingEndpointUrl")
+        assert url["AuthType"] == "AWS_IAM"
+        assert url["TargetFunctionArn"] == {"Fn::GetAtt": ["ShepardSchedulerFunctionBatchingEndpoint", "Arn"]}
+
+    def test_lustre_links_a_new_or_an_existing_bucket(self, template):
+        """Lustre imports from the bucket it creates, or from LustreBucketName when told to use that."""
+        lustre = template["Resources"]["LustreFileSystem"]
+        assert lustre["Condition"] == "UseLustre"
+        import_path = lustre["Properties"]["LustreConfiguration"]["ImportPath"]["Fn::If"]
+        assert import_path == [
+            "UseExistingBucketForLustre",
+            {"Fn::Sub": "s3://${LustreBucketName}"},
+            {"Fn::Sub": "s3://${LustreS3Bucket}"},
+        ]
+        assert template["Resources"]["LustreS3Bucket"]["Condition"] == "CreateLustreBucket"
+
+    def test_secret_store_starts_empty(self, template):
+        """The secret store starts as an empty JSON object for `shepard secretify` to fill."""
+        assert props(template, "SecretStore")["SecretString"] == "{}"
+
+    def test_every_bucket_blocks_public_access_and_denies_plain_http(self, template):
+        """Every bucket blocks public access and has a policy denying requests without TLS."""
+        buckets = [name for name, r in template["Resources"].items() if r["Type"] == "AWS::S3::Bucket"]
+        policies = {
+            r["Properties"]["Bucket"]["Ref"]: r["Properties"]["PolicyDocument"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::S3::BucketPolicy"
+        }
+        for name in buckets:
+            assert all(props(template, name)["PublicAccessBlockConfiguration"].values()), name
+        assert set(policies) == set(buckets) - {"LustreS3Bucket"}
+        for document in policies.values():
+            assert document["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+class TestLimits:
+    def test_template_fits_the_size_cloudformation_accepts_from_s3(self):
+        """The generated template stays under CloudFormation's 1 MB limit for a template read from S3."""
+        assert TEMPLATE_PATH.stat().st_size < 1_000_000
+
+    @pytest.mark.parametrize("logical_id", LAMBDAS)
+    def test_inline_code_is_ascii_and_under_the_zipfile_limit(self, template, logical_id):
+        """Each inline index.py is plain ASCII and well under the 4 MB ZipFile limit."""
+        code = props(template, logical_id)["Code"]["ZipFile"]
+        assert code.isascii()
+        assert len(code.encode()) < 1_000_000
