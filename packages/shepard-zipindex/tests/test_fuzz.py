@@ -35,7 +35,9 @@ def mutated_zips(draw: st.DrawFn) -> bytes:
     data = bytearray(draw(st.sampled_from(SEEDS)))
     for _ in range(draw(st.integers(1, 4))):
         kind = draw(st.sampled_from(["flip", "extreme", "truncate", "insert", "delete"]))
-        position = draw(st.integers(0, max(0, len(data) - 1)))
+        # Half the mutations land in the last 256 bytes, where the directory and end records live.
+        low = draw(st.sampled_from([0, max(0, len(data) - 256)]))
+        position = draw(st.integers(low, max(low, len(data) - 1)))
         if kind == "flip" and data:
             data[position] ^= 1 << draw(st.integers(0, 7))
         elif kind == "extreme":
