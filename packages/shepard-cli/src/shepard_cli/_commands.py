@@ -112,17 +112,20 @@ def deploy(
     target_registry = _deploy.ecr_registry(ecr, override)
     console = stderr()
     client = docker.from_env()
-    with _PushProgress(console) as progress:
-        reference = _deploy.deploy(
-            client,
-            folder,
-            repository=repository,
-            registry=target_registry,
-            worker_image=worker_image or _deploy.DEFAULT_WORKER_IMAGE,
-            tag=tag,
-            on_line=progress.line,
-            on_step=progress.step,
-        )
+    try:
+        with _PushProgress(console) as progress:
+            reference = _deploy.deploy(
+                client,
+                folder,
+                repository=repository,
+                registry=target_registry,
+                worker_image=worker_image or _deploy.DEFAULT_WORKER_IMAGE,
+                tag=tag,
+                on_line=progress.line,
+                on_step=progress.step,
+            )
+    finally:
+        client.close()
     click.echo(f"Deployed {reference}")
 
 

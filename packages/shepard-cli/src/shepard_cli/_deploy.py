@@ -74,11 +74,15 @@ def ecr_registry(ecr: ECRClient, override: str | None = None) -> Registry:
 
 
 def _stream(lines: Iterable[dict[str, Any]], on_line: Callable[[dict[str, Any]], None]) -> None:
-    for line in lines:
+    failure: str | None = None
+    for line in lines:  # read to the end even after an error, so the engine's connection is released
         if "error" in line or "errorDetail" in line:
             detail = line.get("errorDetail", {}).get("message") or line.get("error")
-            raise CliError(f"Docker failed: {str(detail).strip()}", "Fix the cause above and deploy again")
-        on_line(line)
+            failure = failure or str(detail).strip()
+        elif failure is None:
+            on_line(line)
+    if failure is not None:
+        raise CliError(f"Docker failed: {failure}", "Fix the cause above and deploy again")
 
 
 def build_image(
