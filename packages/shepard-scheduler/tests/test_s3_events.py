@@ -239,14 +239,16 @@ class TestMixedBatches:
         assert s3_events.handler(event, context) == {"batchItemFailures": []}
         assert flock.rows() == []
 
-    def test_object_deleted_before_scheduling_is_ignored(self, flock, context):
-        """A notification for a zip deleted before it was read is acknowledged without a row."""
+    def test_object_deleted_before_scheduling_is_ignored(self, flock, context, log_lines):
+        """A zip deleted before it was read is acknowledged with a warning and no row."""
         flock.upload("gone.zip", {"inputs.txt": GOOD_INPUTS})
         flock.s3.delete_object(Bucket="shepard-inputs", Key="gone.zip")
         _, response = _run(flock, context)
         assert response == {"batchItemFailures": []}
         assert flock.rows() == []
         assert flock.jobs() == []
+        [warning] = [entry for entry in log_lines() if entry["level"] == "WARNING"]
+        assert "gone.zip" in warning["reason"]
 
     def test_object_replaced_before_scheduling_schedules_only_the_new_version(self, flock, context):
         """When a key is overwritten before its first event is handled, only the new bytes become a job."""

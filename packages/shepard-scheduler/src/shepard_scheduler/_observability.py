@@ -74,5 +74,7 @@ def log_outcome(outcome: Outcome, **keys: object) -> None:
         logger.info("job scheduled", extra=fields)
     elif outcome.kind is OutcomeKind.DUPLICATE:
         logger.info("job already handled; duplicate skipped", extra=fields)
+    elif outcome.job_id is not None:
+        logger.warning("job zip gone before it was read; event ignored", extra=fields)
     else:
         logger.info("event ignored", extra=fields)
