@@ -175,3 +175,19 @@ class TestLimits:
         code = props(template, logical_id)["Code"]["ZipFile"]
         assert code.isascii()
         assert len(code.encode()) < 1_000_000
+
+
+class TestReadme:
+    def test_parameter_table_lists_every_parameter_with_its_default(self, template):
+        """cloudformation/README.md's table has a row for every parameter, showing the template's default."""
+        readme = (TEMPLATE_PATH.parent / "README.md").read_text(encoding="utf-8")
+        rows = {}
+        for line in readme.splitlines():
+            cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+            if len(cells) == 3 and cells[0].startswith("`"):
+                rows[cells[0].strip("`")] = cells[1]
+        assert set(rows) == set(template["Parameters"])
+        for name, parameter in template["Parameters"].items():
+            default = parameter.get("Default")
+            shown = "*(required)*" if default is None else f"`{default}`" if default != "" else '`""`'
+            assert rows[name] == shown, name
