@@ -247,7 +247,8 @@ def batch(
     bucket = settings.need(
         s3_bucket_to_upload_to, "shepard_cli_s3_bucket_to_upload_to", "--s3-bucket-to-upload-to"
     )
-    _batch.zip_key(zip_name_override) if zip_name_override is not None else None
+    if zip_name_override is not None:
+        _batch.zip_key(zip_name_override)  # refuse a bad name before zipping anything
     s3 = aws.client("s3")
     with byte_progress() as progress:
         done = _batch.batch_jobs(
@@ -591,14 +592,18 @@ def retrieve(
             "--directory-to-sync-s3-bucket-to",
         )
     )
+    select = None if job is None else (lambda key: f"result@{job}_" in key)
     with byte_progress() as progress:
         result = sync(
-            aws.client("s3"), bucket, directory, prefix=prefix, parallel=parallel, progress=progress
+            aws.client("s3"),
+            bucket,
+            directory,
+            prefix=prefix,
+            parallel=parallel,
+            progress=progress,
+            select=select,
         )
-    fetched = [key for key in result.fetched if job is None or f"result@{job}_" in key]
-    if job is not None:
-        fetched = result.fetched
-    for key in fetched:
+    for key in result.fetched:
         click.echo(f"Fetched {key}")
     click.echo(f"{len(result.fetched)} fetched, {result.unchanged} already up to date, in {directory}")
 

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from shepard_cli._errors import CliError
 
 if TYPE_CHECKING:
-    from collections.abc import Iterator
+    from collections.abc import Callable, Iterator
     from pathlib import Path
 
     from mypy_boto3_s3 import S3Client
@@ -72,12 +72,18 @@ def sync(  # noqa: PLR0913 - the client, where, what and how
     prefix: str = "",
     parallel: int = 8,
     progress: Progress | None = None,
+    select: Callable[[str], bool] | None = None,
 ) -> SyncResult:
-    """Download the bucket's new or changed objects into `directory`; local files are only added to."""
+    """Download the bucket's new or changed objects into `directory`; local files are only added to.
+
+    `select`, when given, keeps only the keys it returns True for.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     result = SyncResult()
     todo: list[tuple[RemoteObject, Path]] = []
     for obj in list_objects(s3, bucket, prefix):
+        if select is not None and not select(obj.key):
+            continue
         path = local_path(directory, obj.key)
         if needs_fetch(obj, path):
             todo.append((obj, path))
