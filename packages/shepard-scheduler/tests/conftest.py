@@ -23,6 +23,7 @@ QUEUE = "shepard-scheduler-queue"
 JOB_QUEUE = "shepard-job-queue"
 JOB_DEFINITION = "shepard-job"
 PROJECT = "ShepardTest"
+MAX_RECEIVE_COUNT = 2
 
 
 def load_event(name: str) -> Any:
@@ -83,36 +84,56 @@ class Flock:
     batch: Any
     queue_url: str
     queue_arn: str
+    dlq_url: str
 
     def upload(self, key: str, files: dict[str, bytes | str]) -> None:
         """Upload a job zip holding `files` to the inputs bucket."""
         self.s3.put_object(Bucket=INPUTS_BUCKET, Key=key, Body=make_zip(files))
 
+    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "messageId": message["MessageId"],
+            "receiptHandle": message["ReceiptHandle"],
+            "body": message["Body"],
+            "attributes": message.get("Attributes", {}),
+            "messageAttributes": {},
+            "md5OfBody": message["MD5OfBody"],
+            "eventSource": "aws:sqs",
+            "eventSourceARN": self.queue_arn,
+            "awsRegion": "us-east-1",
+        }
+
+    def _receive(self) -> list[dict[str, Any]]:
+        response = self.sqs.receive_message(
+            QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
+        )
+        return list(response.get("Messages", []))
+
     def receive(self) -> list[dict[str, Any]]:
-        """Return every message waiting in the notification queue, as SQS Lambda event records."""
+        """Take every message waiting in the notification queue, as SQS Lambda event records."""
         records: list[dict[str, Any]] = []
-        while True:
-            response = self.sqs.receive_message(
-                QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
-            )
-            messages = response.get("Messages", [])
-            if not messages:
-                return records
+        while messages := self._receive():
             for message in messages:
                 self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                records.append(
-                    {
-                        "messageId": message["MessageId"],
-                        "receiptHandle": message["ReceiptHandle"],
-                        "body": message["Body"],
-                        "attributes": message.get("Attributes", {}),
-                        "messageAttributes": {},
-                        "md5OfBody": message["MD5OfBody"],
-                        "eventSource": "aws:sqs",
-                        "eventSourceARN": self.queue_arn,
-                        "awsRegion": "us-east-1",
-                    }
-                )
+                records.append(self._record(message))
+        return records
+
+    def poll(self, handler: Any, context: Any) -> dict[str, Any]:
+        """Do one poll of an event source mapping: receive, invoke, delete all but the failed messages."""
+        messages = self._receive()
+        if not messages:
+            return {"batchItemFailures": []}
+        result: dict[str, Any] = handler({"Records": [self._record(m) for m in messages]}, context)
+        failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+        return result
+
+    def dead_letters(self) -> list[str]:
+        """Return the bodies of the messages in the dead-letter queue."""
+        response = self.sqs.receive_message(QueueUrl=self.dlq_url, MaxNumberOfMessages=10)
+        return [message["Body"] for message in response.get("Messages", [])]
 
     def job_messages(self) -> dict[str, Any]:
         """Return the waiting messages as one SQS Lambda event, leaving out S3 test events."""
@@ -156,6 +177,11 @@ class Flock:
         return [o["Key"] for o in self.s3.list_objects_v2(Bucket=ERRORS_BUCKET).get("Contents", [])]
 
 
+def _queue_arn(sqs: Any, queue_url: str) -> str:
+    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
+    return str(attributes["QueueArn"])
+
+
 def build_flock(endpoint: str) -> Flock:
     """Create the flock's resources on the moto server at `endpoint`."""
     session = boto3.session.Session(region_name="us-east-1")
@@ -173,10 +199,12 @@ def build_flock(endpoint: str) -> Flock:
         AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
+    dlq_url = sqs.create_queue(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
+    redrive = json.dumps(
+        {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": MAX_RECEIVE_COUNT}
+    )
+    queue_url = sqs.create_queue(QueueName=QUEUE, Attributes={"RedrivePolicy": redrive})["QueueUrl"]
+    queue_arn = _queue_arn(sqs, queue_url)
     s3.put_bucket_notification_configuration(
         Bucket=INPUTS_BUCKET,
         NotificationConfiguration={
@@ -198,7 +226,7 @@ def build_flock(endpoint: str) -> Flock:
         type="container",
         containerProperties={"image": "shepard/payload:latest", "vcpus": 1, "memory": 512},
     )
-    return Flock(endpoint, s3, sqs, dynamodb, batch, queue_url, queue_arn)
+    return Flock(endpoint, s3, sqs, dynamodb, batch, queue_url, queue_arn, dlq_url)
 
 
 FLOCK_ENVIRONMENT = {

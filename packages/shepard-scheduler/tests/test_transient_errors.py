@@ -81,3 +81,28 @@ class TestLeftToRedelivery:
         assert entry["level"] == "ERROR"
         assert entry["receive_count"] == "1"
         assert "TooManyRequestsException" in entry["exception"]
+
+
+class TestDeadLetters:
+    def test_persistently_failing_job_reaches_the_dlq_and_its_row_waits(self, flock, context, throttle):
+        """A job whose SubmitJob never succeeds is dead-lettered after its retries; its row waits intact."""
+        # GIVEN an upload and a Batch API that throttles every call
+        flock.upload("stuck.zip", {"inputs.txt": INPUTS})
+        throttle(aws_clients(os.environ).batch, "SubmitJob", None)
+        # WHEN the event source mapping polls until the queue is empty
+        for _ in range(4):
+            flock.poll(s3_events.handler, context)
+        # THEN the notification is in the DLQ, and the row holds the inputs without a Batch job or lease
+        [dead] = flock.dead_letters()
+        assert "stuck.zip" in dead
+        [row] = flock.rows()
+        assert (row["JOB_STATUS"], row["test"]) == ("not_yet_initiated", "hello")
+        assert "SHEPARD_SUBMIT_LEASE_UNTIL" not in row
+        assert flock.jobs() == []
+
+    def test_malformed_message_reaches_the_dlq(self, flock, context):
+        """A message that is not an S3 notification is retried maxReceiveCount times, then dead-lettered."""
+        flock.sqs.send_message(QueueUrl=flock.queue_url, MessageBody="not a notification")
+        for _ in range(4):
+            flock.poll(s3_events.handler, context)
+        assert "not a notification" in flock.dead_letters()
