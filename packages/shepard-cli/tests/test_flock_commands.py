@@ -123,9 +123,10 @@ class TestRetrieve:
         """--job fetches only the outputs of that job."""
         self._put(flock, "result@u1_2026-01-01T00-00-00Z_root.zip", b"one")
         self._put(flock, "TAG_result@u2_2026-01-01T00-00-00Z_root.zip", b"two")
-        result = run("retrieve", "--directory-to-sync-s3-bucket-to", str(tmp_path), "--job", "u2")
+        target = tmp_path / "results"
+        result = run("retrieve", "--directory-to-sync-s3-bucket-to", str(target), "--job", "u2")
         assert result.exit_code == 0, result.output
-        assert [p.name for p in tmp_path.iterdir()] == ["TAG_result@u2_2026-01-01T00-00-00Z_root.zip"]
+        assert [p.name for p in target.iterdir()] == ["TAG_result@u2_2026-01-01T00-00-00Z_root.zip"]
 
     def test_many_objects_in_parallel(self, flock, tmp_path):
         """Many objects, nested keys included, all arrive with their bytes."""
