@@ -22,7 +22,7 @@ DEFAULT_EFS_MOUNT: Final = "/mnt/efs"
 DEFAULT_LUSTRE_MOUNT: Final = "/mnt/fsx"
 DEFAULT_PAYLOAD_TAR: Final = "/opt/shepard/payload.tar"
 DEFAULT_ENGINE_SOCKET: Final = "/var/run/docker.sock"
-DEFAULT_PART_SIZE: Final = 16 * 1024 * 1024
+DEFAULT_PART_SIZE: Final = 8 * 1024 * 1024
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
 MAX_ULIMIT_FILENO: Final = 1048576
 

@@ -193,6 +193,9 @@ class _Job:
         except WorkerError as exc:
             log.error("%s", exc)  # noqa: TRY400 - a known refusal, not a crash
             return JobResult(exit_code=exc.exit_code, reason=str(exc))
+        except Exception as exc:
+            log.exception("could not claim job %s", config.job_uuid)
+            return JobResult(exit_code=ExitCode.INTERNAL_ERROR, reason=f"could not claim the job: {exc}")
         self.status = JobStatus.IN_PROGRESS
         row = dataclasses.replace(
             row,

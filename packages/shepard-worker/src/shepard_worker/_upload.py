@@ -17,6 +17,7 @@ log = logging.getLogger(__name__)
 
 MAX_PARTS: Final = 10_000
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
+UPLOAD_THREADS: Final = 4
 
 
 def part_size_for(expected_bytes: int, preferred: int) -> int:
@@ -28,13 +29,15 @@ def part_size_for(expected_bytes: int, preferred: int) -> int:
 class S3Writer:
     """File-like sink that uploads what is written to `s3://bucket/key` while it is being written.
 
-    Parts are sent by a background thread (at most two waiting), so compressing and uploading
-    overlap and memory stays near three parts. Nothing is visible in S3 until `close()` succeeds;
-    `abort()` (or leaving a `with` block by an exception) discards the upload.
+    Parts are sent by `threads` background threads (one more part may wait), so compressing and
+    uploading overlap and memory stays near threads + 2 parts. Nothing is visible in S3 until
+    `close()` succeeds; `abort()` (or leaving a `with` block by an exception) discards the upload.
     """
 
-    def __init__(self, client: S3Client, bucket: str, key: str, part_size: int) -> None:
-        """Prepare an upload to `bucket`/`key` in parts of `part_size` bytes."""
+    def __init__(
+        self, client: S3Client, bucket: str, key: str, part_size: int, threads: int = UPLOAD_THREADS
+    ) -> None:
+        """Prepare an upload to `bucket`/`key` in parts of `part_size` bytes, sent by `threads` threads."""
         self._client = client
         self._bucket = bucket
         self._key = key
@@ -43,8 +46,9 @@ class S3Writer:
         self._position = 0
         self._upload_id: str | None = None
         self._parts: list[CompletedPartTypeDef] = []
-        self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=2)
-        self._thread: threading.Thread | None = None
+        self._threads_wanted = max(1, threads)
+        self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=1)
+        self._threads: list[threading.Thread] = []
         self._error: BaseException | None = None
         self._sent = 0
         self._closed = False
@@ -66,7 +70,8 @@ class S3Writer:
         self._buffer += data
         self._position += len(data)
         while len(self._buffer) >= self._part_size:
-            part = bytes(self._buffer[: self._part_size])
+            with memoryview(self._buffer) as view:
+                part = bytes(view[: self._part_size])
             del self._buffer[: self._part_size]
             self._send(part)
         return len(data)
@@ -129,8 +134,12 @@ class S3Writer:
         if self._upload_id is None:
             response = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
             self._upload_id = response["UploadId"]
-            self._thread = threading.Thread(target=self._upload_parts, name="s3-parts", daemon=True)
-            self._thread.start()
+            self._threads = [
+                threading.Thread(target=self._upload_parts, name=f"s3-parts-{n}", daemon=True)
+                for n in range(self._threads_wanted)
+            ]
+            for thread in self._threads:
+                thread.start()
         self._sent += 1
         self._queue_put((self._sent, part))
 
@@ -164,9 +173,12 @@ class S3Writer:
                 self._error = exc
 
     def _stop_uploader(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
+        alive = [thread for thread in self._threads if thread.is_alive()]
+        for _ in alive:
             self._queue.put(None)
-            self._thread.join()
+        for thread in alive:
+            thread.join()
+        self._threads = []
 
     def _raise_uploader_error(self) -> None:
         if self._error is not None:
