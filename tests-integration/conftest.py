@@ -1,0 +1,61 @@
+"""A local flock shared by the integration tests, started and stopped with the real `shepard local` CLI."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pytest
+
+# The helpers live in a module beside the tests, importable by every test file.
+sys.path.insert(0, str(Path(__file__).parent))
+
+from flock_testkit import EXAMPLES, TEMPLATE, Flock, shepard_command
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+
+@pytest.fixture(scope="session")
+def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
+    """Start one local flock (process runtime, the quick-deploy example uploaded) for the whole session."""
+    from shepard_cli.local import FlockState
+    from shepard_cli.local._control import LOCAL_CREDENTIALS, local_session
+
+    work = tmp_path_factory.mktemp("flock")
+    env = {
+        **os.environ,
+        **LOCAL_CREDENTIALS,
+        "SHEPARD_CLI_HOME": str(work / "cli"),
+        "SHEPARD_LOCAL_DIR": str(work / "local"),
+        "SHEPARD_TEMPLATE": os.environ.get("SHEPARD_TEMPLATE", str(TEMPLATE)),
+    }
+    env.pop("AWS_ENDPOINT_URL", None)
+    up = subprocess.run(  # noqa: S603 - a fixed argument list
+        [*shepard_command(), "local", "up", "--runtime", "process", "--concurrency", "4"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    state = FlockState.load(work / "local")
+    assert state is not None
+    running = Flock(directory=work / "local", env=env, state=state, session=local_session())
+    running.cli("local", "quick-deploy", str(EXAMPLES / "hello-quick-deploy" / "hello"))
+    yield running
+    down = subprocess.run(  # noqa: S603 - a fixed argument list
+        [*shepard_command(), "local", "down"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert down.returncode == 0, down.stdout + down.stderr
+    shutil.rmtree(work, ignore_errors=True)

@@ -1,0 +1,116 @@
+"""Helpers of the integration tests: a running local flock, its clients and its CLI."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+import subprocess
+import sys
+import time
+import urllib.request
+import zipfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "examples"
+TEMPLATE = ROOT / "cloudformation" / "shepard.yml"
+SETTLED = frozenset({"job_complete", "job_failed", "rejected"})
+
+
+def shepard_command() -> list[str]:
+    """Return the command that runs the installed `shepard` CLI."""
+    beside = Path(sys.executable).parent / "shepard"
+    return [str(beside)] if beside.is_file() else [sys.executable, "-m", "shepard_cli"]
+
+
+def job_zip(inputs: dict[str, str], extra: dict[str, bytes] | None = None) -> bytes:
+    """Return the bytes of a job zip holding inputs.txt and the extra files."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("inputs.txt", json.dumps(inputs))
+        for name, data in (extra or {}).items():
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+@dataclasses.dataclass
+class Flock:
+    """A running local flock: its recorded state, clients on its endpoint, and the CLI pointed at it."""
+
+    directory: Path
+    env: dict[str, str]
+    state: Any
+    session: Any
+
+    def client(self, service: str) -> Any:
+        """Return a boto3 client for `service` on the flock's AWS emulator."""
+        return self.session.client(service, endpoint_url=self.state.aws_endpoint)
+
+    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
+        """Run `shepard ARGS` against this flock and return the finished process."""
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*shepard_command(), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        if check and done.returncode != 0:
+            pytest.fail(f"shepard {' '.join(args)} exited {done.returncode}:\n{done.stdout}\n{done.stderr}")
+        return done
+
+    def upload(self, key: str, inputs: dict[str, str]) -> None:
+        """Drop a job zip into the inputs bucket."""
+        self.client("s3").put_object(Bucket=self.state.names.inputs_bucket, Key=key, Body=job_zip(inputs))
+
+    def rows(self) -> dict[str, dict[str, Any]]:
+        """Return every job row, by UUID, with plain values."""
+        dynamodb = self.client("dynamodb")
+        items: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"TableName": self.state.names.table}
+        while True:
+            page = dynamodb.scan(**kwargs)
+            items += page["Items"]
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return {item["UUID"]["S"]: {k: next(iter(v.values())) for k, v in item.items()} for item in items}
+
+    def rows_for(self, zip_keys: set[str]) -> dict[str, dict[str, Any]]:
+        """Return the rows of the jobs made from these input zips, by zip key."""
+        return {
+            row.get("INPUT_ZIP_NAME", ""): row
+            for row in self.rows().values()
+            if row.get("INPUT_ZIP_NAME") in zip_keys
+        }
+
+    def keys(self, bucket: str, prefix: str = "") -> list[str]:
+        """Return every key of `bucket` under `prefix`."""
+        s3 = self.client("s3")
+        keys: list[str] = []
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+            keys += [item["Key"] for item in page.get("Contents", [])]
+        return keys
+
+    def executor_jobs(self) -> dict[str, dict[str, Any]]:
+        """Return the executor's view of every Batch job, by job name (the job UUID)."""
+        with urllib.request.urlopen(f"{self.state.api_endpoint}/local/jobs", timeout=10) as response:  # noqa: S310
+            return {job["jobName"]: job for job in json.loads(response.read())["jobs"]}
+
+    def wait_for(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
+        """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            result = condition()
+            if result:
+                return result
+            time.sleep(0.5)
+        pytest.fail(f"timed out after {timeout} s waiting for {what}")

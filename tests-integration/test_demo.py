@@ -1,0 +1,33 @@
+"""The README's first command, `nox -s demo`, as assertions."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import pytest
+from flock_testkit import EXAMPLES
+from shepard_cli.local._demo import check, run_demo, summary_lines
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class TestDemo:
+    @pytest.mark.slow
+    def test_the_demo_runs_every_example_job_and_rejects_the_bad_one(self, tmp_path: Path):
+        """The demo's S3 and API jobs complete with outputs; its bad job is rejected with a reason."""
+        # WHEN the demo runs (in Docker when an engine is reachable, else with the process runtime)
+        lines: list[str] = []
+        result = run_demo(EXAMPLES, tmp_path, echo=lines.append)
+
+        # THEN every good job completed with an output, the bad one was rejected, outputs were retrieved
+        assert check(result) == []
+        good = [job for job in result.jobs if job.label != "bad job"]
+        assert {job.path for job in good} == {"S3", "API"}
+        assert all(job.output_key for job in good)
+        assert len(result.retrieved) == len(good)
+        bad = next(job for job in result.jobs if job.label == "bad job")
+        assert "reserved keyword" in (bad.reason or "")
+        summary = "\n".join(summary_lines(result))
+        assert "Median seconds from upload to start" in summary
+        assert "shepard local down" in "\n".join(lines)

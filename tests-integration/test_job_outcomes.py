@@ -1,0 +1,141 @@
+"""What a user sees for a failing payload, a reclaimed host, a rejected job and the batching endpoint."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+
+from flock_testkit import SETTLED, Flock
+
+
+def settled_row(flock: Flock, key: str, timeout: float = 90) -> dict[str, object]:
+    """Wait for the job made from zip `key` to settle and return its row."""
+    return flock.wait_for(
+        lambda: next((r for r in flock.rows_for({key}).values() if r["JOB_STATUS"] in SETTLED), None),
+        timeout=timeout,
+        what=f"the job of {key} to settle",
+    )
+
+
+class TestPayloadFailure:
+    def test_a_failing_payload_leaves_an_error_zip_and_no_output(self, flock: Flock):
+        """A payload exiting non-zero ends job_failed, with its log in an error zip and no retry."""
+        # GIVEN a job whose payload exits 3
+        key = "outcomes/failing.zip"
+        flock.upload(key, {"QUICK_DEPLOY_DIRECTORY": "hello", "FAIL": "True", "TAG": "failing"})
+
+        # WHEN it settles
+        row = settled_row(flock, key)
+
+        # THEN it failed once, left an error zip holding the payload's words, and no output
+        assert row["JOB_STATUS"] == "job_failed"
+        uuid = str(row["UUID"])
+        errors = [k for k in flock.keys(flock.state.names.errors_bucket) if f"error@{uuid}_" in k]
+        assert len(errors) == 1
+        assert errors[0].startswith("failing_error@")
+        body = (
+            flock.client("s3")
+            .get_object(Bucket=flock.state.names.errors_bucket, Key=errors[0])["Body"]
+            .read()
+        )
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            text = b"".join(archive.read(name) for name in archive.namelist())
+        assert b"failing on purpose" in text
+        assert not [k for k in flock.keys(flock.state.names.outputs_bucket) if uuid in k]
+        assert len(flock.executor_jobs()[uuid]["attempts"]) == 1
+
+
+class TestBatchRetry:
+    def test_a_reclaimed_host_is_retried_and_the_second_attempt_completes_the_job(self, flock: Flock):
+        """`shepard local reclaim` ends attempt 1 as a Spot reclaim; attempt 2 completes the job."""
+        # GIVEN a job whose payload is running
+        key = "outcomes/reclaimed.zip"
+        flock.upload(key, {"QUICK_DEPLOY_DIRECTORY": "hello", "SLEEP_SECONDS": "6", "NAME": "reclaimed"})
+        row = flock.wait_for(
+            lambda: next(
+                (r for r in flock.rows_for({key}).values() if r["JOB_STATUS"] == "calling_payload_code"), None
+            ),
+            timeout=60,
+            what="the payload to start",
+        )
+        uuid = str(row["UUID"])
+
+        # WHEN its host is reclaimed
+        flock.cli("local", "reclaim", uuid)
+
+        # THEN the retry strategy retries it and the second attempt completes it, with one output
+        # (the row reads job_failed between the attempts, as on AWS: the Batch job's state decides)
+        batch_job = flock.wait_for(
+            lambda: next(
+                (j for j in [flock.executor_jobs()[uuid]] if j["status"] in {"SUCCEEDED", "FAILED"}), None
+            ),
+            timeout=90,
+            what="the Batch job to finish",
+        )
+        assert batch_job["status"] == "SUCCEEDED"
+        assert flock.rows()[uuid]["JOB_STATUS"] == "job_complete"
+        attempts = batch_job["attempts"]
+        assert len(attempts) == 2
+        assert attempts[0]["status_reason"].startswith("Host EC2")
+        assert attempts[1]["exit_code"] == 0
+        outputs = [k for k in flock.keys(flock.state.names.outputs_bucket) if f"result@{uuid}_" in k]
+        assert len(outputs) == 1
+
+
+class TestRejectedJob:
+    def test_a_rejected_job_is_shown_by_query_with_its_reason(self, flock: Flock):
+        """A zip setting a reserved keyword is rejected before Batch and shown by `shepard query`."""
+        # GIVEN a zip whose inputs.txt sets a reserved keyword, dropped straight into the bucket
+        key = "outcomes/rejected.zip"
+        flock.upload(key, {"UUID": "mine", "NAME": "rejected"})
+
+        # WHEN it settles
+        row = settled_row(flock, key)
+
+        # THEN it is rejected with a reason, reported, never submitted, and `shepard query` shows it
+        assert row["JOB_STATUS"] == "rejected"
+        assert "UUID" in str(row["SHEPARD_REJECTION_REASON"])
+        assert f"rejected/{key}.json" in flock.keys(flock.state.names.errors_bucket, "rejected/")
+        assert str(row["UUID"]) not in flock.executor_jobs()
+        shown = json.loads(flock.cli("--profile", "local", "query", "--output", "json").stdout)
+        mine = next(job for job in shown if job["uuid"] == row["UUID"])
+        assert mine["status"] == "rejected"
+        assert "reserved keyword" in json.dumps(mine)
+
+
+class TestBatchingEndpoint:
+    def test_an_api_job_runs_and_a_bad_request_is_refused_with_its_reason(self, flock: Flock):
+        """`shepard batch-via-api` starts a job that completes, and says why a refused one was refused."""
+        # WHEN a good and a bad request go through the endpoint
+        good = flock.cli(
+            "--profile", "local", "batch-via-api", "--json-payload", '{"QUICK_DEPLOY_DIRECTORY": "hello"}'
+        )
+        bad = flock.cli(
+            "--profile", "local", "batch-via-api", "--json-payload", '{"PATH": "/x"}', check=False
+        )
+
+        # THEN the good job completes and the bad one is refused with the keyword named
+        uuid = good.stdout.split()[1]
+        row = flock.wait_for(
+            lambda: next(
+                (r for r in flock.rows().values() if r["UUID"] == uuid and r["JOB_STATUS"] in SETTLED), None
+            ),
+            timeout=60,
+            what="the API job to settle",
+        )
+        assert row["JOB_STATUS"] == "job_complete"
+        assert row["IS_INVOKED"] == "True"
+        assert bad.returncode == 1
+        assert "reserved" in (bad.stdout + bad.stderr).lower()
+        assert "Traceback" not in bad.stdout + bad.stderr
+
+
+class TestFlockStatus:
+    def test_status_reports_both_processes_running(self, flock: Flock):
+        """`shepard local status` shows the emulator and the runner running and the template's code."""
+        shown = flock.cli("local", "status").stdout
+        assert "AWS emulator  running" in shown
+        assert "runner        running" in shown
+        assert "shepard.yml" in shown
+        assert "emulator's memory" in shown
