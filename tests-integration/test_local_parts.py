@@ -1,0 +1,154 @@
+"""The local flock's parts on their own: retry rules, partial batch responses, template loading, state."""
+
+from __future__ import annotations
+
+import json
+import sys
+import textwrap
+from typing import TYPE_CHECKING
+
+import pytest
+from flock_testkit import TEMPLATE
+from shepard_cli.local._executor import HOST_RECLAIM_REASON, retry_action
+from shepard_cli.local._flock import FlockNames, FlockState
+from shepard_cli.local._handlers import TemplateError, handlers_from_template
+from shepard_cli.local._lambda import LambdaContext, failed_message_ids, sqs_event
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+STRATEGY = {
+    "attempts": 3,
+    "evaluateOnExit": [
+        {"onStatusReason": "Host EC2*", "action": "RETRY"},
+        {"onReason": "*", "action": "EXIT"},
+    ],
+}
+MESSAGES = [
+    {"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}", "Attributes": {"ApproximateReceiveCount": "1"}},
+    {"MessageId": "m2", "ReceiptHandle": "r2", "Body": "{}"},
+]
+
+
+class TestRetryAction:
+    def test_a_host_reclaim_is_retried(self):
+        """A stop whose status reason starts with `Host EC2` matches the first rule: RETRY."""
+        assert retry_action(STRATEGY, status_reason=HOST_RECLAIM_REASON, reason="", exit_code=None) == "RETRY"
+
+    def test_a_payload_failure_is_not_retried(self):
+        """A container that exited non-zero matches the catch-all rule: EXIT."""
+        action = retry_action(
+            STRATEGY, status_reason="Essential container in task exited", reason="", exit_code=3
+        )
+        assert action == "EXIT"
+
+    def test_without_rules_batch_retries(self):
+        """With no evaluateOnExit rule matching, Batch retries while attempts remain."""
+        assert retry_action({"attempts": 2}, status_reason="x", reason="", exit_code=1) == "RETRY"
+
+    def test_exit_code_rules_match_globs(self):
+        """An onExitCode rule matches the exit code as a glob."""
+        strategy = {"evaluateOnExit": [{"onExitCode": "13*", "action": "exit"}]}
+        assert retry_action(strategy, status_reason="", reason="", exit_code=137) == "EXIT"
+
+
+class TestFailedMessageIds:
+    def test_reported_failures_are_the_only_failures(self):
+        """Only the messages listed in batchItemFailures are failed."""
+        response = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+        assert failed_message_ids(response, MESSAGES) == {"m2"}
+
+    def test_an_empty_list_fails_nothing(self):
+        """An empty batchItemFailures acknowledges the whole batch."""
+        assert failed_message_ids({"batchItemFailures": []}, MESSAGES) == set()
+
+    @pytest.mark.parametrize(
+        "response",
+        [None, "ok", {"batchItemFailures": "m1"}, {"batchItemFailures": [{"itemIdentifier": "unknown"}]}],
+    )
+    def test_a_malformed_response_fails_the_whole_batch(self, response):
+        """A response Lambda cannot read as a partial batch response fails every message, as Lambda does."""
+        assert failed_message_ids(response, MESSAGES) == {"m1", "m2"}
+
+
+class TestSqsEvent:
+    def test_records_have_the_shape_lambda_delivers(self):
+        """Each message becomes a record with Lambda's camel-case keys and the queue's ARN."""
+        event = sqs_event(MESSAGES, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")
+        record = event["Records"][0]
+        assert record["messageId"] == "m1"
+        assert record["receiptHandle"] == "r1"
+        assert record["eventSource"] == "aws:sqs"
+        assert record["eventSourceARN"].endswith(":q")
+        assert record["attributes"] == {"ApproximateReceiveCount": "1"}
+
+
+class TestLambdaContext:
+    def test_the_context_counts_down_from_the_timeout(self):
+        """The remaining time starts near the timeout and the ARN names the function."""
+        context = LambdaContext("f")
+        assert 0 < context.get_remaining_time_in_millis() <= 60_000
+        assert context.invoked_function_arn.endswith(":function:f")
+
+
+class TestHandlersFromTemplate:
+    @pytest.fixture(autouse=True)
+    def _isolated_imports(self):
+        # Loading the inline code installs its import hook and modules; keep them out of other tests.
+        modules, meta_path = dict(sys.modules), list(sys.meta_path)
+        yield
+        sys.meta_path[:] = meta_path
+        for name in set(sys.modules) - set(modules):
+            del sys.modules[name]
+        sys.modules.update(modules)
+
+    def test_the_generated_template_yields_both_handlers(self):
+        """The scheduler (behind the event source mapping) and the endpoint load from shepard.yml."""
+        handlers = handlers_from_template(TEMPLATE)
+        assert callable(handlers.s3_events)
+        assert callable(handlers.endpoint)
+        assert "shepard.yml" in handlers.source
+
+    def test_a_template_without_a_mapped_function_is_refused(self, tmp_path: Path):
+        """A template that does not inline two functions, one mapped to SQS, is refused with what it found."""
+        template = tmp_path / "t.yml"
+        template.write_text(
+            textwrap.dedent(
+                """
+                Resources:
+                  Only:
+                    Type: AWS::Lambda::Function
+                    Properties:
+                      Handler: index.handler
+                      Code:
+                        ZipFile: !Sub |
+                          def handler(event, context): return event
+                """
+            )
+        )
+        with pytest.raises(TemplateError, match="two Lambda functions"):
+            handlers_from_template(template)
+
+    def test_a_template_that_is_not_yaml_is_refused(self, tmp_path: Path):
+        """Unparseable YAML is reported as such."""
+        template = tmp_path / "t.yml"
+        template.write_text("Resources: [unclosed")
+        with pytest.raises(TemplateError, match="not valid YAML"):
+            handlers_from_template(template)
+
+
+class TestFlockState:
+    def test_state_round_trips_through_its_file(self, tmp_path: Path):
+        """What `local up` records is what `status` and `down` read back."""
+        state = FlockState(
+            directory=tmp_path, names=FlockNames(prefix="p"), aws_endpoint="http://127.0.0.1:1", moto_pid=7
+        )
+        state.save()
+        loaded = FlockState.load(tmp_path)
+        assert loaded == state
+        assert loaded.names.inputs_bucket == "p-inputs"
+        assert json.loads(state.path.read_text())["names"] == {"prefix": "p"}
+
+    def test_no_state_file_means_no_flock(self, tmp_path: Path):
+        """A directory without a state file holds no flock."""
+        assert FlockState.load(tmp_path) is None
