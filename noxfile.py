@@ -196,3 +196,11 @@ def bench_worker(session: nox.Session) -> None:
     install_packages(session, "shepard-worker")
     session.install("moto[server]>=5.0")
     session.run("python", "packages/shepard-worker/bench/bench_worker.py", *session.posargs)
+
+
+@nox.session(python=PYTHON, default=False)
+def bench_cli(session: nox.Session) -> None:
+    """Print shepard's start-up time, batch zipping throughput and the AWS calls one batched job costs."""
+    install_packages(session, "shepard-cli")
+    session.install("moto[server]>=5.0")
+    session.run("python", "packages/shepard-cli/bench/bench_cli.py", *session.posargs)

@@ -145,6 +145,15 @@ class TestErrors:
         assert "--dynamo-db-to-query" in result.output
         assert "shepard_cli_dynamo_db_to_query" in result.output
 
+    def test_unwritable_profile_folder_is_one_line(self, run, home):
+        """A profile folder that cannot be written ends in one line naming the path."""
+        home.parent.mkdir(parents=True, exist_ok=True)
+        home.write_text("a file where the folder should be")
+        result = run("configure", "flock", input="\n" * 16)
+        assert result.exit_code == 1
+        assert f"Cannot use {home}" in result.output
+        assert "Traceback" not in result.output
+
     def test_unknown_profile_is_one_line(self, run):
         """Asking for a profile that does not exist names the known ones and how to make one."""
         result = run("--profile", "nope", "where-am-i")

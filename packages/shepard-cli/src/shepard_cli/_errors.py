@@ -53,7 +53,12 @@ def explain(exc: BaseException) -> str | None:  # noqa: PLR0911 - one return per
         return f"Invalid value for AWS: {exc}. Check the names in your options or profile"
     if isinstance(exc, bce.BotoCoreError):
         return f"AWS call failed: {exc}. Check your options, profile and network"
-    return _explain_docker(exc)
+    docker_message = _explain_docker(exc)
+    if docker_message is not None:
+        return docker_message
+    if isinstance(exc, OSError) and exc.filename is not None:
+        return f"Cannot use {exc.filename}: {exc.strerror or exc}. Check the path and its permissions"
+    return None
 
 
 def _explain_docker(exc: BaseException) -> str | None:
