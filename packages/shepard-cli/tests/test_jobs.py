@@ -7,7 +7,7 @@ import uuid
 
 import pytest
 from shepard_cli import CliError
-from shepard_cli._jobs import invoke_endpoint, log_location, parse_status_filter
+from shepard_cli._jobs import follow_logs, invoke_endpoint, log_location, parse_status_filter
 from shepard_core import JobRow, JobStatus, rejection_report_key
 
 
@@ -156,6 +156,47 @@ class TestLogs:
         """Logs --follow prints the lines and returns once the Batch job has ended."""
         row = self._logged_job(flock, submit_batch_job, ["only line"])
         assert run("logs", row.uuid, "--follow").output == "only line\n"
+
+    def test_follow_prints_lines_written_while_running(self, flock, submit_batch_job, monkeypatch):
+        """Following a running job prints lines written after it started, then stops when it ends."""
+        # GIVEN a Batch job held SUBMITTED for two seconds, with one line logged already
+        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "2")
+        submitter = threading.Thread(target=submit_batch_job, args=("followed",))
+        submitter.start()
+        batch = flock.client("batch")
+        waiting = []
+        while not waiting:
+            waiting = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
+        batch_id = waiting[0]["jobId"]
+        row = _put(flock, JobStatus.IN_PROGRESS, batch_job_id=batch_id)
+        logs = flock.client("logs")
+        logs.create_log_group(logGroupName="/aws/batch/job")
+        stream = f"test-worker/default/{batch_id}"
+        logs.create_log_stream(logGroupName="/aws/batch/job", logStreamName=stream)
+
+        def log(message: str) -> None:
+            event = {"timestamp": int(time.time() * 1000), "message": message}
+            logs.put_log_events(logGroupName="/aws/batch/job", logStreamName=stream, logEvents=[event])
+
+        log("first")
+        later = threading.Timer(0.5, log, args=("second",))
+        later.start()
+        # WHEN following it
+        lines: list[str] = []
+        follow_logs(
+            flock.client("dynamodb"),
+            batch,
+            logs,
+            flock.table,
+            row.uuid,
+            follow=True,
+            poll_seconds=0.2,
+            emit=lines.append,
+        )
+        submitter.join()
+        later.join()
+        # THEN both lines arrive once each
+        assert lines == ["first", "second"]
 
     def test_job_without_batch_job(self, run, flock):
         """A job that never reached Batch has no logs, and the message says why."""
