@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import urllib.error
-import urllib.request
 from importlib import metadata
 from typing import Final
 
@@ -40,6 +38,9 @@ def is_newer(candidate: str, current: str) -> bool:
 
 def latest_version(url: str | None = None, timeout: float = 5.0) -> str:
     """Return the newest published version, or raise CliError saying PyPI could not be reached."""
+    import urllib.error
+    import urllib.request
+
     url = url or os.environ.get(INDEX_URL_VARIABLE) or DEFAULT_INDEX_URL
     if not url.startswith(("https://", "http://")):
         raise CliError(f"{url!r} is not an http(s) URL", f"Fix {INDEX_URL_VARIABLE}")
