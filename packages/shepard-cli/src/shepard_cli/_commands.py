@@ -139,7 +139,7 @@ class _PushProgress:
         self.progress = Progress(
             TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=console, transient=True
         )
-        self.layers: dict[str, Any] = {}
+        self.layers: dict[str, tuple[Any, int]] = {}
 
     def __enter__(self) -> Self:
         self.progress.start()
@@ -161,12 +161,13 @@ class _PushProgress:
         detail = line.get("progressDetail") or {}
         if layer and line.get("status") == "Pushing" and detail.get("total"):
             if layer not in self.layers:
-                self.layers[layer] = self.progress.add_task(f"layer {layer}", total=detail["total"])
-            self.progress.update(self.layers[layer], completed=detail.get("current", 0))
+                total = int(detail["total"])
+                self.layers[layer] = (self.progress.add_task(f"layer {layer}", total=total), total)
+            self.progress.update(self.layers[layer][0], completed=detail.get("current", 0))
         elif layer and line.get("status") in {"Pushed", "Layer already exists"}:
             if layer in self.layers:
-                task = self.layers[layer]
-                self.progress.update(task, completed=self.progress.tasks[task].total or 0)
+                task, total = self.layers[layer]
+                self.progress.update(task, completed=total)
             self.progress.console.print(Text(f"{layer}: {line['status']}", style="dim"))
 
 
