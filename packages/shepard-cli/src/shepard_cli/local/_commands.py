@@ -131,6 +131,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     store.save(PROFILE_NAME, profile_attributes(state))
     click.echo(f"Local flock up in {directory}")
     click.echo(f"  AWS endpoint     {state.api_endpoint}  (emulator at {state.aws_endpoint})")
+    click.echo(f"  provisioned by   {state.provisioned_from}")
     click.echo(f"  scheduler code   {template or 'the installed shepard-scheduler package'}")
     click.echo(f"  payload runtime  {chosen}" + ("" if docker else " (no Docker engine reachable)"))
     click.echo(f"  registry         {registry or 'none (deploy needs a Docker engine and a registry)'}")
@@ -190,6 +191,7 @@ def status(directory: Path | None) -> None:
         ("runner      ", runner_up, state.runner_pid, state.api_endpoint),
     ):
         click.echo(f"  {label}  {'running' if alive else 'STOPPED'} (pid {pid}, {url})")
+    click.echo(f"  provisioned by {state.provisioned_from}")
     stats = flock_stats(state) if runner_up else None
     if stats:
         click.echo(f"  scheduler     {stats['scheduler_code']}")

@@ -121,6 +121,26 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
+def _provision(state: FlockState, template: Path | None, registry: str) -> None:
+    from shepard_cli.local._provision import provision
+    from shepard_cli.local._stack import StackError, create_stack
+
+    names = state.names
+    if template is None:
+        provision(local_session(), state.aws_endpoint, names, registry=registry)
+        state.provisioned_from = "direct calls (no template found)"
+        state.endpoint_function = names.endpoint_function
+    else:
+        try:
+            stack = create_stack(local_session(), state.aws_endpoint, names, template)
+        except StackError as exc:
+            raise FlockError(str(exc)) from None
+        state.provisioned_from = f"the stack {stack.name} from {template}"
+        state.scheduler_function = stack.outputs.get("SchedulerFunction", "")
+        state.endpoint_function = stack.outputs.get("BatchingEndpointFunction", names.endpoint_function)
+    state.save()
+
+
 def _await_emulator(state: FlockState, moto: subprocess.Popen[bytes]) -> None:
     if not _wait_until(lambda: http_json(f"{state.aws_endpoint}/moto-api/data.json") is not None, 30, moto):
         log = _tail(state.log_dir / "moto.log")
@@ -172,8 +192,6 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
     runtime: str,
 ) -> FlockState:
     """Start the emulator, provision the flock, start the runner; return the recorded state."""
-    from shepard_cli.local._provision import provision
-
     if importlib.util.find_spec("moto") is None:
         raise FlockError("the AWS emulator is not installed: pip install 'shepard-cli[local]'")
     directory.mkdir(parents=True, exist_ok=True)
@@ -207,7 +225,7 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
         _await_emulator(state, moto)
         # Batch must not try to run containers itself: the runner's executor runs each job's worker.
         http_json(f"{state.aws_endpoint}/moto-api/config", data={"batch": {"use_docker": False}})
-        provision(local_session(), state.aws_endpoint, names, registry=registry)
+        _provision(state, template, registry)
         _start_runner(state, concurrency, environment)
     except BaseException:
         stop_flock(state)
@@ -263,7 +281,7 @@ def profile_attributes(state: FlockState) -> dict[str, str]:
         "shepard_cli_dynamo_db_to_query": names.table,
         "shepard_cli_secret_store": names.secret,
         "shepard_cli_ecr_repo_to_push_to": names.ecr_repo,
-        "shepard_cli_lambda_to_invoke": names.endpoint_function,
+        "shepard_cli_lambda_to_invoke": state.endpoint_function or names.endpoint_function,
         "shepard_cli_cloudformation_to_describe": names.stack,
         "shepard_cli_directory_to_sync_s3_bucket_to": str(state.directory / "results"),
     }

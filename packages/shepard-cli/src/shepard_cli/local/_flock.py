@@ -111,6 +111,9 @@ class FlockState:
     registry: str = ""
     started_at: str = ""
     template: str = ""
+    provisioned_from: str = ""
+    scheduler_function: str = ""
+    endpoint_function: str = ""
 
     @property
     def path(self) -> Path:

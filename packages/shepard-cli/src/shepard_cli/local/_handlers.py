@@ -54,7 +54,7 @@ class _TemplateLoader:
             pass
 
         def construct(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-            name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+            name = suffix if suffix in {"Ref", "Condition"} else f"Fn::{suffix}"
             if isinstance(node, yaml.ScalarNode):
                 value: Any = loader.construct_scalar(node)
                 if suffix == "GetAtt" and isinstance(value, str):
@@ -70,6 +70,17 @@ class _TemplateLoader:
             return yaml.load(text, Loader=Loader)  # noqa: S506 - a SafeLoader subclass
         except yaml.YAMLError as exc:
             raise TemplateError(f"the template is not valid YAML: {exc}") from exc
+
+
+def load_template(template: Path) -> dict[str, Any]:
+    """Return the template as data, short-form tags turned into their long forms."""
+    try:
+        document = _TemplateLoader.load(template.read_text())
+    except OSError as exc:
+        raise TemplateError(f"cannot read {template}: {exc}") from exc
+    if not isinstance(document, dict) or not isinstance(document.get("Resources"), dict):
+        raise TemplateError(f"{template} is not a CloudFormation template (no Resources)")
+    return document
 
 
 def _referenced_resource(value: Any) -> str | None:  # noqa: ANN401 - template values are untyped
@@ -111,11 +122,7 @@ def handlers_from_template(template: Path) -> Handlers:
 
     The scheduler is the function an SQS event source mapping invokes; the endpoint is the other one.
     """
-    try:
-        document = _TemplateLoader.load(template.read_text())
-    except OSError as exc:
-        raise TemplateError(f"cannot read {template}: {exc}") from exc
-    resources: dict[str, Any] = (document or {}).get("Resources", {})
+    resources: dict[str, Any] = load_template(template)["Resources"]
     functions = {
         logical_id: resource
         for logical_id, resource in resources.items()

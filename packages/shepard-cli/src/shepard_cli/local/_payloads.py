@@ -73,7 +73,15 @@ class PayloadResolver:
             return {"SHEPARD_RUNTIME": "process"}
         return {"SHEPARD_RUNTIME": "docker", "SHEPARD_PAYLOAD_IMAGE": payload}
 
-    def _payload_image(self, reference: str) -> str | None:
+    def _registry_reference(self, image: str) -> str:
+        # The flock's registry stands in for ECR: `deploy` pushes the repository there under the same name.
+        host, _, path = image.partition("/")
+        if self._state.registry and ".dkr.ecr." in host and path:
+            return f"{self._state.registry}/{path}"
+        return image
+
+    def _payload_image(self, image: str) -> str | None:
+        reference = self._registry_reference(image)
         with self._lock:
             checked = self._by_reference.get(reference)
             if checked is not None and time.monotonic() - checked[0] < RECHECK_SECONDS:

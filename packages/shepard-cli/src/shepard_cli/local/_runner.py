@@ -18,6 +18,7 @@ from shepard_cli.local._handlers import TemplateError, load_handlers
 from shepard_cli.local._payloads import PayloadResolver
 from shepard_cli.local._poller import QueuePoller
 from shepard_cli.local._server import FlockServer, Routes
+from shepard_cli.local._stack import function_environment
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -88,6 +89,10 @@ class Runner:
         from botocore.config import Config
 
         os.environ.update(scheduler_environment(state))
+        if state.scheduler_function:
+            # The variables the template gave the scheduler function, pointed at the emulator.
+            os.environ.update(function_environment(session, state.aws_endpoint, state.scheduler_function))
+            os.environ["AWS_ENDPOINT_URL"] = state.aws_endpoint
         template = Path(state.template) if state.template else None
         self.handlers = load_handlers(template)
         config = Config(max_pool_connections=32, retries={"mode": "standard"})
@@ -117,7 +122,7 @@ class Runner:
         )
         self.server = FlockServer(
             Routes(
-                function_name=names.endpoint_function,
+                function_name=state.endpoint_function or names.endpoint_function,
                 endpoint=self.handlers.endpoint,
                 executor=self.executor,
                 stats=self.stats,
