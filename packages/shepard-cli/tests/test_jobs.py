@@ -76,7 +76,14 @@ class TestQuery:
     def test_rejection_report_without_a_row_is_shown(self, run, flock):
         """A rejection known only from its report in the errors bucket is listed with its reason."""
         key = rejection_report_key("bad-job.zip")
-        body = json.dumps({"uuid": "abc", "reason": "inputs.txt is not valid JSON"})
+        body = json.dumps(
+            {
+                "uuid": "abc",
+                "error": "InvalidJSON",
+                "reason": "inputs.txt is not valid JSON",
+                "input_zip_name": "bad-job.zip",
+            }
+        )
         flock.client("s3").put_object(Bucket=flock.errors_bucket, Key=key, Body=body)
         result = run("query", "--status", "rejected", "--output", "json")
         assert json.loads(result.output) == [
@@ -295,11 +302,27 @@ class TestBatchViaApi:
 
     def test_refused_job_prints_the_error(self, run, endpoint):
         """A refused request prints the endpoint's error and exits non-zero."""
-        endpoint(400, {"error": "'PATH' is a reserved keyword"})
+        endpoint(
+            400,
+            {
+                "uuid": "u-2",
+                "job_status": "rejected",
+                "error": "ReservedKeyword",
+                "message": "'PATH' is a reserved keyword",
+            },
+        )
         result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", '{"PATH": "1"}')
         assert result.exit_code == 1
-        assert "refused the job (400): 'PATH' is a reserved keyword" in result.output
+        assert (
+            "refused the job (400): ReservedKeyword: 'PATH' is a reserved keyword (job u-2)" in result.output
+        )
         assert "Fix the payload" in result.output
+
+    def test_duplicate_request_says_so(self, run, endpoint):
+        """A request the endpoint had already scheduled is reported as such."""
+        endpoint(200, {"uuid": "u-1", "batch_job_id": "b-1", "duplicate": True})
+        result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", "{}")
+        assert result.output == "Job u-1 was already submitted (AWS Batch job b-1)\n"
 
     def test_server_error_says_to_retry(self, run, endpoint):
         """A 500 from the endpoint is reported with advice to retry."""

@@ -294,7 +294,8 @@ def batch_via_api(settings: Settings, aws: Aws, lambda_to_invoke: str | None, js
         raise CliError(
             f"the batching endpoint answered without a job id: {json.dumps(answer)}", "See its logs"
         )
-    click.echo(f"Job {job} submitted" + (f" (AWS Batch job {batch_id})" if batch_id else ""))
+    verb = "was already submitted" if answer.get("duplicate") else "submitted"
+    click.echo(f"Job {job} {verb}" + (f" (AWS Batch job {batch_id})" if batch_id else ""))
 
 
 # ------------------------------------------------------------------------------------------- the jobs

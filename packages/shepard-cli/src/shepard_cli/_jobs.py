@@ -131,9 +131,10 @@ def list_jobs(
     if s3 is not None and errors_bucket and (statuses is None or JobStatus.REJECTED in statuses):
         by_zip = {v.input_zip_name: i for i, v in enumerate(views) if v.input_zip_name}
         by_uuid = {v.uuid: i for i, v in enumerate(views)}
-        for zip_name, report in rejection_reports(s3, errors_bucket):
+        for report_name, report in rejection_reports(s3, errors_bucket):
             reason = _report_reason(report)
             job_uuid = str(report.get("uuid") or report.get("UUID") or report.get("job_id") or "")
+            zip_name = str(report.get("input_zip_name") or report_name)
             index = by_uuid.get(job_uuid, by_zip.get(zip_name))
             if index is not None:
                 if views[index].reason is None:
@@ -318,13 +319,14 @@ def invoke_endpoint(lambda_client: Any, function: str, payload: str) -> dict[str
     if not isinstance(document, dict):
         document = {"message": document}
     if status != HTTP_OK:
-        message = (
-            document.get("error") or document.get("message") or document.get("reason") or json.dumps(document)
-        )
+        code = document.get("error")
+        detail = document.get("message") or document.get("reason")
+        message = f"{code}: {detail}" if code and detail else str(detail or code or json.dumps(document))
+        job = f" (job {document['uuid']})" if document.get("uuid") else ""
         hint = (
             "Fix the payload and try again"
             if status < HTTP_SERVER_ERROR
             else "Try again; if it persists, see the endpoint's logs"
         )
-        raise CliError(f"the batching endpoint refused the job ({status}): {message}", hint)
+        raise CliError(f"the batching endpoint refused the job ({status}): {message}{job}", hint)
     return document
