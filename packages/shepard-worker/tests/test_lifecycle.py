@@ -210,6 +210,14 @@ class TestQuickDeploy:
         assert result.exit_code == ExitCode.STAGING_FAILED
         assert "QUICK_DEPLOY_DIRECTORY" in (result.reason or "")
 
+    def test_a_file_and_folder_clash_in_quick_deploy_is_a_staging_failure(self, flock) -> None:
+        """Objects `qd/a` and `qd/a/b` cannot both be written; the job fails staging with the reason."""
+        flock.quick_deploy("qd", {"run.sh": "true\n", "a": "file", "a/b": "nested"})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        result = run(flock)
+        assert result.exit_code == ExitCode.STAGING_FAILED
+        assert "could not write the quick-deploy folder" in (result.reason or "")
+
 
 class TestSecrets:
     def test_secrets_become_files_readable_only_by_the_owner(self, flock) -> None:
@@ -422,6 +430,15 @@ class TestOutputSafety:
         assert archive.read("creds") == str(secret).encode()
         assert stat.S_ISLNK(archive.getinfo("creds").external_attr >> 16)
         assert archive.read("rootfs") == b"/"
+
+    def test_an_output_folder_replaced_by_a_symlink_is_not_uploaded(self, flock) -> None:
+        """A payload that swaps ROOT_OUTPUT_NAME for a symlink to / gets nothing uploaded from it."""
+        flock.quick_deploy("qd", {"run.sh": 'rm -rf "$ROOT_OUTPUT_NAME"\nln -s / "$ROOT_OUTPUT_NAME"\n'})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        result = run(flock)
+        assert result.exit_code == ExitCode.OK
+        assert flock.keys(flock.OUTPUTS) == []
+        assert list(flock.mounts["root"].iterdir()) == []
 
 
 def _wait_for_status(flock, status: JobStatus, timeout: float = 20) -> None:

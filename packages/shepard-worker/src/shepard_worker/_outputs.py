@@ -42,6 +42,9 @@ def upload_outputs(  # noqa: PLR0913 - the names of the zips need the job's part
     """Zip and upload every non-empty output folder under the seed's names; return the keys written."""
     keys: list[str] = []
     for dirs in workspace.all:
+        if dirs.output_dir.is_symlink() or not dirs.output_dir.is_dir():
+            log.warning("%s is no longer a folder; nothing of it is uploaded", dirs.output_dir)
+            continue
         if not has_entries(dirs.output_dir):
             log.info("%s output folder is empty; nothing to upload", dirs.kind.value)
             continue

@@ -40,6 +40,8 @@ def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> 
         raise StagingError(
             f"could not download the input zip s3://{bucket}/{key}: {_error_code(exc) or exc}"
         ) from None
+    except OSError as exc:
+        raise StagingError(f"could not write the input zip to {target}: {exc}") from None
     log.info("input zip s3://%s/%s -> %s", bucket, key, target)
     return target
 
@@ -81,6 +83,8 @@ def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_d
                 count += 1
     except ClientError as exc:
         raise QuickDeployError(f"could not fetch s3://{bucket}/{prefix}: {_error_code(exc) or exc}") from None
+    except OSError as exc:
+        raise QuickDeployError(f"could not write the quick-deploy folder to {target}: {exc}") from None
     if count == 0:
         raise QuickDeployError(
             f"QUICK_DEPLOY_DIRECTORY {directory!r}: the quick-deploy bucket {bucket} has no folder {prefix}"
