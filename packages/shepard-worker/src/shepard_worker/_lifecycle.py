@@ -92,17 +92,19 @@ def run_job(  # noqa: PLR0913 - every collaborator is injectable
     thread) SIGTERM sets it. The payload's output is echoed line by line to `echo` (default stdout).
     """
     stop = stop_event if stop_event is not None else threading.Event()
-    default_s3, default_dynamodb, default_secrets = (
-        _clients(config) if None in (s3, dynamodb, secretsmanager) else (None, None, None)
-    )
+    if s3 is None or dynamodb is None or secretsmanager is None:
+        default_s3, default_dynamodb, default_secrets = _clients(config)
+        s3 = s3 or default_s3
+        dynamodb = dynamodb or default_dynamodb
+        secretsmanager = secretsmanager or default_secrets
     owned_runtime = runtime is None
     worker_log = WorkerLog()
     with _capture(worker_log), _signals(stop, enabled=handle_signals):
         job = _Job(
             config,
-            s3=s3 or default_s3,  # type: ignore[arg-type]
-            dynamodb=dynamodb or default_dynamodb,  # type: ignore[arg-type]
-            secretsmanager=secretsmanager or default_secrets,  # type: ignore[arg-type]
+            s3=s3,
+            dynamodb=dynamodb,
+            secretsmanager=secretsmanager,
             runtime=runtime or make_runtime(config),
             stop=stop,
             worker_log=worker_log,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import ClientError
 from shepard_core import Attr, JobRow, JobStatus, format_start_time, iso_now
@@ -50,7 +50,7 @@ class JobTable:
                 f"job {self._uuid} has no row in table {self._table}: "
                 "it was never scheduled, or its row has already expired"
             )
-        return JobRow.from_item(dict(item.items()))  # type: ignore[arg-type]
+        return JobRow.from_item(cast("dict[str, dict[str, object]]", item))
 
     def claim(self, row: JobRow, start_time: str | None = None) -> JobRow:
         """Move the row to in_progress for this attempt and return it; a later attempt takes it over.
