@@ -149,7 +149,7 @@ class TestErrors:
         """A profile folder that cannot be written ends in one line naming the path."""
         home.parent.mkdir(parents=True, exist_ok=True)
         home.write_text("a file where the folder should be")
-        result = run("configure", "flock", input="\n" * 16)
+        result = run("configure", "flock", input="\n" * 20)
         assert result.exit_code == 1
         assert f"Cannot use {home}" in result.output
         assert "Traceback" not in result.output

@@ -1,7 +1,7 @@
 import json
 
 import pytest
-from shepard_cli import CliError, ProfileStore
+from shepard_cli import PROFILE_ATTRIBUTES, CliError, ProfileStore
 
 
 class TestProfileStore:
@@ -45,7 +45,12 @@ class TestProfileStore:
 class TestProfileCommands:
     def test_configure_prompts_for_every_attribute(self, run, store):
         """Configure asks for each attribute, saves the answers and makes the first profile current."""
-        answers = "\n".join(["123456789012", "", "", "repo", "", "inputs", *[""] * 10]) + "\n"
+        given = {
+            "shepard_cli_account_number": "123456789012",
+            "shepard_cli_ecr_repo_to_push_to": "repo",
+            "shepard_cli_s3_bucket_to_upload_to": "inputs",
+        }
+        answers = "".join(f"{given.get(name, '')}\n" for name in PROFILE_ATTRIBUTES)
         result = run("configure", "flock", input=answers)
         assert result.exit_code == 0, result.output
         assert store.load("flock") == {
@@ -64,7 +69,9 @@ class TestProfileCommands:
                 "shepard_cli_role_to_assume_to_target_account": "r",
             },
         )
-        result = run("configure", "--profile_name", "flock", input="\n-\n" + "\n" * 14)
+        result = run(
+            "configure", "--profile_name", "flock", input="\n-\n" + "\n" * (len(PROFILE_ATTRIBUTES) - 2)
+        )
         assert result.exit_code == 0, result.output
         assert store.load("flock") == {"shepard_cli_account_number": "123456789012"}
 
@@ -77,6 +84,13 @@ class TestProfileCommands:
         assert "a\n" in output
         assert "b (current)" in output
         assert "shepard_cli_secret_store = sb" in output
+
+    def test_check_profile_marks_the_profile_in_use(self, run, store):
+        """With --profile, check-profile marks and shows that profile."""
+        store.save("a", {"shepard_cli_secret_store": "sa"})
+        output = run("--profile", "a", "check-profile").output
+        assert "a (current)" in output
+        assert "shepard_cli_secret_store = sa" in output
 
     def test_check_profile_without_current(self, run):
         """`check-profile` says so when no profile is set."""

@@ -159,6 +159,20 @@ class TestSessions:
         result = run("query", "--output", "json")
         assert result.exit_code == 0, result.output
 
+    def test_region_comes_from_the_profile(self, run, flock, store, monkeypatch):
+        """shepard_cli_region picks the region the clients use."""
+        store.save("test", flock.profile() | {"shepard_cli_region": "eu-west-1"})
+        result = run("query")
+        assert "ResourceNotFoundException" in result.output  # the table lives in us-east-1
+
+    def test_local_endpoint_defaults_the_region(self, home, aws_endpoint, monkeypatch, tmp_path):
+        """With an endpoint and no region configured anywhere, clients use us-east-1."""
+        monkeypatch.delenv("AWS_DEFAULT_REGION")
+        monkeypatch.delenv("AWS_REGION")
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+        assert Aws(AwsAccess(home=home, endpoint_url=aws_endpoint)).session.region_name == "us-east-1"
+        assert Aws(AwsAccess(home=home)).session.region_name is None
+
     def test_damaged_cache_is_reported(self, home):
         """A damaged role cache is reported with what to do."""
         home.mkdir(parents=True)

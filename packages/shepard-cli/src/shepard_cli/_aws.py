@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
 ROLE_CACHE_FILE: Final = "role_credentials"
 ROLE_SESSION_NAME: Final = "shepard-cli"
+LOCAL_DEFAULT_REGION: Final = "us-east-1"
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -151,6 +152,7 @@ class AwsAccess:
 
     home: Path
     endpoint_url: str | None = None
+    region: str | None = None
     account_number: str | None = None
     role: str | None = None
     dont_assume: bool = False
@@ -173,9 +175,19 @@ class Aws:
             self._session = self._make_session()
         return self._session
 
+    def _region(self) -> str | None:
+        import boto3
+
+        if self.access.region:
+            return self.access.region
+        if self.access.endpoint_url and boto3.Session().region_name is None:
+            return LOCAL_DEFAULT_REGION
+        return None
+
     def _make_session(self) -> boto3.Session:
         import boto3
 
+        region = self._region()
         cached = RoleCache(self.access.home).load()
         if cached is not None:
             if cached.expired():
@@ -188,8 +200,9 @@ class Aws:
                 aws_access_key_id=cached.access_key_id,
                 aws_secret_access_key=cached.secret_access_key,
                 aws_session_token=cached.session_token,
+                region_name=region,
             )
-        base = boto3.Session()
+        base = boto3.Session(region_name=region)
         if self.access.dont_assume or not self.access.role:
             return base
         sts = base.client("sts", endpoint_url=self.access.endpoint_url)
@@ -203,6 +216,7 @@ class Aws:
             aws_access_key_id=credentials.access_key_id,
             aws_secret_access_key=credentials.secret_access_key,
             aws_session_token=credentials.session_token,
+            region_name=region,
         )
 
     def client(self, service: str) -> Any:  # noqa: ANN401 - callers annotate with the mypy_boto3 type

@@ -689,7 +689,7 @@ def check_profile(settings: Settings) -> None:
 
     console = stdout()
     store = settings.store
-    current = store.current()
+    current = settings.profile_name or store.current()
     names = store.names()
     if not names:
         console.print("No profiles yet: create one with `shepard configure NAME`.")
@@ -791,7 +791,7 @@ def set_role(settings: Settings, aws: Aws, duration_seconds: int) -> None:
         )
     cache = RoleCache(settings.store.home)
     cache.clear()
-    sts = boto3.Session().client("sts", endpoint_url=access.endpoint_url)
+    sts = boto3.Session(region_name=access.region).client("sts", endpoint_url=access.endpoint_url)
     credentials = assume_role(
         sts,
         role_arn_for(access.account_number, access.role),

@@ -64,6 +64,7 @@ class Settings:
             AwsAccess(
                 home=self.store.home,
                 endpoint_url=self.resolve_endpoint(endpoint_url),
+                region=self.profile.get("shepard_cli_region") or None,
                 account_number=self.get(account_number, "shepard_cli_account_number"),
                 role=self.get(role, "shepard_cli_role_to_assume_to_target_account"),
                 dont_assume=bool(dont_assume),
