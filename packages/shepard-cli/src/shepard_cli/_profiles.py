@@ -30,7 +30,7 @@ PROFILE_ATTRIBUTES: Final[dict[str, str]] = {
     "shepard_cli_lambda_to_invoke": "the flock's batching endpoint Lambda",
     "shepard_cli_endpoint_url": "AWS endpoint URL of a local flock (empty for AWS itself)",
     "shepard_cli_errors_bucket": "the flock's errors bucket (ErrorsBucket), to show rejection reports",
-    "shepard_cli_region": "AWS region of the flock (default: your AWS configuration's, else us-east-1 locally)",
+    "shepard_cli_region": "AWS region of the flock (default: your AWS configuration's)",
     "shepard_cli_registry": "image registry to push to instead of ECR (a local flock's, e.g. 127.0.0.1:5000)",
 }
 """Every attribute a profile may hold, with what it means."""
