@@ -134,7 +134,7 @@ class TestErrors:
         monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
         monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
         monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        result = run("--endpoint-url", "http://127.0.0.1:9", "query", "--dynamo-db-to-query", "t")
+        result = run("--endpoint-url", "https://aws.example.invalid", "query", "--dynamo-db-to-query", "t")
         assert result.exit_code == 1
         assert "No AWS credentials found" in result.output
 

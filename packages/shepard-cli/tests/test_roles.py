@@ -173,6 +173,17 @@ class TestSessions:
         assert Aws(AwsAccess(home=home, endpoint_url=aws_endpoint)).session.region_name == "us-east-1"
         assert Aws(AwsAccess(home=home)).session.region_name is None
 
+    def test_local_endpoint_works_without_credentials(self, home, aws_endpoint, monkeypatch, tmp_path):
+        """Against a loopback endpoint with no credentials anywhere, stand-in credentials are used."""
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name)
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        s3 = Aws(AwsAccess(home=home, endpoint_url=aws_endpoint)).client("s3")
+        s3.create_bucket(Bucket="local-only")
+        assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["local-only"]
+
     def test_damaged_cache_is_reported(self, home):
         """A damaged role cache is reported with what to do."""
         home.mkdir(parents=True)

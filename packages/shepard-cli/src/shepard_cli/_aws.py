@@ -19,6 +19,18 @@ if TYPE_CHECKING:
 ROLE_CACHE_FILE: Final = "role_credentials"
 ROLE_SESSION_NAME: Final = "shepard-cli"
 LOCAL_DEFAULT_REGION: Final = "us-east-1"
+LOCAL_STAND_IN_KEY: Final = "shepard-local"
+"""Access key and secret used against a loopback endpoint (a local flock) when no credentials exist."""
+_LOOPBACK_HOSTS: Final = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def is_loopback(endpoint_url: str | None) -> bool:
+    """Return whether `endpoint_url` points at this machine (a local flock's emulator)."""
+    if not endpoint_url:
+        return False
+    from urllib.parse import urlparse
+
+    return (urlparse(endpoint_url).hostname or "") in _LOOPBACK_HOSTS
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -203,6 +215,12 @@ class Aws:
                 region_name=region,
             )
         base = boto3.Session(region_name=region)
+        if is_loopback(self.access.endpoint_url) and base.get_credentials() is None:
+            return boto3.Session(
+                aws_access_key_id=LOCAL_STAND_IN_KEY,
+                aws_secret_access_key=LOCAL_STAND_IN_KEY,
+                region_name=region,
+            )
         if self.access.dont_assume or not self.access.role:
             return base
         sts = base.client("sts", endpoint_url=self.access.endpoint_url)
