@@ -212,11 +212,27 @@ class TestLogs:
         assert result.exit_code == 1
         assert "has no AWS Batch job" in result.output
 
-    def test_no_stream_yet(self, run, flock, submit_batch_job):
-        """A Batch job without a log stream is reported with a hint to follow."""
+    def test_ended_without_stream(self, run, flock, submit_batch_job):
+        """A Batch job that ended without a log stream is reported as such, naming the stream looked for."""
         batch_id = submit_batch_job("quiet")
-        row = _put(flock, JobStatus.SUBMITTED, batch_job_id=batch_id)
+        _wait_batch(flock, batch_id, {"SUCCEEDED"})
+        row = _put(flock, JobStatus.JOB_COMPLETE, batch_job_id=batch_id)
+        result = run("logs", row.uuid, "--follow")
+        assert result.exit_code == 1
+        assert f"with no log stream test-worker/default/{batch_id} in /aws/batch/job" in result.output
+
+    def test_no_stream_yet(self, run, flock, submit_batch_job, monkeypatch):
+        """A Batch job that has not ended and has no log stream is reported with a hint to follow."""
+        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "1")
+        submitter = threading.Thread(target=submit_batch_job, args=("quiet",))
+        submitter.start()
+        batch = flock.client("batch")
+        waiting = []
+        while not waiting:
+            waiting = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
+        row = _put(flock, JobStatus.SUBMITTED, batch_job_id=waiting[0]["jobId"])
         result = run("logs", row.uuid)
+        submitter.join()
         assert result.exit_code == 1
         assert "has no logs yet" in result.output
 

@@ -256,12 +256,18 @@ def follow_logs(  # noqa: PLR0913 - the clients, the job and how to follow
     while True:
         group, candidates = log_location(described)
         stream = _find_stream(logs, group, candidates)
+        finished = described.get("status") in BATCH_TERMINAL
+        if stream is None and finished:
+            raise CliError(
+                f"job {job_id} ended (AWS Batch status {described.get('status')}) with no log stream "
+                f"{candidates[0] if candidates else ''} in {group}",
+                "The job wrote no logs, or CloudWatch Logs has expired them",
+            )
         if stream is None and not follow:
             raise CliError(
                 f"job {job_id} has no logs yet (AWS Batch status {described.get('status')})",
                 "Logs appear once the job runs; use --follow to wait for them",
             )
-        finished = described.get("status") in BATCH_TERMINAL
         while stream is not None:
             kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
             if token:
