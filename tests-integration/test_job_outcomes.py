@@ -139,3 +139,35 @@ class TestFlockStatus:
         assert "runner        running" in shown
         assert "shepard.yml" in shown
         assert "emulator's memory" in shown
+
+
+class TestCancel:
+    def test_cancel_stops_a_running_job_and_status_shows_batch_state(self, flock: Flock):
+        """`shepard cancel` terminates the running attempt for good; `shepard status` shows it FAILED."""
+        # GIVEN a job whose payload is running
+        key = "outcomes/cancelled.zip"
+        flock.upload(key, {"QUICK_DEPLOY_DIRECTORY": "hello", "SLEEP_SECONDS": "30", "NAME": "cancelled"})
+        row = flock.wait_for(
+            lambda: next(
+                (r for r in flock.rows_for({key}).values() if r["JOB_STATUS"] == "calling_payload_code"), None
+            ),
+            timeout=60,
+            what="the payload to start",
+        )
+        uuid = str(row["UUID"])
+        running = json.loads(flock.cli("--profile", "local", "status", uuid, "--output", "json").stdout)
+        assert running["batch"]["status"] == "RUNNING"
+
+        # WHEN it is cancelled
+        flock.cli("--profile", "local", "cancel", uuid)
+
+        # THEN its one attempt stops, it is not retried, and both the row and Batch say it failed
+        batch_job = flock.wait_for(
+            lambda: next((j for j in [flock.executor_jobs()[uuid]] if j["status"] == "FAILED"), None),
+            timeout=60,
+            what="the Batch job to stop",
+        )
+        assert len(batch_job["attempts"]) == 1
+        assert settled_row(flock, key)["JOB_STATUS"] == "job_failed"
+        stopped = json.loads(flock.cli("--profile", "local", "status", uuid, "--output", "json").stdout)
+        assert stopped["batch"]["status"] == "FAILED"

@@ -70,6 +70,7 @@ class BatchJob:
     status: str = "RUNNABLE"
     attempts: list[Attempt] = dataclasses.field(default_factory=list)
     reclaim_requested: bool = False
+    terminate_reason: str | None = None
     process: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
 
     def summary(self) -> dict[str, Any]:
@@ -152,6 +153,45 @@ class Executor:
         self._signal(found, signal.SIGTERM)
         return True
 
+    def terminate(self, job: str, reason: str) -> bool:
+        """Stop a job for good, as TerminateJob does: a running attempt gets SIGTERM and is not retried."""
+        with self._lock:
+            found = self._find(job)
+            if found is None or found.status in {"SUCCEEDED", "FAILED"}:
+                return False
+            found.terminate_reason = reason or "Terminated by the user"
+        self._signal(found, signal.SIGTERM)
+        return True
+
+    def overlay(self, detail: dict[str, Any]) -> dict[str, Any]:
+        """Return DescribeJobs' `detail` with the state, attempts and times this executor knows."""
+        with self._lock:
+            job = self._jobs.get(str(detail.get("jobId")))
+            if job is None:
+                return detail
+            detail = dict(detail)
+            detail["status"] = job.status
+            detail["attempts"] = [
+                {
+                    "startedAt": int(attempt.started_at * 1000),
+                    **({"stoppedAt": int(attempt.stopped_at * 1000)} if attempt.stopped_at else {}),
+                    "statusReason": attempt.status_reason,
+                    "container": {"exitCode": attempt.exit_code, "logStreamName": attempt.log_file},
+                }
+                for attempt in job.attempts
+                if attempt.stopped_at is not None
+            ]
+            if job.attempts:
+                detail["startedAt"] = int(job.attempts[0].started_at * 1000)
+                last = job.attempts[-1]
+                if job.status in {"SUCCEEDED", "FAILED"} and last.stopped_at is not None:
+                    detail["stoppedAt"] = int(last.stopped_at * 1000)
+                    detail["statusReason"] = job.terminate_reason or last.status_reason
+            else:
+                for key in ("startedAt", "stoppedAt"):
+                    detail.pop(key, None)
+            return detail
+
     def jobs(self) -> list[dict[str, Any]]:
         """Return every job seen so far, oldest first."""
         with self._lock:
@@ -210,6 +250,9 @@ class Executor:
             job = self._pending.get()
             if job is None or self._stop.is_set():
                 return
+            if job.terminate_reason is not None:
+                job.status = "FAILED"
+                continue
             try:
                 self._run_job(job)
             except Exception:
@@ -224,8 +267,12 @@ class Executor:
         max_attempts = int(strategy.get("attempts", 1))
         while not self._stop.is_set():
             attempt = self._run_attempt(job, len(job.attempts) + 1)
-            if attempt.exit_code == 0 and not job.reclaim_requested:
+            if attempt.exit_code == 0 and not job.reclaim_requested and job.terminate_reason is None:
                 job.status = "SUCCEEDED"
+                return
+            if job.terminate_reason is not None:
+                attempt.status_reason = job.terminate_reason
+                job.status = "FAILED"
                 return
             reclaimed, job.reclaim_requested = job.reclaim_requested, False
             attempt.status_reason = HOST_RECLAIM_REASON if reclaimed else CONTAINER_EXIT_REASON

@@ -7,6 +7,7 @@ every other request, unchanged, to the emulator.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import http.client
 import json
@@ -146,6 +147,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         finally:
             connection.close()
+        data = self._adjust(body, response.status, data)
         self.send_response(response.status, response.reason)
         for key, value in response.getheaders():
             if key.lower() not in HOP_BY_HOP and key.lower() != "content-length":
@@ -154,6 +156,22 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(data)
+
+    def _adjust(self, body: bytes, status: int, data: bytes) -> bytes:
+        # The emulator's Batch marks every job SUCCEEDED at once; the executor knows the real state,
+        # and a terminated or cancelled job must stop running there too.
+        path = self.path.split("?", 1)[0]
+        executor = self.server.routes.executor
+        if status == 200 and path in {"/v1/terminatejob", "/v1/canceljob"}:  # noqa: PLR2004
+            with contextlib.suppress(ValueError, AttributeError):
+                request = json.loads(body or b"{}")
+                executor.terminate(str(request.get("jobId", "")), str(request.get("reason", "")))
+        if status == 200 and path == "/v1/describejobs":  # noqa: PLR2004
+            with contextlib.suppress(ValueError, AttributeError, TypeError):
+                document = json.loads(data)
+                document["jobs"] = [executor.overlay(job) for job in document.get("jobs", [])]
+                return json.dumps(document).encode()
+        return data
 
     def _reply(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         data = json.dumps(payload).encode()
