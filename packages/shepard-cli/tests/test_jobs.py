@@ -334,6 +334,15 @@ class TestBatchViaApi:
         )
         assert "Fix the payload" in result.output
 
+    def test_payload_from_a_file(self, run, endpoint, tmp_path):
+        """--json-payload @FILE sends the file's JSON."""
+        (tmp_path / "inputs.txt").write_text('{"A": "1"}')
+        endpoint(200, {"uuid": "u-3"})
+        result = run(
+            "batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", f"@{tmp_path}/inputs.txt"
+        )
+        assert result.output == "Job u-3 submitted\n"
+
     def test_duplicate_request_says_so(self, run, endpoint):
         """A request the endpoint had already scheduled is reported as such."""
         endpoint(200, {"uuid": "u-1", "batch_job_id": "b-1", "duplicate": True})

@@ -273,7 +273,7 @@ def batch(
     "json_payload",
     required=True,
     metavar="JSON",
-    help="The job's variables as a JSON object.",
+    help="The job's variables as a JSON object, or @FILE to read them from a file.",
 )
 @aws_command
 @pass_settings
@@ -283,10 +283,13 @@ def batch_via_api(settings: Settings, aws: Aws, lambda_to_invoke: str | None, js
     \b
     Example:
       shepard batch-via-api --json-payload '{"SAMPLE": "42", "TAG": "run1"}'
+      shepard batch-via-api --json-payload @job/inputs.txt
     """
     from shepard_cli._jobs import invoke_endpoint
 
     function = settings.need(lambda_to_invoke, "shepard_cli_lambda_to_invoke", "--lambda-to-invoke")
+    if json_payload.startswith("@"):
+        json_payload = Path(json_payload[1:]).read_text(encoding="utf-8")
     answer = invoke_endpoint(aws.client("lambda"), function, json_payload)
     job = answer.get("uuid") or answer.get("UUID") or answer.get("job_id") or answer.get("job_uuid")
     batch_id = answer.get("batch_job_id") or answer.get("SHEPARD_BATCH_JOB_ID") or answer.get("batchJobId")
