@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import TYPE_CHECKING
 
 import pytest
@@ -21,6 +22,9 @@ class TestDemo:
         result = run_demo(EXAMPLES, tmp_path, echo=lines.append)
 
         # THEN every good job completed with an output, the bad one was rejected, outputs were retrieved
+        if os.environ.get("SHEPARD_REQUIRE_DOCKER") == "1":
+            # Where an engine must be present (CI), the container example ran in it.
+            assert result.mode.startswith("Docker"), result.mode
         assert check(result) == []
         good = [job for job in result.jobs if job.label != "bad job"]
         assert {job.path for job in good} == {"S3", "API"}

@@ -222,6 +222,8 @@ def reclaim(directory: Path | None, job: str) -> None:
     Example:
       shepard local reclaim 0b6c1c1e-6f0e-5d7b-9a57-2c1f0e4d1a2b
     """
+    import urllib.parse
+
     from shepard_cli.local._control import http_json
 
     directory = (directory or default_local_dir()).absolute()
@@ -229,7 +231,7 @@ def reclaim(directory: Path | None, job: str) -> None:
     if state is None:
         raise click.ClickException(f"no local flock in {directory}")
     try:
-        http_json(f"{state.api_endpoint}/local/jobs/{job}/reclaim", data={})
+        http_json(f"{state.api_endpoint}/local/jobs/{urllib.parse.quote(job, safe='')}/reclaim", data={})
     except OSError as exc:
         raise click.ClickException(f"job {job} is not running on the local flock ({exc})") from None
     click.echo(f"Reclaimed the host of job {job}; its retry strategy decides what follows.")
