@@ -217,6 +217,24 @@ class TestDockerRuntime:
         assert runtime.image_id() == docker_client.images.get(payload_image).id
         assert read_output(flock, result, "default.txt") == "default command ran\n"
 
+    def test_a_named_image_missing_from_the_engine_is_loaded_from_the_tar(
+        self, flock, payload_image, docker_client, tmp_path: Path
+    ) -> None:
+        """SHEPARD_PAYLOAD_IMAGE naming an image the (fresh, inner) engine lacks falls back to the tar."""
+        tar = tmp_path / "payload.tar"
+        with tar.open("wb") as f:
+            for chunk in docker_client.images.get(payload_image).save(named=True):
+                f.write(chunk)
+        flock.schedule(inputs={})
+        config = flock.config(
+            SHEPARD_RUNTIME="docker",
+            SHEPARD_PAYLOAD_IMAGE="not-on-this-engine:1",
+            SHEPARD_PAYLOAD_TAR=str(tar),
+        )
+        result = run_job(config, handle_signals=False, echo=io.BytesIO())
+        assert result.exit_code == ExitCode.OK, result.reason
+        assert read_output(flock, result, "default.txt") == "default command ran\n"
+
     def test_a_missing_payload_tar_is_a_clear_failure(self, flock, tmp_path: Path) -> None:
         """No image and no tar fails staging with a message naming the tar path."""
         flock.schedule(inputs={})

@@ -81,9 +81,10 @@ class _RunningContainer(RunningPayload):
 class DockerRuntime(Runtime):
     """Runs the payload image with the job's environment, folders, ulimit and (optionally) docker.sock.
 
-    The image is `image` when given (already on the engine), else the image loaded from the tar
-    `image_tar` (`docker load`). The environment is passed as a mapping through the API, so no
-    value can add a variable. Quick-deploy jobs run `/bin/sh <folder>/run.sh` in that folder.
+    The image is `image` when the engine has it; otherwise the image loaded from the tar `image_tar`
+    (`docker load`), so a job image that names its payload still works on a fresh inner engine.
+    The environment is passed as a mapping through the API, so no value can add a variable.
+    Quick-deploy jobs run `/bin/sh <folder>/run.sh` in that folder.
     """
 
     name = "docker"
@@ -116,7 +117,7 @@ class DockerRuntime(Runtime):
         """Build the runtime the configuration describes (SHEPARD_PAYLOAD_IMAGE, else SHEPARD_PAYLOAD_TAR)."""
         return cls(
             image=config.payload_image,
-            image_tar=None if config.payload_image else config.payload_tar,
+            image_tar=config.payload_tar,
             network_mode=config.payload_network,
             engine_socket=config.engine_socket,
         )
@@ -143,13 +144,27 @@ class DockerRuntime(Runtime):
         import docker
 
         try:
-            image = self._client.images.get(self._image) if self._image is not None else self._load_tar()
-        except docker.errors.ImageNotFound:
-            raise PayloadStartError(f"payload image {self._image} is not on the engine") from None
+            image = self._present_image() or self._load_tar()
         except docker.errors.APIError as exc:
             raise PayloadStartError(f"could not get the payload image: {exc.explanation or exc}") from None
         self._image_id = str(image.id)
         return self._image_id
+
+    def _present_image(self) -> Any:  # noqa: ANN401 - docker.models.images.Image
+        if self._image is None:
+            return None
+        import docker
+
+        try:
+            return self._client.images.get(self._image)
+        except docker.errors.ImageNotFound:
+            if self._image_tar is None or not self._image_tar.is_file():
+                raise PayloadStartError(
+                    f"payload image {self._image} is not on the engine and there is no payload tar "
+                    f"({self._image_tar})"
+                ) from None
+            log.info("payload image %s is not on the engine; loading the tar", self._image)
+            return None
 
     def _load_tar(self) -> Any:  # noqa: ANN401 - docker.models.images.Image
         path = self._image_tar or Path()
