@@ -171,3 +171,19 @@ class TestCancel:
         assert settled_row(flock, key)["JOB_STATUS"] == "job_failed"
         stopped = json.loads(flock.cli("--profile", "local", "status", uuid, "--output", "json").stdout)
         assert stopped["batch"]["status"] == "FAILED"
+
+
+class TestLogs:
+    def test_logs_prints_what_the_worker_and_payload_wrote(self, flock: Flock):
+        """`shepard logs` prints the job's worker and payload lines from CloudWatch Logs."""
+        # GIVEN a job that ran
+        key = "outcomes/logged.zip"
+        flock.upload(key, {"QUICK_DEPLOY_DIRECTORY": "hello", "NAME": "logged"})
+        row = settled_row(flock, key)
+
+        # WHEN its logs are asked for
+        shown = flock.cli("--profile", "local", "logs", str(row["UUID"])).stdout
+
+        # THEN the worker's and the payload's lines are there
+        assert "Hello, logged!" in shown
+        assert "job_complete" in shown

@@ -14,11 +14,14 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from shepard_cli.local._cloudwatch import LogStream
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
     from pathlib import Path
 
     from mypy_boto3_batch import BatchClient
+    from mypy_boto3_logs import CloudWatchLogsClient
 
 HOST_RECLAIM_REASON: Final = "Host EC2 (instance i-0shepardlocal) terminated."
 CONTAINER_EXIT_REASON: Final = "Essential container in task exited"
@@ -67,6 +70,7 @@ class BatchJob:
     environment: dict[str, str]
     image: str
     created_at: float
+    log_stream: str = ""
     status: str = "RUNNABLE"
     attempts: list[Attempt] = dataclasses.field(default_factory=list)
     reclaim_requested: bool = False
@@ -97,6 +101,7 @@ class Executor:
         log_dir: Path,
         concurrency: int,
         runtime_environment: Callable[[BatchJob], dict[str, str]],
+        logs: CloudWatchLogsClient | None = None,
         poll_seconds: float = 0.5,
     ) -> None:
         """Prepare to run jobs of `job_queue`; nothing runs until `run` is called."""
@@ -107,6 +112,7 @@ class Executor:
         self._log_dir = log_dir
         self._concurrency = concurrency
         self._runtime_environment = runtime_environment
+        self._logs = logs
         self._poll_seconds = poll_seconds
         self._jobs: dict[str, BatchJob] = {}
         self._pending: queue.Queue[BatchJob | None] = queue.Queue()
@@ -176,7 +182,7 @@ class Executor:
                     "startedAt": int(attempt.started_at * 1000),
                     **({"stoppedAt": int(attempt.stopped_at * 1000)} if attempt.stopped_at else {}),
                     "statusReason": attempt.status_reason,
-                    "container": {"exitCode": attempt.exit_code, "logStreamName": attempt.log_file},
+                    "container": {"exitCode": attempt.exit_code, "logStreamName": job.log_stream},
                 }
                 for attempt in job.attempts
                 if attempt.stopped_at is not None
@@ -229,6 +235,7 @@ class Executor:
             job_definition=detail["jobDefinition"],
             environment=environment,
             image=str(container.get("image", "")),
+            log_stream=str(container.get("logStreamName", "")),
             created_at=float(detail.get("createdAt", time.time() * 1000)) / 1000,
         )
 
@@ -311,18 +318,25 @@ class Executor:
         with self._lock:
             job.attempts.append(attempt)
             job.status = "RUNNING"
+        stream = LogStream(self._logs, job.log_stream)
         with log_file.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603 - a fixed argument list
                 self._worker_command,
                 env=environment,
                 stdin=subprocess.DEVNULL,
-                stdout=output,
+                stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 cwd=job_log_dir,
             )
             with self._lock:
                 job.process = process
+            if process.stdout is not None:
+                for line in process.stdout:
+                    output.write(line)
+                    output.flush()
+                    stream.add(line.decode(errors="replace"))
             attempt.exit_code = process.wait()
+        stream.flush()
         with self._lock:
             job.process = None
         attempt.stopped_at = time.time()

@@ -119,6 +119,7 @@ class Runner:
             log_dir=state.log_dir / "jobs",
             concurrency=concurrency,
             runtime_environment=self.payloads.environment_for,
+            logs=session.client("logs", endpoint_url=state.aws_endpoint, config=config),
         )
         self.server = FlockServer(
             Routes(
