@@ -8,7 +8,7 @@ their dependencies with `uv pip install --target` for the base image's Python ve
 dependency wheels from its cache or the package index, never from an image registry); copy dockerd,
 containerd, containerd-shim-runc-v2, runc and docker-init from the host (Debian's docker.io) with the
 shared libraries they link; then `docker build` that context with no network. Needs the docker SDK,
-uv and ldd on the host, and a Docker engine (DOCKER_HOST).
+uv and ldd on the host, and a Docker engine (DOCKER_HOST, else scripts/docker-engine.sh's socket).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ PACKAGES = HERE.parent.parent
 DEFAULT_TAG = "shepard-worker:latest"
 DEFAULT_BASE = "local/bookworm-py:1"
 ENGINE_BINARIES = ("dockerd", "containerd", "containerd-shim-runc-v2", "runc", "docker-init")
+LOCAL_ENGINE_SOCKET = Path("/tmp/shepard-docker/docker.sock")  # noqa: S108 - scripts/docker-engine.sh's engine
 SKIPPED_LIBRARIES = ("linux-vdso", "ld-linux", "libc.so", "libm.so", "libpthread", "libdl.so", "librt.so")
 
 
@@ -94,7 +95,12 @@ def build(tag: str, base: str) -> str:
     uv = shutil.which("uv")
     if uv is None:
         sys.exit("build.py: uv is not on PATH (python3 -m pip install uv)")
-    client = docker.from_env()
+    if "DOCKER_HOST" not in os.environ and LOCAL_ENGINE_SOCKET.exists():
+        os.environ["DOCKER_HOST"] = f"unix://{LOCAL_ENGINE_SOCKET}"
+    try:
+        client = docker.from_env()
+    except docker.errors.DockerException as exc:
+        sys.exit(f"build.py: no Docker engine reachable (set DOCKER_HOST): {exc}")
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="shepard-worker-image-") as tmp:
         context = Path(tmp)
