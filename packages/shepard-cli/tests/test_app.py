@@ -102,6 +102,20 @@ class TestLocalHook:
         assert "local" in cli.list_commands(click.Context(cli))
         assert run("local", "up").output == "flock up\n"
 
+    def test_local_without_its_dependencies_says_how_to_install_them(self, monkeypatch, run):
+        """When the local subpackage cannot import its dependencies, `shepard local` says how to add them."""
+        monkeypatch.setattr(_app, "_local_available", lambda: True)
+
+        def broken(name):
+            raise ModuleNotFoundError(f"No module named {name!r}", name="yaml")
+
+        monkeypatch.setattr(_app.importlib, "import_module", broken)
+        assert run("--help").exit_code == 0
+        result = run("local", "up")
+        assert result.exit_code == 1
+        assert "pip install 'shepard-cli[local]'" in result.output
+        assert "(yaml)" in result.output
+
     def test_no_local_command_without_the_extra(self, monkeypatch):
         """Without the extra installed, `shepard local` is an unknown command."""
         monkeypatch.setattr(_app, "LOCAL_MODULE", "shepard_cli.no_such_extra")

@@ -39,8 +39,27 @@ def _local_available() -> bool:
 def _load_local() -> click.Command | None:
     if not _local_available():
         return None
-    command = getattr(importlib.import_module(LOCAL_MODULE), "local", None)
+    try:
+        module = importlib.import_module(LOCAL_MODULE)
+    except ImportError as exc:
+        return _missing_local_extra(exc)
+    command = getattr(module, "local", None)
     return command if isinstance(command, click.Command) else None
+
+
+def _missing_local_extra(exc: ImportError) -> click.Command:
+    missing = exc.name or str(exc)
+
+    @click.command(name="local", context_settings={"ignore_unknown_options": True})
+    @click.argument("args", nargs=-1, type=click.UNPROCESSED)
+    def local(args: tuple[str, ...]) -> None:  # noqa: ARG001 - accepts whatever was meant for `local`
+        """Run a local flock (needs the `local` extra: pip install 'shepard-cli[local]')."""
+        raise click.ClickException(
+            f"the local flock needs packages that are not installed ({missing}). "
+            "Install them with: pip install 'shepard-cli[local]'"
+        )
+
+    return local
 
 
 class ShepardGroup(click.Group):
