@@ -73,6 +73,15 @@ class TestQuery:
         assert only["uuid"] == done.uuid
         assert only["inputs"] == {"TAG": "t"}
 
+    def test_status_group_selects_several_statuses(self, run, flock):
+        """--status active keeps every job that has not ended and drops the ended ones."""
+        running = _put(flock, JobStatus.IN_PROGRESS)
+        waiting = _put(flock, JobStatus.SUBMITTED)
+        _put(flock, JobStatus.JOB_COMPLETE)
+        _put(flock, JobStatus.REJECTED, reason="bad")
+        views = json.loads(run("query", "--status", "active", "--output", "json").output)
+        assert sorted(v["uuid"] for v in views) == sorted([running.uuid, waiting.uuid])
+
     def test_rejection_report_without_a_row_is_shown(self, run, flock):
         """A rejection known only from its report in the errors bucket is listed with its reason."""
         key = rejection_report_key("bad-job.zip")

@@ -82,10 +82,20 @@ class JobView:
         return dataclasses.asdict(self)
 
 
-def scan_rows(dynamodb: DynamoDBClient, table: str) -> Iterator[JobRow]:
-    """Yield every job row of the table (rows that are not Shepard jobs are skipped)."""
+def scan_rows(
+    dynamodb: DynamoDBClient, table: str, statuses: frozenset[JobStatus] | None = None
+) -> Iterator[JobRow]:
+    """Yield the table's job rows, only those with one of `statuses` when given (filtered by DynamoDB)."""
+    kwargs: dict[str, Any] = {"TableName": table}
+    if statuses is not None:
+        values = {f":s{i}": {"S": status.value} for i, status in enumerate(sorted(statuses))}
+        kwargs |= {
+            "FilterExpression": f"#status IN ({', '.join(values)})",
+            "ExpressionAttributeNames": {"#status": Attr.JOB_STATUS},
+            "ExpressionAttributeValues": values,
+        }
     paginator = dynamodb.get_paginator("scan")
-    for page in paginator.paginate(TableName=table):
+    for page in paginator.paginate(**kwargs):
         for item in page.get("Items", []):
             try:
                 yield JobRow.from_item(item)  # type: ignore[arg-type]
@@ -127,7 +137,7 @@ def list_jobs(
     errors_bucket: str | None = None,
 ) -> list[JobView]:
     """Return the flock's jobs (filtered by status), adding rejections known only from their reports."""
-    views = [JobView.from_row(row) for row in scan_rows(dynamodb, table)]
+    views = [JobView.from_row(row) for row in scan_rows(dynamodb, table, statuses)]
     if s3 is not None and errors_bucket and (statuses is None or JobStatus.REJECTED in statuses):
         by_zip = {v.input_zip_name: i for i, v in enumerate(views) if v.input_zip_name}
         by_uuid = {v.uuid: i for i, v in enumerate(views)}
