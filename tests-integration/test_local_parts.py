@@ -11,8 +11,10 @@ import pytest
 from flock_testkit import TEMPLATE
 from shepard_cli.local._executor import HOST_RECLAIM_REASON, retry_action
 from shepard_cli.local._flock import FlockNames, FlockState
-from shepard_cli.local._handlers import TemplateError, handlers_from_template
+from shepard_cli.local._handlers import TemplateError, handlers_from_template, load_template
 from shepard_cli.local._lambda import LambdaContext, failed_message_ids, sqs_event
+from shepard_cli.local._payloads import registry_reference
+from shepard_cli.local._stack import emulator_compatible, stack_parameters
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -152,3 +154,38 @@ class TestFlockState:
     def test_no_state_file_means_no_flock(self, tmp_path: Path):
         """A directory without a state file holds no flock."""
         assert FlockState.load(tmp_path) is None
+
+
+class TestRegistryReference:
+    def test_an_ecr_image_is_looked_up_in_the_flock_registry(self):
+        """The job definition's ECR image is found in the local registry under the same repository."""
+        image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/shepard-local:latest"
+        assert registry_reference(image, "127.0.0.1:5000") == "127.0.0.1:5000/shepard-local:latest"
+
+    def test_other_images_and_flocks_without_a_registry_are_left_alone(self):
+        """An image that is not in ECR, or a flock with no registry, keeps the image as it is."""
+        assert registry_reference("127.0.0.1:5000/x:1", "127.0.0.1:5000") == "127.0.0.1:5000/x:1"
+        ecr = "123456789012.dkr.ecr.us-east-1.amazonaws.com/x:1"
+        assert registry_reference(ecr, "") == ecr
+
+
+class TestEmulatorCompatible:
+    def test_only_what_the_emulator_cannot_take_is_replaced(self):
+        """The layer and the compute environment's role are filled in, function-URL outputs dropped."""
+        template = load_template(TEMPLATE)
+        compatible = emulator_compatible(template, layer_arn="arn:layer", service_role_arn="arn:role")
+        layers = [
+            resource["Properties"]["Layers"]
+            for resource in compatible["Resources"].values()
+            if resource["Type"] == "AWS::Lambda::Function"
+        ]
+        assert layers == [["arn:layer"], ["arn:layer"]]
+        assert compatible["Resources"]["ComputeEnvironment"]["Properties"]["ServiceRole"] == "arn:role"
+        assert "BatchingEndpointFunctionUrl" not in compatible["Outputs"]
+        assert set(compatible["Resources"]) == set(template["Resources"])
+        assert template["Resources"]["ComputeEnvironment"]["Properties"].get("ServiceRole") != "arn:role"
+
+    def test_the_local_names_are_template_parameters(self):
+        """Every parameter the local flock sets is one the template declares."""
+        parameters = load_template(TEMPLATE)["Parameters"]
+        assert set(stack_parameters(FlockNames())) <= set(parameters)

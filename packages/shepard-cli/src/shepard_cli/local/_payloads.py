@@ -47,6 +47,14 @@ class _Stream:
         return data
 
 
+def registry_reference(image: str, registry: str) -> str:
+    """Return where the flock's registry holds `image`: it stands in for ECR under the same repository."""
+    host, _, path = image.partition("/")
+    if registry and ".dkr.ecr." in host and path:
+        return f"{registry}/{path}"
+    return image
+
+
 class PayloadResolver:
     """Map a job's worker image to the worker's runtime variables."""
 
@@ -73,15 +81,8 @@ class PayloadResolver:
             return {"SHEPARD_RUNTIME": "process"}
         return {"SHEPARD_RUNTIME": "docker", "SHEPARD_PAYLOAD_IMAGE": payload}
 
-    def _registry_reference(self, image: str) -> str:
-        # The flock's registry stands in for ECR: `deploy` pushes the repository there under the same name.
-        host, _, path = image.partition("/")
-        if self._state.registry and ".dkr.ecr." in host and path:
-            return f"{self._state.registry}/{path}"
-        return image
-
     def _payload_image(self, image: str) -> str | None:
-        reference = self._registry_reference(image)
+        reference = registry_reference(image, self._state.registry)
         with self._lock:
             checked = self._by_reference.get(reference)
             if checked is not None and time.monotonic() - checked[0] < RECHECK_SECONDS:
