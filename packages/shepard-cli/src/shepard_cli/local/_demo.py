@@ -98,12 +98,12 @@ class Demo:
         self.api_jobs = api_jobs
         self.docker = docker
         self.echo = echo
-        self.flock_dir = work / "flock"
-        self.results = work / "results"
+        self.flock_dir = self.work / "flock"
+        self.results = self.work / "results"
         self.env = {
             **os.environ,
             **LOCAL_CREDENTIALS,
-            "SHEPARD_CLI_HOME": str(work / "cli"),
+            "SHEPARD_CLI_HOME": str(self.work / "cli"),
             LOCAL_DIR_VAR: str(self.flock_dir),
             "COLUMNS": "120",
         }
