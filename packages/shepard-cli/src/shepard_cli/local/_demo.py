@@ -180,11 +180,12 @@ class Demo:
                 self.examples / "hello-container" / "job",
                 {},
             )
-        why = (
-            "no Docker engine or registry reachable"
-            if state.runtime != "docker" or not state.registry
-            else f"the base image {BASE_IMAGE} is not in the Docker engine"
-        )
+        if self.docker is False:
+            why = "--runtime process"
+        elif state.runtime != "docker" or not state.registry:
+            why = "no Docker engine or registry reachable"
+        else:
+            why = f"the base image {BASE_IMAGE} is not in the Docker engine"
         self.echo(f"\n({why}: running the quick-deploy example with the process runtime instead)")
         self.shepard_cli("local", "quick-deploy", str(self.examples / "hello-quick-deploy" / "hello"))
         return (
