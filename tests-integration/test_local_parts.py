@@ -8,7 +8,9 @@ import textwrap
 from typing import TYPE_CHECKING
 
 import pytest
+from click.testing import CliRunner
 from flock_testkit import TEMPLATE
+from shepard_cli.local._commands import local
 from shepard_cli.local._executor import HOST_RECLAIM_REASON, retry_action
 from shepard_cli.local._flock import FlockNames, FlockState
 from shepard_cli.local._handlers import TemplateError, handlers_from_template, load_template
@@ -189,3 +191,14 @@ class TestEmulatorCompatible:
         """Every parameter the local flock sets is one the template declares."""
         parameters = load_template(TEMPLATE)["Parameters"]
         assert set(stack_parameters(FlockNames())) <= set(parameters)
+
+
+class TestLocalHelp:
+    @pytest.mark.parametrize("name", sorted(local.commands))
+    def test_every_local_command_shows_an_example(self, name):
+        """Each `shepard local` command's --help shows an example, with click's markup not leaking."""
+        result = CliRunner().invoke(local, [name, "--help"])
+        assert result.exit_code == 0
+        assert "Example:" in result.output
+        assert "  shepard local " in result.output.split("Example:")[1]
+        assert "\\b" not in result.output

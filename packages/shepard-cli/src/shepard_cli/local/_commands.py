@@ -1,4 +1,6 @@
 """`shepard local up|down|status|reclaim`: run a whole flock on this machine."""
+# Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
+# ruff: noqa: D301
 
 from __future__ import annotations
 
@@ -48,14 +50,14 @@ def _registry_reachable(address: str) -> bool:
 
 @click.group(name="local")
 def local() -> None:
-    r"""Run a whole flock on this machine: an AWS emulator, the scheduler code and the worker.
+    """Run a whole flock on this machine: an AWS emulator, the scheduler code and the worker.
 
     `shepard local up` writes a profile named `local`; every command then works against it.
 
     \b
     Example:
       shepard local up
-      shepard --profile local batch examples/quick-deploy/job
+      shepard --profile local batch examples/hello-quick-deploy/job
       shepard --profile local query
       shepard local down
     """
@@ -90,7 +92,7 @@ def local() -> None:
 def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     directory: Path | None, template: Path | None, prefix: str, concurrency: int, runtime: str, registry: str
 ) -> None:
-    r"""Start a local flock and write the `local` profile.
+    """Start a local flock and write the `local` profile.
 
     \b
     Example:
@@ -143,7 +145,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
 @local.command()
 @_DIR_OPTION
 def down(directory: Path | None) -> None:
-    r"""Stop the local flock; running jobs are terminated.
+    """Stop the local flock; running jobs are terminated.
 
     \b
     Example:
@@ -164,7 +166,7 @@ def down(directory: Path | None) -> None:
 @local.command()
 @_DIR_OPTION
 def status(directory: Path | None) -> None:
-    r"""Show whether the local flock runs, where, and what it is doing.
+    """Show whether the local flock runs, where, and what it is doing.
 
     \b
     Example:
@@ -216,7 +218,7 @@ def status(directory: Path | None) -> None:
 @_DIR_OPTION
 @click.argument("job")
 def reclaim(directory: Path | None, job: str) -> None:
-    r"""Terminate a running job's host as a Spot reclaim would; Batch's retry strategy then retries it.
+    """Terminate a running job's host as a Spot reclaim would; Batch's retry strategy then retries it.
 
     \b
     Example:
@@ -242,7 +244,7 @@ def reclaim(directory: Path | None, job: str) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--name", default=None, help="Folder name in the bucket, the jobs' QUICK_DEPLOY_DIRECTORY.")
 def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None:
-    r"""Upload a quick-deploy folder (holding run.sh) to the local flock's quick deploy bucket.
+    """Upload a quick-deploy folder (holding run.sh) to the local flock's quick deploy bucket.
 
     \b
     Example:
@@ -285,7 +287,7 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
     "--runtime", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True
 )
 def demo(examples: Path, work: Path, runtime: str) -> None:
-    r"""Start a flock, run the examples through S3 and the API plus a bad job, summarise, stop.
+    """Start a flock, run the examples through S3 and the API plus a bad job, summarise, stop.
 
     \b
     Example:
