@@ -109,6 +109,21 @@ class TestBatchCommand:
         assert f"s3://{flock.inputs_bucket}/{key}" in result.stdout
         assert _zip_members(flock, key) == {"inputs.txt": b'{"SAMPLE": "1"}', "data": b"d"}
 
+    def test_folder_as_an_argument(self, run, flock, tmp_path):
+        """A job folder given as an argument is batched like --path-to-local-folder-to-batch."""
+        folder = _job(tmp_path / "job", {"SAMPLE": "2"})
+        result = run("batch", str(folder))
+        assert result.exit_code == 0, result.output
+        (key,) = flock.keys(flock.inputs_bucket)
+        assert _zip_members(flock, key) == {"inputs.txt": b'{"SAMPLE": "2"}'}
+
+    def test_several_folders_as_arguments(self, run, flock, tmp_path):
+        """Several job folders given as arguments are batched as one job each."""
+        folders = [str(_job(tmp_path / f"job{i}", {"I": str(i)})) for i in range(3)]
+        result = run("batch", *folders)
+        assert result.exit_code == 0, result.output
+        assert len(flock.keys(flock.inputs_bucket)) == 3
+
     def test_bad_job_never_leaves_the_laptop(self, run, flock, tmp_path):
         """A job with a bad inputs.txt is refused and nothing is uploaded."""
         folder = _job(tmp_path / "job", '{"UUID": "mine"}')

@@ -173,6 +173,7 @@ class _PushProgress:
 
 # ---------------------------------------------------------------------------------------------- batch
 @cli.command()
+@click.argument("folders", nargs=-1, metavar="[DIR]...")
 @click.option(
     "--path-to-local-folder-to-batch",
     "--path_to_local_folder_to_batch",
@@ -207,6 +208,7 @@ class _PushProgress:
 def batch(
     settings: Settings,
     aws: Aws,
+    folders: tuple[str, ...],
     path_to_local_folder_to_batch: str | None,
     s3_bucket_to_upload_to: str | None,
     zip_name_override: str | None,
@@ -215,10 +217,12 @@ def batch(
 ) -> None:
     """Zip job folders and upload them to the inputs bucket: each zip is one job.
 
-    inputs.txt is checked first; a bad job is never uploaded.
+    inputs.txt is checked first; a bad job is never uploaded. Job folders may also be given as
+    arguments: one stands for --path-to-local-folder-to-batch, several for one --many each.
 
     \b
     Example:
+      shepard batch ./job
       shepard batch --path-to-local-folder-to-batch ./job
       shepard batch --many ./job1 --many ./job2
       shepard batch --path-to-local-folder-to-batch ./job --many params.tsv
@@ -226,6 +230,10 @@ def batch(
     from shepard_cli import _batch
     from shepard_cli._console import byte_progress
 
+    if len(folders) == 1 and path_to_local_folder_to_batch is None:
+        path_to_local_folder_to_batch = folders[0]
+    elif folders:
+        many = (*folders, *many)
     folder_value = settings.get(path_to_local_folder_to_batch, "shepard_cli_path_to_local_folder_to_batch")
     jobs: list[_batch.JobSpec] = []
     for item in many:
