@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import click
 
+from shepard_cli import _flock_command  # noqa: F401 - registers `shepard build-flock`
 from shepard_cli._app import aws_command, cli, pass_settings
 from shepard_cli._errors import CliError
 from shepard_cli._profiles import PROFILE_ATTRIBUTES, check_profile_name
