@@ -10,7 +10,7 @@ import time
 from typing import TYPE_CHECKING
 
 import pytest
-from shepard_core import Attr, JobStatus
+from shepard_core import RESERVED_KEYWORDS, Attr, JobStatus
 from shepard_worker import DockerRuntime, ExitCode, run_job
 
 if TYPE_CHECKING:
@@ -23,6 +23,9 @@ case "$MODE" in
   env)
     env > "$ROOT_OUTPUT_NAME/env.txt"
     printenv INJECTED > "$ROOT_OUTPUT_NAME/injected.txt" || echo unset > "$ROOT_OUTPUT_NAME/injected.txt"
+    ;;
+  reserved)
+    env > "$ROOT_OUTPUT_NAME/env.txt"
     ;;
   exit)
     echo "exiting with $CODE"
@@ -114,6 +117,53 @@ class TestDockerRuntime:
         assert "HOSTNAME=sheep-1\n" in env
         assert "PATH=/bin\n" in env  # the image's own PATH is kept
         assert read_output(flock, result, "injected.txt") == "unset\n"
+
+    @pytest.mark.parametrize("file_systems", ["False", "True"])
+    def test_every_reserved_variable_has_its_documented_value_inside_the_container(
+        self, flock, payload_image, file_systems: str
+    ) -> None:
+        """Inside the container every reserved variable holds its seed value; EFS/Lustre ones only when on."""
+        # GIVEN a job from an S3 upload, with EFS and Lustre both off or both on
+        flock.schedule(inputs={"MODE": "reserved", "alpha": "one"})
+        # WHEN the payload image runs it
+        result = run_in_docker(
+            flock, payload_image, USES_EFS=file_systems, USES_LUSTRE=file_systems, ULIMIT_FILENO="4096"
+        )
+        # THEN the variables are exactly the seed's, with the seed's values
+        assert result.exit_code == ExitCode.OK, result.reason
+        row = flock.job()
+        env = dict(line.split("=", 1) for line in read_output(flock, result, "env.txt").splitlines())
+        root, efs, fsx = (flock.mounts[name] / "job-1" for name in ("root", "efs", "fsx"))
+        expected = {
+            "UUID": "job-1",
+            "START_TIME": row.start_time,
+            "JOB_STATUS": "calling_payload_code",
+            "ROOT_INPUT_NAME": str(root / "input"),
+            "ROOT_OUTPUT_NAME": str(root / "output"),
+            "INPUTS_BUCKET": flock.INPUTS,
+            "OUTPUTS_BUCKET": flock.OUTPUTS,
+            "ERROR_BUCKET": flock.ERRORS,
+            "INPUT_ZIP_NAME": "job-1.zip",
+            "PATH": "/bin",
+            "HOSTNAME": "sheep-1",
+            "USES_EFS": file_systems,
+            "USES_LUSTRE": file_systems,
+            "ULIMIT_FILENO": "4096",
+            "IS_INVOKED": "False",
+        }
+        if file_systems == "True":
+            expected |= {
+                "EFS_INPUT_NAME": str(efs / "input"),
+                "EFS_OUTPUT_NAME": str(efs / "output"),
+                "EFS_READ_ONLY_PATH": str(flock.mounts["efs"] / "read_only"),
+                "LUSTRE_INPUT_NAME": str(fsx / "input"),
+                "LUSTRE_OUTPUT_NAME": str(fsx / "output"),
+                "LUSTRE_READ_ONLY_PATH": str(flock.mounts["fsx"] / "read_only"),
+            }
+        reserved = {name: value for name, value in env.items() if name in RESERVED_KEYWORDS}
+        assert {name: value for name, value in reserved.items() if name != "END_TIME"} == expected
+        assert int(reserved["END_TIME"]) > int(time.time())  # the row's TTL, days ahead
+        assert env["alpha"] == "one"
 
     def test_efs_and_lustre_are_mounted_with_read_only_views(self, flock, payload_image) -> None:
         """The job folders are writable, the whole EFS is readable but not writable at EFS_READ_ONLY_PATH."""

@@ -53,6 +53,7 @@ class TestSuccessfulJob:
         """The payload's environment holds the user's inputs and the seed's reserved variables."""
         flock.quick_deploy("qd", {"run.sh": DUMP_ENV})
         flock.schedule(inputs={"alpha": "one", "QUICK_DEPLOY_DIRECTORY": "qd"})
+        scheduled_ttl = flock.job().end_time
         result = run(flock)
         env = env_lines(flock.zip(flock.OUTPUTS, result.output_keys[0]))
         root = flock.mounts["root"] / "job-1"
@@ -71,8 +72,9 @@ class TestSuccessfulJob:
         assert env["USES_LUSTRE"] == "False"
         assert env["ULIMIT_FILENO"] == "4096"
         assert env["IS_INVOKED"] == "False"
+        assert env["END_TIME"] == str(scheduled_ttl)  # the row's TTL while the job runs
         assert "PATH" in env
-        assert "EFS_INPUT_NAME" not in env
+        assert not [name for name in env if name.startswith(("EFS_", "LUSTRE_"))]
         assert "AWS_SECRET_ACCESS_KEY" not in env
 
     def test_the_input_zip_is_in_the_root_input_folder(self, flock) -> None:
@@ -146,6 +148,7 @@ class TestFileSystems:
         assert env["EFS_READ_ONLY_PATH"] == str(flock.mounts["efs"])
         assert env["USES_EFS"] == "True"
         assert flock.zip(flock.OUTPUTS, result.output_keys[2]).read("l") == b"l\n"
+        assert [list(mount.iterdir()) for mount in flock.mounts.values()] == [[], [], []]
 
     def test_the_input_zip_and_quick_deploy_folder_prefer_lustre(self, flock) -> None:
         """The input zip and quick-deploy folder go to Lustre, else EFS, else root."""
@@ -271,6 +274,7 @@ class TestFailedJob:
         """A payload exiting non-zero gets an error zip (logs, env, exit code) and the row ends job_failed."""
         flock.quick_deploy("qd", {"run.sh": "echo about to fail\nexit 3\n"})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd", "api_token": "hush", "TAG": "t"})
+        before = int(datetime.now(UTC).timestamp())
         result = run(flock)
         row = flock.job()
         key = error_object_name("job-1", row.start_time or "", "t")
@@ -290,6 +294,7 @@ class TestFailedJob:
         assert row.exit_code == 3
         assert row.attempt == 1
         assert row.finish_time is not None
+        assert before - 1 <= row.end_time <= int(datetime.now(UTC).timestamp()) + 1
         assert flock.keys(flock.OUTPUTS) == []
         assert list(flock.mounts["root"].iterdir()) == []
 
