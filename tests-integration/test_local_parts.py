@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sys
 import textwrap
 from typing import TYPE_CHECKING
@@ -10,7 +12,9 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 from flock_testkit import TEMPLATE
+from shepard_cli.local import _engine
 from shepard_cli.local._commands import local
+from shepard_cli.local._engine import adopt_local_engine
 from shepard_cli.local._executor import HOST_RECLAIM_REASON, retry_action
 from shepard_cli.local._flock import FlockNames, FlockState
 from shepard_cli.local._handlers import TemplateError, handlers_from_template, load_template
@@ -19,6 +23,7 @@ from shepard_cli.local._payloads import registry_reference
 from shepard_cli.local._stack import emulator_compatible, stack_parameters
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 STRATEGY = {
@@ -202,3 +207,51 @@ class TestLocalHelp:
         assert "Example:" in result.output
         assert "  shepard local " in result.output.split("Example:")[1]
         assert "\\b" not in result.output
+
+
+class TestLocalEngine:
+    @pytest.fixture
+    def engine_socket(self, tmp_path: Path) -> Iterator[Path]:
+        """A listening unix socket where scripts/docker-engine.sh would put its engine's."""
+        path = tmp_path / "docker.sock"
+        with socket.socket(socket.AF_UNIX) as server:
+            server.bind(str(path))
+            yield path
+
+    def test_unset_docker_host_finds_the_script_engine(self, tmp_path: Path, engine_socket: Path):
+        """With DOCKER_HOST unset and no default socket, the script's engine socket becomes DOCKER_HOST."""
+        environ: dict[str, str] = {}
+        found = adopt_local_engine(environ, default_socket=tmp_path / "none.sock", local_socket=engine_socket)
+        assert found == environ["DOCKER_HOST"] == f"unix://{engine_socket}"
+
+    def test_a_set_docker_host_or_a_default_socket_wins(self, tmp_path: Path, engine_socket: Path):
+        """DOCKER_HOST, even naming a missing socket, and an existing default socket are left to docker."""
+        environ = {"DOCKER_HOST": "unix:///nowhere.sock"}
+        assert (
+            adopt_local_engine(environ, default_socket=tmp_path / "none.sock", local_socket=engine_socket)
+            is None
+        )
+        assert environ == {"DOCKER_HOST": "unix:///nowhere.sock"}
+        environ = {}
+        assert adopt_local_engine(environ, default_socket=engine_socket, local_socket=engine_socket) is None
+        assert environ == {}
+
+    def test_no_engine_anywhere_leaves_docker_host_unset(self, tmp_path: Path):
+        """Without the script's socket DOCKER_HOST stays unset, so the process runtime is chosen."""
+        environ: dict[str, str] = {}
+        found = adopt_local_engine(
+            environ, default_socket=tmp_path / "none.sock", local_socket=tmp_path / "docker.sock"
+        )
+        assert found is None
+        assert environ == {}
+
+    def test_every_local_command_adopts_the_engine(
+        self, tmp_path: Path, engine_socket: Path, monkeypatch: pytest.MonkeyPatch
+    ):
+        """`shepard local status` (like every local command) runs with the script's engine as DOCKER_HOST."""
+        monkeypatch.delenv("DOCKER_HOST", raising=False)
+        monkeypatch.setattr(_engine, "DEFAULT_SOCKET", tmp_path / "none.sock")
+        monkeypatch.setattr(_engine, "LOCAL_ENGINE_SOCKET", engine_socket)
+        CliRunner().invoke(local, ["status", "--dir", str(tmp_path / "flock")])
+        assert os.environ["DOCKER_HOST"] == f"unix://{engine_socket}"
+

@@ -61,6 +61,9 @@ def local() -> None:
       shepard --profile local query
       shepard local down
     """
+    from shepard_cli.local._engine import adopt_local_engine
+
+    adopt_local_engine()
 
 
 @local.command()
