@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from flock_testkit import TEMPLATE
 from shepard_cli.local import _engine
 from shepard_cli.local._commands import local
+from shepard_cli.local._demo import DemoJob, DemoResult, check
 from shepard_cli.local._engine import adopt_local_engine
 from shepard_cli.local._executor import HOST_RECLAIM_REASON, retry_action
 from shepard_cli.local._flock import FlockNames, FlockState
@@ -255,3 +256,26 @@ class TestLocalEngine:
         CliRunner().invoke(local, ["status", "--dir", str(tmp_path / "flock")])
         assert os.environ["DOCKER_HOST"] == f"unix://{engine_socket}"
 
+
+class TestDemoCheck:
+    def test_a_job_started_before_its_upload_is_a_problem(self, tmp_path: Path):
+        """The demo's check refuses a start time earlier than the job's upload, so its medians hold."""
+        job = DemoJob(label="S3 job", path="S3", uploaded_at=100.0, status="job_complete", started_at=99.5)
+        result = DemoResult(mode="process", jobs=[job], retrieved=[], retrieve_dir=tmp_path, seconds=1.0)
+        assert check(result) == ["S3 job started_at -0.50 s after its upload"]
+
+    def test_settled_jobs_in_order_pass(self, tmp_path: Path):
+        """Good jobs complete after their upload and the bad job is rejected: no problem."""
+        good = DemoJob(
+            label="S3 job",
+            path="S3",
+            uploaded_at=100.0,
+            status="job_complete",
+            started_at=100.5,
+            outputs_at=103.0,
+        )
+        bad = DemoJob(label="bad job", path="S3", uploaded_at=100.0, status="rejected")
+        result = DemoResult(
+            mode="process", jobs=[good, bad], retrieved=[], retrieve_dir=tmp_path, seconds=1.0
+        )
+        assert check(result) == []

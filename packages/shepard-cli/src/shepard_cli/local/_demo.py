@@ -213,6 +213,8 @@ class Demo:
     def _batch(self, jobs: list[DemoJob], job_folder: Path, extra: dict[str, str], state: FlockState) -> None:
         table = self.work / "names.tsv"
         table.write_text("NAME\n" + "".join(f"S3 job {n}\n" for n in range(1, self.s3_jobs + 1)))
+        # A job's clock starts when its command is issued: its first jobs may start before it returns.
+        uploaded = time.time()
         done = self.shepard_cli(
             "--profile",
             "local",
@@ -222,20 +224,20 @@ class Demo:
             "--many",
             str(table),
         )
-        uploaded = time.time()
         jobs += [
             DemoJob(label=m["name"], path="S3", uploaded_at=uploaded, zip_key=m["key"])
             for m in _BATCHED.finditer(done.stdout)
         ]
         for n in range(1, self.api_jobs + 1):
             payload = json.dumps({"GREETING": "Hi", "NAME": f"API job {n}", **extra})
+            requested = time.time()
             done = self.shepard_cli("--profile", "local", "batch-via-api", "--json-payload", payload)
             found = _SUBMITTED.search(done.stdout)
             jobs.append(
                 DemoJob(
                     label=f"API job {n}",
                     path="API",
-                    uploaded_at=time.time(),
+                    uploaded_at=requested,
                     uuid=found["uuid"] if found else None,
                 )
             )
@@ -252,8 +254,9 @@ class Demo:
         with zipfile.ZipFile(buffer, "w") as archive:
             archive.write(bad / "inputs.txt", "inputs.txt")
         s3 = local_session().client("s3", endpoint_url=state.aws_endpoint)
+        uploaded = time.time()
         s3.put_object(Bucket=state.names.inputs_bucket, Key="bad-job.zip", Body=buffer.getvalue())
-        jobs.append(DemoJob(label="bad job", path="S3", uploaded_at=time.time(), zip_key="bad-job.zip"))
+        jobs.append(DemoJob(label="bad job", path="S3", uploaded_at=uploaded, zip_key="bad-job.zip"))
 
     def _watch(self, jobs: list[DemoJob], state: FlockState, stop: threading.Event) -> None:
         session = local_session()
@@ -358,12 +361,16 @@ def summary_lines(result: DemoResult) -> list[str]:
 
 
 def check(result: DemoResult) -> list[str]:
-    """Return what went wrong: a good job that did not complete, or a bad job that was not rejected."""
+    """Return what went wrong: a good job that did not complete, a bad job not rejected, a time travel."""
     problems = []
     for job in result.jobs:
         expected = "rejected" if job.label == "bad job" else "job_complete"
         if job.status != expected:
             problems.append(f"{job.label} ended {job.status}, expected {expected}")
+        for moment in ("started_at", "outputs_at"):
+            at = getattr(job, moment)
+            if at is not None and at < job.uploaded_at:
+                problems.append(f"{job.label} {moment} {at - job.uploaded_at:.2f} s after its upload")
     return problems
 
 
