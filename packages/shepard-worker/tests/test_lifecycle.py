@@ -258,6 +258,20 @@ class TestSecrets:
         assert not (flock.mounts["root"] / "job-1" / "escape").exists()
         assert flock.job().status is JobStatus.JOB_FAILED
 
+    @pytest.mark.parametrize("folder", ["secrets", "secrets/tools"])
+    def test_a_quick_deploy_folder_in_the_secrets_folder_is_refused(self, flock, folder: str) -> None:
+        """A quick-deploy folder landing on ROOT_INPUT_NAME/secrets fails staging instead of mixing in."""
+        # GIVEN a quick-deploy folder named like the secrets folder, and a secret named like its script
+        flock.secrets({"run.sh": b"secret content"})
+        flock.quick_deploy(folder, {"run.sh": "true\n"})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": folder})
+        # WHEN the worker stages the job
+        result = run(flock)
+        # THEN staging fails saying why, and the failure is recorded
+        assert result.exit_code == ExitCode.STAGING_FAILED
+        assert "give it another name than 'secrets'" in (result.reason or "")
+        assert flock.job().status is JobStatus.JOB_FAILED
+
     def test_secret_values_must_be_base64(self, flock) -> None:
         """A secret whose value is not base64 fails staging naming the secret."""
         flock.secretsmanager.create_secret(

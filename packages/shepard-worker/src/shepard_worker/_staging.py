@@ -118,10 +118,17 @@ def _decode_secret(name: str, value: object) -> bytes:
 def write_secrets(client: SecretsManagerClient, store: str | None, root_input_dir: Path) -> Path:
     """Rebuild the secret store's files (name -> base64 content) in `ROOT_INPUT_NAME/secrets`, mode 0600.
 
-    A store that does not exist (or is not configured) leaves the folder empty.
+    A store that does not exist (or is not configured) leaves the folder empty. The folder must not
+    exist yet: an input zip or quick-deploy folder named `secrets` is refused rather than mixed in.
     """
     secrets_dir = root_input_dir / SECRETS_DIR_NAME
-    secrets_dir.mkdir(mode=0o700, exist_ok=True)
+    try:
+        secrets_dir.mkdir(mode=0o700)
+    except FileExistsError:
+        raise StagingError(
+            f"{secrets_dir} is where the secret files go, but the input zip or the "
+            "QUICK_DEPLOY_DIRECTORY folder is already there: give it another name than 'secrets'"
+        ) from None
     if store is None:
         return secrets_dir
     try:
