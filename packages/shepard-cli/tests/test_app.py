@@ -141,6 +141,48 @@ class TestErrors:
         assert "check-profile" in result.output
         assert len(result.output.strip().splitlines()) == 1
 
+    @pytest.mark.parametrize(
+        ("args", "operation"),
+        [
+            (["batch", "{job}", "--s3-bucket-to-upload-to", "no-such-bucket"], "PutObject"),
+            (
+                [
+                    "retrieve",
+                    "--s3-bucket-for-results",
+                    "no-such-bucket",
+                    "--directory-to-sync-s3-bucket-to",
+                    "{out}",
+                ],
+                "ListObjectsV2",
+            ),
+            (["query", "--dynamo-db-to-query", "no-such-table"], "Scan"),
+            (["status", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+            (["logs", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+            (["cancel", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+            (["describe", "--cloudformation-to-describe", "no-such-stack"], "DescribeStacks"),
+            (["batch-via-api", "--lambda-to-invoke", "no-such-function", "--json-payload", "{{}}"], "Invoke"),
+            (
+                ["deploy", "--path-to-docker-folder", "{code}", "--ecr-repo-to-push-to", "no-such-repo"],
+                "DescribeRepositories",
+            ),
+        ],
+    )
+    def test_wrong_resource_name_is_one_line(self, run, aws_endpoint, tmp_path, args, operation):
+        """A bucket, table, stack, function or repository that does not exist ends in one AWS line."""
+        # GIVEN a job folder, a code folder and an empty flock on moto server
+        (tmp_path / "job").mkdir()
+        (tmp_path / "job" / "inputs.txt").write_text("{}")
+        (tmp_path / "code").mkdir()
+        (tmp_path / "code" / "Dockerfile").write_text("FROM scratch\n")
+        paths = {"job": tmp_path / "job", "out": tmp_path / "out", "code": tmp_path / "code"}
+        # WHEN a command names a resource that is not there
+        result = run("--endpoint-url", aws_endpoint, *(arg.format(**paths) for arg in args))
+        # THEN it fails with one line naming the refused operation
+        assert result.exit_code == 1
+        assert f"Error: AWS refused {operation}:" in result.output
+        assert "Traceback" not in result.output
+        assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+
     def test_missing_credentials_are_one_line(self, run, monkeypatch, tmp_path):
         """Missing AWS credentials end in one line telling how to configure them."""
         for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):

@@ -53,12 +53,23 @@ def explain(exc: BaseException) -> str | None:  # noqa: PLR0911 - one return per
         return f"Invalid value for AWS: {exc}. Check the names in your options or profile"
     if isinstance(exc, bce.BotoCoreError):
         return f"AWS call failed: {exc}. Check your options, profile and network"
-    docker_message = _explain_docker(exc)
-    if docker_message is not None:
-        return docker_message
+    special_message = _explain_transfer(exc) or _explain_docker(exc)
+    if special_message is not None:
+        return special_message
     if isinstance(exc, OSError) and exc.filename is not None:
         return f"Cannot use {exc.filename}: {exc.strerror or exc}. Check the path and its permissions"
     return None
+
+
+def _explain_transfer(exc: BaseException) -> str | None:
+    import boto3.exceptions as b3e
+
+    if not isinstance(exc, b3e.S3UploadFailedError | b3e.S3TransferFailedError | b3e.RetriesExceededError):
+        return None
+    # boto3's transfer manager wraps the client's error; explain the error it wrapped.
+    wrapped = exc.__cause__ or exc.__context__ or getattr(exc, "last_exception", None)
+    inner = explain(wrapped) if isinstance(wrapped, BaseException) else None
+    return inner or f"S3 transfer failed: {exc}. Check the bucket name, your network and permissions"
 
 
 def _explain_docker(exc: BaseException) -> str | None:
