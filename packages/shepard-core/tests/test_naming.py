@@ -44,6 +44,18 @@ class TestOtherNames:
         """Rejection reports live under rejected/ with the zip's key."""
         assert rejection_report_key("dir/job.zip") == "rejected/dir/job.zip.json"
 
+    @pytest.mark.parametrize("char", ["a", "\u00e9", "\U0001f600"])
+    def test_rejection_report_key_of_a_long_zip_key_fits_s3(self, char):
+        """A zip key too long for rejected/<key>.json still gets a distinct report key within 1024 bytes."""
+        longest = char * (1024 // len(char.encode()))
+        report = rejection_report_key(longest)
+        assert len(report.encode()) <= 1024
+        assert report.startswith(f"rejected/{char * 10}")
+        assert report.endswith(".json")
+        assert rejection_report_key(longest[:-1]) != report
+        fits = "k" * (1024 - len("rejected/.json"))
+        assert rejection_report_key(fits) == f"rejected/{fits}.json"
+
     def test_sanitize_keeps_safe_characters(self):
         """Letters, digits and S3-safe punctuation survive sanitising."""
         assert sanitize_tag("Run-1_(a).b") == "Run-1_(a).b"

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import enum
+import hashlib
 import re
 from datetime import UTC, datetime
 from typing import Final
 
 _TAG_UNSAFE: Final = re.compile(r"[^A-Za-z0-9!_.*'()-]+")
 MAX_TAG_LENGTH: Final = 200
+MAX_S3_KEY_BYTES: Final = 1024
+_REPORT_PREFIX: Final = "rejected/"
+_REPORT_SUFFIX: Final = ".json"
 START_TIME_FORMAT: Final = "%Y-%m-%dT%H-%M-%SZ"
 
 
@@ -48,8 +52,18 @@ def error_object_name(job_uuid: str, start_time: str, tag: str | None = None) ->
 
 
 def rejection_report_key(zip_key: str) -> str:
-    """Return the errors-bucket key of the JSON report for a rejected job zip."""
-    return f"rejected/{zip_key}.json"
+    """Return the errors-bucket key of the JSON report for a rejected job zip: `rejected/<zip key>.json`.
+
+    A zip key too long for that to fit S3's 1024-byte limit keeps its start and ends in `~` and a
+    digest of the whole key, so the report can still be written and stays one per zip key.
+    """
+    key = f"{_REPORT_PREFIX}{zip_key}{_REPORT_SUFFIX}"
+    if len(key.encode()) <= MAX_S3_KEY_BYTES:
+        return key
+    digest = "~" + hashlib.sha256(zip_key.encode()).hexdigest()
+    room = MAX_S3_KEY_BYTES - len(_REPORT_PREFIX) - len(digest) - len(_REPORT_SUFFIX)
+    start = zip_key.encode()[:room].decode(errors="ignore")
+    return f"{_REPORT_PREFIX}{start}{digest}{_REPORT_SUFFIX}"
 
 
 def api_rejection_report_key(job_uuid: str) -> str:
