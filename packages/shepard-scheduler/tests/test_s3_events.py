@@ -155,6 +155,23 @@ class TestRejectInvalidJobs:
         [row] = flock.rows()
         assert "Job_Status" in row["SHEPARD_REJECTION_REASON"]
 
+    def test_rejected_zip_with_the_longest_key_gets_a_report_s3_can_store(self, flock, context):
+        """A rejected zip with a key of S3's greatest length gets its report under a key S3 can store."""
+        # GIVEN an invalid job zip whose key is 1024 bytes, too long for rejected/<key>.json as it is
+        key = "bad/" + "k" * 1016 + ".zip"
+        upload, _ = REJECTIONS["bad JSON"]
+        upload(flock, key)
+        # WHEN the scheduler handles it
+        _, response = _run(flock, context)
+        # THEN the message is acknowledged, the row is rejected and the report lies within S3's key limit
+        assert response == {"batchItemFailures": []}
+        [row] = flock.rows()
+        assert row["JOB_STATUS"] == "rejected"
+        [report_key] = flock.report_keys()
+        assert len(report_key.encode()) <= 1024
+        assert report_key == rejection_report_key(key)
+        assert flock.report(report_key)["input_zip_name"] == key
+
     def test_rejection_redelivered_keeps_one_row_and_report(self, flock, context):
         """A rejected upload delivered again stays one rejected row with one report."""
         flock.upload("bad.zip", {"inputs.txt": "nope"})
