@@ -71,6 +71,26 @@ class TestLeftToRedelivery:
         assert flock.rows() == []
         assert flock.jobs() == []
 
+    def test_rejection_report_not_written_is_written_on_redelivery(self, flock, context, throttle):
+        """When the rejection report cannot be written the message is redelivered, and the report follows."""
+        # GIVEN an invalid upload, and the errors bucket refusing writes for every try of the first delivery
+        flock.upload("bad.zip", {"inputs.txt": "{"})
+        event = flock.job_messages()
+        hook = throttle(aws_clients(os.environ).s3, "PutObject", 3)
+        # WHEN the message is handled
+        response = s3_events.handler(event, context)
+        # THEN it is reported failed: the row says rejected, but the report is missing
+        assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+        assert hook.throttled == 3
+        assert [row["JOB_STATUS"] for row in flock.rows()] == ["rejected"]
+        assert flock.report_keys() == []
+        # WHEN SQS redelivers it
+        assert s3_events.handler(event, context) == {"batchItemFailures": []}
+        # THEN the report is written, still one rejected row, and nothing was submitted
+        assert flock.report_keys() == ["rejected/bad.zip.json"]
+        assert [row["JOB_STATUS"] for row in flock.rows()] == ["rejected"]
+        assert flock.jobs() == []
+
     def test_failure_is_logged_with_its_reason(self, flock, context, throttle, log_lines):
         """A message left for redelivery is logged as an error with the AWS error and receive count."""
         flock.upload("a.zip", {"inputs.txt": INPUTS})
