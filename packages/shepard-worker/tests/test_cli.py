@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -13,6 +14,18 @@ from shepard_core import Attr, JobStatus
 from shepard_worker import ExitCode, main
 
 WORKER = [sys.executable, "-m", "shepard_worker"]
+
+
+_PR_CAPBSET_DROP = 24
+_CAP_DAC_OVERRIDE = 1
+
+
+def _without_root_file_override() -> None:
+    """Run the child like an unprivileged user: even as root it cannot write into folders it may not."""
+    if os.geteuid() == 0:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
+            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
 def _worker_env(flock, **overrides: str) -> dict[str, str]:
@@ -76,3 +89,30 @@ class TestCommandLine:
         assert flock.keys(flock.ERRORS) == [f"error@job-1_{row.start_time}.zip"]
         payload_log = flock.zip(flock.ERRORS, flock.keys(flock.ERRORS)[0]).read("payload.log")
         assert payload_log == b"started\n"
+
+    def test_folders_the_payload_made_read_only_are_still_removed(self, flock) -> None:
+        """A payload that leaves a read-only folder behind still completes and its scratch is removed."""
+        # GIVEN a payload (run by an unprivileged worker) that writes an output then locks its folder
+        script = 'mkdir "$ROOT_OUTPUT_NAME/locked"\necho x > "$ROOT_OUTPUT_NAME/locked/f"\n'
+        script += 'mkdir "$ROOT_INPUT_NAME/hidden"\necho y > "$ROOT_INPUT_NAME/hidden/g"\n'
+        script += (
+            'chmod 000 "$ROOT_INPUT_NAME/hidden"\nchmod 500 "$ROOT_OUTPUT_NAME/locked" "$ROOT_INPUT_NAME"\n'
+        )
+        flock.quick_deploy("qd", {"run.sh": script})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        # WHEN the worker runs the job
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*WORKER, "run"],
+            env=_worker_env(flock),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            preexec_fn=_without_root_file_override,
+        )
+        # THEN the job is complete with its output, and nothing of it is left on disk
+        assert done.returncode == 0, done.stderr
+        assert flock.job().status is JobStatus.JOB_COMPLETE
+        (key,) = flock.keys(flock.OUTPUTS)
+        assert flock.zip(flock.OUTPUTS, key).read("locked/f") == b"x\n"
+        assert list(flock.mounts["root"].iterdir()) == []

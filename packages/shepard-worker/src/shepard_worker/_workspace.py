@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 import shutil
+import stat
 from typing import TYPE_CHECKING
 
 from shepard_core import OutputKind
@@ -89,4 +91,22 @@ def _remove(path: Path) -> None:
     if path.is_symlink() or path.is_file():
         path.unlink()
     elif path.exists():
-        shutil.rmtree(path)
+        try:
+            shutil.rmtree(path)
+        except PermissionError:
+            _make_folders_writable(path)
+            shutil.rmtree(path)
+
+
+def _make_folders_writable(top: Path) -> None:
+    """Give the owner rwx on every folder under `top` (a payload may have locked some), never via symlinks."""
+    _owner_rwx(str(top))
+    for dirpath, dirnames, _filenames in os.walk(top, followlinks=False):
+        for name in dirnames:
+            _owner_rwx(os.path.join(dirpath, name))  # noqa: PTH118 - os.walk speaks str
+
+
+def _owner_rwx(folder: str) -> None:
+    st = os.lstat(folder)
+    if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_IRWXU != stat.S_IRWXU:
+        os.chmod(folder, stat.S_IMODE(st.st_mode) | stat.S_IRWXU)  # noqa: PTH101 - a str path from os.walk
