@@ -1,8 +1,9 @@
 import stat
 from datetime import UTC, datetime, timedelta
 
+import boto3
 import pytest
-from shepard_cli import Aws, AwsAccess, CliError, RoleCache, RoleCredentials
+from shepard_cli import Aws, AwsAccess, CliError, RoleCache, RoleCredentials, assume_role
 
 ACCOUNT = "123456789012"
 
@@ -54,6 +55,48 @@ class TestSetRole:
         )
         assert result.exit_code == 0, result.output
         assert "Acting as role Mfa" in result.output
+
+    def test_mfa_code_and_device_reach_sts(self, aws_endpoint):
+        """Assuming a role with MFA sends the device's serial number and the code to STS."""
+        # GIVEN an STS client on moto server that records what AssumeRole is called with
+        sts = boto3.client("sts", endpoint_url=aws_endpoint, region_name="us-east-1")
+        sent: dict[str, object] = {}
+        sts.meta.events.register(
+            "provide-client-params.sts.AssumeRole", lambda params, **_: sent.update(params)
+        )
+        # WHEN the role is assumed with an MFA code
+        assume_role(
+            sts,
+            f"arn:aws:iam::{ACCOUNT}:role/Mfa",
+            mfa_token="123456",  # noqa: S106 - a made-up MFA code
+            serial_number=f"arn:aws:iam::{ACCOUNT}:mfa/me",
+        )
+        # THEN both went with the request; without them, neither does
+        assert sent["SerialNumber"] == f"arn:aws:iam::{ACCOUNT}:mfa/me"
+        assert sent["TokenCode"] == "123456"
+        sent.clear()
+        assume_role(sts, f"arn:aws:iam::{ACCOUNT}:role/Plain")
+        assert "SerialNumber" not in sent
+        assert "TokenCode" not in sent
+
+    def test_failed_set_role_keeps_the_role_set_before(self, run, home, aws_endpoint):
+        """A set-role that fails leaves the role set before it in place."""
+        # GIVEN a role set earlier
+        before = _cache(home, hours=1)
+        # WHEN set-role is given an account number that is not one
+        result = run(
+            "set-role",
+            "--endpoint-url",
+            aws_endpoint,
+            "--account-number",
+            "12345",
+            "--role-to-assume-to-target-account",
+            "Other",
+        )
+        # THEN it fails and the earlier role is still the one in use
+        assert result.exit_code == 1
+        assert "not an AWS account number" in result.output
+        assert RoleCache(home).load() == before
 
     def test_mfa_token_needs_serial_number(self, run, aws_endpoint):
         """An MFA code without the device's serial number is refused."""

@@ -802,7 +802,6 @@ def set_role(settings: Settings, aws: Aws, duration_seconds: int) -> None:
             "Pass --role-to-assume-to-target-account or set it in your profile (shepard configure)",
         )
     cache = RoleCache(settings.store.home)
-    cache.clear()
     sts = boto3.Session(region_name=access.region).client("sts", endpoint_url=access.endpoint_url)
     credentials = assume_role(
         sts,
