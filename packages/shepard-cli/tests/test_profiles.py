@@ -160,6 +160,16 @@ class TestPrecedence:
         assert result.exit_code == 1
         assert "no value for --dynamo-db-to-query" in result.output
 
+    def test_use_env_variables_false_after_the_command(self, run, flock):
+        """--use_env_variables False after the command, as older scripts put it, also ignores the profile."""
+        result = run("query", "--use_env_variables", "False", "--endpoint-url", flock.endpoint)
+        assert result.exit_code == 1
+        assert "no value for --dynamo-db-to-query" in result.output
+        self._table(flock, "given")
+        given = ("--dynamo-db-to-query", "given", "--endpoint-url", flock.endpoint, "--output", "json")
+        assert run("query", "--use-env-variables", "False", *given).exit_code == 0
+        assert run("query", "--use-env-variables", "True", "--output", "json").exit_code == 0
+
     def test_endpoint_flag_beats_environment_and_profile(self, run, flock, monkeypatch):
         """--endpoint-url wins over AWS_ENDPOINT_URL, which wins over the profile's endpoint."""
         monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")

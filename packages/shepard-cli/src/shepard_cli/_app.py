@@ -170,6 +170,14 @@ _AWS_OPTIONS: Final = (
     click.option("--mfa-token", "--mfa_token", "mfa_token", help="Code from your MFA device."),
     click.option("--serial-number", "--serial_number", "serial_number", help="ARN of your MFA device."),
     click.option("--endpoint-url", "--endpoint_url", "endpoint_url", metavar="URL", help="AWS endpoint URL."),
+    click.option(
+        "--use-env-variables",
+        "--use_env_variables",
+        "use_env_variables",
+        type=click.BOOL,
+        default=None,
+        help="False: act as if no profile were set (as the global option).",
+    ),
 )
 
 
@@ -185,11 +193,14 @@ def aws_command(func: Callable[..., Any]) -> Callable[..., Any]:
         mfa_token: str | None,
         serial_number: str | None,
         endpoint_url: str | None,
+        use_env_variables: bool | None,
         **kwargs: Any,  # noqa: ANN401
     ) -> Any:  # noqa: ANN401
         settings = click.get_current_context().find_object(Settings)
         if settings is None:  # pragma: no cover - the group always sets it
             raise RuntimeError("command run outside the shepard group")
+        if use_env_variables is False:
+            settings.profile, settings.profile_name = {}, None
         aws: Aws = settings.aws(
             endpoint_url=endpoint_url,
             account_number=account_number,
