@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
-from shepard_core import api_rejection_report_key
+import pytest
+from shepard_core import MAX_INPUTS_BYTES, api_rejection_report_key
 from shepard_scheduler import aws_clients, endpoint
 
 
@@ -110,6 +112,46 @@ class TestRejectRequest:
         """A payload with an object as a value answers 400 NestedValueError."""
         status, body = _call({"config": {"a": 1}}, context)
         assert (status, body["error"]) == (400, "NestedValueError")
+
+
+def _body(text):
+    return {"requestContext": {"http": {"method": "POST"}}, "body": text, "isBase64Encoded": False}
+
+
+BAD_REQUESTS = {
+    "not an object": (["a", "b"], "NotAnObjectError"),
+    "bad JSON": (_body("{not json"), "InvalidJSONError"),
+    "nested value": ({"config": {"a": 1}}, "NestedValueError"),
+    "null value": ({"a": None}, "NullValueError"),
+    "invalid key": ({"1abc": "x"}, "InvalidKeyError"),
+    "duplicate key": (_body('{"a": "1", "a": "2"}'), "DuplicateKeyError"),
+    "not UTF-8": (
+        {**_body(base64.b64encode(b'{"a": "\xff"}').decode()), "isBase64Encoded": True},
+        "InputsEncodingError",
+    ),
+    "reserved keyword": ({"job_status": "done"}, "ReservedKeywordError"),
+    "too big": ({"BIG": "x" * (MAX_INPUTS_BYTES + 1)}, "InputsTooLargeError"),
+}
+
+
+class TestEveryRejection:
+    @pytest.mark.parametrize("case", list(BAD_REQUESTS))
+    def test_invalid_request_answers_400_with_row_and_report(self, flock, context, case):
+        """Every invalid request answers 400 and leaves a rejected row and a report, submitting nothing."""
+        # GIVEN a request that cannot be a job
+        event, error = BAD_REQUESTS[case]
+        # WHEN the endpoint handles it
+        status, body = _call(event, context)
+        # THEN it answers 400 naming the problem, and the row and the report say why
+        assert (status, body["error"]) == (400, error)
+        row = flock.row(body["uuid"])
+        assert row["JOB_STATUS"] == "rejected"
+        assert row["SHEPARD_REJECTION_REASON"] == body["message"]
+        report = flock.report(api_rejection_report_key(body["uuid"]))
+        assert (report["error"], report["reason"]) == (error, body["message"])
+        assert len(report["payload"]) <= MAX_INPUTS_BYTES
+        assert report["payload_truncated"] is (case == "too big")
+        assert flock.jobs() == []
 
 
 class TestEndpointFailures:
