@@ -287,7 +287,8 @@ class TestFailedJob:
     def test_a_failing_payload_leaves_an_error_zip_and_a_failed_row(self, flock) -> None:
         """A payload exiting non-zero gets an error zip (logs, env, exit code) and the row ends job_failed."""
         flock.quick_deploy("qd", {"run.sh": "echo about to fail\nexit 3\n"})
-        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd", "api_token": "hush", "TAG": "t"})
+        secrets = {"api_token": "hush", "ssh_key": "k", "db_password": "p", "Authorization": "Bearer x"}
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd", "TAG": "t", "plain": "shown", **secrets})
         before = int(datetime.now(UTC).timestamp())
         result = run(flock)
         row = flock.job()
@@ -303,7 +304,8 @@ class TestFailedJob:
         assert b"job failed" in archive.read("worker.log")
         environment = json.loads(archive.read("environment.json"))
         assert environment["UUID"] == "job-1"
-        assert environment["api_token"] == "<redacted>"  # noqa: S105 - the redaction marker
+        assert {name: environment[name] for name in secrets} == dict.fromkeys(secrets, "<redacted>")
+        assert environment["plain"] == "shown"
         assert row.status is JobStatus.JOB_FAILED
         assert row.exit_code == 3
         assert row.attempt == 1

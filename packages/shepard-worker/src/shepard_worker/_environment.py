@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 READ_ONLY_DIR_NAME: Final = "read_only"
 """The seed's read-only views: `/mnt/efs/read_only`, `/mnt/fsx/read_only` (under the mounts)."""
 
-_SECRET_NAME: Final = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|API_?KEY|ACCESS_KEY", re.IGNORECASE)
+_SECRET_NAME: Final = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|KEY|AUTH", re.IGNORECASE)
 REDACTED: Final = "<redacted>"
 
 
