@@ -1,4 +1,5 @@
 import importlib.machinery
+import shlex
 import sys
 import types
 
@@ -32,6 +33,28 @@ NEW_COMMANDS = ["status", "logs", "cancel", "help"]
 def _own_commands():
     ctx = click.Context(cli)
     return [name for name in cli.list_commands(ctx) if name != "local"]
+
+
+def _examples(help_text: str) -> list[str]:
+    """Return the `shepard ...` lines after "Example:", a trailing backslash joining the next line."""
+    lines = help_text.split("Example:", 1)[1].splitlines()
+    examples: list[str] = []
+    pending = ""
+    for raw in lines:
+        line = raw.strip()
+        if not line:
+            if pending:
+                break
+            continue
+        if not pending and not line.startswith("shepard "):
+            break
+        pending = f"{pending} {line}".strip()
+        if pending.endswith("\\"):
+            pending = pending[:-1]
+        else:
+            examples.append(pending)
+            pending = ""
+    return examples
 
 
 class TestCommandNames:
@@ -75,6 +98,22 @@ class TestHelpExamples:
         assert result.exit_code == 0
         assert "Example:" in result.output
         assert "  shepard " in result.output.split("Example:")[1]
+
+    @pytest.mark.parametrize("name", _own_commands())
+    def test_every_example_parses(self, run, name):
+        """Every example in a command's --help is accepted by that command's options and arguments."""
+        help_text = run(name, "--help").output
+        examples = _examples(help_text)
+        assert examples
+        for example in examples:
+            # WHEN the example's words are parsed as shepard's command line
+            command_name, *rest = shlex.split(example)[1:]
+            group_ctx = click.Context(cli, info_name="shepard")
+            command = cli.get_command(group_ctx, command_name)
+            # THEN its command exists and takes every option and argument it shows
+            assert command is not None, example
+            assert command_name in {name, name.replace("_", "-")}, example
+            command.make_context(command_name, rest, parent=group_ctx).close()
 
     def test_group_help_has_an_example(self, run):
         """The group's --help shows examples too."""
