@@ -123,3 +123,16 @@ def submit_batch_job(flock):
         return batch.submit_job(jobName=name, jobQueue="test-queue", jobDefinition="test-worker")["jobId"]
 
     return submit
+
+
+@pytest.fixture
+def gate():
+    """Return a function making a botocore before-call handler that waits at a barrier, then goes on."""
+
+    def make(barrier):
+        def wait(**_):
+            barrier.wait()
+
+        return wait
+
+    return make

@@ -2,6 +2,7 @@ import io
 import json
 import random
 import re
+import threading
 import zipfile
 
 import pytest
@@ -162,6 +163,19 @@ class TestBatchCommand:
         assert sorted(_zip_members(flock, k)["inputs.txt"] for k in keys) == [
             json.dumps({"I": str(i)}).encode() for i in range(5)
         ]
+
+    def test_many_jobs_upload_at_the_same_time(self, flock, tmp_path, gate):
+        """With parallel=3, three jobs' uploads are in flight at once."""
+        # GIVEN an S3 client whose PutObject calls wait until three of them are running together
+        jobs = [_batch.read_job(_job(tmp_path / f"job{i}", {"I": str(i)})) for i in range(3)]
+        s3 = flock.client("s3")
+        together = threading.Barrier(3, timeout=20)
+        s3.meta.events.register("before-call.s3.PutObject", gate(together))
+        # WHEN the jobs are batched three at a time
+        done = _batch.batch_jobs(s3, flock.inputs_bucket, jobs, parallel=3)
+        # THEN every upload got past the barrier, so they overlapped, and all arrived
+        assert len(done) == 3
+        assert len(flock.keys(flock.inputs_bucket)) == 3
 
     def test_many_refuses_everything_when_one_job_is_bad(self, run, flock, tmp_path):
         """One bad folder among many stops the batch before any upload."""

@@ -136,6 +136,19 @@ class TestRetrieve:
         assert len(result.fetched) == 30
         assert all((tmp_path / "dir" / f"{i}.zip").read_bytes() == str(i).encode() for i in range(30))
 
+    def test_downloads_run_at_the_same_time(self, flock, tmp_path, gate):
+        """With parallel=4, four objects' downloads are in flight at once."""
+        # GIVEN four objects and an S3 client whose GetObject calls wait until four run together
+        for i in range(4):
+            self._put(flock, f"result@u{i}_2026-01-01T00-00-00Z_root.zip", b"x" * i)
+        s3 = flock.client("s3")
+        together = threading.Barrier(4, timeout=20)
+        s3.meta.events.register("before-call.s3.GetObject", gate(together))
+        # WHEN the bucket is synced four at a time
+        result = _retrieve.sync(s3, flock.outputs_bucket, tmp_path, parallel=4)
+        # THEN every download got past the barrier, so they overlapped
+        assert len(result.fetched) == 4
+
     def test_keys_escaping_the_folder_are_refused(self, tmp_path):
         """A key that would land outside the target folder is refused."""
         with pytest.raises(CliError, match="outside"):
