@@ -118,6 +118,31 @@ class TestProfileCommands:
         """`where_am_i` prints the profile folder."""
         assert run("where_am_i").output.strip() == str(home)
 
+    @pytest.mark.parametrize("damage", ["deleted", "malformed"])
+    def test_broken_current_profile_does_not_lock_out_profile_commands(self, run, store, home, damage):
+        """A current profile whose file was deleted or broken by hand still lets the profile commands run."""
+        # GIVEN a current profile whose file is then deleted or broken outside shepard
+        store.save("gone", {})
+        store.save("good", {})
+        store.set_current("gone")
+        current = (home / "current_profile").read_text()
+        if damage == "deleted":
+            (home / "gone.json").unlink()
+        else:
+            (home / "gone.json").write_text("{not json")
+        # WHEN commands that need no profile run, THEN they work
+        assert run("where-am-i").output.strip() == str(home)
+        assert run("check-role").exit_code == 0
+        assert run("set-profile", "good").exit_code == 0
+        (home / "current_profile").write_text(current)
+        assert run("clear_profile_config").exit_code == 0
+        assert store.current() is None
+        # AND a command that reads the profile still says what is wrong with it
+        (home / "current_profile").write_text(current)
+        result = run("query")
+        assert result.exit_code == 1
+        assert "gone" in result.output
+
     def test_clear_profile_config(self, run, store):
         """`clear_profile_config` leaves no profile current but keeps the profiles."""
         store.save("a", {})

@@ -134,6 +134,8 @@ def cli(ctx: click.Context, profile: str | None, endpoint_url: str | None, use_e
     store = ProfileStore()
     settings = Settings(store=store, endpoint_url=endpoint_url)
     name = profile if profile is not None else (store.current() if use_env_variables else None)
+    if profile is None and _names_no_profile(ctx.invoked_subcommand):
+        name = None  # a missing or broken current profile must not lock out the commands that fix it
     if name is not None:
         try:
             settings.profile = store.load(check_profile_name(name))
@@ -147,6 +149,30 @@ def cli(ctx: click.Context, profile: str | None, endpoint_url: str | None, use_e
 
 
 pass_settings = click.make_pass_decorator(Settings)
+
+PROFILE_FREE_COMMANDS: Final = frozenset(
+    {
+        "configure",
+        "check-profile",
+        "set-profile",
+        "delete-profile",
+        "where-am-i",
+        "clear-profile-config",
+        "check-role",
+        "release-role",
+        "check-update",
+        "help",
+    }
+)
+"""Commands that manage profiles or need none: they run without loading the current profile."""
+
+
+def _names_no_profile(command: str | None) -> bool:
+    if command is None:
+        return False
+    name = EXTRA_ALIASES.get(command, command).replace("_", "-")
+    return name in PROFILE_FREE_COMMANDS
+
 
 _AWS_OPTIONS: Final = (
     click.option(
