@@ -314,6 +314,25 @@ class TestFailedJob:
         assert flock.keys(flock.OUTPUTS) == []
         assert list(flock.mounts["root"].iterdir()) == []
 
+    @pytest.mark.parametrize(
+        ("inputs", "message"),
+        [
+            ({"A=B": "x"}, "input 'A=B' cannot be an environment variable name"),
+            ({"a": "x\0INJECTED=1"}, "input 'a' holds a NUL character"),
+        ],
+    )
+    def test_an_input_no_environment_can_hold_is_a_staging_failure(
+        self, flock, inputs: dict[str, str], message: str
+    ) -> None:
+        """A row input whose name has `=` or whose value has a NUL fails staging by name, never half-set."""
+        flock.quick_deploy("qd", {"run.sh": 'echo ran > "$ROOT_OUTPUT_NAME/ran"\n'})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd", **inputs})
+        result = run(flock)
+        assert result.exit_code == ExitCode.STAGING_FAILED
+        assert message in (result.reason or "")
+        assert result.error_key in flock.keys(flock.ERRORS)
+        assert flock.keys(flock.OUTPUTS) == []
+
     def test_a_staging_failure_records_the_worker_exit_code(self, flock) -> None:
         """When the payload never ran, SHEPARD_EXIT_CODE is the worker's own exit code."""
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "absent"})

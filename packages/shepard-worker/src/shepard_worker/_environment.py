@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Final
 
 from shepard_core import JobRow, JobStatus
 
+from shepard_worker._errors import StagingError
+
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
     from pathlib import Path
@@ -17,6 +19,7 @@ if TYPE_CHECKING:
 READ_ONLY_DIR_NAME: Final = "read_only"
 """The seed's read-only views: `/mnt/efs/read_only`, `/mnt/fsx/read_only` (under the mounts)."""
 
+_ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SECRET_NAME: Final = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|KEY|AUTH", re.IGNORECASE)
 REDACTED: Final = "<redacted>"
 
@@ -30,8 +33,10 @@ def payload_environment(
 ) -> dict[str, str]:
     """Return the variables the payload sees (without PATH, which each runtime supplies).
 
-    `read_only_path` maps an EFS or Lustre mount to where the runtime shows it read-only.
+    `read_only_path` maps an EFS or Lustre mount to where the runtime shows it read-only. An input
+    that no environment can hold (a name with `=`, a value with a NUL) raises StagingError.
     """
+    _check_inputs(row.inputs)
     env: dict[str, str] = dict(row.inputs)
     env.update(config.passthrough)
     env.update(
@@ -63,6 +68,17 @@ def payload_environment(
         env["LUSTRE_OUTPUT_NAME"] = str(workspace.lustre.output_dir)
         env["LUSTRE_READ_ONLY_PATH"] = str(read_only_path(workspace.lustre.mount))
     return env
+
+
+def _check_inputs(inputs: Mapping[str, str]) -> None:
+    for name, value in sorted(inputs.items()):
+        if not _ENV_NAME.match(name):
+            raise StagingError(
+                f"the job's input {name!r} cannot be an environment variable name "
+                "(letters, digits and underscores, not starting with a digit)"
+            )
+        if "\0" in value:
+            raise StagingError(f"the job's input {name!r} holds a NUL character: no environment can hold it")
 
 
 def redact(env: Mapping[str, str]) -> dict[str, str]:
