@@ -109,6 +109,37 @@ class TestDeploy:
         )
         assert b"manifest.json" in listing
 
+    def test_deploy_finds_the_script_engine_without_docker_host(  # noqa: PLR0913, PLR0917 - fixtures
+        self, run, aws_endpoint, tmp_path, worker_image, repository, monkeypatch
+    ):
+        """With DOCKER_HOST unset and no default socket, deploy uses scripts/docker-engine.sh's engine."""
+        from pathlib import Path
+
+        from shepard_cli.local import _engine
+
+        # GIVEN the engine only at the socket scripts/docker-engine.sh makes, and DOCKER_HOST unset
+        engine = Path(os.environ["DOCKER_HOST"].removeprefix("unix://"))
+        monkeypatch.setattr(_engine, "LOCAL_ENGINE_SOCKET", engine)
+        monkeypatch.setattr(_engine, "DEFAULT_SOCKET", tmp_path / "no-docker.sock")
+        monkeypatch.delenv("DOCKER_HOST")
+        # WHEN the payload is deployed
+        result = run(
+            "deploy",
+            "--endpoint-url",
+            aws_endpoint,
+            "--path-to-docker-folder",
+            str(_payload(tmp_path / "code")),
+            "--ecr-repo-to-push-to",
+            repository,
+            "--worker-image",
+            worker_image,
+            "--registry",
+            REGISTRY,
+        )
+        # THEN it is built and pushed with that engine
+        assert result.exit_code == 0, result.output
+        assert f"Deployed {REGISTRY}/{repository}:latest" in result.output
+
     def test_missing_worker_image_is_refused(self, run, aws_endpoint, tmp_path, repository):
         """Deploy refuses to start when the worker image is not in the engine."""
         result = run(
