@@ -455,6 +455,20 @@ class TestStop:
         assert flock.job().status is JobStatus.JOB_FAILED
         assert results[0].error_key in flock.keys(flock.ERRORS)
 
+    def test_a_stop_before_the_payload_starts_fails_the_job_without_running_it(self, flock) -> None:
+        """A stop requested while staging fails the job (exit 143, error zip) and the payload never runs."""
+        flock.quick_deploy("qd", {"run.sh": 'echo ran > "$ROOT_OUTPUT_NAME/ran"\necho ran\n'})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        stop = threading.Event()
+        stop.set()
+        result = run_job(flock.config(), stop_event=stop, handle_signals=False, echo=io.BytesIO())
+        assert result.exit_code == ExitCode.TERMINATED
+        assert result.payload_exit_code is None
+        assert flock.job().status is JobStatus.JOB_FAILED
+        assert flock.zip(flock.ERRORS, result.error_key or "").read("payload.log") == b""
+        assert flock.keys(flock.OUTPUTS) == []
+        assert list(flock.mounts["root"].iterdir()) == []
+
 
 class TestOutputSafety:
     def test_a_symlink_to_a_file_outside_is_stored_as_a_link_not_its_content(self, flock) -> None:
