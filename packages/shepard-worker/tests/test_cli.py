@@ -28,6 +28,12 @@ def _without_root_file_override() -> None:
             raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
+def _statuses(log: str) -> list[str]:
+    """Return the statuses the worker logged for job-1, in order (what CloudWatch shows)."""
+    marker = "shepard_worker._table: job job-1: "
+    return [line.split(marker, 1)[1] for line in log.splitlines() if marker in line]
+
+
 def _worker_env(flock, **overrides: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SHEPARD_", "USES_", "UUID"))}
     return {**base, **flock.env(**overrides)}
@@ -64,7 +70,12 @@ class TestCommandLine:
         )
         assert done.returncode == 0, done.stderr
         assert done.stdout == "from-payload\n"
-        assert "job_complete" in done.stderr
+        assert _statuses(done.stderr) == [
+            "calling_payload_code",
+            "job_complete_pushing_to_s3",
+            "job_complete_cleaning_up_workspace",
+            "job_complete (exit code 0)",
+        ]
         assert flock.job().status is JobStatus.JOB_COMPLETE
 
     def test_sigterm_stops_the_payload_and_fails_the_job(self, flock) -> None:
@@ -84,8 +95,14 @@ class TestCommandLine:
         _out, err = worker.communicate(timeout=30)
         # THEN the job is failed with its logs uploaded
         assert worker.returncode == ExitCode.TERMINATED, err
+        assert _statuses(err.decode())[1:] == [
+            "job failed; pushing logs to s3",
+            "job failed; cleaning up workspace",
+            "job_failed (exit code 143)",  # the payload's: killed by SIGTERM, as a container reports it
+        ]
         row = flock.job()
         assert row.status is JobStatus.JOB_FAILED
+        assert row.exit_code == 128 + signal.SIGTERM
         assert flock.keys(flock.ERRORS) == [f"error@job-1_{row.start_time}.zip"]
         payload_log = flock.zip(flock.ERRORS, flock.keys(flock.ERRORS)[0]).read("payload.log")
         assert payload_log == b"started\n"

@@ -48,7 +48,7 @@ class _RunningProcess(RunningPayload):
         # Like a container, the job ends with its main process: leftovers would hold the output pipe.
         self._signal(signal.SIGKILL)
         self._reader.join()
-        return code
+        return 128 - code if code < 0 else code  # killed by signal N: 128 + N, as a shell or container says
 
     def stop(self, grace_seconds: float) -> None:
         if self._process.poll() is not None:
