@@ -141,6 +141,27 @@ class TestBatchCommand:
         assert result.exit_code == 0, result.output
         assert flock.keys(flock.inputs_bucket) == ["named.zip"]
 
+    def test_options_before_the_command_as_in_the_seed_usage(self, run, flock, tmp_path):
+        """The seed's usage `shepard_cli [OPTIONS] [COMMAND]` works: a command's options may come first."""
+        flock.client("s3").create_bucket(Bucket="other")
+        folder = _job(tmp_path / "job", {})
+        result = run(
+            "--s3_bucket_to_upload_to",
+            "other",
+            "--endpoint-url",
+            flock.endpoint,
+            f"--path_to_local_folder_to_batch={folder}",
+            "batch",
+            "--zip-name-override",
+            "first",
+        )
+        assert result.exit_code == 0, result.output
+        assert flock.keys("other") == ["first.zip"]
+        # AND an option the command does not take is refused by the command
+        refused = run("--json_payload", "{}", "batch", str(folder))
+        assert refused.exit_code == 2
+        assert "No such option '--json_payload'" in refused.output
+
     def test_bucket_flag_beats_the_profile(self, run, flock, tmp_path):
         """--s3_bucket_to_upload_to wins over the profile's bucket."""
         flock.client("s3").create_bucket(Bucket="other")

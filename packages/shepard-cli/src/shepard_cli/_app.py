@@ -80,6 +80,42 @@ class ShepardGroup(click.Group):
             names = sorted([*names, "local"])
         return names
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        """Parse the group's options; a command's options given before the command are moved after it.
+
+        The seed's usage is `shepard_cli [OPTIONS] [COMMAND]`, so older scripts may put a command's
+        options (`--s3_bucket_to_upload_to B batch`) before the command's name.
+        """
+        return super().parse_args(ctx, self._command_options_after_command(ctx, args))
+
+    def _command_options_after_command(self, ctx: click.Context, args: list[str]) -> list[str]:
+        own = {
+            name: not param.is_flag
+            for param in self.params
+            if isinstance(param, click.Option)
+            for name in param.opts
+        }
+        theirs: dict[str, bool] = {}
+        for command_name in super().list_commands(ctx):
+            command = super().get_command(ctx, command_name)
+            for param in command.params if command is not None else ():
+                if isinstance(param, click.Option):
+                    theirs |= dict.fromkeys(param.opts, not param.is_flag)
+        kept: list[str] = []
+        moved: list[str] = []
+        index = 0
+        while index < len(args) and args[index].startswith("-") and args[index] != "--":
+            token = args[index]
+            name, has_value_inline = token.split("=", 1)[0], "=" in token
+            target = moved if name in theirs and name not in own else kept
+            takes_value = theirs.get(name, False) if target is moved else own.get(name, False)
+            width = 2 if takes_value and not has_value_inline else 1
+            target.extend(args[index : index + width])
+            index += width
+        if not moved or index >= len(args):
+            return args
+        return [*kept, args[index], *moved, *args[index + 1 :]]
+
     def invoke(self, ctx: click.Context) -> Any:  # noqa: ANN401 - whatever the command returns
         """Run the command; user mistakes and AWS or Docker failures end in one line, exit code 1."""
         try:
@@ -122,8 +158,8 @@ def cli(ctx: click.Context, profile: str | None, endpoint_url: str | None, use_e
     """Deploy code to a Shepard flock, batch jobs, query them and fetch their results.
 
     Options of each command may be spelled with hyphens or, as in older scripts, underscores;
-    commands too (batch-via-api or batch_via_api). A flag beats the profile; the profile beats
-    the default.
+    commands too (batch-via-api or batch_via_api); a command's options may also come before its
+    name. A flag beats the profile; the profile beats the default.
 
     \b
     Example:
