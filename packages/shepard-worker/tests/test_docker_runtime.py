@@ -41,6 +41,9 @@ case "$MODE" in
     cat "$EFS_READ_ONLY_PATH/shared.txt" > "$ROOT_OUTPUT_NAME/shared.txt"
     touch "$EFS_READ_ONLY_PATH/new" 2>/dev/null && echo writable > "$ROOT_OUTPUT_NAME/ro.txt"
     [ -e "$ROOT_OUTPUT_NAME/ro.txt" ] || echo read-only > "$ROOT_OUTPUT_NAME/ro.txt"
+    cat "$LUSTRE_READ_ONLY_PATH/lustre-shared.txt" > "$ROOT_OUTPUT_NAME/lustre-shared.txt"
+    if touch "$LUSTRE_READ_ONLY_PATH/new" 2>/dev/null; then echo writable; else echo read-only; fi \
+      > "$ROOT_OUTPUT_NAME/lustre-ro.txt"
     ls "$LUSTRE_INPUT_NAME" > "$ROOT_OUTPUT_NAME/lustre-input.txt"
     echo efs > "$EFS_OUTPUT_NAME/efs.txt"
     echo lustre > "$LUSTRE_OUTPUT_NAME/lustre.txt"
@@ -166,13 +169,16 @@ class TestDockerRuntime:
         assert env["alpha"] == "one"
 
     def test_efs_and_lustre_are_mounted_with_read_only_views(self, flock, payload_image) -> None:
-        """The job folders are writable, the whole EFS is readable but not writable at EFS_READ_ONLY_PATH."""
+        """Job folders are writable; all of EFS and Lustre is readable, not writable, at *_READ_ONLY_PATH."""
         (flock.mounts["efs"] / "shared.txt").write_text("shared data")
+        (flock.mounts["fsx"] / "lustre-shared.txt").write_text("lustre data")
         flock.schedule(inputs={"MODE": "mounts"})
         result = run_in_docker(flock, payload_image, USES_EFS="True", USES_LUSTRE="True")
         assert result.exit_code == ExitCode.OK, result.reason
         assert read_output(flock, result, "shared.txt") == "shared data"
         assert read_output(flock, result, "ro.txt") == "read-only\n"
+        assert read_output(flock, result, "lustre-shared.txt") == "lustre data"
+        assert read_output(flock, result, "lustre-ro.txt") == "read-only\n"
         assert read_output(flock, result, "lustre-input.txt") == "job-1.zip\n"
         assert read_output(flock, result, "efs.txt", 1) == "efs\n"
         assert read_output(flock, result, "lustre.txt", 2) == "lustre\n"

@@ -163,6 +163,19 @@ class TestFileSystems:
         assert archive.read("pwd").decode().strip() == str(lustre_input / "qd")
         assert archive.read("ls").decode().split() == ["job-1.zip", "qd"]
 
+    def test_without_lustre_the_input_zip_and_quick_deploy_folder_go_to_efs(self, flock) -> None:
+        """With EFS on and Lustre off, the input zip and quick-deploy folder land in EFS_INPUT_NAME."""
+        flock.quick_deploy(
+            "qd",
+            {"run.sh": 'pwd > "$ROOT_OUTPUT_NAME/pwd"; ls "$EFS_INPUT_NAME" > "$ROOT_OUTPUT_NAME/ls"\n'},
+        )
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        result = run(flock, USES_EFS="True")
+        archive = flock.zip(flock.OUTPUTS, result.output_keys[0])
+        efs_input = flock.mounts["efs"] / "job-1" / "input"
+        assert archive.read("pwd").decode().strip() == str(efs_input / "qd")
+        assert archive.read("ls").decode().split() == ["job-1.zip", "qd"]
+
     def test_a_missing_mount_fails_the_job_clearly(self, flock) -> None:
         """An enabled file system whose mount does not exist fails staging with a clear reason."""
         flock.quick_deploy("qd", {"run.sh": "true\n"})
