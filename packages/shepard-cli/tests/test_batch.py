@@ -1,12 +1,14 @@
 import io
+import itertools
 import json
 import random
 import re
 import threading
 import zipfile
 
+import botocore.exceptions
 import pytest
-from shepard_cli import CliError, _batch
+from shepard_cli import Aws, CliError, _batch
 
 UUID_ZIP = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\.zip\Z")
 
@@ -197,6 +199,37 @@ class TestBatchCommand:
         # THEN every upload got past the barrier, so they overlapped, and all arrived
         assert len(done) == 3
         assert len(flock.keys(flock.inputs_bucket)) == 3
+
+    def test_failed_upload_among_many_names_the_jobs_batched(self, run, flock, tmp_path, monkeypatch):
+        """When one upload of several fails, the jobs uploaded are listed and the failure is one line."""
+        # GIVEN S3 clients on which the second PutObject is refused
+        calls = itertools.count(1)
+        original = Aws.client
+
+        def refuse_second(**_):
+            if next(calls) == 2:
+                raise botocore.exceptions.ClientError(
+                    {"Error": {"Code": "AccessDenied", "Message": "Access Denied"}}, "PutObject"
+                )
+
+        def client(self, service):
+            made = original(self, service)
+            made.meta.events.register("before-call.s3.PutObject", refuse_second)
+            return made
+
+        monkeypatch.setattr(Aws, "client", client)
+        folders = [str(_job(tmp_path / f"job{i}", {"I": str(i)})) for i in range(3)]
+        # WHEN three jobs are batched
+        result = run("batch", *folders, "--parallel", "1")
+        # THEN the two that arrived are listed, with a note and the refusal in one line each
+        assert result.exit_code == 1
+        keys = flock.keys(flock.inputs_bucket)
+        assert len(keys) == 2
+        batched = [line for line in result.stdout.splitlines() if line.startswith("Batched")]
+        assert sorted(line.rsplit("/", 1)[1] for line in batched) == keys
+        assert "2 of 3 job(s) were batched" in result.stderr
+        assert "Error: AWS refused PutObject: AccessDenied" in result.stderr
+        assert "Traceback" not in result.output
 
     def test_many_refuses_everything_when_one_job_is_bad(self, run, flock, tmp_path):
         """One bad folder among many stops the batch before any upload."""

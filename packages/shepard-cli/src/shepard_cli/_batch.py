@@ -147,8 +147,13 @@ def batch_jobs(  # noqa: PLR0913 - the client, where, what and how
     zip_name_override: str | None = None,
     parallel: int = 4,
     progress: Progress | None = None,
+    on_done: Callable[[JobSpec, str], None] | None = None,
 ) -> list[tuple[JobSpec, str]]:
-    """Zip and upload every job (all were validated before), in parallel; return each job with its key."""
+    """Zip and upload every job (all were validated before), in parallel; return each job with its key.
+
+    `on_done` hears of each job as soon as its upload is complete, so when one upload fails the
+    caller still knows which jobs were batched (the others are still tried; the first failure is raised).
+    """
     if zip_name_override is not None and len(jobs) > 1:
         raise CliError("--zip-name-override names one zip", "Leave it out when batching several jobs")
     keys = [zip_key(zip_name_override) for _ in jobs]
@@ -169,11 +174,12 @@ def batch_jobs(  # noqa: PLR0913 - the client, where, what and how
                     progress.advance(task, sent)
 
             upload(s3, path, bucket, key, advance)
-            if progress is not None and task is not None:
-                with lock:
-                    if overall is not None:
-                        progress.remove_task(task)
-                        progress.advance(overall, 1)
+            with lock:
+                if progress is not None and task is not None and overall is not None:
+                    progress.remove_task(task)
+                    progress.advance(overall, 1)
+                if on_done is not None:
+                    on_done(job, key)
         return job, key
 
     workers = max(1, min(parallel, len(jobs), (os.cpu_count() or 1) * 4))

@@ -232,7 +232,7 @@ def batch(
       shepard batch --path-to-local-folder-to-batch ./job --many params.tsv
     """
     from shepard_cli import _batch
-    from shepard_cli._console import byte_progress
+    from shepard_cli._console import byte_progress, warn
 
     if len(folders) == 1 and path_to_local_folder_to_batch is None:
         path_to_local_folder_to_batch = folders[0]
@@ -263,12 +263,23 @@ def batch(
     if zip_name_override is not None:
         _batch.zip_key(zip_name_override)  # refuse a bad name before zipping anything
     s3 = aws.client("s3")
-    with byte_progress() as progress:
-        done = _batch.batch_jobs(
-            s3, bucket, jobs, zip_name_override=zip_name_override, parallel=parallel, progress=progress
-        )
-    for job, key in done:
-        click.echo(f"Batched {job.name} as s3://{bucket}/{key}")
+    done: list[tuple[_batch.JobSpec, str]] = []
+    try:
+        with byte_progress() as progress:
+            _batch.batch_jobs(
+                s3,
+                bucket,
+                jobs,
+                zip_name_override=zip_name_override,
+                parallel=parallel,
+                progress=progress,
+                on_done=lambda job, key: done.append((job, key)),
+            )
+    finally:
+        for job, key in done:
+            click.echo(f"Batched {job.name} as s3://{bucket}/{key}")
+        if done and len(done) < len(jobs):
+            warn(f"{len(done)} of {len(jobs)} job(s) were batched (listed above); the others were not")
 
 
 @cli.command("batch-via-api")
