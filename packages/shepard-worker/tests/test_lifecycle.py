@@ -87,6 +87,30 @@ class TestSuccessfulJob:
         inner = flock.zip(flock.OUTPUTS, result.output_keys[0]).read("in.zip")
         assert zipfile.ZipFile(io.BytesIO(inner)).read("data.csv") == b"1,2"
 
+    @pytest.mark.parametrize(
+        ("key", "staged_as"),
+        [("team/batch 7/job-1.zip", "team/batch 7/job-1.zip"), ("odd//../job-1.zip", "job-1.zip")],
+    )
+    def test_an_input_zip_in_a_folder_of_the_bucket_is_at_its_key_under_root_input(
+        self, flock, key: str, staged_as: str
+    ) -> None:
+        """A nested key is staged at $ROOT_INPUT_NAME/$INPUT_ZIP_NAME; a key with `..` or `//` by its name."""
+        # GIVEN a job whose zip sits in a folder of the inputs bucket
+        flock.quick_deploy(
+            "qd", {"run.sh": 'cd "$ROOT_INPUT_NAME"\nfind . -name "*.zip" > "$ROOT_OUTPUT_NAME/found"\n'}
+        )
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, files={"data.csv": b"1,2"})
+        flock.s3.copy_object(
+            Bucket=flock.INPUTS, Key=key, CopySource={"Bucket": flock.INPUTS, "Key": "job-1.zip"}
+        )
+        flock.s3.delete_object(Bucket=flock.INPUTS, Key="job-1.zip")
+        # WHEN the worker runs it
+        result = run(flock, INPUT_ZIP_NAME=key)
+        # THEN the zip is where the payload looks for it
+        assert result.exit_code == ExitCode.OK, result.reason
+        found = flock.zip(flock.OUTPUTS, result.output_keys[0]).read("found").decode()
+        assert found == f"./{staged_as}\n"
+
     def test_an_invoked_job_has_no_input_zip(self, flock) -> None:
         """A job from the batching endpoint runs without downloading any input zip."""
         flock.quick_deploy(

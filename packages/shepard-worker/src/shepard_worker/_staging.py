@@ -29,12 +29,21 @@ def _error_code(exc: ClientError) -> str:
 
 
 def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> Path:
-    """Download the job's input zip into `input_dir` under its own file name and return the path."""
-    name = PurePosixPath(key).name
-    if name in {"", ".", ".."}:
-        raise StagingError(f"INPUT_ZIP_NAME {key!r} does not end in a file name")
-    target = input_dir / name
+    """Download the job's input zip to `input_dir`/`key` (so `$ROOT_INPUT_NAME/$INPUT_ZIP_NAME` finds it).
+
+    A key with empty, `.` or `..` parts cannot be a path inside `input_dir`: it goes under its last part.
+    """
+    parts = key.split("/")
+    if all(part not in {"", ".", ".."} for part in parts) and "\0" not in key:
+        target = input_dir.joinpath(*parts)
+    else:
+        name = PurePosixPath(key).name
+        if name in {"", ".", ".."} or "\0" in name:
+            raise StagingError(f"INPUT_ZIP_NAME {key!r} does not end in a file name")
+        target = input_dir / name
+        log.warning("input zip key %r is not a safe relative path; it is staged as %s", key, target)
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         s3.download_file(bucket, key, str(target))
     except ClientError as exc:
         raise StagingError(
