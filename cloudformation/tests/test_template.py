@@ -83,6 +83,10 @@ class TestParameters:
         for name in toggles:
             assert sorted(template["Parameters"][name]["AllowedValues"]) == ["False", "True"], name
 
+    def test_root_disk_is_never_smaller_than_the_ami_snapshot(self, template):
+        """SizeOfRootDisk refuses sizes below the ECS-optimized AL2023 AMI's 30 GiB root snapshot."""
+        assert template["Parameters"]["SizeOfRootDisk"]["MinValue"] >= 30
+
     def test_compute_environment_type_offers_ec2_and_spot(self, template):
         """ComputeEnvironmentType offers the original's two choices."""
         assert template["Parameters"]["ComputeEnvironmentType"]["AllowedValues"] == ["Ec2", "Spot"]
