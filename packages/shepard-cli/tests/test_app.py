@@ -35,6 +35,52 @@ def _own_commands():
     return [name for name in cli.list_commands(ctx) if name != "local"]
 
 
+AWS_COMMANDS = [
+    (["batch", "{job}", "--s3-bucket-to-upload-to", "no-such-bucket"], "PutObject"),
+    (
+        [
+            "retrieve",
+            "--s3-bucket-for-results",
+            "no-such-bucket",
+            "--directory-to-sync-s3-bucket-to",
+            "{out}",
+        ],
+        "ListObjectsV2",
+    ),
+    (["query", "--dynamo-db-to-query", "no-such-table"], "Scan"),
+    (["status", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+    (["logs", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+    (["cancel", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+    (["describe", "--cloudformation-to-describe", "no-such-stack"], "DescribeStacks"),
+    (["batch-via-api", "--lambda-to-invoke", "no-such-function", "--json-payload", "{{}}"], "Invoke"),
+    (
+        ["deploy", "--path-to-docker-folder", "{code}", "--ecr-repo-to-push-to", "no-such-repo"],
+        "DescribeRepositories",
+    ),
+]
+"""Each AWS command with resource names that do not exist, and the AWS operation that refuses them."""
+
+OTHER_AWS_COMMANDS = [
+    (
+        ["secretify", "--path-to-local-secrets", "{secrets}", "--secret-store", "no-such-secret"],
+        "PutSecretValue",
+    ),
+    (["set-role", "--role-to-assume-to-target-account", "arn:aws:iam::123456789012:role/R"], "AssumeRole"),
+]
+"""AWS commands that explain a missing resource in their own words, and the operation they call."""
+
+
+def _folders(tmp_path):
+    """Make a job folder and a code folder; return the paths the AWS_COMMANDS arguments name."""
+    (tmp_path / "job").mkdir()
+    (tmp_path / "job" / "inputs.txt").write_text("{}")
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "Dockerfile").write_text("FROM scratch\n")
+    (tmp_path / "secrets").mkdir()
+    (tmp_path / "secrets" / "token").write_text("t")
+    return {name: tmp_path / name for name in ("job", "out", "code", "secrets")}
+
+
 def _examples(help_text: str) -> list[str]:
     """Return the `shepard ...` lines after "Example:", a trailing backslash joining the next line."""
     lines = help_text.split("Example:", 1)[1].splitlines()
@@ -180,40 +226,11 @@ class TestErrors:
         assert "check-profile" in result.output
         assert len(result.output.strip().splitlines()) == 1
 
-    @pytest.mark.parametrize(
-        ("args", "operation"),
-        [
-            (["batch", "{job}", "--s3-bucket-to-upload-to", "no-such-bucket"], "PutObject"),
-            (
-                [
-                    "retrieve",
-                    "--s3-bucket-for-results",
-                    "no-such-bucket",
-                    "--directory-to-sync-s3-bucket-to",
-                    "{out}",
-                ],
-                "ListObjectsV2",
-            ),
-            (["query", "--dynamo-db-to-query", "no-such-table"], "Scan"),
-            (["status", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
-            (["logs", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
-            (["cancel", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
-            (["describe", "--cloudformation-to-describe", "no-such-stack"], "DescribeStacks"),
-            (["batch-via-api", "--lambda-to-invoke", "no-such-function", "--json-payload", "{{}}"], "Invoke"),
-            (
-                ["deploy", "--path-to-docker-folder", "{code}", "--ecr-repo-to-push-to", "no-such-repo"],
-                "DescribeRepositories",
-            ),
-        ],
-    )
+    @pytest.mark.parametrize(("args", "operation"), AWS_COMMANDS)
     def test_wrong_resource_name_is_one_line(self, run, aws_endpoint, tmp_path, args, operation):
         """A bucket, table, stack, function or repository that does not exist ends in one AWS line."""
         # GIVEN a job folder, a code folder and an empty flock on moto server
-        (tmp_path / "job").mkdir()
-        (tmp_path / "job" / "inputs.txt").write_text("{}")
-        (tmp_path / "code").mkdir()
-        (tmp_path / "code" / "Dockerfile").write_text("FROM scratch\n")
-        paths = {"job": tmp_path / "job", "out": tmp_path / "out", "code": tmp_path / "code"}
+        paths = _folders(tmp_path)
         # WHEN a command names a resource that is not there
         result = run("--endpoint-url", aws_endpoint, *(arg.format(**paths) for arg in args))
         # THEN it fails with one line naming the refused operation
@@ -221,6 +238,31 @@ class TestErrors:
         assert f"Error: AWS refused {operation}:" in result.output
         assert "Traceback" not in result.output
         assert len([line for line in result.output.splitlines() if line.startswith("Error")]) == 1
+
+    @pytest.mark.parametrize(("args", "operation"), AWS_COMMANDS + OTHER_AWS_COMMANDS)
+    def test_every_command_says_when_aws_cannot_be_reached(self, run, tmp_path, args, operation):
+        """Every AWS command against an endpoint nothing listens on ends in one line saying so."""
+        paths = _folders(tmp_path)
+        result = run("--endpoint-url", "http://127.0.0.1:9", *(arg.format(**paths) for arg in args))
+        assert result.exit_code == 1, operation
+        assert "Error: Cannot reach AWS" in result.output
+        assert "Traceback" not in result.output
+
+    @pytest.mark.parametrize(("args", "operation"), AWS_COMMANDS + OTHER_AWS_COMMANDS)
+    def test_every_command_says_when_credentials_are_missing(
+        self, run, monkeypatch, tmp_path, args, operation
+    ):
+        """Every AWS command without any AWS credentials ends in one line telling how to configure them."""
+        for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SECURITY_TOKEN", "AWS_SESSION_TOKEN"):
+            monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+        monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+        paths = _folders(tmp_path)
+        result = run("--endpoint-url", "https://aws.example.invalid", *(arg.format(**paths) for arg in args))
+        assert result.exit_code == 1, operation
+        assert "Error: No AWS credentials found" in result.output
+        assert "Traceback" not in result.output
 
     def test_missing_credentials_are_one_line(self, run, monkeypatch, tmp_path):
         """Missing AWS credentials end in one line telling how to configure them."""
