@@ -166,6 +166,12 @@ class TestSessions:
         assert "expired" in result.output
         assert "set-role" in result.output
 
+    def test_mfa_without_a_role_is_refused(self, home, aws_endpoint):
+        """MFA options with no role to assume are refused instead of silently ignored."""
+        access = AwsAccess(home=home, endpoint_url=aws_endpoint, mfa_token="123456")  # noqa: S106 - made up
+        with pytest.raises(CliError, match="no role is set"):
+            _ = Aws(access).session
+
     def test_cached_role_is_used(self, home):
         """A cached role's credentials are the ones clients use."""
         _cache(home, hours=1)

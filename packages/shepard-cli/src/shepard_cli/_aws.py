@@ -222,6 +222,12 @@ class Aws:
                 region_name=region,
             )
         if self.access.dont_assume or not self.access.role:
+            if (self.access.mfa_token or self.access.serial_number) and not self.access.dont_assume:
+                raise CliError(
+                    "--mfa-token and --serial-number are for assuming a role, and no role is set",
+                    "Pass --role-to-assume-to-target-account (and --account-number), "
+                    "or leave the MFA options out",
+                )
             return base
         sts = base.client("sts", endpoint_url=self.access.endpoint_url)
         credentials = assume_role(
