@@ -18,14 +18,16 @@ WORKER = [sys.executable, "-m", "shepard_worker"]
 
 _PR_CAPBSET_DROP = 24
 _CAP_DAC_OVERRIDE = 1
+_CAP_FOWNER = 3
 
 
 def _without_root_file_override() -> None:
     """Run the child like an unprivileged user: even as root it cannot write into folders it may not."""
     if os.geteuid() == 0:
         libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(_PR_CAPBSET_DROP, _CAP_DAC_OVERRIDE, 0, 0, 0) != 0:
-            raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
+        for capability in (_CAP_DAC_OVERRIDE, _CAP_FOWNER):
+            if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
 
 def _statuses(log: str) -> list[str]:
@@ -133,3 +135,47 @@ class TestCommandLine:
         (key,) = flock.keys(flock.OUTPUTS)
         assert flock.zip(flock.OUTPUTS, key).read("locked/f") == b"x\n"
         assert list(flock.mounts["root"].iterdir()) == []
+
+    @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to hand a folder to another user")
+    def test_a_folder_the_worker_cannot_remove_leaves_the_job_complete(self, flock) -> None:
+        """With its outputs uploaded, a scratch folder the worker cannot remove is logged, not a failure."""
+        # GIVEN a payload that leaves a folder owned by another user, as a root container does
+        script = 'mkdir "$ROOT_OUTPUT_NAME/theirs"\necho x > "$ROOT_OUTPUT_NAME/theirs/f"\n'
+        script += 'chown 4321 "$ROOT_OUTPUT_NAME/theirs"\n'
+        flock.quick_deploy("qd", {"run.sh": script})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        # WHEN a worker that cannot override file permissions runs the job
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*WORKER, "run"],
+            env=_worker_env(flock),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            preexec_fn=_without_root_file_override,
+        )
+        # THEN the job is complete with its output, and the folder left behind is reported
+        assert done.returncode == 0, done.stderr
+        assert flock.job().status is JobStatus.JOB_COMPLETE
+        (key,) = flock.keys(flock.OUTPUTS)
+        assert flock.zip(flock.OUTPUTS, key).read("theirs/f") == b"x\n"
+        assert "could not remove the job's folders" in done.stderr
+        assert (flock.mounts["root"] / "job-1" / "output" / "theirs" / "f").exists()
+        # AND a retry that cannot clear the leftovers fails staging saying so
+        flock.dynamodb.update_item(
+            TableName=flock.TABLE,
+            Key={"UUID": {"S": "job-1"}},
+            UpdateExpression="SET JOB_STATUS = :failed",
+            ExpressionAttributeValues={":failed": {"S": JobStatus.JOB_FAILED.value}},
+        )
+        retry = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*WORKER, "run"],
+            env=_worker_env(flock, AWS_BATCH_JOB_ATTEMPT="2"),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            preexec_fn=_without_root_file_override,
+        )
+        assert retry.returncode == ExitCode.STAGING_FAILED, retry.stderr
+        assert "left by an earlier attempt: [Errno 13] Permission denied" in retry.stderr

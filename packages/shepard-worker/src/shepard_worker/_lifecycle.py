@@ -278,7 +278,11 @@ class _Job:
             compress_level=config.compress_level,
         )
         self._set_status(JobStatus.JOB_COMPLETE_CLEANING_UP_WORKSPACE)
-        workspace.remove()
+        try:
+            workspace.remove()
+        except OSError as exc:
+            # The outputs are uploaded: the job is complete; what is left on disk is only logged.
+            log.error("could not remove the job's folders (%s); they are left on disk", exc)  # noqa: TRY400
         self.table.finish(JobStatus.JOB_COMPLETE, 0)
         self.status = JobStatus.JOB_COMPLETE
         return tuple(keys)

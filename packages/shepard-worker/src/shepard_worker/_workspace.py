@@ -77,7 +77,12 @@ class Workspace:
                 )
             if dirs.job_dir.exists() or dirs.job_dir.is_symlink():
                 log.warning("removing %s left by an earlier attempt", dirs.job_dir)
-                _remove(dirs.job_dir)
+                try:
+                    _remove(dirs.job_dir)
+                except OSError as exc:
+                    raise StagingError(
+                        f"could not remove {dirs.job_dir} left by an earlier attempt: {exc}"
+                    ) from None
             dirs.input_dir.mkdir(parents=True)
             dirs.output_dir.mkdir()
 
