@@ -60,6 +60,27 @@ class TestProfileCommands:
         }
         assert store.current() == "flock"
 
+    def test_configure_stores_folders_as_absolute_paths(self, run, store, tmp_path, monkeypatch):
+        """Folders answered relative to the working folder are stored absolute: the profile works anywhere."""
+        monkeypatch.chdir(tmp_path)
+        given = {"shepard_cli_path_to_local_folder_to_batch": "job", "shepard_cli_secret_store": "kept/as-is"}
+        answers = "".join(f"{given.get(name, '')}\n" for name in PROFILE_ATTRIBUTES)
+        assert run("configure", "flock", input=answers).exit_code == 0
+        assert store.load("flock") == {
+            "shepard_cli_path_to_local_folder_to_batch": str(tmp_path / "job"),
+            "shepard_cli_secret_store": "kept/as-is",
+        }
+
+    def test_home_relative_folder_in_a_profile_is_found(self, run, flock, store, tmp_path, monkeypatch):
+        """A folder written with `~` in a hand-made profile file is found under the home folder."""
+        monkeypatch.setenv("HOME", str(tmp_path))
+        (tmp_path / "job").mkdir()
+        (tmp_path / "job" / "inputs.txt").write_text("{}")
+        store.save("test", flock.profile() | {"shepard_cli_path_to_local_folder_to_batch": "~/job"})
+        result = run("batch")
+        assert result.exit_code == 0, result.output
+        assert len(flock.keys(flock.inputs_bucket)) == 1
+
     def test_configure_keeps_and_clears_values(self, run, store):
         """Enter keeps an attribute's value and '-' removes it."""
         store.save(

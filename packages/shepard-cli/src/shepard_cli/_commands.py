@@ -16,11 +16,16 @@ import click
 from shepard_cli import _flock_command  # noqa: F401 - registers `shepard build-flock`
 from shepard_cli._app import aws_command, cli, pass_settings
 from shepard_cli._errors import CliError
-from shepard_cli._profiles import PROFILE_ATTRIBUTES, check_profile_name
+from shepard_cli._profiles import PATH_ATTRIBUTES, PROFILE_ATTRIBUTES, check_profile_name
 
 if TYPE_CHECKING:
     from shepard_cli._aws import Aws
     from shepard_cli._settings import Settings
+
+
+def _local_path(value: str) -> Path:
+    """Return a user-given path with `~` expanded (profile values do not pass through a shell)."""
+    return Path(value).expanduser()
 
 
 def _print_json(document: object) -> None:
@@ -99,7 +104,7 @@ def deploy(
     from shepard_cli import _deploy
     from shepard_cli._console import stderr
 
-    folder = Path(
+    folder = _local_path(
         settings.need(path_to_docker_folder, "shepard_cli_path_to_docker_folder", "--path-to-docker-folder")
     )
     _deploy.find_dockerfile(folder)
@@ -247,7 +252,7 @@ def batch(
                 raise CliError(
                     f"{item} sets parameters for a job folder", "Pass --path-to-local-folder-to-batch"
                 )
-            jobs += _batch.jobs_from_tsv(path, Path(folder_value))
+            jobs += _batch.jobs_from_tsv(path, _local_path(folder_value))
         else:
             jobs.append(_batch.read_job(path))
     if not many:
@@ -256,7 +261,7 @@ def batch(
             "shepard_cli_path_to_local_folder_to_batch",
             "--path-to-local-folder-to-batch",
         )
-        jobs.append(_batch.read_job(Path(folder)))
+        jobs.append(_batch.read_job(_local_path(folder)))
     bucket = settings.need(
         s3_bucket_to_upload_to, "shepard_cli_s3_bucket_to_upload_to", "--s3-bucket-to-upload-to"
     )
@@ -554,7 +559,7 @@ def secretify(
     from shepard_cli import _secrets
     from shepard_cli._console import warn
 
-    folder = Path(
+    folder = _local_path(
         settings.need(path_to_local_secrets, "shepard_cli_path_to_local_secrets", "--path-to-local-secrets")
     )
     secret_id = settings.need(secret_store, "shepard_cli_secret_store", "--secret-store")
@@ -613,7 +618,7 @@ def retrieve(
     bucket = settings.need(
         s3_bucket_for_results, "shepard_cli_s3_bucket_for_results", "--s3-bucket-for-results"
     )
-    directory = Path(
+    directory = _local_path(
         settings.need(
             directory_to_sync_s3_bucket_to,
             "shepard_cli_directory_to_sync_s3_bucket_to",
@@ -694,6 +699,8 @@ def configure(settings: Settings, name: str | None, profile_name: str | None) ->
         answer = answer.strip()
         if answer == "-":
             answers.pop(attribute, None)
+        elif answer and attribute in PATH_ATTRIBUTES:
+            answers[attribute] = str(Path(answer).expanduser().absolute())
         elif answer:
             answers[attribute] = answer
     path = store.save(profile, answers)

@@ -35,6 +35,17 @@ PROFILE_ATTRIBUTES: Final[dict[str, str]] = {
 }
 """Every attribute a profile may hold, with what it means."""
 
+PATH_ATTRIBUTES: Final = frozenset(
+    {
+        "shepard_cli_path_to_docker_folder",
+        "shepard_cli_path_to_local_folder_to_batch",
+        "shepard_cli_path_to_local_secrets",
+        "shepard_cli_directory_to_sync_s3_bucket_to",
+    }
+)
+"""The attributes naming local folders: `configure` stores them as absolute paths, so a profile works
+from any working directory."""
+
 _PROFILE_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\Z")
 
 
