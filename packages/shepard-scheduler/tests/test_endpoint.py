@@ -166,6 +166,15 @@ class TestEndpointFailures:
         assert status == 200
         assert len(flock.jobs()) == 1
 
+    def test_failure_is_logged_with_the_job_id(self, flock, context, events, throttle, log_lines):
+        """A request that fails with an AWS error is logged as an error carrying its job id."""
+        throttle(aws_clients(os.environ).batch, "SubmitJob", None)
+        status, _ = _call(events.load("endpoint_inputs"), context)
+        assert status == 500
+        [entry] = [e for e in log_lines() if e["message"] == "job not scheduled"]
+        assert entry["level"] == "ERROR"
+        assert entry["correlation_id"] == flock.rows()[0]["UUID"]
+
     def test_missing_configuration_answers_500(self, flock, context, monkeypatch):
         """Without its environment variables the endpoint answers 500 naming what is missing."""
         monkeypatch.delenv("SHEPARD_TABLE_NAME")

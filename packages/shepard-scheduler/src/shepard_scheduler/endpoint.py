@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from botocore.exceptions import BotoCoreError, ClientError
+from shepard_core import job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
 from shepard_scheduler._config import ConfigError, SchedulerConfig
@@ -73,7 +74,6 @@ def _schedule(
                 "message": f"the job could not be scheduled now ({exc}); retry the request",
             },
         )
-    logger.set_correlation_id(outcome.job_id)
     tally.count(outcome)
     log_outcome(outcome, job_id=outcome.job_id)
     if outcome.batch_job_id is None:
@@ -116,6 +116,8 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:  # noqa: ANN4
     )
     deadline = time.time() + context.get_remaining_time_in_millis() / 1000
     logger.append_keys(project=config.project_name, request_id=context.aws_request_id)
+    # The job id follows from the request id, so even a failure before scheduling logs it.
+    logger.set_correlation_id(job_id_for_api_request(context.aws_request_id))
     tally = Tally()
     try:
         return _schedule(scheduler, event, context.aws_request_id, deadline, tally)
