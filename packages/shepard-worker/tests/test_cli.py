@@ -18,6 +18,7 @@ WORKER = [sys.executable, "-m", "shepard_worker"]
 
 _PR_CAPBSET_DROP = 24
 _CAP_DAC_OVERRIDE = 1
+_CAP_DAC_READ_SEARCH = 2
 _CAP_FOWNER = 3
 
 
@@ -25,7 +26,7 @@ def _without_root_file_override() -> None:
     """Run the child like an unprivileged user: even as root it cannot write into folders it may not."""
     if os.geteuid() == 0:
         libc = ctypes.CDLL(None, use_errno=True)
-        for capability in (_CAP_DAC_OVERRIDE, _CAP_FOWNER):
+        for capability in (_CAP_DAC_OVERRIDE, _CAP_DAC_READ_SEARCH, _CAP_FOWNER):
             if libc.prctl(_PR_CAPBSET_DROP, capability, 0, 0, 0) != 0:
                 raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP) failed")
 
@@ -179,3 +180,25 @@ class TestCommandLine:
         )
         assert retry.returncode == ExitCode.STAGING_FAILED, retry.stderr
         assert "left by an earlier attempt: [Errno 13] Permission denied" in retry.stderr
+
+    def test_an_output_file_the_worker_cannot_read_fails_the_upload_by_name(self, flock) -> None:
+        """An output the worker may not read fails the job as an upload failure naming the file."""
+        flock.quick_deploy(
+            "qd", {"run.sh": 'echo x > "$ROOT_OUTPUT_NAME/closed"\nchmod 000 "$ROOT_OUTPUT_NAME/closed"\n'}
+        )
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        done = subprocess.run(  # noqa: S603 - a fixed argument list
+            [*WORKER, "run"],
+            env=_worker_env(flock),
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=60,
+            preexec_fn=_without_root_file_override,
+        )
+        assert done.returncode == ExitCode.UPLOAD_FAILED, done.stderr
+        assert "could not read the root outputs" in done.stderr
+        assert "Permission denied: 'closed'" in done.stderr
+        assert flock.job().status is JobStatus.JOB_FAILED
+        assert flock.keys(flock.OUTPUTS) == []
+        assert list(flock.mounts["root"].iterdir()) == []

@@ -55,6 +55,10 @@ def upload_outputs(  # noqa: PLR0913 - the names of the zips need the job's part
                 stats = zip_folder(dirs.output_dir, writer, compress_level)
         except (ClientError, BotoCoreError) as exc:
             raise UploadError(f"could not upload s3://{bucket}/{key}: {exc}") from exc
+        except OSError as exc:
+            raise UploadError(
+                f"could not read the {dirs.kind.value} outputs for s3://{bucket}/{key}: {exc}"
+            ) from exc
         log.info(
             "uploaded s3://%s/%s: %d files, %d bytes in, %d bytes zipped",
             bucket,
