@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import urllib.request
 import uuid
 
@@ -97,6 +98,10 @@ class TestDeploy:
         )
         assert result.exit_code == 0, result.output
         assert f"Deployed {REGISTRY}/{repository}:latest" in result.output
+        # AND the build and the push were shown as they happened
+        assert f"Building the payload image shepard-payload/{repository}:latest" in result.output
+        assert f"Pushing {REGISTRY}/{repository}:latest" in result.output
+        assert re.search(r"^[0-9a-f]{12}: (Pushed|Layer already exists)$", result.output, re.MULTILINE)
         # THEN the registry has the tag
         with urllib.request.urlopen(f"http://{REGISTRY}/v2/{repository}/tags/list") as response:
             assert json.load(response)["tags"] == ["latest"]
@@ -139,6 +144,10 @@ class TestDeploy:
         # THEN it is built and pushed with that engine
         assert result.exit_code == 0, result.output
         assert f"Deployed {REGISTRY}/{repository}:latest" in result.output
+        # AND the build and the push were shown as they happened
+        assert f"Building the payload image shepard-payload/{repository}:latest" in result.output
+        assert f"Pushing {REGISTRY}/{repository}:latest" in result.output
+        assert re.search(r"^[0-9a-f]{12}: (Pushed|Layer already exists)$", result.output, re.MULTILINE)
 
     def test_missing_worker_image_is_refused(self, run, aws_endpoint, tmp_path, repository):
         """Deploy refuses to start when the worker image is not in the engine."""
