@@ -352,6 +352,18 @@ class TestBatchViaApi:
         )
         assert result.output == "Job u-3 submitted\n"
 
+    def test_payload_file_that_is_not_utf8_is_one_line(self, run, endpoint, tmp_path):
+        """--json-payload @FILE with bytes that are not UTF-8 is refused in one line, before calling AWS."""
+        (tmp_path / "inputs.txt").write_bytes(b'\xff{"A": "1"}')
+        result = run(
+            "batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", f"@{tmp_path}/inputs.txt"
+        )
+        assert result.exit_code == 1
+        assert (
+            result.output
+            == f"Error: {tmp_path}/inputs.txt is not UTF-8 text. Save the JSON payload as UTF-8\n"
+        )
+
     def test_duplicate_request_says_so(self, run, endpoint):
         """A request the endpoint had already scheduled is reported as such."""
         endpoint(200, {"uuid": "u-1", "batch_job_id": "b-1", "duplicate": True})

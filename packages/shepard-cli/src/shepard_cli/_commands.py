@@ -317,7 +317,11 @@ def batch_via_api(settings: Settings, aws: Aws, lambda_to_invoke: str | None, js
 
     function = settings.need(lambda_to_invoke, "shepard_cli_lambda_to_invoke", "--lambda-to-invoke")
     if json_payload.startswith("@"):
-        json_payload = Path(json_payload[1:]).read_text(encoding="utf-8")
+        payload_file = _local_path(json_payload[1:])
+        try:
+            json_payload = payload_file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CliError(f"{payload_file} is not UTF-8 text", "Save the JSON payload as UTF-8") from None
     answer = invoke_endpoint(aws.client("lambda"), function, json_payload)
     job = answer.get("uuid") or answer.get("UUID") or answer.get("job_id") or answer.get("job_uuid")
     batch_id = answer.get("batch_job_id") or answer.get("SHEPARD_BATCH_JOB_ID") or answer.get("batchJobId")
