@@ -77,6 +77,15 @@ class TestSuccessfulJob:
         assert not [name for name in env if name.startswith(("EFS_", "LUSTRE_"))]
         assert "AWS_SECRET_ACCESS_KEY" not in env
 
+    def test_an_input_wins_over_a_variable_the_worker_only_passes_on(self, flock) -> None:
+        """A user's AWS_DEFAULT_REGION reaches the payload; the worker's own is passed on only when unset."""
+        flock.quick_deploy("qd", {"run.sh": DUMP_ENV})
+        flock.schedule(inputs={"AWS_DEFAULT_REGION": "eu-west-1", "QUICK_DEPLOY_DIRECTORY": "qd"})
+        result = run(flock, AWS_REGION="us-east-1")
+        env = env_lines(flock.zip(flock.OUTPUTS, result.output_keys[0]))
+        assert env["AWS_DEFAULT_REGION"] == "eu-west-1"
+        assert env["AWS_REGION"] == "us-east-1"
+
     def test_the_input_zip_is_in_the_root_input_folder(self, flock) -> None:
         """Without EFS or Lustre the input zip is downloaded into ROOT_INPUT_NAME."""
         flock.quick_deploy(

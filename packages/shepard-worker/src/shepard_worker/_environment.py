@@ -37,8 +37,8 @@ def payload_environment(
     that no environment can hold (a name with `=`, a value with a NUL) raises StagingError.
     """
     _check_inputs(row.inputs)
-    env: dict[str, str] = dict(row.inputs)
-    env.update(config.passthrough)
+    env: dict[str, str] = dict(config.passthrough)
+    env.update(row.inputs)  # an input may set a passed-on name (AWS_DEFAULT_REGION), never a reserved one
     env.update(
         {
             "UUID": config.job_uuid,
