@@ -82,6 +82,16 @@ class TestQuery:
         views = json.loads(run("query", "--status", "active", "--output", "json").output)
         assert sorted(v["uuid"] for v in views) == sorted([running.uuid, waiting.uuid])
 
+    def test_items_that_are_not_job_rows_are_left_out_with_a_warning(self, run, flock):
+        """Query lists the job rows and warns about items of the table that are not job rows."""
+        row = _put(flock, JobStatus.IN_PROGRESS)
+        flock.client("dynamodb").put_item(TableName=flock.table, Item={"UUID": {"S": "stray"}})
+        result = run("query", "--output", "json")
+        assert result.exit_code == 0, result.output
+        assert [job["uuid"] for job in json.loads(result.stdout)] == [row.uuid]
+        assert "1 item(s) of table test-jobs are not Shepard job rows" in result.stderr
+        assert "stray" in result.stderr
+
     def test_rejection_report_without_a_row_is_shown(self, run, flock):
         """A rejection known only from its report in the errors bucket is listed with its reason."""
         key = rejection_report_key("bad-job.zip")
@@ -142,6 +152,17 @@ class TestStatus:
         result = run("status", "nope")
         assert result.exit_code == 1
         assert "job nope is not in table test-jobs" in result.output
+
+    @pytest.mark.parametrize("command", ["status", "logs", "cancel"])
+    def test_item_that_is_not_a_job_row_is_one_line(self, run, flock, command):
+        """An item that is not a job row (another table) is refused in one line naming the table."""
+        flock.client("dynamodb").put_item(
+            TableName=flock.table, Item={"UUID": {"S": "other"}, "JOB_STATUS": {"S": "running"}}
+        )
+        result = run(command, "other")
+        assert result.exit_code == 1
+        assert "the item other of table test-jobs is not a Shepard job row" in result.output
+        assert "Traceback" not in result.output
 
 
 class TestLogs:

@@ -374,13 +374,23 @@ def query(
     table = settings.need(dynamo_db_to_query, "shepard_cli_dynamo_db_to_query", "--dynamo-db-to-query")
     wanted = parse_status_filter(statuses)
     bucket = settings.get(errors_bucket, "shepard_cli_errors_bucket")
+    skipped: list[str] = []
     views = list_jobs(
         aws.client("dynamodb"),
         table,
         statuses=wanted,
         s3=aws.client("s3") if bucket else None,
         errors_bucket=bucket,
+        skipped=skipped,
     )
+    if skipped:
+        from shepard_cli._console import warn
+
+        shown = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")  # noqa: PLR2004 - a few
+        warn(
+            f"{len(skipped)} item(s) of table {table} are not Shepard job rows and are left out ({shown}); "
+            "is it the flock's TableName?"
+        )
     if output == "json":
         _print_json([view.to_json() for view in views])
         return

@@ -83,9 +83,15 @@ class JobView:
 
 
 def scan_rows(
-    dynamodb: DynamoDBClient, table: str, statuses: frozenset[JobStatus] | None = None
+    dynamodb: DynamoDBClient,
+    table: str,
+    statuses: frozenset[JobStatus] | None = None,
+    skipped: list[str] | None = None,
 ) -> Iterator[JobRow]:
-    """Yield the table's job rows, only those with one of `statuses` when given (filtered by DynamoDB)."""
+    """Yield the table's job rows, only those with one of `statuses` when given (filtered by DynamoDB).
+
+    Items that are not job rows are left out; their UUIDs go to `skipped` when it is given.
+    """
     kwargs: dict[str, Any] = {"TableName": table}
     if statuses is not None:
         values = {f":s{i}": {"S": status.value} for i, status in enumerate(sorted(statuses))}
@@ -100,7 +106,8 @@ def scan_rows(
             try:
                 yield JobRow.from_item(item)  # type: ignore[arg-type]
             except ValueError:
-                continue
+                if skipped is not None:
+                    skipped.append(str(item.get(Attr.UUID, {}).get("S", "?")))
 
 
 def _report_reason(document: object) -> str:
@@ -128,16 +135,20 @@ def rejection_reports(s3: S3Client, bucket: str) -> Iterator[tuple[str, dict[str
             yield key.removeprefix(REJECTED_PREFIX).removesuffix(".json"), report
 
 
-def list_jobs(
+def list_jobs(  # noqa: PLR0913 - the clients, the table, the filter and what was left out
     dynamodb: DynamoDBClient,
     table: str,
     *,
     statuses: frozenset[JobStatus] | None = None,
     s3: S3Client | None = None,
     errors_bucket: str | None = None,
+    skipped: list[str] | None = None,
 ) -> list[JobView]:
-    """Return the flock's jobs (filtered by status), adding rejections known only from their reports."""
-    views = [JobView.from_row(row) for row in scan_rows(dynamodb, table, statuses)]
+    """Return the flock's jobs (filtered by status), adding rejections known only from their reports.
+
+    The UUIDs of items that are not job rows go to `skipped` when it is given.
+    """
+    views = [JobView.from_row(row) for row in scan_rows(dynamodb, table, statuses, skipped)]
     if s3 is not None and errors_bucket and (statuses is None or JobStatus.REJECTED in statuses):
         by_zip = {v.input_zip_name: i for i, v in enumerate(views) if v.input_zip_name}
         by_uuid = {v.uuid: i for i, v in enumerate(views)}
@@ -172,7 +183,13 @@ def get_row(dynamodb: DynamoDBClient, table: str, job_id: str) -> JobRow:
             f"job {job_id} is not in table {table}",
             "Check the UUID with `shepard query` (finished jobs leave the table after their TTL)",
         )
-    return JobRow.from_item(item)  # type: ignore[arg-type]
+    try:
+        return JobRow.from_item(item)  # type: ignore[arg-type]
+    except ValueError as exc:
+        raise CliError(
+            f"the item {job_id} of table {table} is not a Shepard job row ({exc})",
+            "Check --dynamo-db-to-query or shepard_cli_dynamo_db_to_query: it must be the flock's TableName",
+        ) from None
 
 
 def describe_batch_job(batch: BatchClient, batch_job_id: str) -> dict[str, Any] | None:
