@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -109,3 +111,38 @@ class TestWorkerImage:
         assert row.status is JobStatus.JOB_COMPLETE
         key = f"result@job-1_{row.start_time}_root.zip"
         assert flock.zip(flock.OUTPUTS, key).read("where.txt") == b"nested\n"
+
+    def test_sigterm_while_the_engine_starts_exits_143_without_touching_the_job(
+        self, flock, docker_client, worker_image, tmp_path: Path
+    ) -> None:
+        """SIGTERM while the entrypoint waits for the inner engine ends the container at once with 143."""
+        # GIVEN a worker container whose inner engine never comes up
+        import docker
+
+        never_up = tmp_path / "dockerd"
+        never_up.write_text("#!/bin/sh\nexec sleep 600\n")
+        never_up.chmod(0o755)
+        flock.schedule(inputs={})
+        env = {k: v for k, v in flock.env(SHEPARD_RUNTIME="docker").items() if k != "DOCKER_HOST"}
+        container = docker_client.containers.run(
+            worker_image,
+            detach=True,
+            environment=env,
+            network_mode="none",
+            mounts=[docker.types.Mount("/usr/local/bin/dockerd", str(never_up), type="bind", read_only=True)],
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while "starting dockerd" not in container.logs().decode():
+                assert time.monotonic() < deadline, container.logs().decode()
+                time.sleep(0.1)
+            # WHEN Batch sends SIGTERM
+            container.kill(signal="SIGTERM")
+            # THEN the container ends promptly with 143 and the job's row is untouched
+            code = container.wait(timeout=15)["StatusCode"]
+            logs = container.logs().decode()
+        finally:
+            container.remove(force=True, v=True)
+        assert code == 128 + signal.SIGTERM, logs
+        assert "SIGTERM before the worker started" in logs
+        assert flock.job().status is JobStatus.SUBMITTED
