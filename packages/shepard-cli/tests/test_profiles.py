@@ -216,6 +216,31 @@ class TestPrecedence:
         assert run("query", "--use-env-variables", "False", *given).exit_code == 0
         assert run("query", "--use-env-variables", "True", "--output", "json").exit_code == 0
 
+    @pytest.mark.parametrize(
+        ("where", "url", "source"),
+        [
+            ("flag", "notaurl", "--endpoint-url"),
+            ("flag", "http://127.0.0.1:99999", "--endpoint-url"),
+            ("environment", "ftp://example.com", "$AWS_ENDPOINT_URL"),
+            ("profile", "127.0.0.1:4566", "shepard_cli_endpoint_url in your profile"),
+        ],
+    )
+    def test_bad_endpoint_url_is_one_line_naming_its_source(  # noqa: PLR0913, PLR0917 - fixtures, parameters
+        self, run, flock, store, monkeypatch, where, url, source
+    ):
+        """An endpoint URL that is not http(s)://HOST[:PORT] is refused, naming where it was set."""
+        args = ["query"]
+        if where == "flag":
+            args += ["--endpoint-url", url]
+        elif where == "environment":
+            monkeypatch.setenv("AWS_ENDPOINT_URL", url)
+        else:
+            store.save("test", flock.profile() | {"shepard_cli_endpoint_url": url})
+        result = run(*args)
+        assert result.exit_code == 1
+        assert f"{url!r} (from {source}) is not an endpoint URL" in result.output
+        assert "Traceback" not in result.output
+
     def test_endpoint_flag_beats_environment_and_profile(self, run, flock, monkeypatch):
         """--endpoint-url wins over AWS_ENDPOINT_URL, which wins over the profile's endpoint."""
         monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:9")

@@ -41,11 +41,20 @@ class Settings:
         return value
 
     def resolve_endpoint(self, flag: str | None) -> str | None:
-        """Return the endpoint URL: the command's flag, the global flag, $AWS_ENDPOINT_URL, the profile."""
-        for value in (flag, self.endpoint_url, os.environ.get(ENDPOINT_VARIABLE)):
+        """Return the endpoint URL: the command's flag, the global flag, $AWS_ENDPOINT_URL, the profile.
+
+        Raise CliError, naming where it came from, when the URL is not an http(s) URL.
+        """
+        candidates = (
+            (flag, "--endpoint-url"),
+            (self.endpoint_url, "--endpoint-url"),
+            (os.environ.get(ENDPOINT_VARIABLE), f"${ENDPOINT_VARIABLE}"),
+            (self.profile.get("shepard_cli_endpoint_url"), "shepard_cli_endpoint_url in your profile"),
+        )
+        for value, source in candidates:
             if value:
-                return value
-        return self.profile.get("shepard_cli_endpoint_url") or None
+                return _checked_endpoint(value, source)
+        return None
 
     def aws(  # noqa: PLR0913 - one argument per access option of the seed
         self,
@@ -72,3 +81,19 @@ class Settings:
                 serial_number=serial_number,
             )
         )
+
+
+def _checked_endpoint(url: str, source: str) -> str:
+    from urllib.parse import urlparse
+
+    parsed = urlparse(url)
+    try:
+        port_ok = parsed.port is None or parsed.port > 0
+    except ValueError:
+        port_ok = False
+    if parsed.scheme not in {"http", "https"} or not parsed.hostname or not port_ok:
+        raise CliError(
+            f"{url!r} (from {source}) is not an endpoint URL",
+            "Give http(s)://HOST[:PORT], such as the one `shepard local up` put in the local profile",
+        )
+    return url
