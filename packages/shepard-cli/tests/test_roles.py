@@ -214,6 +214,13 @@ class TestSessions:
         result = run("query")
         assert "ResourceNotFoundException" in result.output  # the table lives in us-east-1
 
+    def test_malformed_region_is_one_line(self, run, flock, store):
+        """A region that is not a region name is refused in one line."""
+        store.save("test", flock.profile() | {"shepard_cli_region": "not a region!"})
+        result = run("query")
+        assert result.exit_code == 1
+        assert "region_name 'not a region!' doesn't match a supported format. Check" in result.output
+
     def test_local_endpoint_defaults_the_region(self, home, aws_endpoint, monkeypatch, tmp_path):
         """With an endpoint and no region configured anywhere, clients use us-east-1."""
         monkeypatch.delenv("AWS_DEFAULT_REGION")

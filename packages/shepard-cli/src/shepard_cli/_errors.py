@@ -50,9 +50,9 @@ def explain(exc: BaseException) -> str | None:  # noqa: PLR0911 - one return per
     if isinstance(exc, bce.EndpointConnectionError | bce.ConnectionClosedError | bce.ConnectTimeoutError):
         return f"Cannot reach AWS: {exc}. Check your network, or --endpoint-url / AWS_ENDPOINT_URL"
     if isinstance(exc, bce.ParamValidationError):
-        return f"Invalid value for AWS: {exc}. Check the names in your options or profile"
+        return f"Invalid value for AWS: {str(exc).rstrip('.')}. Check the names in your options or profile"
     if isinstance(exc, bce.BotoCoreError):
-        return f"AWS call failed: {exc}. Check your options, profile and network"
+        return f"AWS call failed: {str(exc).rstrip('.')}. Check your options, profile and network"
     special_message = _explain_transfer(exc) or _explain_docker(exc)
     if special_message is not None:
         return special_message
