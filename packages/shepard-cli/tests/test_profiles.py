@@ -164,6 +164,16 @@ class TestProfileCommands:
         assert result.exit_code == 1
         assert "gone" in result.output
 
+    def test_damaged_current_profile_file_is_one_line_and_can_be_cleared(self, run, home):
+        """A current-profile file that is not text is reported in one line; clear-profile-config fixes it."""
+        home.mkdir(parents=True)
+        (home / "current_profile").write_bytes(b"\xff\xfe")
+        result = run("query")
+        assert result.exit_code == 1
+        assert "current_profile is damaged" in result.output
+        assert run("clear-profile-config").exit_code == 0
+        assert "no value for --dynamo-db-to-query" in run("query").output
+
     def test_clear_profile_config(self, run, store):
         """`clear_profile_config` leaves no profile current but keeps the profiles."""
         store.save("a", {})

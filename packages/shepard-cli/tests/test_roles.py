@@ -240,9 +240,10 @@ class TestSessions:
         s3.create_bucket(Bucket="local-only")
         assert [b["Name"] for b in s3.list_buckets()["Buckets"]] == ["local-only"]
 
-    def test_damaged_cache_is_reported(self, home):
-        """A damaged role cache is reported with what to do."""
+    @pytest.mark.parametrize("damage", [b"{", b"\xff\xfe"])
+    def test_damaged_cache_is_reported(self, home, damage):
+        """A damaged role cache (bad JSON or not text) is reported with what to do."""
         home.mkdir(parents=True)
-        (home / "role_credentials").write_text("{")
+        (home / "role_credentials").write_bytes(damage)
         with pytest.raises(CliError, match="release-role"):
             RoleCache(home).load()

@@ -169,9 +169,9 @@ def cli(ctx: click.Context, profile: str | None, endpoint_url: str | None, use_e
     """
     store = ProfileStore()
     settings = Settings(store=store, endpoint_url=endpoint_url)
-    name = profile if profile is not None else (store.current() if use_env_variables else None)
-    if profile is None and _names_no_profile(ctx.invoked_subcommand):
-        name = None  # a missing or broken current profile must not lock out the commands that fix it
+    # A missing or broken current profile must not lock out the commands that fix it.
+    wants_current = use_env_variables and not _names_no_profile(ctx.invoked_subcommand)
+    name = profile if profile is not None else (store.current() if wants_current else None)
     if name is not None:
         try:
             settings.profile = store.load(check_profile_name(name))

@@ -130,11 +130,11 @@ class RoleCache:
     def load(self) -> RoleCredentials | None:
         """Return the cached credentials, or None when no role is set."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return None
         try:
-            return RoleCredentials.from_json(text)
+            return RoleCredentials.from_json(raw.decode("utf-8"))
         except (ValueError, KeyError, TypeError):
             raise CliError(
                 f"the role cache {self.path} is damaged",

@@ -124,10 +124,15 @@ class ProfileStore:
 
     def current(self) -> str | None:
         """Return the name of the current profile, or None when none is set."""
+        path = self.home / CURRENT_FILE
         try:
-            name = (self.home / CURRENT_FILE).read_text(encoding="utf-8").strip()
+            name = path.read_bytes().decode("utf-8").strip()
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError:
+            raise CliError(
+                f"{path} is damaged", "Run `shepard clear-profile-config`, then `shepard set-profile NAME`"
+            ) from None
         return name or None
 
     def set_current(self, name: str) -> None:
