@@ -12,6 +12,7 @@ from shepard_core import (
     InputsTooLargeError,
     InvalidJSONError,
     InvalidKeyError,
+    InvalidValueError,
     NestedValueError,
     NotAnObjectError,
     NullValueError,
@@ -68,7 +69,7 @@ class TestParseInputsAccepts:
                     and k.upper() not in {"TAG", "QUICK_DEPLOY_DIRECTORY"}
                 )
             ),
-            st.text(max_size=50),
+            st.text(st.characters(exclude_characters="\x00"), max_size=50),
             max_size=10,
         )
     )
@@ -100,6 +101,11 @@ class TestParseInputsRejects:
         """Lists and objects as values are rejected naming the key."""
         with pytest.raises(NestedValueError, match="'A'"):
             parse_inputs(f'{{"A": {value}}}'.encode())
+
+    def test_nul_character_in_a_value(self):
+        """A value holding a NUL character, which no environment can carry, is rejected naming the key."""
+        with pytest.raises(InvalidValueError, match=r"'A'.*NUL"):
+            parse_inputs(b'{"A": "x\\u0000y"}')
 
     def test_null_value(self):
         """A null value is rejected naming the key."""

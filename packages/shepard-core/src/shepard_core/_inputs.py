@@ -67,6 +67,10 @@ class NullValueError(InputsError):
     """A value of inputs.txt is null, which an environment variable cannot hold."""
 
 
+class InvalidValueError(InputsError):
+    """A value of inputs.txt holds a NUL character, which no environment variable can hold."""
+
+
 def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
     result: dict[str, object] = {}
     special_seen: dict[str, str] = {}
@@ -91,7 +95,14 @@ def _reject_constant(name: str) -> object:
 def _as_env_value(key: str, value: object) -> str:
     if isinstance(value, bool):
         return "True" if value else "False"
-    if isinstance(value, str | int | float):
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise InvalidValueError(
+                f"the value of {key!r} holds a NUL character (\\u0000), which no environment variable "
+                "can hold; remove it"
+            )
+        return value
+    if isinstance(value, int | float):
         return str(value)
     if value is None:
         raise NullValueError(
