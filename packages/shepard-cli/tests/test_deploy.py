@@ -20,6 +20,28 @@ def _payload(folder, dockerfile="Dockerfile"):
     return folder
 
 
+def _deploy_args(endpoint, folder, repository, worker_image):
+    return [
+        "deploy",
+        "--endpoint-url",
+        endpoint,
+        "--path-to-docker-folder",
+        str(folder),
+        "--ecr-repo-to-push-to",
+        repository,
+        "--worker-image",
+        worker_image,
+        "--registry",
+        REGISTRY,
+    ]
+
+
+def _assert_progress_shown(output, repository):
+    assert f"Building the payload image shepard-payload/{repository}:latest" in output
+    assert f"Pushing {REGISTRY}/{repository}:latest" in output
+    assert re.search(r"^[0-9a-f]{12}: (Pushed|Layer already exists)$", output, re.MULTILINE)
+
+
 class TestFindDockerfile:
     def test_dockerfile(self, tmp_path):
         """A folder with a Dockerfile builds from it."""
@@ -83,25 +105,11 @@ class TestDeploy:
     ):
         """Deploy builds the payload, nests its tar in the worker image and pushes it to the registry."""
         folder = _payload(tmp_path / "code", "Dockerfile.txt")
-        result = run(
-            "deploy",
-            "--endpoint-url",
-            aws_endpoint,
-            "--path-to-docker-folder",
-            str(folder),
-            "--ecr-repo-to-push-to",
-            repository,
-            "--worker-image",
-            worker_image,
-            "--registry",
-            REGISTRY,
-        )
+        result = run(*_deploy_args(aws_endpoint, folder, repository, worker_image))
         assert result.exit_code == 0, result.output
         assert f"Deployed {REGISTRY}/{repository}:latest" in result.output
         # AND the build and the push were shown as they happened
-        assert f"Building the payload image shepard-payload/{repository}:latest" in result.output
-        assert f"Pushing {REGISTRY}/{repository}:latest" in result.output
-        assert re.search(r"^[0-9a-f]{12}: (Pushed|Layer already exists)$", result.output, re.MULTILINE)
+        _assert_progress_shown(result.output, repository)
         # THEN the registry has the tag
         with urllib.request.urlopen(f"http://{REGISTRY}/v2/{repository}/tags/list") as response:
             assert json.load(response)["tags"] == ["latest"]
@@ -128,41 +136,17 @@ class TestDeploy:
         monkeypatch.setattr(_engine, "DEFAULT_SOCKET", tmp_path / "no-docker.sock")
         monkeypatch.delenv("DOCKER_HOST")
         # WHEN the payload is deployed
-        result = run(
-            "deploy",
-            "--endpoint-url",
-            aws_endpoint,
-            "--path-to-docker-folder",
-            str(_payload(tmp_path / "code")),
-            "--ecr-repo-to-push-to",
-            repository,
-            "--worker-image",
-            worker_image,
-            "--registry",
-            REGISTRY,
-        )
+        result = run(*_deploy_args(aws_endpoint, _payload(tmp_path / "code"), repository, worker_image))
         # THEN it is built and pushed with that engine
         assert result.exit_code == 0, result.output
         assert f"Deployed {REGISTRY}/{repository}:latest" in result.output
         # AND the build and the push were shown as they happened
-        assert f"Building the payload image shepard-payload/{repository}:latest" in result.output
-        assert f"Pushing {REGISTRY}/{repository}:latest" in result.output
-        assert re.search(r"^[0-9a-f]{12}: (Pushed|Layer already exists)$", result.output, re.MULTILINE)
+        _assert_progress_shown(result.output, repository)
 
     def test_missing_worker_image_is_refused(self, run, aws_endpoint, tmp_path, repository):
         """Deploy refuses to start when the worker image is not in the engine."""
         result = run(
-            "deploy",
-            "--endpoint-url",
-            aws_endpoint,
-            "--path-to-docker-folder",
-            str(_payload(tmp_path / "code")),
-            "--ecr-repo-to-push-to",
-            repository,
-            "--worker-image",
-            "shepard-no-such-worker:0",
-            "--registry",
-            REGISTRY,
+            *_deploy_args(aws_endpoint, _payload(tmp_path / "code"), repository, "shepard-no-such-worker:0"),
         )
         assert result.exit_code == 1
         assert "the worker image shepard-no-such-worker:0 is not in your Docker engine" in result.output
@@ -172,19 +156,7 @@ class TestDeploy:
         folder = tmp_path / "code"
         folder.mkdir()
         (folder / "Dockerfile").write_text(f"FROM {BUSYBOX}\nCOPY missing.txt /\n")
-        result = run(
-            "deploy",
-            "--endpoint-url",
-            aws_endpoint,
-            "--path-to-docker-folder",
-            str(folder),
-            "--ecr-repo-to-push-to",
-            repository,
-            "--worker-image",
-            worker_image,
-            "--registry",
-            REGISTRY,
-        )
+        result = run(*_deploy_args(aws_endpoint, folder, repository, worker_image))
         assert result.exit_code == 1
         assert "Docker failed" in result.output
         assert "Traceback" not in result.output
