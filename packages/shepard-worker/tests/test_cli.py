@@ -37,6 +37,19 @@ def _statuses(log: str) -> list[str]:
     return [line.split(marker, 1)[1] for line in log.splitlines() if marker in line]
 
 
+def _run_unprivileged_worker(flock, **overrides: str) -> subprocess.CompletedProcess[str]:
+    """Run `shepard-worker run` for the flock's job as a process that cannot override file permissions."""
+    return subprocess.run(  # noqa: S603 - a fixed argument list
+        [*WORKER, "run"],
+        env=_worker_env(flock, **overrides),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+        preexec_fn=_without_root_file_override,
+    )
+
+
 def _worker_env(flock, **overrides: str) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith(("SHEPARD_", "USES_", "UUID"))}
     return {**base, **flock.env(**overrides)}
@@ -121,15 +134,7 @@ class TestCommandLine:
         flock.quick_deploy("qd", {"run.sh": script})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
         # WHEN the worker runs the job
-        done = subprocess.run(  # noqa: S603 - a fixed argument list
-            [*WORKER, "run"],
-            env=_worker_env(flock),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            preexec_fn=_without_root_file_override,
-        )
+        done = _run_unprivileged_worker(flock)
         # THEN the job is complete with its output, and nothing of it is left on disk
         assert done.returncode == 0, done.stderr
         assert flock.job().status is JobStatus.JOB_COMPLETE
@@ -146,15 +151,7 @@ class TestCommandLine:
         flock.quick_deploy("qd", {"run.sh": script})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
         # WHEN a worker that cannot override file permissions runs the job
-        done = subprocess.run(  # noqa: S603 - a fixed argument list
-            [*WORKER, "run"],
-            env=_worker_env(flock),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            preexec_fn=_without_root_file_override,
-        )
+        done = _run_unprivileged_worker(flock)
         # THEN the job is complete with its output, and the folder left behind is reported
         assert done.returncode == 0, done.stderr
         assert flock.job().status is JobStatus.JOB_COMPLETE
@@ -169,15 +166,7 @@ class TestCommandLine:
             UpdateExpression="SET JOB_STATUS = :failed",
             ExpressionAttributeValues={":failed": {"S": JobStatus.JOB_FAILED.value}},
         )
-        retry = subprocess.run(  # noqa: S603 - a fixed argument list
-            [*WORKER, "run"],
-            env=_worker_env(flock, AWS_BATCH_JOB_ATTEMPT="2"),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            preexec_fn=_without_root_file_override,
-        )
+        retry = _run_unprivileged_worker(flock, AWS_BATCH_JOB_ATTEMPT="2")
         assert retry.returncode == ExitCode.STAGING_FAILED, retry.stderr
         assert "left by an earlier attempt: [Errno 13] Permission denied" in retry.stderr
 
@@ -187,15 +176,7 @@ class TestCommandLine:
             "qd", {"run.sh": 'echo x > "$ROOT_OUTPUT_NAME/closed"\nchmod 000 "$ROOT_OUTPUT_NAME/closed"\n'}
         )
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
-        done = subprocess.run(  # noqa: S603 - a fixed argument list
-            [*WORKER, "run"],
-            env=_worker_env(flock),
-            capture_output=True,
-            text=True,
-            check=False,
-            timeout=60,
-            preexec_fn=_without_root_file_override,
-        )
+        done = _run_unprivileged_worker(flock)
         assert done.returncode == ExitCode.UPLOAD_FAILED, done.stderr
         assert "could not read the root outputs" in done.stderr
         assert "Permission denied: 'closed'" in done.stderr
