@@ -114,3 +114,15 @@ class Flock:
                 return result
             time.sleep(0.5)
         pytest.fail(f"timed out after {timeout} s waiting for {what}")
+
+    def start_sleeping_job(self, key: str, name: str, seconds: int) -> str:
+        """Upload a quick-deploy job that sleeps `seconds`, wait until its payload runs, return its UUID."""
+        self.upload(key, {"QUICK_DEPLOY_DIRECTORY": "hello", "SLEEP_SECONDS": str(seconds), "NAME": name})
+        row = self.wait_for(
+            lambda: next(
+                (r for r in self.rows_for({key}).values() if r["JOB_STATUS"] == "calling_payload_code"), None
+            ),
+            timeout=60,
+            what="the payload to start",
+        )
+        return str(row["UUID"])

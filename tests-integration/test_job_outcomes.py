@@ -51,15 +51,7 @@ class TestBatchRetry:
         """`shepard local reclaim` ends attempt 1 as a Spot reclaim; attempt 2 completes the job."""
         # GIVEN a job whose payload is running
         key = "outcomes/reclaimed.zip"
-        flock.upload(key, {"QUICK_DEPLOY_DIRECTORY": "hello", "SLEEP_SECONDS": "6", "NAME": "reclaimed"})
-        row = flock.wait_for(
-            lambda: next(
-                (r for r in flock.rows_for({key}).values() if r["JOB_STATUS"] == "calling_payload_code"), None
-            ),
-            timeout=60,
-            what="the payload to start",
-        )
-        uuid = str(row["UUID"])
+        uuid = flock.start_sleeping_job(key, "reclaimed", 6)
 
         # WHEN its host is reclaimed
         flock.cli("local", "reclaim", uuid)
@@ -146,15 +138,7 @@ class TestCancel:
         """`shepard cancel` terminates the running attempt for good; `shepard status` shows it FAILED."""
         # GIVEN a job whose payload is running
         key = "outcomes/cancelled.zip"
-        flock.upload(key, {"QUICK_DEPLOY_DIRECTORY": "hello", "SLEEP_SECONDS": "30", "NAME": "cancelled"})
-        row = flock.wait_for(
-            lambda: next(
-                (r for r in flock.rows_for({key}).values() if r["JOB_STATUS"] == "calling_payload_code"), None
-            ),
-            timeout=60,
-            what="the payload to start",
-        )
-        uuid = str(row["UUID"])
+        uuid = flock.start_sleeping_job(key, "cancelled", 30)
         running = json.loads(flock.cli("--profile", "local", "status", uuid, "--output", "json").stdout)
         assert running["batch"]["status"] == "RUNNING"
 
