@@ -5,7 +5,6 @@
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -168,11 +167,7 @@ def demo(session: nox.Session) -> None:
     """Run a local flock end to end: the examples through S3 and the API plus a bad job, then a summary."""
     install_packages(session, *PACKAGES)
     session.install(f"{PACKAGES_DIR / 'shepard-cli'}[local]")
-    env = {}
-    engine_socket = Path("/tmp/shepard-docker/docker.sock")  # noqa: S108 - where scripts/docker-engine.sh starts one
-    if "DOCKER_HOST" not in session.env and "DOCKER_HOST" not in os.environ and engine_socket.exists():
-        env["DOCKER_HOST"] = f"unix://{engine_socket}"
-    session.run("shepard", "local", "demo", *session.posargs, env=env)
+    session.run("shepard", "local", "demo", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)

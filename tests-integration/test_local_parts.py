@@ -12,10 +12,10 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 from flock_testkit import TEMPLATE
-from shepard_cli.local import _engine
+from shepard_cli import _engine
+from shepard_cli._engine import adopt_local_engine
 from shepard_cli.local._commands import local
 from shepard_cli.local._demo import DemoJob, DemoResult, check
-from shepard_cli.local._engine import adopt_local_engine
 from shepard_cli.local._executor import HOST_RECLAIM_REASON, retry_action
 from shepard_cli.local._flock import FlockNames, FlockState
 from shepard_cli.local._handlers import TemplateError, handlers_from_template, load_template

@@ -128,7 +128,7 @@ class TestDeploy:
         """With DOCKER_HOST unset and no default socket, deploy uses scripts/docker-engine.sh's engine."""
         from pathlib import Path
 
-        from shepard_cli.local import _engine
+        from shepard_cli import _engine
 
         # GIVEN the engine only at the socket scripts/docker-engine.sh makes, and DOCKER_HOST unset
         engine = Path(os.environ["DOCKER_HOST"].removeprefix("unix://"))

@@ -117,7 +117,7 @@ def deploy(
         ecr.describe_repositories(repositoryNames=[repository])
     target_registry = _deploy.ecr_registry(ecr, override)
     console = stderr()
-    from shepard_cli.local._engine import adopt_local_engine
+    from shepard_cli._engine import adopt_local_engine
 
     adopt_local_engine()
     client = docker.from_env()

@@ -61,7 +61,7 @@ def local() -> None:
       shepard --profile local query
       shepard local down
     """
-    from shepard_cli.local._engine import adopt_local_engine
+    from shepard_cli._engine import adopt_local_engine
 
     adopt_local_engine()
 

@@ -1,4 +1,4 @@
-"""Find a Docker engine for the local flock when DOCKER_HOST names none."""
+"""Find the Docker engine scripts/docker-engine.sh starts when DOCKER_HOST names none."""
 
 from __future__ import annotations
 
