@@ -135,6 +135,11 @@ class TestParseInputsRejects:
         with pytest.raises(DuplicateKeyError, match="TAG"):
             parse_inputs(b'{"tag": "1", "TAG": "2"}')
 
+    def test_source_names_the_inputs_in_messages(self):
+        """Messages name the inputs as the caller says (the endpoint's inputs are no file)."""
+        with pytest.raises(NotAnObjectError, match=r"^the request's inputs holds a list"):
+            parse_inputs(b"[]", source="the request's inputs")
+
     def test_too_large(self):
         """A file over the cap is rejected before it is parsed."""
         with pytest.raises(InputsTooLargeError, match="limit"):

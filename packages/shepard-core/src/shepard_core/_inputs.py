@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from shepard_core._keywords import SPECIAL_KEYWORDS, is_reserved
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 MAX_INPUTS_BYTES: Final = 256 * 1024
 """The largest inputs.txt accepted: the row must fit in one DynamoDB item (400 KB) beside its own
@@ -71,21 +74,25 @@ class InvalidValueError(InputsError):
     """A value of inputs.txt holds a NUL character, which no environment variable can hold."""
 
 
-def _reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
-    result: dict[str, object] = {}
-    special_seen: dict[str, str] = {}
-    for key, value in pairs:
-        if key in result:
-            raise DuplicateKeyError(f"inputs.txt sets {key!r} more than once; keep one of them")
-        upper = key.upper()
-        if upper in SPECIAL_KEYWORDS:
-            if upper in special_seen:
-                raise DuplicateKeyError(
-                    f"inputs.txt sets {upper} twice, as {special_seen[upper]!r} and {key!r}; keep one of them"
-                )
-            special_seen[upper] = key
-        result[key] = value
-    return result
+def _duplicate_rejecter(source: str) -> Callable[[list[tuple[str, object]]], dict[str, object]]:
+    def reject_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+        result: dict[str, object] = {}
+        special_seen: dict[str, str] = {}
+        for key, value in pairs:
+            if key in result:
+                raise DuplicateKeyError(f"{source} sets {key!r} more than once; keep one of them")
+            upper = key.upper()
+            if upper in SPECIAL_KEYWORDS:
+                if upper in special_seen:
+                    raise DuplicateKeyError(
+                        f"{source} sets {upper} twice, as {special_seen[upper]!r} and {key!r}; "
+                        "keep one of them"
+                    )
+                special_seen[upper] = key
+            result[key] = value
+        return result
+
+    return reject_duplicates
 
 
 def _reject_constant(name: str) -> object:
@@ -128,11 +135,14 @@ def _validate_key(key: str) -> None:
         )
 
 
-def parse_inputs(raw: bytes) -> dict[str, str]:
-    """Return the environment variables a job's inputs.txt asks for, or raise an InputsError."""
+def parse_inputs(raw: bytes, *, source: str = "inputs.txt") -> dict[str, str]:
+    """Return the environment variables a job's inputs.txt asks for, or raise an InputsError.
+
+    `source` names the inputs in error messages (the batching endpoint's are not a file).
+    """
     if len(raw) > MAX_INPUTS_BYTES:
         raise InputsTooLargeError(
-            f"inputs.txt is {len(raw):,} bytes; the limit is {MAX_INPUTS_BYTES:,} bytes. "
+            f"{source} is {len(raw):,} bytes; the limit is {MAX_INPUTS_BYTES:,} bytes. "
             "Put large data in a file inside the job zip instead"
         )
     raw = raw.removeprefix(_BOM)
@@ -140,25 +150,27 @@ def parse_inputs(raw: bytes) -> dict[str, str]:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InputsEncodingError(
-            f"inputs.txt is not UTF-8 text (undecodable byte at offset {exc.start}); save it as UTF-8"
+            f"{source} is not UTF-8 text (undecodable byte at offset {exc.start}); save it as UTF-8"
         ) from None
     try:
-        document = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
+        document = json.loads(
+            text, object_pairs_hook=_duplicate_rejecter(source), parse_constant=_reject_constant
+        )
     except json.JSONDecodeError as exc:
         raise InvalidJSONError(
-            f"inputs.txt is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
+            f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
             line=exc.lineno,
             column=exc.colno,
         ) from None
     except ValueError as exc:
         if isinstance(exc, InputsError):
             raise
-        raise InvalidJSONError(f"inputs.txt is not valid JSON: {exc}", line=0, column=0) from None
+        raise InvalidJSONError(f"{source} is not valid JSON: {exc}", line=0, column=0) from None
     if not isinstance(document, dict):
         kind = type(document).__name__
         kind = {"list": "a list", "str": "a string", "NoneType": "null"}.get(kind, f"a {kind}")
         raise NotAnObjectError(
-            f'inputs.txt holds {kind}; it must be one JSON object such as {{"NAME": "value"}}'
+            f'{source} holds {kind}; it must be one JSON object such as {{"NAME": "value"}}'
         )
     result: dict[str, str] = {}
     for key, value in document.items():

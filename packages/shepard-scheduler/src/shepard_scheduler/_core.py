@@ -132,9 +132,9 @@ class Scheduler:
         """
         job_id = job_id_for_api_request(request_id)
         try:
-            inputs = parse_inputs(payload)
+            inputs = parse_inputs(payload, source="the request's inputs")
         except InputsError as exc:
-            reason = str(exc).replace("inputs.txt", "the request's inputs")
+            reason = str(exc)
             text = payload.decode("utf-8", errors="replace")
             report = _Report(
                 key=api_rejection_report_key(job_id),
