@@ -5,7 +5,8 @@ import os
 import threading
 
 import pytest
-from shepard_cli import CliError, _retrieve, _secrets, _update
+from shepard_cli import _retrieve, _secrets, _update
+from shepard_cli._errors import CliError
 
 TEMPLATE = {
     "Parameters": {"InputsBucket": {"Type": "String"}},
