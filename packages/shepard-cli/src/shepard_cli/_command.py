@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import json
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 import click
@@ -15,6 +13,7 @@ from shepard_cli.profiles import ATTRIBUTE_OF_OPTION
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from pathlib import Path
 
     from shepard_cli._aws import Aws
 
@@ -46,11 +45,15 @@ pass_settings = click.make_pass_decorator(Settings)
 
 def local_path(value: str) -> Path:
     """Return a user-given path with `~` expanded (profile values do not pass through a shell)."""
+    from pathlib import Path
+
     return Path(value).expanduser()
 
 
 def print_json(document: object) -> None:
     """Print a JSON document for scripts."""
+    import json
+
     click.echo(json.dumps(document, indent=2, default=str))
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import TYPE_CHECKING
 
@@ -16,14 +15,22 @@ if TYPE_CHECKING:
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 
 
-@dataclasses.dataclass(kw_only=True)
 class Settings:
     """The profile store, the profile in use (if any) and the global flags of this invocation."""
 
-    store: ProfileStore
-    profile_name: str | None = None
-    profile: dict[str, str] = dataclasses.field(default_factory=dict)
-    endpoint_url: str | None = None
+    def __init__(
+        self,
+        *,
+        store: ProfileStore,
+        profile_name: str | None = None,
+        profile: dict[str, str] | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        """Hold the store, the profile in use (none by default) and the global --endpoint-url."""
+        self.store = store
+        self.profile_name = profile_name
+        self.profile: dict[str, str] = {} if profile is None else profile
+        self.endpoint_url = endpoint_url
 
     def resolve_endpoint(self, flag: str | None) -> str | None:
         """Return the endpoint URL: the command's flag, the global flag, $AWS_ENDPOINT_URL, the profile.

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
-from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from shepard_cli._errors import CliError
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
+    from pathlib import Path
 
 HOME_VARIABLE: Final = "SHEPARD_CLI_HOME"
 PROFILE_SUFFIX: Final = ".json"
@@ -79,6 +78,8 @@ _PROFILE_NAME: Final = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}\Z")
 
 def default_home() -> Path:
     """Return the profile directory: $SHEPARD_CLI_HOME, or ~/.shepard_cli."""
+    from pathlib import Path  # not at the top: `shepard --help` never needs it
+
     override = os.environ.get(HOME_VARIABLE)
     return Path(override).expanduser() if override else Path.home() / ".shepard_cli"
 
@@ -115,6 +116,8 @@ class ProfileStore:
 
     def load(self, name: str) -> dict[str, str]:
         """Return the attributes of profile `name`, or raise CliError when it is missing or malformed."""
+        import json
+
         path = self._path(name)
         try:
             document = json.loads(path.read_text(encoding="utf-8"))
@@ -135,6 +138,8 @@ class ProfileStore:
 
     def save(self, name: str, attributes: dict[str, str]) -> Path:
         """Write profile `name` with the given attributes (empty values are left out); return its path."""
+        import json
+
         path = self._path(name)
         self.home.mkdir(parents=True, exist_ok=True)
         clean = {k: v for k, v in attributes.items() if v != ""}
