@@ -29,7 +29,7 @@ def _timed(command: list[str]) -> float:
 
 
 def startup(runs: int = 15) -> None:
-    """Median wall time of `shepard --help`, `shepard where-am-i` and `import click`, interleaved; the ratio."""
+    """Median wall time of `shepard --help`, `shepard where-am-i` and `import click`, interleaved."""
     exe = shutil.which("shepard")
     if exe is None:
         print("start-up: `shepard` is not on PATH; skipped")

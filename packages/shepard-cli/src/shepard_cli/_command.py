@@ -58,7 +58,7 @@ def print_json(document: object) -> None:
 
 
 def required(value: str | None, name: str) -> str:
-    """Return the option's value (flag, else profile); if neither gave one, say which option and attribute do."""
+    """Return the value (flag, else profile); if none was given, say which option and attribute give it."""
     if value:
         return value
     ctx = click.get_current_context()

@@ -15,7 +15,9 @@ class Entry(NamedTuple):
 
 LOCAL: Final = "local"
 """The `local` group: not in COMMANDS, since the `local` hook of shepard_cli._app finds and loads it."""
-LOCAL_SUMMARY: Final = "Run a whole flock on this machine: an AWS emulator, the scheduler code and the worker."
+LOCAL_SUMMARY: Final = (
+    "Run a whole flock on this machine: an AWS emulator, the scheduler code and the worker."
+)
 
 _JOBS: Final = "shepard_cli.commands.jobs"
 _FLOCK: Final = "shepard_cli.commands.flock"
@@ -23,7 +25,11 @@ _PROFILES: Final = "shepard_cli.commands.profiles"
 _ROLES: Final = "shepard_cli.commands.roles"
 
 COMMANDS: Final = (
-    Entry("batch", f"{_JOBS}:batch", "Zip job folders and upload them to the inputs bucket: each zip is one job."),
+    Entry(
+        "batch",
+        f"{_JOBS}:batch",
+        "Zip job folders and upload them to the inputs bucket: each zip is one job.",
+    ),
     Entry(
         "batch-via-api",
         f"{_JOBS}:batch_via_api",
@@ -34,8 +40,12 @@ COMMANDS: Final = (
         f"{_JOBS}:query",
         "List the flock's jobs: status, start time, zip, and why rejected jobs were refused.",
     ),
-    Entry("status", f"{_JOBS}:status", "Show one job: its row (status, inputs, times) and its AWS Batch state."),
-    Entry("logs", f"{_JOBS}:logs", "Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job)."),
+    Entry(
+        "status", f"{_JOBS}:status", "Show one job: its row (status, inputs, times) and its AWS Batch state."
+    ),
+    Entry(
+        "logs", f"{_JOBS}:logs", "Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job)."
+    ),
     Entry("cancel", f"{_JOBS}:cancel", "Cancel a job that has not ended (terminate its AWS Batch job)."),
     Entry(
         "retrieve",
@@ -52,7 +62,9 @@ COMMANDS: Final = (
         f"{_FLOCK}:build_flock",
         "Create a flock's stack, or update it, from the template; wait for it; show its outputs.",
     ),
-    Entry("describe", f"{_FLOCK}:describe", "Show the flock's stack: status, parameters, outputs and resources."),
+    Entry(
+        "describe", f"{_FLOCK}:describe", "Show the flock's stack: status, parameters, outputs and resources."
+    ),
     Entry(
         "secretify",
         f"{_FLOCK}:secretify",

@@ -1,4 +1,4 @@
-"""build-flock: create or update a flock's CloudFormation stack from the generated template, staged through S3."""
+"""build-flock: create or update a flock's stack from the generated template, staged through S3."""
 
 from __future__ import annotations
 

@@ -17,7 +17,6 @@ from shepard_cli._command import (
     aws_command,
     command,
     local_path,
-    pass_settings,
     print_json,
     required,
 )
@@ -202,7 +201,11 @@ def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> 
 @OUTPUT_OPTION
 @aws_command
 def query(
-    aws: Aws, dynamo_db_to_query: str | None, statuses: tuple[str, ...], errors_bucket: str | None, output: str
+    aws: Aws,
+    dynamo_db_to_query: str | None,
+    statuses: tuple[str, ...],
+    errors_bucket: str | None,
+    output: str,
 ) -> None:
     """List the flock's jobs: status, start time, zip, and why rejected jobs were refused.
 
@@ -362,4 +365,3 @@ def retrieve(
     for key in result.fetched:
         click.echo(f"Fetched {key}")
     click.echo(f"{len(result.fetched)} fetched, {result.unchanged} already up to date, in {directory}")
-

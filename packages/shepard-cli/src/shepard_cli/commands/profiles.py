@@ -1,4 +1,4 @@
-"""The profile commands: configure, check-profile, set-profile, delete-profile, where-am-i, clear-profile-config."""
+"""The profile commands: configure, check-, set- and delete-profile, where-am-i, clear-profile-config."""
 
 # Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
 # ruff: noqa: D301
