@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from click.testing import CliRunner, Result
-from shepard_cli import ProfileStore, cli
+from shepard_cli import cli
+from shepard_cli.profiles import ProfileStore
 
 
 @pytest.fixture

@@ -8,7 +8,9 @@ import zipfile
 
 import botocore.exceptions
 import pytest
-from shepard_cli import Aws, CliError, _batch
+from shepard_cli import _batch
+from shepard_cli._aws import Aws
+from shepard_cli._errors import CliError
 
 UUID_ZIP = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}\.zip\Z")
 

@@ -5,7 +5,8 @@ import urllib.request
 import uuid
 
 import pytest
-from shepard_cli import CliError, _deploy
+from shepard_cli import _deploy
+from shepard_cli._errors import CliError
 
 BUSYBOX = os.environ.get("SHEPARD_BUSYBOX_IMAGE", "local/busybox:1")
 REGISTRY = os.environ.get("SHEPARD_TEST_REGISTRY", "127.0.0.1:5000")
@@ -128,12 +129,12 @@ class TestDeploy:
         """With DOCKER_HOST unset and no default socket, deploy uses scripts/docker-engine.sh's engine."""
         from pathlib import Path
 
-        from shepard_cli import _engine
+        from shepard_cli import engine as engine_module
 
         # GIVEN the engine only at the socket scripts/docker-engine.sh makes, and DOCKER_HOST unset
         engine = Path(os.environ["DOCKER_HOST"].removeprefix("unix://"))
-        monkeypatch.setattr(_engine, "LOCAL_ENGINE_SOCKET", engine)
-        monkeypatch.setattr(_engine, "DEFAULT_SOCKET", tmp_path / "no-docker.sock")
+        monkeypatch.setattr(engine_module, "LOCAL_ENGINE_SOCKET", engine)
+        monkeypatch.setattr(engine_module, "DEFAULT_SOCKET", tmp_path / "no-docker.sock")
         monkeypatch.delenv("DOCKER_HOST")
         # WHEN the payload is deployed
         result = run(*_deploy_args(aws_endpoint, _payload(tmp_path / "code"), repository, worker_image))

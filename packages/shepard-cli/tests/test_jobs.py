@@ -6,7 +6,7 @@ import urllib.request
 import uuid
 
 import pytest
-from shepard_cli import CliError
+from shepard_cli._errors import CliError
 from shepard_cli._jobs import follow_logs, invoke_endpoint, log_location, parse_status_filter
 from shepard_core import JobRow, JobStatus, rejection_report_key
 

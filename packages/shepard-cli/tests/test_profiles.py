@@ -1,7 +1,8 @@
 import json
 
 import pytest
-from shepard_cli import PROFILE_ATTRIBUTES, CliError, ProfileStore
+from shepard_cli._errors import CliError
+from shepard_cli.profiles import PROFILE_ATTRIBUTES, ProfileStore
 
 
 class TestProfileStore:

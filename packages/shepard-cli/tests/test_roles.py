@@ -3,7 +3,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from shepard_cli import Aws, AwsAccess, CliError, RoleCache, RoleCredentials, assume_role
+from shepard_cli._aws import Aws, AwsAccess, RoleCache, RoleCredentials, assume_role
+from shepard_cli._errors import CliError
 
 ACCOUNT = "123456789012"
 

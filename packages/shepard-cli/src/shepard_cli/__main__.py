@@ -1,5 +1,5 @@
 """Run the shepard command line with `python -m shepard_cli`."""
 
-from shepard_cli._commands import main
+from shepard_cli import main
 
 main()

@@ -1,31 +1,27 @@
-"""The `shepard` click group: global options, underscore aliases, one-line errors, the `local` hook."""
+"""The `shepard` click group: lazy commands, global options, profile defaults, one-line errors, `local`."""
 
 # Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
 # ruff: noqa: D301
 
 from __future__ import annotations
 
-import functools
 import importlib
 import importlib.util
-from typing import TYPE_CHECKING, Any, Final
+import sys
+from typing import Any, Final
 
 import click
 
+from shepard_cli import _registry
+from shepard_cli._command import needs_profile
 from shepard_cli._errors import explain
-from shepard_cli._profiles import ProfileStore, check_profile_name
 from shepard_cli._settings import Settings
-
-if TYPE_CHECKING:
-    from collections.abc import Callable
-
-    from shepard_cli._aws import Aws
+from shepard_cli.profiles import ProfileStore, check_profile_name, option_defaults
 
 LOCAL_MODULE: Final = "shepard_cli.local"
 """The optional `shepard-cli[local]` subpackage; when importable, its click object `local` becomes
 `shepard local` (for example `shepard local up`)."""
 
-EXTRA_ALIASES: Final = {"update": "check-update"}
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
@@ -63,22 +59,69 @@ def _missing_local_extra(exc: ImportError) -> click.Command:
 
 
 class ShepardGroup(click.Group):
-    """A group that accepts the seed's underscore spellings and turns known failures into one line."""
+    """A group whose commands come from the registry, imported only when one runs or shows its help.
+
+    It also accepts the seed's underscore spellings and turns known failures into one line.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
+        """Build the group; registry commands are loaded into it on first use."""
+        super().__init__(*args, **kwargs)
+        self._loaded: dict[str, click.Command] = {}
+
+    def _canonical(self, cmd_name: str) -> str:
+        name = _registry.ALIASES.get(cmd_name, cmd_name)
+        if name in self.commands or name in _registry.BY_NAME or name == _registry.LOCAL:
+            return name
+        return name.replace("_", "-")
+
+    def _load(self, name: str) -> click.Command | None:
+        if name not in self._loaded:
+            entry = _registry.BY_NAME.get(name)
+            if entry is None:
+                return None
+            module_name, _, attribute = entry.target.partition(":")
+            loaded = getattr(importlib.import_module(module_name), attribute)
+            if not isinstance(loaded, click.Command):  # pragma: no cover - the registry names commands
+                raise TypeError(f"{entry.target} is not a click command")
+            self._loaded[name] = loaded
+        return self._loaded[name]
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        """Return the command for `cmd_name`, its hyphenated form or its alias; load `local` on demand."""
-        name = EXTRA_ALIASES.get(cmd_name, cmd_name)
-        command = super().get_command(ctx, name) or super().get_command(ctx, name.replace("_", "-"))
-        if command is None and name == "local":
+        """Return the command for `cmd_name`, its hyphenated form or its alias; load it on demand."""
+        name = self._canonical(cmd_name)
+        command = super().get_command(ctx, name) or self._load(name)
+        if command is None and name == _registry.LOCAL:
             command = _load_local()
         return command
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Return the hyphenated command names, with `local` when the extra is installed."""
-        names = super().list_commands(ctx)
-        if "local" not in names and _local_available():
-            names = sorted([*names, "local"])
-        return names
+        names = {*super().list_commands(ctx), *_registry.BY_NAME}
+        if _local_available():
+            names.add(_registry.LOCAL)
+        return sorted(names)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Write the command list from the registry's short help, importing no command module."""
+        rows: list[tuple[str, str]] = []
+        for name in self.list_commands(ctx):
+            entry = _registry.BY_NAME.get(name)
+            if entry is not None:
+                rows.append((name, entry.summary))
+            elif name == _registry.LOCAL:
+                rows.append((name, _registry.LOCAL_SUMMARY))
+            else:
+                command = super().get_command(ctx, name)
+                if command is not None and not command.hidden:
+                    rows.append((name, command.help or command.short_help or ""))
+        if rows:
+            limit = formatter.width - 6 - max(len(name) for name, _ in rows)
+            with formatter.section("Commands"):
+                # A bare command holding the summary shortens it exactly as the real one would.
+                formatter.write_dl(
+                    [(name, click.Command(name, help=text).get_short_help_str(limit)) for name, text in rows]
+                )
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Parse the group's options; a command's options given before the command are moved after it.
@@ -91,13 +134,15 @@ class ShepardGroup(click.Group):
     def _command_options_after_command(self, ctx: click.Context, args: list[str]) -> list[str]:
         own = {
             name: not param.is_flag
-            for param in self.params
+            for param in self.get_params(ctx)
             if isinstance(param, click.Option)
-            for name in param.opts
+            for name in (*param.opts, *param.secondary_opts)
         }
+        if not self._has_foreign_leading_option(args, own):
+            return args  # no command's option before the command: no command module is loaded
         theirs: dict[str, bool] = {}
-        for command_name in super().list_commands(ctx):
-            command = super().get_command(ctx, command_name)
+        for entry in _registry.COMMANDS:
+            command = self._load(entry.name)
             for param in command.params if command is not None else ():
                 if isinstance(param, click.Option):
                     theirs |= dict.fromkeys(param.opts, not param.is_flag)
@@ -115,6 +160,16 @@ class ShepardGroup(click.Group):
         if not moved or index >= len(args):
             return args
         return [*kept, args[index], *moved, *args[index + 1 :]]
+
+    @staticmethod
+    def _has_foreign_leading_option(args: list[str], own: dict[str, bool]) -> bool:
+        index = 0
+        while index < len(args) and args[index].startswith("-") and args[index] != "--":
+            name, has_value_inline = args[index].split("=", 1)[0], "=" in args[index]
+            if name not in own:
+                return True
+            index += 2 if own[name] and not has_value_inline else 1
+        return False
 
     def invoke(self, ctx: click.Context) -> Any:  # noqa: ANN401 - whatever the command returns
         """Run the command; user mistakes and AWS or Docker failures end in one line, exit code 1."""
@@ -169,8 +224,10 @@ def cli(ctx: click.Context, profile: str | None, endpoint_url: str | None, use_e
     """
     store = ProfileStore()
     settings = Settings(store=store, endpoint_url=endpoint_url)
+    invoked = ctx.invoked_subcommand
+    command = None if invoked is None else ctx.command.get_command(ctx, invoked)  # type: ignore[attr-defined]
     # A missing or broken current profile must not lock out the commands that fix it.
-    wants_current = use_env_variables and not _names_no_profile(ctx.invoked_subcommand)
+    wants_current = use_env_variables and invoked is not None and needs_profile(command)
     name = profile if profile is not None else (store.current() if wants_current else None)
     if name is not None:
         try:
@@ -182,98 +239,14 @@ def cli(ctx: click.Context, profile: str | None, endpoint_url: str | None, use_e
             raise click.ClickException(message) from None
         settings.profile_name = name
     ctx.obj = settings
+    if invoked is not None and command is not None:
+        # The profile's values become the invoked command's option defaults: a flag still beats them.
+        names = (param.name for param in command.params if param.name is not None)
+        ctx.default_map = {invoked: option_defaults(settings.profile, names)}
 
 
-pass_settings = click.make_pass_decorator(Settings)
+def main() -> None:
+    """Run the shepard command line."""
+    from pathlib import Path
 
-PROFILE_FREE_COMMANDS: Final = frozenset(
-    {
-        "configure",
-        "check-profile",
-        "set-profile",
-        "delete-profile",
-        "where-am-i",
-        "clear-profile-config",
-        "check-role",
-        "release-role",
-        "check-update",
-        "help",
-    }
-)
-"""Commands that manage profiles or need none: they run without loading the current profile."""
-
-
-def _names_no_profile(command: str | None) -> bool:
-    if command is None:
-        return False
-    name = EXTRA_ALIASES.get(command, command).replace("_", "-")
-    return name in PROFILE_FREE_COMMANDS
-
-
-_AWS_OPTIONS: Final = (
-    click.option(
-        "--account-number", "--account_number", "account_number", help="AWS account number of the flock."
-    ),
-    click.option(
-        "--role-to-assume-to-target-account",
-        "--role_to_assume_to_target_account",
-        "role_to_assume_to_target_account",
-        metavar="ROLE",
-        help="Role (name or ARN) to assume in that account.",
-    ),
-    click.option(
-        "--dont-assume",
-        "--dont_assume",
-        "dont_assume",
-        type=click.BOOL,
-        default=None,
-        help="True: use your own credentials, assume no role.",
-    ),
-    click.option("--mfa-token", "--mfa_token", "mfa_token", help="Code from your MFA device."),
-    click.option("--serial-number", "--serial_number", "serial_number", help="ARN of your MFA device."),
-    click.option("--endpoint-url", "--endpoint_url", "endpoint_url", metavar="URL", help="AWS endpoint URL."),
-    click.option(
-        "--use-env-variables",
-        "--use_env_variables",
-        "use_env_variables",
-        type=click.BOOL,
-        default=None,
-        help="False: act as if no profile were set (as the global option).",
-    ),
-)
-
-
-def aws_command(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Add the role and endpoint options to a command and hand it an `aws` client factory instead."""
-
-    @functools.wraps(func)
-    def wrapper(  # noqa: PLR0913 - the seed's access options
-        *args: Any,  # noqa: ANN401
-        account_number: str | None,
-        role_to_assume_to_target_account: str | None,
-        dont_assume: bool | None,
-        mfa_token: str | None,
-        serial_number: str | None,
-        endpoint_url: str | None,
-        use_env_variables: bool | None,
-        **kwargs: Any,  # noqa: ANN401
-    ) -> Any:  # noqa: ANN401
-        settings = click.get_current_context().find_object(Settings)
-        if settings is None:  # pragma: no cover - the group always sets it
-            raise RuntimeError("command run outside the shepard group")
-        if use_env_variables is False:
-            settings.profile, settings.profile_name = {}, None
-        aws: Aws = settings.aws(
-            endpoint_url=endpoint_url,
-            account_number=account_number,
-            role=role_to_assume_to_target_account,
-            dont_assume=dont_assume,
-            mfa_token=mfa_token,
-            serial_number=serial_number,
-        )
-        return func(*args, aws=aws, **kwargs)
-
-    decorated: Callable[..., Any] = wrapper
-    for option in reversed(_AWS_OPTIONS):
-        decorated = option(decorated)
-    return decorated
+    cli(prog_name=Path(sys.argv[0]).name if sys.argv and sys.argv[0] else "shepard")

@@ -1,44 +1,36 @@
-"""What one invocation acts on: the profile in use and the precedence flag > profile > default."""
+"""What one invocation acts on: the profile in use, its endpoint and region, and the AWS access."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from typing import TYPE_CHECKING
 
 from shepard_cli._errors import CliError
+from shepard_cli.profiles import ENDPOINT_ATTRIBUTE, REGION_ATTRIBUTE
 
 if TYPE_CHECKING:
     from shepard_cli._aws import Aws
-    from shepard_cli._profiles import ProfileStore
+    from shepard_cli.profiles import ProfileStore
 
 ENDPOINT_VARIABLE = "AWS_ENDPOINT_URL"
 
 
-@dataclasses.dataclass(kw_only=True)
 class Settings:
     """The profile store, the profile in use (if any) and the global flags of this invocation."""
 
-    store: ProfileStore
-    profile_name: str | None = None
-    profile: dict[str, str] = dataclasses.field(default_factory=dict)
-    endpoint_url: str | None = None
-
-    def get(self, flag: str | None, attribute: str, default: str | None = None) -> str | None:
-        """Return the flag's value if given, else the profile's attribute, else `default`."""
-        if flag is not None and flag != "":
-            return flag
-        return self.profile.get(attribute) or default
-
-    def need(self, flag: str | None, attribute: str, option: str) -> str:
-        """Return the value like get(), or raise CliError naming the option and attribute that give it."""
-        value = self.get(flag, attribute)
-        if value is None:
-            raise CliError(
-                f"no value for {option}",
-                f"Pass {option} or set {attribute} in your profile (shepard configure)",
-            )
-        return value
+    def __init__(
+        self,
+        *,
+        store: ProfileStore,
+        profile_name: str | None = None,
+        profile: dict[str, str] | None = None,
+        endpoint_url: str | None = None,
+    ) -> None:
+        """Hold the store, the profile in use (none by default) and the global --endpoint-url."""
+        self.store = store
+        self.profile_name = profile_name
+        self.profile: dict[str, str] = {} if profile is None else profile
+        self.endpoint_url = endpoint_url
 
     def resolve_endpoint(self, flag: str | None) -> str | None:
         """Return the endpoint URL: the command's flag, the global flag, $AWS_ENDPOINT_URL, the profile.
@@ -49,7 +41,7 @@ class Settings:
             (flag, "--endpoint-url"),
             (self.endpoint_url, "--endpoint-url"),
             (os.environ.get(ENDPOINT_VARIABLE), f"${ENDPOINT_VARIABLE}"),
-            (self.profile.get("shepard_cli_endpoint_url"), "shepard_cli_endpoint_url in your profile"),
+            (self.profile.get(ENDPOINT_ATTRIBUTE), f"{ENDPOINT_ATTRIBUTE} in your profile"),
         )
         for value, source in candidates:
             if value:
@@ -66,16 +58,16 @@ class Settings:
         mfa_token: str | None = None,
         serial_number: str | None = None,
     ) -> Aws:
-        """Return the client factory for these access options, the profile filling the gaps."""
+        """Return the client factory for these access options (the profile gave their defaults)."""
         from shepard_cli._aws import Aws, AwsAccess
 
         return Aws(
             AwsAccess(
                 home=self.store.home,
                 endpoint_url=self.resolve_endpoint(endpoint_url),
-                region=self.profile.get("shepard_cli_region") or None,
-                account_number=self.get(account_number, "shepard_cli_account_number"),
-                role=self.get(role, "shepard_cli_role_to_assume_to_target_account"),
+                region=self.profile.get(REGION_ATTRIBUTE) or None,
+                account_number=account_number or None,
+                role=role or None,
                 dont_assume=bool(dont_assume),
                 mfa_token=mfa_token,
                 serial_number=serial_number,

@@ -1,7 +1,8 @@
-"""The `shepard build-flock` command: a thin click layer over shepard_cli._flock."""
+"""The flock commands: build-flock (its CloudFormation stack), describe and secretify."""
 
 # Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
-# ruff: noqa: D301
+# Click passes parameters by keyword, so a command may have many.
+# ruff: noqa: D301, PLR0917, PLR0913
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shepard_cli._app import aws_command, cli, pass_settings
-from shepard_cli._profiles import check_profile_name
+from shepard_cli._command import (
+    OUTPUT_OPTION,
+    aws_command,
+    command,
+    local_path,
+    pass_settings,
+    print_json,
+    required,
+)
+from shepard_cli.profiles import ENDPOINT_ATTRIBUTE, REGION_ATTRIBUTE, check_profile_name
 
 if TYPE_CHECKING:
     from shepard_cli._aws import Aws
@@ -26,7 +35,7 @@ def _default_template() -> Path | None:
     return None
 
 
-@cli.command("build-flock")
+@command("build-flock")
 @click.argument("stack")
 @click.option(
     "--template",
@@ -53,7 +62,7 @@ def _default_template() -> Path | None:
 )
 @aws_command
 @pass_settings
-def build_flock(  # noqa: PLR0913, PLR0917 - click passes one parameter per option
+def build_flock(
     settings: Settings,
     aws: Aws,
     stack: str,
@@ -73,8 +82,7 @@ def build_flock(  # noqa: PLR0913, PLR0917 - click passes one parameter per opti
         -p ErrorsBucket=my-errors -p QuickDeployBucket=my-quick-deploy --save-profile my-flock
     """
     from shepard_cli._errors import CliError
-    from shepard_cli._flock import build_flock as build
-    from shepard_cli._flock import parse_parameters, profile_from_outputs
+    from shepard_cli._stack_build import build_stack, parse_parameters, profile_from_outputs
 
     template = template or _default_template()
     if template is None:
@@ -84,7 +92,7 @@ def build_flock(  # noqa: PLR0913, PLR0917 - click passes one parameter per opti
     cloudformation = aws.client("cloudformation")
     region = cloudformation.meta.region_name
     click.echo(f"Building stack {stack} from {template} (this can take 20-30 minutes on AWS)...")
-    result = build(
+    result = build_stack(
         cloudformation,
         aws.client("s3"),
         stack=stack,
@@ -99,9 +107,79 @@ def build_flock(  # noqa: PLR0913, PLR0917 - click passes one parameter per opti
     if save_profile is not None:
         profile = profile_from_outputs(stack, result.outputs)
         if aws.access.endpoint_url:
-            profile["shepard_cli_endpoint_url"] = aws.access.endpoint_url
+            profile[ENDPOINT_ATTRIBUTE] = aws.access.endpoint_url
         if region:
-            profile["shepard_cli_region"] = region
+            profile[REGION_ATTRIBUTE] = region
         path = settings.store.save(save_profile, profile)
         settings.store.set_current(save_profile)
         click.echo(f"Profile {save_profile} written to {path} and made current.")
+
+
+@command("describe")
+@click.option(
+    "--cloudformation-to-describe",
+    "--cloudformation_to_describe",
+    "cloudformation_to_describe",
+    metavar="STACK",
+    help="The flock's stack name (profile: shepard_cli_cloudformation_to_describe).",
+)
+@OUTPUT_OPTION
+@aws_command
+def describe(aws: Aws, cloudformation_to_describe: str | None, output: str) -> None:
+    """Show the flock's stack: status, parameters, outputs and resources.
+
+    \b
+    Example:
+      shepard describe --cloudformation-to-describe my-flock
+    """
+    from shepard_cli._describe import describe_stack
+
+    stack = required(cloudformation_to_describe, "cloudformation_to_describe")
+    document = describe_stack(aws.client("cloudformation"), stack)
+    if output == "json":
+        print_json(document)
+        return
+    from shepard_cli._render import stack_tables
+
+    stack_tables(document)
+
+
+@command("secretify")
+@click.option(
+    "--path-to-local-secrets",
+    "--path_to_local_secrets",
+    "path_to_local_secrets",
+    metavar="DIR",
+    help="Folder of secret files (profile: shepard_cli_path_to_local_secrets).",
+)
+@click.option(
+    "--secret-store",
+    "--secret_store",
+    "secret_store",
+    metavar="SECRET",
+    help="The flock's Secrets Manager secret (profile: shepard_cli_secret_store).",
+)
+@aws_command
+def secretify(aws: Aws, path_to_local_secrets: str | None, secret_store: str | None) -> None:
+    """Store a folder's files in the flock's secret; jobs find them in $ROOT_INPUT_NAME/secrets.
+
+    Each file becomes one key (its name) holding its bytes in base64. The secret is replaced.
+
+    \b
+    Example:
+      shepard secretify --path-to-local-secrets ./secrets --secret-store my-flock-secrets
+    """
+    from shepard_cli import _secrets
+    from shepard_cli._render import warn
+
+    folder = local_path(required(path_to_local_secrets, "path_to_local_secrets"))
+    secret_id = required(secret_store, "secret_store")
+    document = _secrets.secret_document(folder)
+    text = _secrets.secret_string(document)
+    if _secrets.near_limit(text):
+        warn(
+            f"the secret is {len(text.encode()):,} of the {_secrets.SECRET_LIMIT_BYTES:,} bytes "
+            "Secrets Manager allows; it cannot grow much more"
+        )
+    version = _secrets.put_secret(aws.client("secretsmanager"), secret_id, text)
+    click.echo(f"Stored {len(document)} file(s) in secret {secret_id} (version {version})")

@@ -2,8 +2,8 @@ import json
 
 import boto3
 import pytest
-from shepard_cli import CliError
-from shepard_cli._flock import INLINE_TEMPLATE_LIMIT, parse_parameters, profile_from_outputs
+from shepard_cli._errors import CliError
+from shepard_cli._stack_build import INLINE_TEMPLATE_LIMIT, parse_parameters, profile_from_outputs
 
 
 def _template(path, *, pad_to=0):

@@ -35,8 +35,8 @@ OUTPUT_TO_PROFILE: Final[dict[str, str]] = {
 
 
 @dataclasses.dataclass(frozen=True)
-class FlockBuild:
-    """What build_flock did to the stack and where it ended."""
+class StackBuild:
+    """What build_stack did to the stack and where it ended."""
 
     stack: str
     action: str  # "created", "updated" or "unchanged"
@@ -88,7 +88,7 @@ def _failure_reasons(cloudformation: CloudFormationClient, stack: str) -> str:
     return "; ".join(reasons[:5]) or "no failed resource was reported"
 
 
-def build_flock(  # noqa: PLR0913 - every part of a stack request
+def build_stack(  # noqa: PLR0913 - every part of a stack request
     cloudformation: CloudFormationClient,
     s3: S3Client,
     *,
@@ -98,7 +98,7 @@ def build_flock(  # noqa: PLR0913 - every part of a stack request
     staging_bucket: str | None,
     region: str,
     wait_delay: int = 10,
-) -> FlockBuild:
+) -> StackBuild:
     """Create the stack, or update it when it exists, and wait until CloudFormation has finished."""
     body = template.read_bytes()
     source: dict[str, Any]
@@ -145,10 +145,10 @@ def build_flock(  # noqa: PLR0913 - every part of a stack request
 
 def _finish(
     cloudformation: CloudFormationClient, stack: str, action: str, template_url: str | None
-) -> FlockBuild:
+) -> StackBuild:
     described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in described.get("Outputs", [])}
-    return FlockBuild(stack, action, described["StackStatus"], outputs, template_url)
+    return StackBuild(stack, action, described["StackStatus"], outputs, template_url)
 
 
 def profile_from_outputs(stack: str, outputs: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,367 @@
+"""The job commands: batch, batch-via-api, query, status, logs, cancel and retrieve."""
+
+# Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
+# Click passes parameters by keyword, so a command may have many.
+# ruff: noqa: D301, PLR0917, PLR0913
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Final
+
+import click
+
+from shepard_cli._command import (
+    OUTPUT_OPTION,
+    aws_command,
+    command,
+    local_path,
+    print_json,
+    required,
+)
+from shepard_cli._errors import CliError
+
+if TYPE_CHECKING:
+    from shepard_cli._aws import Aws
+
+_TABLE: Final = click.option(
+    "--dynamo-db-to-query",
+    "--dynamo_db_to_query",
+    "dynamo_db_to_query",
+    metavar="TABLE",
+    help="The flock's DynamoDB table (profile: shepard_cli_dynamo_db_to_query).",
+)
+
+
+@command("batch")
+@click.argument("folders", nargs=-1, metavar="[DIR]...")
+@click.option(
+    "--path-to-local-folder-to-batch",
+    "--path_to_local_folder_to_batch",
+    "path_to_local_folder_to_batch",
+    metavar="DIR",
+    help="Job folder (with inputs.txt) to zip and upload.",
+)
+@click.option(
+    "--s3-bucket-to-upload-to",
+    "--s3_bucket_to_upload_to",
+    "s3_bucket_to_upload_to",
+    metavar="BUCKET",
+    help="The flock's inputs bucket (profile: shepard_cli_s3_bucket_to_upload_to).",
+)
+@click.option(
+    "--zip-name-override",
+    "--zip_name_override",
+    "zip_name_override",
+    metavar="NAME",
+    help="Name the zip NAME instead of a fresh UUID.",
+)
+@click.option(
+    "--many",
+    multiple=True,
+    metavar="DIR|TSV",
+    help="Batch several jobs: repeat with job folders, or give a .tsv of parameter sets (header = variable "
+    "names, one job per line) applied over --path-to-local-folder-to-batch.",
+)
+@click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 64), help="Uploads at once.")
+@aws_command
+@click.pass_context
+def batch(
+    ctx: click.Context,
+    aws: Aws,
+    folders: tuple[str, ...],
+    path_to_local_folder_to_batch: str | None,
+    s3_bucket_to_upload_to: str | None,
+    zip_name_override: str | None,
+    many: tuple[str, ...],
+    parallel: int,
+) -> None:
+    """Zip job folders and upload them to the inputs bucket: each zip is one job.
+
+    inputs.txt is checked first; a bad job is never uploaded. Job folders may also be given as
+    arguments: one stands for --path-to-local-folder-to-batch, several for one --many each.
+
+    \b
+    Example:
+      shepard batch ./job
+      shepard batch --path-to-local-folder-to-batch ./job
+      shepard batch --many ./job1 --many ./job2
+      shepard batch --path-to-local-folder-to-batch ./job --many params.tsv
+    """
+    from shepard_cli import _batch
+    from shepard_cli._render import byte_progress, warn
+
+    flag_given = (
+        ctx.get_parameter_source("path_to_local_folder_to_batch") is click.core.ParameterSource.COMMANDLINE
+    )
+    if len(folders) == 1 and not flag_given:
+        path_to_local_folder_to_batch = folders[0]
+    elif folders:
+        many = (*folders, *many)
+    jobs: list[_batch.JobSpec] = []
+    for item in many:
+        path = Path(item)
+        if path.is_file() and path.suffix.lower() in {".tsv", ".txt"}:
+            if not path_to_local_folder_to_batch:
+                raise CliError(
+                    f"{item} sets parameters for a job folder", "Pass --path-to-local-folder-to-batch"
+                )
+            jobs += _batch.jobs_from_tsv(path, local_path(path_to_local_folder_to_batch))
+        else:
+            jobs.append(_batch.read_job(path))
+    if not many:
+        folder = required(path_to_local_folder_to_batch, "path_to_local_folder_to_batch")
+        jobs.append(_batch.read_job(local_path(folder)))
+    bucket = required(s3_bucket_to_upload_to, "s3_bucket_to_upload_to")
+    if zip_name_override is not None:
+        _batch.zip_key(zip_name_override)  # refuse a bad name before zipping anything
+    s3 = aws.client("s3")
+    done: list[tuple[_batch.JobSpec, str]] = []
+    try:
+        with byte_progress() as progress:
+            _batch.batch_jobs(
+                s3,
+                bucket,
+                jobs,
+                zip_name_override=zip_name_override,
+                parallel=parallel,
+                progress=progress,
+                on_done=lambda job, key: done.append((job, key)),
+            )
+    finally:
+        for job, key in done:
+            click.echo(f"Batched {job.name} as s3://{bucket}/{key}")
+        if done and len(done) < len(jobs):
+            warn(f"{len(done)} of {len(jobs)} job(s) were batched (listed above); the others were not")
+
+
+@command("batch-via-api")
+@click.option(
+    "--lambda-to-invoke",
+    "--lambda_to_invoke",
+    "lambda_to_invoke",
+    metavar="FUNCTION",
+    help="The flock's batching endpoint Lambda (profile: shepard_cli_lambda_to_invoke).",
+)
+@click.option(
+    "--json-payload",
+    "--json_payload",
+    "json_payload",
+    required=True,
+    metavar="JSON",
+    help="The job's variables as a JSON object, or @FILE to read them from a file.",
+)
+@aws_command
+def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> None:
+    """Start one job through the flock's batching endpoint, without uploading a zip.
+
+    \b
+    Example:
+      shepard batch-via-api --json-payload '{"SAMPLE": "42", "TAG": "run1"}'
+      shepard batch-via-api --json-payload @job/inputs.txt
+    """
+    from shepard_cli._jobs import invoke_endpoint
+
+    function = required(lambda_to_invoke, "lambda_to_invoke")
+    if json_payload.startswith("@"):
+        payload_file = local_path(json_payload[1:])
+        try:
+            json_payload = payload_file.read_bytes().decode("utf-8-sig")
+        except UnicodeDecodeError:
+            raise CliError(f"{payload_file} is not UTF-8 text", "Save the JSON payload as UTF-8") from None
+    answer = invoke_endpoint(aws.client("lambda"), function, json_payload)
+    job = answer.get("uuid") or answer.get("UUID") or answer.get("job_id") or answer.get("job_uuid")
+    batch_id = answer.get("batch_job_id") or answer.get("SHEPARD_BATCH_JOB_ID") or answer.get("batchJobId")
+    if not job:
+        raise CliError(
+            f"the batching endpoint answered without a job id: {json.dumps(answer)}", "See its logs"
+        )
+    verb = "was already submitted" if answer.get("duplicate") else "submitted"
+    click.echo(f"Job {job} {verb}" + (f" (AWS Batch job {batch_id})" if batch_id else ""))
+
+
+@command("query")
+@_TABLE
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="STATUS",
+    help="Only jobs with this status (repeatable): a JOB_STATUS value, "
+    "or active, succeeded, failed, finished.",
+)
+@click.option(
+    "--errors-bucket",
+    "--errors_bucket",
+    "errors_bucket",
+    metavar="BUCKET",
+    help="The flock's errors bucket, to include rejections (profile: shepard_cli_errors_bucket).",
+)
+@OUTPUT_OPTION
+@aws_command
+def query(
+    aws: Aws,
+    dynamo_db_to_query: str | None,
+    statuses: tuple[str, ...],
+    errors_bucket: str | None,
+    output: str,
+) -> None:
+    """List the flock's jobs: status, start time, zip, and why rejected jobs were refused.
+
+    \b
+    Example:
+      shepard query --status active
+      shepard query --status rejected --output json
+    """
+    from shepard_cli._jobs import list_jobs, parse_status_filter
+
+    table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    wanted = parse_status_filter(statuses)
+    bucket = errors_bucket or None
+    skipped: list[str] = []
+    views = list_jobs(
+        aws.client("dynamodb"),
+        table,
+        statuses=wanted,
+        s3=aws.client("s3") if bucket else None,
+        errors_bucket=bucket,
+        skipped=skipped,
+    )
+    if skipped:
+        from shepard_cli._render import warn
+
+        shown = ", ".join(skipped[:5]) + (", ..." if len(skipped) > 5 else "")  # noqa: PLR2004 - a few
+        warn(
+            f"{len(skipped)} item(s) of table {table} are not Shepard job rows and are left out ({shown}); "
+            "is it the flock's TableName?"
+        )
+    if output == "json":
+        print_json([view.to_json() for view in views])
+        return
+    from shepard_cli._render import job_table
+
+    job_table(views, table)
+
+
+@command("status")
+@click.argument("job")
+@_TABLE
+@OUTPUT_OPTION
+@aws_command
+def status(aws: Aws, job: str, dynamo_db_to_query: str | None, output: str) -> None:
+    """Show one job: its row (status, inputs, times) and its AWS Batch state.
+
+    \b
+    Example:
+      shepard status 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10
+    """
+    from shepard_cli._jobs import job_status
+
+    table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    document = job_status(aws.client("dynamodb"), aws.client("batch"), table, job)
+    if output == "json":
+        print_json(document)
+        return
+    from shepard_cli._render import job_status_table
+
+    job_status_table(job, document)
+
+
+@command("logs")
+@click.argument("job")
+@_TABLE
+@click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the job ends.")
+@aws_command
+def logs(aws: Aws, job: str, dynamo_db_to_query: str | None, follow: bool) -> None:  # noqa: FBT001
+    """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job).
+
+    \b
+    Example:
+      shepard logs 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10 --follow
+    """
+    from shepard_cli._jobs import follow_logs
+
+    table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    follow_logs(
+        aws.client("dynamodb"),
+        aws.client("batch"),
+        aws.client("logs"),
+        table,
+        job,
+        follow=follow,
+        emit=click.echo,
+    )
+
+
+@command("cancel")
+@click.argument("job")
+@_TABLE
+@aws_command
+def cancel(aws: Aws, job: str, dynamo_db_to_query: str | None) -> None:
+    """Cancel a job that has not ended (terminate its AWS Batch job).
+
+    \b
+    Example:
+      shepard cancel 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10
+    """
+    from shepard_cli._jobs import cancel_job
+
+    table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    click.echo(cancel_job(aws.client("dynamodb"), aws.client("batch"), table, job))
+
+
+@command("retrieve")
+@click.option(
+    "--s3-bucket-for-results",
+    "--s3_bucket_for_results",
+    "s3_bucket_for_results",
+    metavar="BUCKET",
+    help="The flock's outputs bucket (profile: shepard_cli_s3_bucket_for_results).",
+)
+@click.option(
+    "--directory-to-sync-s3-bucket-to",
+    "--directory_to_sync_s3_bucket_to",
+    "directory_to_sync_s3_bucket_to",
+    metavar="DIR",
+    help="Local folder to sync into (profile: shepard_cli_directory_to_sync_s3_bucket_to).",
+)
+@click.option("--prefix", default="", help="Only objects whose key starts with this.")
+@click.option("--job", "job", metavar="UUID", help="Only this job's outputs.")
+@click.option(
+    "--parallel", default=8, show_default=True, type=click.IntRange(1, 64), help="Downloads at once."
+)
+@aws_command
+def retrieve(
+    aws: Aws,
+    s3_bucket_for_results: str | None,
+    directory_to_sync_s3_bucket_to: str | None,
+    prefix: str,
+    job: str | None,
+    parallel: int,
+) -> None:
+    """Sync the outputs bucket into a local folder: only new or changed objects are fetched.
+
+    \b
+    Example:
+      shepard retrieve --s3-bucket-for-results my-flock-outputs --directory-to-sync-s3-bucket-to ./results
+    """
+    from shepard_cli._render import byte_progress
+    from shepard_cli._retrieve import sync
+
+    bucket = required(s3_bucket_for_results, "s3_bucket_for_results")
+    directory = local_path(required(directory_to_sync_s3_bucket_to, "directory_to_sync_s3_bucket_to"))
+    select = None if job is None else (lambda key: f"result@{job}_" in key)
+    with byte_progress() as progress:
+        result = sync(
+            aws.client("s3"),
+            bucket,
+            directory,
+            prefix=prefix,
+            parallel=parallel,
+            progress=progress,
+            select=select,
+        )
+    for key in result.fetched:
+        click.echo(f"Fetched {key}")
+    click.echo(f"{len(result.fetched)} fetched, {result.unchanged} already up to date, in {directory}")
