@@ -1,23 +1,90 @@
 # /// script
-# dependencies = ["nox>=2025.2.9"]
+# dependencies = ["nox>=2025.2.9", "packaging>=24"]
 # ///
 """Every build, test, lint and benchmark entry point of the Shepard monorepo."""
 
 from __future__ import annotations
 
+import os
+import re
+import shutil
+import subprocess
 import tomllib
 from pathlib import Path
 
 import nox
+from packaging.requirements import Requirement
+from packaging.version import InvalidVersion, Version
 
 nox.options.default_venv_backend = "uv|virtualenv"
 nox.options.error_on_external_run = True
 nox.options.reuse_existing_virtualenvs = False
+# A session whose Python is missing fails instead of being skipped: CI must test every version.
+nox.options.error_on_missing_interpreters = True
 
 ROOT = Path(__file__).parent
 PACKAGES_DIR = ROOT / "packages"
 PACKAGES = sorted(p.name for p in PACKAGES_DIR.iterdir() if (p / "pyproject.toml").is_file())
+CLOUDFORMATION_DIR = ROOT / "cloudformation"
+TEMPLATE = CLOUDFORMATION_DIR / "shepard.yml"
+TEST_KIT = "shepard-testing"
+# The development Python, and the worker's: its image (Debian bookworm) ships python3 = 3.11.
 PYTHON = "3.11"
+# The code bundled into the Lambda functions also runs on their runtime, read from the template.
+LAMBDA_PACKAGES = ["shepard-core", "shepard-zipindex", "shepard-scheduler"]
+
+
+def _lambda_python() -> str:
+    """Return the Python version of the template's Lambda runtime (`Runtime: python3.13` -> "3.13")."""
+    runtimes = set(re.findall(r"^\s+Runtime: python(3\.\d+)$", TEMPLATE.read_text(), re.MULTILINE))
+    if len(runtimes) != 1:
+        raise RuntimeError(f"{TEMPLATE.name} should name one Lambda runtime, found {sorted(runtimes)}")
+    return runtimes.pop()
+
+
+LAMBDA_PYTHON = _lambda_python()
+
+
+def _pyenv_root() -> Path | None:
+    if root := os.environ.get("PYENV_ROOT"):
+        return Path(root)
+    pyenv = shutil.which("pyenv")
+    if pyenv is None:
+        return None
+    found = subprocess.run([pyenv, "root"], capture_output=True, text=True, check=False)
+    return Path(found.stdout.strip()) if found.returncode == 0 else None
+
+
+def _expose_pyenv_python(version: str) -> None:
+    """Put pyenv's newest `version` interpreter on PATH as `python<version>`, when pyenv has one.
+
+    pyenv's shims answer for every installed version but run only the active one, so the interpreter
+    is linked into .nox/.interpreters instead; without pyenv, PATH is left as it is.
+    """
+    root = _pyenv_root()
+    if root is None:
+        return
+    candidates = []
+    for directory in (root / "versions").glob(f"{version}.*"):
+        try:
+            candidates.append((Version(directory.name), directory / "bin" / f"python{version}"))
+        except InvalidVersion:
+            continue
+    usable = [(found, path) for found, path in candidates if path.is_file() and not found.is_prerelease]
+    if not usable:
+        return
+    _, interpreter = max(usable)
+    links = ROOT / ".nox" / ".interpreters"
+    links.mkdir(parents=True, exist_ok=True)
+    link = links / f"python{version}"
+    if not (link.is_symlink() and link.readlink() == interpreter):
+        link.unlink(missing_ok=True)
+        link.symlink_to(interpreter)
+    if str(links) not in os.environ["PATH"].split(os.pathsep):
+        os.environ["PATH"] = f"{links}{os.pathsep}{os.environ['PATH']}"
+
+
+_expose_pyenv_python(LAMBDA_PYTHON)
 
 
 def _pyproject(package: str) -> dict[str, object]:
@@ -25,20 +92,21 @@ def _pyproject(package: str) -> dict[str, object]:
         return tomllib.load(f)
 
 
+def _dependencies(package: str) -> list[Requirement]:
+    project = _pyproject(package)["project"]
+    if not isinstance(project, dict):
+        raise TypeError(f"packages/{package}/pyproject.toml has no [project] table")
+    return [Requirement(str(dependency)) for dependency in project.get("dependencies", [])]
+
+
 def _local_closure(package: str) -> list[str]:
     """Return the package and every sibling package it depends on, dependencies first."""
     seen: list[str] = []
 
     def visit(name: str) -> None:
-        project = _pyproject(name)["project"]
-        if not isinstance(project, dict):
-            raise TypeError(f"packages/{name}/pyproject.toml has no [project] table")
-        for requirement in project.get("dependencies", []):
-            dep = str(requirement).split(";")[0].split("[")[0].strip()
-            for sep in "<>=!~ ":
-                dep = dep.split(sep)[0]
-            if dep in PACKAGES and dep not in seen:
-                visit(dep)
+        for requirement in _dependencies(name):
+            if requirement.name in PACKAGES and requirement.name not in seen:
+                visit(requirement.name)
         if name not in seen:
             seen.append(name)
 
@@ -50,22 +118,35 @@ def _test_group(package: str) -> list[str]:
     return list(nox.project.dependency_groups(_pyproject(package), "test"))
 
 
-def install_packages(session: nox.Session, *packages: str, extras: str = "") -> None:
-    """Install the packages (built as wheels, not editable) with their sibling dependencies."""
+def install_packages(session: nox.Session, *requirements: str) -> None:
+    """Install sibling packages (`shepard-zipindex[s3]` names an extra) as wheels, with their siblings."""
+    wanted = [Requirement(requirement) for requirement in requirements]
+    extras = {requirement.name: sorted(requirement.extras) for requirement in wanted}
     closure: list[str] = []
-    for package in packages:
-        closure += [p for p in _local_closure(package) if p not in closure]
-    targets = [str(PACKAGES_DIR / p) + (extras if p in packages and extras else "") for p in closure]
+    for requirement in wanted:
+        closure += [p for p in _local_closure(requirement.name) if p not in closure]
+    targets = [str(PACKAGES_DIR / p) + (f"[{','.join(extras[p])}]" if extras.get(p) else "") for p in closure]
     session.install(*targets)
+
+
+def _run_package_tests(session: nox.Session, package: str) -> None:
+    install_packages(session, package, TEST_KIT)
+    session.install(*_test_group(package))
+    session.run("pytest", f"packages/{package}/tests", *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["test"])
 @nox.parametrize("package", PACKAGES)
 def tests(session: nox.Session, package: str) -> None:
-    """Test one package in a fresh environment holding only it, its siblings and its test group."""
-    install_packages(session, package)
-    session.install(*_test_group(package))
-    session.run("pytest", f"packages/{package}/tests", *session.posargs)
+    """Test one package on 3.11 in a fresh environment (the worker only on 3.11: its image ships 3.11)."""
+    _run_package_tests(session, package)
+
+
+@nox.session(name=f"tests-{LAMBDA_PYTHON}", python=LAMBDA_PYTHON, tags=["test"])
+@nox.parametrize("package", LAMBDA_PACKAGES)
+def tests_lambda_runtime(session: nox.Session, package: str) -> None:
+    """Test one package whose code runs inside the Lambda functions on their runtime's Python."""
+    _run_package_tests(session, package)
 
 
 @nox.session(python=PYTHON, tags=["test"])
@@ -92,13 +173,11 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Run mypy --strict over every package's src/."""
     install_packages(session, *PACKAGES)
-    session.install("mypy>=1.13", "boto3-stubs[full]>=1.35", "types-docker", "types-PyYAML")
+    session.install(
+        "mypy>=1.13", "boto3-stubs[full]>=1.35", "types-docker", "types-PyYAML", "moto[server]>=5.0"
+    )
     for package in PACKAGES:
         session.run("mypy", "--strict", str(PACKAGES_DIR / package / "src"))
-
-
-CLOUDFORMATION_DIR = ROOT / "cloudformation"
-TEMPLATE = CLOUDFORMATION_DIR / "shepard.yml"
 
 
 def _render_template(session: nox.Session, *args: str) -> None:
@@ -140,26 +219,16 @@ def checkov(session: nox.Session) -> None:
     )
 
 
-@nox.session(python=PYTHON, tags=["test"])
+@nox.session(python=[PYTHON, LAMBDA_PYTHON], tags=["test"])
 def template_tests(session: nox.Session) -> None:
     """Run the inline Lambda code extracted from shepard.yml, and create the stack, against moto server."""
-    project = _pyproject("shepard-scheduler")["project"]
-    if not isinstance(project, dict):
-        raise TypeError("packages/shepard-scheduler/pyproject.toml has no [project] table")
     # What the Lambda runtime and the Powertools layer provide; the shepard-* code comes from the template.
-    runtime = [str(dep) for dep in project.get("dependencies", []) if not str(dep).startswith("shepard-")]
+    runtime = [str(dep) for dep in _dependencies("shepard-scheduler") if dep.name not in PACKAGES]
+    install_packages(session, TEST_KIT)
     session.install(*runtime, "pytest>=8", "moto[server]>=5.0", "PyYAML>=6")
     session.run(
         "pytest", "cloudformation/tests", *session.posargs, env={"PYTHONPATH": str(CLOUDFORMATION_DIR)}
     )
-
-
-@nox.session(python=PYTHON, default=False)
-def bench_zipindex(session: nox.Session) -> None:
-    """Print reads and bytes per find_inputs() + read() for 1 MB to 4.5 GB zips, beside stdlib zipfile."""
-    install_packages(session, "shepard-zipindex", extras="[s3]")
-    session.install("moto[server]>=5.0")
-    session.run("python", "packages/shepard-zipindex/bench/bench_zipindex.py", *session.posargs)
 
 
 @nox.session(python=PYTHON, default=False)
@@ -171,31 +240,23 @@ def demo(session: nox.Session) -> None:
 
 
 @nox.session(python=PYTHON, default=False)
-def bench_scheduler(session: nox.Session) -> None:
-    """Print the scheduler's AWS calls per job by API and the jobs/minute ceilings AWS's quotas imply."""
-    install_packages(session, "shepard-scheduler")
-    session.install("moto[server]>=5.0")
-    session.run("python", "packages/shepard-scheduler/bench/bench_scheduler.py", *session.posargs)
-
-
-@nox.session(python=PYTHON, default=False)
 def worker_image(session: nox.Session) -> None:
     """Build the worker image (Docker engine + shepard-worker) from local parts: shepard-worker:latest."""
     session.install("docker>=7")
     session.run("python", "packages/shepard-worker/docker/build.py", *session.posargs)
 
 
-@nox.session(python=PYTHON, default=False)
-def bench_worker(session: nox.Session) -> None:
-    """Print the worker's staging and zip+upload overhead for a 1 GiB output, beside the seed's way."""
-    install_packages(session, "shepard-worker")
-    session.install("moto[server]>=5.0")
-    session.run("python", "packages/shepard-worker/bench/bench_worker.py", *session.posargs)
+BENCH_PARTS = {
+    "zipindex": "shepard-zipindex[s3]",
+    "scheduler": "shepard-scheduler",
+    "worker": "shepard-worker",
+    "cli": "shepard-cli",
+}
 
 
 @nox.session(python=PYTHON, default=False)
-def bench_cli(session: nox.Session) -> None:
-    """Print shepard's start-up time, batch zipping throughput and the AWS calls one batched job costs."""
-    install_packages(session, "shepard-cli")
-    session.install("moto[server]>=5.0")
-    session.run("python", "packages/shepard-cli/bench/bench_cli.py", *session.posargs)
+@nox.parametrize("part", list(BENCH_PARTS))
+def bench(session: nox.Session, part: str) -> None:
+    """Print one part's figures (packages/shepard-<part>/bench/bench_<part>.py; its README says which)."""
+    install_packages(session, BENCH_PARTS[part], f"{TEST_KIT}[aws]")
+    session.run("python", f"packages/shepard-{part}/bench/bench_{part}.py", *session.posargs)

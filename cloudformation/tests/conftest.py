@@ -5,18 +5,16 @@ from __future__ import annotations
 import copy
 import dataclasses
 import importlib.util
-import io
 import json
 import sys
 import time
-import uuid
-import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
 import yaml
+from shepard_testing import REGION, LambdaContext, make_zip
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -29,7 +27,6 @@ SCHEDULER_FUNCTION = "ShepardSchedulerFunction"
 ENDPOINT_FUNCTION = "ShepardSchedulerFunctionBatchingEndpoint"
 POWERTOOLS_LAYER = "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.13/latest}}"
 BUNDLED_PACKAGES = ("shepard_core", "shepard_zipindex", "shepard_scheduler")
-REGION = "us-east-1"
 
 STACK_PARAMETERS = {
     "InputsBucket": "flock-inputs",
@@ -132,23 +129,6 @@ def import_index(template: dict[str, Any], tmp_path: Path) -> Iterator[Callable[
     _forget_bundled_modules()
 
 
-@dataclasses.dataclass
-class FakeContext:
-    """The parts of a Lambda context the handlers and Powertools read."""
-
-    function_name: str
-    aws_request_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
-    memory_limit_in_mb: int = 256
-    remaining_ms: int = 60_000
-
-    @property
-    def invoked_function_arn(self) -> str:
-        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 def moto_compatible(template: dict[str, Any], *, layer_arn: str, service_role_arn: str) -> dict[str, Any]:
     """Return a copy of `template` with the three things moto's CloudFormation cannot take replaced.
 
@@ -171,14 +151,6 @@ def moto_compatible(template: dict[str, Any], *, layer_arn: str, service_role_ar
         if not (isinstance(output["Value"], dict) and output["Value"].get("Fn::GetAtt", [""])[0] in unmodeled)
     }
     return compatible
-
-
-def _zip(files: dict[str, str | bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
 
 
 @dataclasses.dataclass
@@ -204,7 +176,7 @@ class Stack:
 
     def make_zip(self, files: dict[str, str | bytes]) -> bytes:
         """Return the bytes of a job zip holding `files`."""
-        return _zip(files)
+        return make_zip(files)
 
 
 def create_stack(endpoint: str, template: dict[str, Any], **overrides: str) -> Stack:
@@ -212,7 +184,7 @@ def create_stack(endpoint: str, template: dict[str, Any], **overrides: str) -> S
     session = boto3.session.Session(region_name=REGION)
     layer_arn = session.client("lambda", endpoint_url=endpoint).publish_layer_version(
         LayerName="AWSLambdaPowertoolsPythonV3-python313-x86_64",
-        Content={"ZipFile": _zip({"python/aws_lambda_powertools/__init__.py": ""})},
+        Content={"ZipFile": make_zip({"python/aws_lambda_powertools/__init__.py": ""})},
         CompatibleRuntimes=["python3.13"],
     )["LayerVersionArn"]
     service_role = session.client("iam", endpoint_url=endpoint).create_role(
@@ -261,6 +233,6 @@ def stack(make_stack: Callable[..., Stack]) -> Stack:
 
 
 @pytest.fixture
-def context_for() -> Callable[[str], FakeContext]:
-    """Return a function making a Lambda context for the function named."""
-    return FakeContext
+def context_for() -> Callable[[str], LambdaContext]:
+    """Return a function making a Lambda context, with a minute to go, for the function named."""
+    return LambdaContext

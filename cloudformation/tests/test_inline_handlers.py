@@ -7,6 +7,7 @@ import json
 import sys
 
 import pytest
+from shepard_testing import drain_queue, sqs_event_from_messages
 
 SCHEDULER = "ShepardSchedulerFunction"
 ENDPOINT = "ShepardSchedulerFunctionBatchingEndpoint"
@@ -47,31 +48,9 @@ def use_environment_of(stack, logical_id, monkeypatch):
 def queued_records(stack):
     """Return the upload queue's messages (S3 test events left out) as the records of an SQS Lambda event."""
     sqs = stack.client("sqs")
-    queue_url = stack.outputs["SchedulerQueueUrl"]
-    records = []
-    while True:
-        messages = sqs.receive_message(
-            QueueUrl=queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
-        ).get("Messages", [])
-        if not messages:
-            return records
-        for message in messages:
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            if "s3:TestEvent" in message["Body"]:
-                continue
-            records.append(
-                {
-                    "messageId": message["MessageId"],
-                    "receiptHandle": message["ReceiptHandle"],
-                    "body": message["Body"],
-                    "attributes": message.get("Attributes", {}),
-                    "messageAttributes": {},
-                    "md5OfBody": message["MD5OfBody"],
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:flock-uploads",
-                    "awsRegion": "us-east-1",
-                }
-            )
+    messages = drain_queue(sqs, stack.outputs["SchedulerQueueUrl"])
+    queue_arn = "arn:aws:sqs:us-east-1:123456789012:flock-uploads"
+    return sqs_event_from_messages(messages, queue_arn=queue_arn)["Records"]
 
 
 def rows(stack):

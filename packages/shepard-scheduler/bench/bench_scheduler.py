@@ -11,32 +11,30 @@ from __future__ import annotations
 
 import argparse
 import collections
-import io
 import json
-import logging
 import os
-import urllib.request
-import uuid
 import zipfile
 from http import HTTPStatus
 from typing import Any
 
-import boto3
-from moto.server import ThreadedMotoServer
+from shepard_testing import (
+    FAKE_AWS_ENVIRONMENT,
+    FlockResources,
+    LambdaContext,
+    MotoServer,
+    ResourceNames,
+    drain_queue,
+    make_zip,
+    provision_resources,
+    sqs_event_from_messages,
+)
 
 SEED_CLAIM_PER_MINUTE = 17_500
 SUBMIT_JOB_TPS = 50  # AWS Batch SubmitJob, per account and Region; not adjustable
 S3_GET_PER_PREFIX_PER_S = 5_500  # S3 GET/HEAD requests per second per partitioned prefix
 DYNAMODB_WRITES_PER_S = 40_000  # on-demand table default maximum write request units per second
 
-INPUTS, ERRORS, TABLE, QUEUE, JOB_QUEUE, JOB_DEFINITION = (
-    "bench-inputs",
-    "bench-errors",
-    "bench-jobs",
-    "bench-notifications",
-    "bench-job-queue",
-    "bench-job",
-)
+NAMES = ResourceNames.with_prefix("bench")
 
 
 class CallCounter:
@@ -52,108 +50,28 @@ class CallCounter:
         self.calls[f"{service}:{operation}"] += 1
 
 
-def _post(url: str, settings: dict[str, Any] | None = None) -> None:
-    data = json.dumps(settings).encode() if settings is not None else None
-    headers = {"Content-Type": "application/json"} if data else {}
-    urllib.request.urlopen(urllib.request.Request(url, data=data, method="POST", headers=headers)).close()  # noqa: S310
-
-
-class Context:
-    """A Lambda context with a minute to go."""
-
-    function_name = "bench"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:bench"
-
-    def __init__(self) -> None:
-        """Give the invocation a request id of its own."""
-        self.aws_request_id = str(uuid.uuid4())
-
-    def get_remaining_time_in_millis(self) -> int:
-        """Return a minute, in milliseconds."""
-        return 60_000
-
-
-def _build(endpoint_url: str) -> dict[str, Any]:
-    session = boto3.session.Session(region_name="us-east-1")
-    s3, sqs, dynamodb, batch, iam = (
-        session.client(name, endpoint_url=endpoint_url) for name in ("s3", "sqs", "dynamodb", "batch", "iam")
-    )
-    for bucket in (INPUTS, ERRORS):
-        s3.create_bucket(Bucket=bucket)
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    queue_url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
-    arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-    s3.put_bucket_notification_configuration(
-        Bucket=INPUTS,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
-        },
-    )
-    role = iam.create_role(RoleName="bench-batch", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    compute = batch.create_compute_environment(
-        computeEnvironmentName="bench-compute", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )
-    batch.create_job_queue(
-        jobQueueName=JOB_QUEUE,
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": compute["computeEnvironmentArn"]}],
-    )
-    batch.register_job_definition(
-        jobDefinitionName=JOB_DEFINITION,
-        type="container",
-        containerProperties={"image": "bench", "vcpus": 1, "memory": 128},
-    )
-    return {"s3": s3, "sqs": sqs, "queue_url": queue_url}
-
-
 def _zip(payload_bytes: int) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("inputs.txt", json.dumps({"test": "bench", "TAG": "bench"}))
-        archive.writestr("data.bin", os.urandom(payload_bytes))
-    return buffer.getvalue()
+    inputs = json.dumps({"test": "bench", "TAG": "bench"})
+    return make_zip(
+        {"inputs.txt": inputs, "data.bin": os.urandom(payload_bytes)}, compression=zipfile.ZIP_STORED
+    )
 
 
-def _messages(aws: dict[str, Any]) -> list[dict[str, Any]]:
-    records = []
-    while True:
-        got = (
-            aws["sqs"].receive_message(QueueUrl=aws["queue_url"], MaxNumberOfMessages=10).get("Messages", [])
-        )
-        if not got:
-            return records
-        for message in got:
-            aws["sqs"].delete_message(QueueUrl=aws["queue_url"], ReceiptHandle=message["ReceiptHandle"])
-            if "s3:TestEvent" not in message["Body"]:
-                records.append(
-                    {
-                        "messageId": message["MessageId"],
-                        "receiptHandle": message["ReceiptHandle"],
-                        "body": message["Body"],
-                        "attributes": {"ApproximateReceiveCount": "1"},
-                        "messageAttributes": {},
-                        "eventSource": "aws:sqs",
-                    }
-                )
+def _context() -> LambdaContext:
+    return LambdaContext("bench")
 
 
-def _run_s3(aws: dict[str, Any], counter: CallCounter, jobs: int, payload_bytes: int) -> list[dict[str, Any]]:
+def _run_s3(aws: FlockResources, counter: CallCounter, jobs: int, payload_bytes: int) -> list[dict[str, Any]]:
     from shepard_scheduler import s3_events
 
     body = _zip(payload_bytes)
     for number in range(jobs):
-        aws["s3"].put_object(Bucket=INPUTS, Key=f"bench/{payload_bytes}/{number}.zip", Body=body)
-    records = _messages(aws)
+        aws.s3.put_object(Bucket=NAMES.inputs_bucket, Key=f"bench/{payload_bytes}/{number}.zip", Body=body)
+    messages = drain_queue(aws.sqs, aws.queue_url)
+    records: list[dict[str, Any]] = sqs_event_from_messages(messages, queue_arn=aws.queue_arn)["Records"]
     counter.calls.clear()
     for start in range(0, len(records), 10):
-        response = s3_events.handler({"Records": records[start : start + 10]}, Context())
+        response = s3_events.handler({"Records": records[start : start + 10]}, _context())
         if response["batchItemFailures"]:
             raise SystemExit(f"unexpected failures: {response}")
     return records
@@ -205,34 +123,26 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--jobs", type=int, default=20, help="jobs per scenario (default 20)")
     args = parser.parse_args()
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     os.environ.update(
         {
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1",
-            "AWS_REGION": "us-east-1",
+            **FAKE_AWS_ENVIRONMENT,
             "POWERTOOLS_LOG_LEVEL": "ERROR",
             "POWERTOOLS_METRICS_DISABLED": "true",
-            "SHEPARD_TABLE_NAME": TABLE,
-            "SHEPARD_JOB_QUEUE": JOB_QUEUE,
-            "SHEPARD_JOB_DEFINITION": JOB_DEFINITION,
-            "SHEPARD_INPUTS_BUCKET": INPUTS,
-            "SHEPARD_ERRORS_BUCKET": ERRORS,
+            "SHEPARD_TABLE_NAME": NAMES.table,
+            "SHEPARD_JOB_QUEUE": NAMES.job_queue,
+            "SHEPARD_JOB_DEFINITION": NAMES.job_definition,
+            "SHEPARD_INPUTS_BUCKET": NAMES.inputs_bucket,
+            "SHEPARD_ERRORS_BUCKET": NAMES.errors_bucket,
             "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": "14",
             "SHEPARD_PROJECT_NAME": "Bench",
         }
     )
     from shepard_scheduler import aws_clients, endpoint, forget_clients, s3_events
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    try:
-        host, port = server.get_host_and_port()
-        url = f"http://{host}:{port}"
-        _post(f"{url}/moto-api/config", {"batch": {"use_docker": False}})
+    with MotoServer() as server:
+        url = server.fresh()
         os.environ["AWS_ENDPOINT_URL"] = url
-        aws = _build(url)
+        aws = provision_resources(url, NAMES)
         forget_clients()
         counter = CallCounter()
         clients = aws_clients(os.environ)
@@ -251,12 +161,12 @@ def main() -> None:
         _report("S3-event job, 1 MiB zip (inputs.txt before the last 64 KiB)", _per_job(counter.calls, jobs))
 
         counter.calls.clear()
-        s3_events.handler({"Records": records[:10]}, Context())
+        s3_events.handler({"Records": records[:10]}, _context())
         _report("S3-event duplicate delivery (already scheduled), 1 MiB zip", _per_job(counter.calls, 10))
 
         counter.calls.clear()
         for _ in range(jobs):
-            response = endpoint.handler({"test": "bench", "TAG": "bench"}, Context())
+            response = endpoint.handler({"test": "bench", "TAG": "bench"}, _context())
             if response["statusCode"] != HTTPStatus.OK:
                 raise SystemExit(f"unexpected endpoint answer: {response}")
         _report("Endpoint job", _per_job(counter.calls, jobs))
@@ -265,8 +175,6 @@ def main() -> None:
             "\nat 3,000 jobs/min; array jobs (2-10,000 children per SubmitJob) are the way past it."
             "\nDynamoDB writes cost 1 WCU per KB of item: rows with large inputs lower that ceiling."
         )
-    finally:
-        server.stop()
 
 
 if __name__ == "__main__":

@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import io
 import json
-import uuid
-import zipfile
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from shepard_scheduler import forget_clients
+from shepard_testing import (
+    FlockResources,
+    LambdaContext,
+    ResourceNames,
+    drain_queue,
+    make_zip,
+    provision_resources,
+    receive_messages,
+    sqs_event,
+    sqs_event_from_messages,
+)
 
 EVENTS = Path(__file__).parent / "events"
-INPUTS_BUCKET = "shepard-inputs"
-ERRORS_BUCKET = "shepard-errors"
-TABLE = "shepard-jobs"
-QUEUE = "shepard-scheduler-queue"
-JOB_QUEUE = "shepard-job-queue"
-JOB_DEFINITION = "shepard-job"
+NAMES = ResourceNames()
+INPUTS_BUCKET = NAMES.inputs_bucket
+ERRORS_BUCKET = NAMES.errors_bucket
+TABLE = NAMES.table
+JOB_QUEUE = NAMES.job_queue
+JOB_DEFINITION = NAMES.job_definition
 PROJECT = "ShepardTest"
 MAX_RECEIVE_COUNT = 2
 
@@ -31,99 +39,37 @@ def load_event(name: str) -> Any:
     return json.loads((EVENTS / f"{name}.json").read_text())
 
 
-def sqs_event(*bodies: str | dict[str, Any], receive_count: int = 1) -> dict[str, Any]:
-    """Return an SQS Lambda event whose messages carry `bodies` (dicts are JSON-encoded)."""
-    template = load_event("sqs_event")["Records"][0]
-    records = []
-    for body in bodies:
-        record = copy.deepcopy(template)
-        record["messageId"] = str(uuid.uuid4())
-        record["body"] = body if isinstance(body, str) else json.dumps(body)
-        record["attributes"]["ApproximateReceiveCount"] = str(receive_count)
-        records.append(record)
-    return {"Records": records}
-
-
-def make_zip(files: dict[str, bytes | str]) -> bytes:
-    """Return the bytes of a deflated zip holding `files`."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-@dataclasses.dataclass
-class FakeContext:
-    """The parts of a Lambda context the handlers and Powertools read."""
-
-    aws_request_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
-    remaining_ms: int = 60_000
-    function_name: str = "shepard-scheduler"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:shepard-scheduler"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 @pytest.fixture
-def context() -> FakeContext:
+def context() -> LambdaContext:
     """Return a fresh Lambda context with a minute to go."""
-    return FakeContext()
+    return LambdaContext()
+
+
+def _plain(item: dict[str, Any]) -> dict[str, Any]:
+    return {name: next(iter(value.values())) for name, value in item.items()}
 
 
 @dataclasses.dataclass
-class Flock:
+class Flock(FlockResources):
     """A Shepard flock on moto: buckets, job table, notification queue and a Batch job queue."""
-
-    endpoint: str
-    s3: Any
-    sqs: Any
-    dynamodb: Any
-    batch: Any
-    queue_url: str
-    queue_arn: str
-    dlq_url: str
 
     def upload(self, key: str, files: dict[str, bytes | str]) -> None:
         """Upload a job zip holding `files` to the inputs bucket."""
         self.s3.put_object(Bucket=INPUTS_BUCKET, Key=key, Body=make_zip(files))
 
-    def _record(self, message: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "messageId": message["MessageId"],
-            "receiptHandle": message["ReceiptHandle"],
-            "body": message["Body"],
-            "attributes": message.get("Attributes", {}),
-            "messageAttributes": {},
-            "md5OfBody": message["MD5OfBody"],
-            "eventSource": "aws:sqs",
-            "eventSourceARN": self.queue_arn,
-            "awsRegion": "us-east-1",
-        }
-
-    def _receive(self) -> list[dict[str, Any]]:
-        response = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=10, AttributeNames=["All"], VisibilityTimeout=0
-        )
-        return list(response.get("Messages", []))
+    def _records(self, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return list(sqs_event_from_messages(messages, queue_arn=self.queue_arn)["Records"])
 
     def receive(self) -> list[dict[str, Any]]:
         """Take every message waiting in the notification queue, as SQS Lambda event records."""
-        records: list[dict[str, Any]] = []
-        while messages := self._receive():
-            for message in messages:
-                self.sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
-                records.append(self._record(message))
-        return records
+        return self._records(drain_queue(self.sqs, self.queue_url, skip_test_events=False))
 
     def poll(self, handler: Any, context: Any) -> dict[str, Any]:
         """Do one poll of an event source mapping: receive, invoke, delete all but the failed messages."""
-        messages = self._receive()
+        messages = receive_messages(self.sqs, self.queue_url)
         if not messages:
             return {"batchItemFailures": []}
-        result: dict[str, Any] = handler({"Records": [self._record(m) for m in messages]}, context)
+        result: dict[str, Any] = handler({"Records": self._records(messages)}, context)
         failed = {failure["itemIdentifier"] for failure in result["batchItemFailures"]}
         for message in messages:
             if message["MessageId"] not in failed:
@@ -137,21 +83,17 @@ class Flock:
 
     def job_messages(self) -> dict[str, Any]:
         """Return the waiting messages as one SQS Lambda event, leaving out S3 test events."""
-        records = [r for r in self.receive() if "s3:TestEvent" not in r["body"]]
-        return {"Records": records}
+        return {"Records": self._records(drain_queue(self.sqs, self.queue_url))}
 
     def row(self, job_id: str) -> dict[str, Any] | None:
         """Return the job row of `job_id` as plain strings, or None."""
         item = self.dynamodb.get_item(TableName=TABLE, Key={"UUID": {"S": job_id}}, ConsistentRead=True)
         found = item.get("Item")
-        if found is None:
-            return None
-        return {name: next(iter(value.values())) for name, value in found.items()}
+        return None if found is None else _plain(found)
 
     def rows(self) -> list[dict[str, Any]]:
         """Return every job row, as plain strings."""
-        items = self.dynamodb.scan(TableName=TABLE)["Items"]
-        return [{name: next(iter(value.values())) for name, value in item.items()} for item in items]
+        return [_plain(item) for item in self.dynamodb.scan(TableName=TABLE)["Items"]]
 
     def jobs(self) -> list[dict[str, Any]]:
         """Return every Batch job in the job queue, described, with its environment as a dict."""
@@ -159,7 +101,7 @@ class Flock:
         ids = [summary["jobId"] for summary in summaries["jobSummaryList"]]
         if not ids:
             return []
-        described = self.batch.describe_jobs(jobs=ids)["jobs"]
+        described: list[dict[str, Any]] = self.batch.describe_jobs(jobs=ids)["jobs"]
         for job in described:
             job["environment"] = {
                 pair["name"]: pair["value"]
@@ -177,56 +119,10 @@ class Flock:
         return [o["Key"] for o in self.s3.list_objects_v2(Bucket=ERRORS_BUCKET).get("Contents", [])]
 
 
-def _queue_arn(sqs: Any, queue_url: str) -> str:
-    attributes = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]
-    return str(attributes["QueueArn"])
-
-
 def build_flock(endpoint: str) -> Flock:
     """Create the flock's resources on the moto server at `endpoint`."""
-    session = boto3.session.Session(region_name="us-east-1")
-    s3 = session.client("s3", endpoint_url=endpoint)
-    sqs = session.client("sqs", endpoint_url=endpoint)
-    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
-    batch = session.client("batch", endpoint_url=endpoint)
-    iam = session.client("iam", endpoint_url=endpoint)
-
-    for bucket in (INPUTS_BUCKET, ERRORS_BUCKET):
-        s3.create_bucket(Bucket=bucket)
-    dynamodb.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    dlq_url = sqs.create_queue(QueueName=f"{QUEUE}-dlq")["QueueUrl"]
-    redrive = json.dumps(
-        {"deadLetterTargetArn": _queue_arn(sqs, dlq_url), "maxReceiveCount": MAX_RECEIVE_COUNT}
-    )
-    queue_url = sqs.create_queue(QueueName=QUEUE, Attributes={"RedrivePolicy": redrive})["QueueUrl"]
-    queue_arn = _queue_arn(sqs, queue_url)
-    s3.put_bucket_notification_configuration(
-        Bucket=INPUTS_BUCKET,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
-        },
-    )
-    role = iam.create_role(RoleName="shepard-batch-service", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    environment = batch.create_compute_environment(
-        computeEnvironmentName="shepard-compute", type="UNMANAGED", state="ENABLED", serviceRole=role
-    )
-    batch.create_job_queue(
-        jobQueueName=JOB_QUEUE,
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment["computeEnvironmentArn"]}],
-    )
-    batch.register_job_definition(
-        jobDefinitionName=JOB_DEFINITION,
-        type="container",
-        containerProperties={"image": "shepard/payload:latest", "vcpus": 1, "memory": 512},
-    )
-    return Flock(endpoint, s3, sqs, dynamodb, batch, queue_url, queue_arn, dlq_url)
+    resources = provision_resources(endpoint, NAMES, max_receive_count=MAX_RECEIVE_COUNT)
+    return Flock(**{field.name: getattr(resources, field.name) for field in dataclasses.fields(resources)})
 
 
 FLOCK_ENVIRONMENT = {

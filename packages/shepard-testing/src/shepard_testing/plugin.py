@@ -1,0 +1,61 @@
+"""The pytest plugin every Shepard test run loads: fake AWS credentials, moto fixtures, `requires_docker`."""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING
+
+import pytest
+
+from shepard_testing._docker import REQUIRE_DOCKER_VAR, docker_unavailable_reason
+from shepard_testing._environment import use_fake_aws_credentials, use_local_docker_engine
+from shepard_testing._lambda_context import LambdaContext
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+    from shepard_testing._moto import MotoServer
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Set fake AWS credentials before any client exists, find the local engine, declare the markers."""
+    use_fake_aws_credentials()
+    use_local_docker_engine()
+    config.addinivalue_line(
+        "markers",
+        f"requires_docker: needs a reachable Docker engine (skipped without one; a failure when "
+        f"{REQUIRE_DOCKER_VAR}=1)",
+    )
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip `requires_docker` tests without an engine, or fail them when CI demands an engine."""
+    if item.get_closest_marker("requires_docker") is None:
+        return
+    reason = docker_unavailable_reason()
+    if reason is None:
+        return
+    if os.environ.get(REQUIRE_DOCKER_VAR) == "1":
+        pytest.fail(f"{REQUIRE_DOCKER_VAR}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def moto_server() -> Iterator[MotoServer]:
+    """Yield one moto server for the whole session."""
+    from shepard_testing._moto import MotoServer
+
+    with MotoServer() as server:
+        yield server
+
+
+@pytest.fixture
+def aws_endpoint(moto_server: MotoServer) -> str:
+    """Return the URL of a freshly reset moto server; Batch jobs there skip Docker."""
+    return moto_server.fresh()
+
+
+@pytest.fixture
+def lambda_context() -> LambdaContext:
+    """Return a fresh Lambda context with a minute to go."""
+    return LambdaContext()
