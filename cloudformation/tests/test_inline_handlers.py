@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+from urllib.parse import unquote_plus
 
 import pytest
 from shepard_testing import drain_queue, sqs_event_from_messages
@@ -199,3 +200,142 @@ class TestBundle:
         source = inspect.getsource(sys.modules["shepard_core"])
         assert source == index._SOURCES["shepard_core"]
         assert source.startswith('"""')
+
+
+class _CallRecorder:
+    """Records the IAM action and resource of every AWS call the handler code makes while it is on."""
+
+    def __init__(self):
+        self.on = False
+        self.calls = set()
+
+    def record(self, service, operation, params):
+        if not self.on:
+            return
+        action = f"{service}:{operation}"
+        if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
+            action = "s3:GetObjectVersion"
+        resource = f"{params['Bucket']}/{params['Key']}" if service == "s3" else None
+        self.calls.add((action, resource))
+
+    def actions(self):
+        return {action for action, _ in self.calls}
+
+    def keys(self, action):
+        return {resource for recorded, resource in self.calls if recorded == action}
+
+
+@pytest.fixture
+def recorder(monkeypatch):
+    """Record every AWS call made through botocore while `recorder.on` is true."""
+    from botocore.client import BaseClient
+
+    calls = _CallRecorder()
+    original = BaseClient._make_api_call
+
+    def make_api_call(client, operation_name, api_params):
+        calls.record(client.meta.service_model.signing_name, operation_name, api_params)
+        return original(client, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+    return calls
+
+
+def _granted(template, role):
+    """Return the role's granted actions with their resources, leaving out what the Lambda service uses.
+
+    Logs (the runtime writes them) and the upload queue (the event source mapping consumes it) are the
+    platform's calls under the function's role, not the code's.
+    """
+    granted = {}
+    for policy in template["Resources"][role]["Properties"]["Policies"]:
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Sid"] in {"Logs", "UploadEvents"}:
+                continue
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            for action in actions:
+                granted[action] = statement["Resource"]
+    return granted
+
+
+def _fail_once(monkeypatch, operation):
+    """Make the next `operation` call fail as a throttled request would, and later ones go through."""
+    from botocore.client import BaseClient
+    from botocore.exceptions import ClientError
+
+    current = BaseClient._make_api_call
+    failed = []
+
+    def make_api_call(client, operation_name, api_params):
+        if operation_name == operation and not failed:
+            failed.append(operation_name)
+            raise ClientError(
+                {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, operation
+            )
+        return current(client, operation_name, api_params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
+
+
+@pytest.fixture
+def code_of(flock, import_index, context_for, monkeypatch):
+    """Return a function giving a Lambda's inline handler, with its stack environment, and a context."""
+
+    def load(logical_id):
+        index = import_index(logical_id)
+        use_environment_of(flock, logical_id, monkeypatch)
+        return index.handler, context_for(flock.resources[logical_id])
+
+    return load
+
+
+class TestLeastPrivilege:
+    def test_scheduler_role_grants_exactly_the_calls_its_code_makes(
+        self, flock, code_of, monkeypatch, recorder, template
+    ):
+        """Every scheduler path (submit, reject, resume, versioned zip) uses every grant, and no more."""
+        # GIVEN the scheduler's inline code, a versioned inputs bucket and three uploads
+        handler, context = code_of(SCHEDULER)
+        s3 = flock.client("s3")
+        bucket = flock.outputs["InputsBucket"]
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        good = flock.make_zip({"inputs.txt": json.dumps({"greeting": "hello"})})
+        version = s3.put_object(Bucket=bucket, Key="jobs/versioned.zip", Body=good)["VersionId"]
+        s3.put_object(Bucket=bucket, Key="jobs/bad.zip", Body=flock.make_zip({"inputs.txt": "[]"}))
+        records = queued_records(flock)
+        for record in records:
+            body = json.loads(record["body"])
+            for s3_record in body["Records"]:
+                if unquote_plus(s3_record["s3"]["object"]["key"]) == "jobs/versioned.zip":
+                    s3_record["s3"]["object"]["versionId"] = version  # as real S3 sends it
+            record["body"] = json.dumps(body)
+        # WHEN they are scheduled, with one SubmitJob failing so the redelivery resumes a row
+        _fail_once(monkeypatch, "SubmitJob")
+        recorder.on = True
+        first = handler({"Records": records}, context)
+        second = handler({"Records": records}, context)
+        recorder.on = False
+        # THEN the calls made are exactly the role's grants, and reports stay under rejected/
+        assert first["batchItemFailures"]
+        assert second == {"batchItemFailures": []}
+        granted = _granted(template, "SchedulerRole")
+        assert recorder.actions() == set(granted)
+        errors = flock.outputs["ErrorsBucket"]
+        assert recorder.keys("s3:PutObject") == {f"{errors}/rejected/jobs/bad.zip.json"}
+
+    def test_endpoint_role_grants_exactly_the_calls_its_code_makes(
+        self, flock, code_of, monkeypatch, recorder, template
+    ):
+        """Every path of the endpoint (submit, reject, resume) uses every grant, no more."""
+        handler, context = code_of(ENDPOINT)
+        _fail_once(monkeypatch, "SubmitJob")
+        recorder.on = True
+        failed = handler({"greeting": "hello"}, context)
+        retried = handler({"greeting": "hello"}, context)
+        context.aws_request_id = "another-request"
+        rejected = handler({"LD_PRELOAD": "/x.so"}, context)
+        recorder.on = False
+        assert [failed["statusCode"], retried["statusCode"], rejected["statusCode"]] == [500, 200, 400]
+        assert recorder.actions() == set(_granted(template, "BatchingEndpointRole"))
+        [report] = recorder.keys("s3:PutObject")
+        assert report.startswith(f"{flock.outputs['ErrorsBucket']}/rejected/api/")

@@ -165,6 +165,7 @@ class TestDefaultStack:
             "USES_LUSTRE": "False",
             "ULIMIT_FILENO": "1048576",
             "ALLOW_DOCKER_ACCESS": "False",
+            "SHEPARD_PAYLOAD_NETWORK": "bridge",
         }
         assert {m["containerPath"] for m in container["mountPoints"]} == {
             "/var/run/docker.sock",

@@ -163,7 +163,7 @@ class TestResources:
         }
         for name in buckets:
             assert all(props(template, name)["PublicAccessBlockConfiguration"].values()), name
-        assert set(policies) == set(buckets) - {"LustreS3Bucket"}
+        assert set(policies) == set(buckets)
         for document in policies.values():
             assert document["Statement"][0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
 

@@ -17,6 +17,7 @@ from shepard_core import (
     NotAnObjectError,
     NullValueError,
     ReservedKeywordError,
+    is_startup_variable,
     parse_inputs,
 )
 
@@ -56,9 +57,12 @@ class TestParseInputsAccepts:
 
     def test_size_cap_is_inclusive(self):
         """A file of exactly MAX_INPUTS_BYTES is accepted."""
-        prefix, suffix = b'{"A": "', b'"}'
-        raw = prefix + b"x" * (MAX_INPUTS_BYTES - len(prefix) - len(suffix)) + suffix
-        assert len(parse_inputs(raw)["A"]) == MAX_INPUTS_BYTES - 9
+        prefix, middle, suffix = b'{"A": "', b'", "B": "', b'"}'
+        room = MAX_INPUTS_BYTES - len(prefix) - len(middle) - len(suffix)
+        raw = prefix + b"x" * (room // 2) + middle + b"y" * (room - room // 2) + suffix
+        assert len(raw) == MAX_INPUTS_BYTES
+        inputs = parse_inputs(raw)
+        assert len(inputs["A"]) + len(inputs["B"]) == room
 
     @given(
         st.dictionaries(
@@ -67,6 +71,7 @@ class TestParseInputsAccepts:
                     not k.upper().startswith("SHEPARD_")
                     and k.upper() not in RESERVED_KEYWORDS
                     and k.upper() not in {"TAG", "QUICK_DEPLOY_DIRECTORY"}
+                    and not is_startup_variable(k)
                 )
             ),
             st.text(st.characters(exclude_characters="\x00"), max_size=50),

@@ -6,7 +6,19 @@ import json
 import re
 from typing import TYPE_CHECKING, Final
 
-from shepard_core._keywords import SPECIAL_KEYWORDS, is_reserved
+from shepard_core._keywords import QUICK_DEPLOY_DIRECTORY, SPECIAL_KEYWORDS, is_reserved
+from shepard_core._limits import (
+    ENV_RESERVE_BYTES,
+    MAX_ENV_STRING_BYTES,
+    MAX_ENV_TOTAL_BYTES,
+    MAX_ITEM_BYTES,
+    ROW_RESERVE_BYTES,
+    env_string_bytes,
+    env_total_bytes,
+    row_input_bytes,
+)
+from shepard_core._paths import UnusablePathError, folder_parts
+from shepard_core._startup_variables import is_startup_variable
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -16,6 +28,8 @@ MAX_INPUTS_BYTES: Final = 256 * 1024
 attributes, and the variables must fit a process's environment."""
 
 _ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+MAX_NAME_BYTES: Final = 65_535
+"""The longest variable name: a DynamoDB attribute name is less than 64 KiB."""
 _BOM: Final = b"\xef\xbb\xbf"
 
 
@@ -25,6 +39,18 @@ class InputsError(ValueError):
 
 class InputsTooLargeError(InputsError):
     """inputs.txt is larger than MAX_INPUTS_BYTES."""
+
+
+class ValueTooLongError(InputsTooLargeError):
+    """One variable is longer than a process's environment can hold."""
+
+
+class EnvironmentTooLargeError(InputsTooLargeError):
+    """All the variables together are more than a process's environment can hold."""
+
+
+class RowTooLargeError(InputsTooLargeError):
+    """The inputs would make a job row larger than DynamoDB stores."""
 
 
 class InputsEncodingError(InputsError):
@@ -66,12 +92,35 @@ class NestedValueError(InputsError):
     """A value of inputs.txt is a list or an object, which an environment variable cannot hold."""
 
 
+class TooDeeplyNestedError(NestedValueError):
+    """inputs.txt nests lists or objects deeper than the JSON parser follows."""
+
+
+class StartupVariableError(InputsError):
+    """A key of inputs.txt would make the payload's programs load or run code before their own."""
+
+    def __init__(self, message: str, keyword: str) -> None:
+        """Keep the offending name beside the message."""
+        super().__init__(message)
+        self.keyword = keyword
+
+
 class NullValueError(InputsError):
     """A value of inputs.txt is null, which an environment variable cannot hold."""
 
 
 class InvalidValueError(InputsError):
     """A value of inputs.txt holds a NUL character, which no environment variable can hold."""
+
+
+class InvalidPathValueError(InvalidValueError):
+    """A value that names a folder (QUICK_DEPLOY_DIRECTORY) cannot name one."""
+
+
+class _Number(str):
+    """The text of a JSON number, kept as the user wrote it."""
+
+    __slots__ = ()
 
 
 def _duplicate_rejecter(source: str) -> Callable[[list[tuple[str, object]]], dict[str, object]]:
@@ -108,8 +157,6 @@ def _as_env_value(key: str, value: object) -> str:
                 f"the value of {key!r} holds a NUL character (\\u0000), which no environment variable "
                 "can hold; remove it"
             )
-        return value
-    if isinstance(value, int | float):
         return str(value)
     if value is None:
         raise NullValueError(
@@ -122,23 +169,82 @@ def _as_env_value(key: str, value: object) -> str:
     )
 
 
-def _validate_key(key: str) -> None:
+def _validate_key(key: str, allowed_startup_variables: frozenset[str]) -> None:
     if not _ENV_NAME.match(key):
         raise InvalidKeyError(
             f"{key!r} cannot be an environment variable name: use letters, digits and "
             "underscores, not starting with a digit"
+        )
+    if len(key) > MAX_NAME_BYTES:
+        raise InvalidKeyError(
+            f"a name of inputs.txt is {len(key):,} characters long; names may have at most "
+            f"{MAX_NAME_BYTES:,} (the job's table row stores each name as an attribute name)"
         )
     if is_reserved(key):
         raise ReservedKeywordError(
             f"{key!r} is a reserved keyword ({key.upper()} is set by Shepard for every job); rename it",
             keyword=key,
         )
+    if is_startup_variable(key) and key.upper() not in allowed_startup_variables:
+        raise StartupVariableError(
+            f"{key!r} would make the payload's programs load or run code before their own (a dynamic "
+            "loader, shell or interpreter start-up variable), so jobs may not set it; set it in the "
+            "payload image or run.sh instead",
+            keyword=key,
+        )
 
 
-def parse_inputs(raw: bytes, *, source: str = "inputs.txt") -> dict[str, str]:
+def _kind_of(document: object) -> str:
+    if isinstance(document, bool):
+        return "a boolean"
+    if isinstance(document, _Number):
+        return "a number"
+    return {list: "a list", str: "a string", type(None): "null"}.get(type(document), "a value")
+
+
+def _check_sizes(variables: dict[str, str], source: str) -> None:
+    for name, value in variables.items():
+        size = env_string_bytes(name, value)
+        if size > MAX_ENV_STRING_BYTES:
+            raise ValueTooLongError(
+                f"the value of {name!r} makes a variable of {size:,} bytes; a process's environment "
+                f"holds at most {MAX_ENV_STRING_BYTES:,} bytes per variable (NAME=value). "
+                "Put large data in a file inside the job zip instead"
+            )
+    total, room = env_total_bytes(variables), MAX_ENV_TOTAL_BYTES - ENV_RESERVE_BYTES
+    if total > room:
+        raise EnvironmentTooLargeError(
+            f"{source} sets {len(variables):,} variables taking {total:,} bytes of the environment; "
+            f"jobs may use at most {room:,} bytes of it. Put large data in a file inside the job zip"
+        )
+    stored, room = row_input_bytes(variables), MAX_ITEM_BYTES - ROW_RESERVE_BYTES
+    if stored > room:
+        raise RowTooLargeError(
+            f"{source} would take {stored:,} bytes of the job's table row (each name is stored twice); "
+            f"a row holds {MAX_ITEM_BYTES:,} bytes, {room:,} of them for inputs. Use fewer or shorter "
+            "names and values, or put the data in a file inside the job zip"
+        )
+
+
+def _check_quick_deploy_directory(variables: dict[str, str]) -> None:
+    for name, value in variables.items():
+        if name.upper() == QUICK_DEPLOY_DIRECTORY and value != "":
+            try:
+                folder_parts(value, QUICK_DEPLOY_DIRECTORY)
+            except UnusablePathError as exc:
+                raise InvalidPathValueError(
+                    f"QUICK_DEPLOY_DIRECTORY must name a folder of the quick-deploy bucket: {exc}"
+                ) from None
+
+
+def parse_inputs(
+    raw: bytes, *, source: str = "inputs.txt", allowed_startup_variables: frozenset[str] = frozenset()
+) -> dict[str, str]:
     """Return the environment variables a job's inputs.txt asks for, or raise an InputsError.
 
-    `source` names the inputs in error messages (the batching endpoint's are not a file).
+    `source` names the inputs in error messages (the batching endpoint's are not a file);
+    `allowed_startup_variables` (upper case) lifts the refusal of those loader, shell and interpreter
+    variables for a flock that chooses to trust its uploaders with them.
     """
     if len(raw) > MAX_INPUTS_BYTES:
         raise InputsTooLargeError(
@@ -154,8 +260,17 @@ def parse_inputs(raw: bytes, *, source: str = "inputs.txt") -> dict[str, str]:
         ) from None
     try:
         document = json.loads(
-            text, object_pairs_hook=_duplicate_rejecter(source), parse_constant=_reject_constant
+            text,
+            object_pairs_hook=_duplicate_rejecter(source),
+            parse_constant=_reject_constant,
+            parse_int=_Number,
+            parse_float=_Number,
         )
+    except RecursionError:
+        raise TooDeeplyNestedError(
+            f"{source} nests lists or objects too deeply to read; it must be one flat JSON object whose "
+            'values are strings, numbers or booleans, such as {"NAME": "value"}'
+        ) from None
     except json.JSONDecodeError as exc:
         raise InvalidJSONError(
             f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}",
@@ -167,13 +282,13 @@ def parse_inputs(raw: bytes, *, source: str = "inputs.txt") -> dict[str, str]:
             raise
         raise InvalidJSONError(f"{source} is not valid JSON: {exc}", line=0, column=0) from None
     if not isinstance(document, dict):
-        kind = type(document).__name__
-        kind = {"list": "a list", "str": "a string", "NoneType": "null"}.get(kind, f"a {kind}")
         raise NotAnObjectError(
-            f'{source} holds {kind}; it must be one JSON object such as {{"NAME": "value"}}'
+            f'{source} holds {_kind_of(document)}; it must be one JSON object such as {{"NAME": "value"}}'
         )
     result: dict[str, str] = {}
     for key, value in document.items():
-        _validate_key(key)
+        _validate_key(key, allowed_startup_variables)
         result[key] = _as_env_value(key, value)
+    _check_quick_deploy_directory(result)
+    _check_sizes(result, source)
     return result

@@ -13,7 +13,9 @@ from shepard_core import (
     InputsError,
     JobRow,
     JobStatus,
+    UnusablePathError,
     api_rejection_report_key,
+    input_zip_file_name,
     iso_now,
     job_id_for_api_request,
     job_id_for_s3_object,
@@ -134,21 +136,29 @@ class Scheduler:
         try:
             inputs = parse_inputs(payload, source="the request's inputs")
         except InputsError as exc:
-            reason = str(exc)
-            text = payload.decode("utf-8", errors="replace")
-            report = _Report(
-                key=api_rejection_report_key(job_id),
-                details={
-                    "request_id": request_id,
-                    "payload": text[:_REPORTED_PAYLOAD_CHARS],
-                    "payload_truncated": len(text) > _REPORTED_PAYLOAD_CHARS,
-                },
-            )
-            rejection = _RejectedError(type(exc).__name__, reason)
-            return self._reject(job_id, rejection, report, input_zip_name="", is_invoked=True)
+            return self.reject_api_request(exc, request_id=request_id, payload=payload)
         return self._admit(job_id, inputs, input_zip_name="", is_invoked=True, deadline=deadline)
 
+    def reject_api_request(self, error: InputsError, *, request_id: str, payload: bytes) -> Outcome:
+        """Reject the batching-endpoint request `request_id` for `error`, with a row and a report."""
+        job_id = job_id_for_api_request(request_id)
+        text = payload.decode("utf-8", errors="replace")
+        report = _Report(
+            key=api_rejection_report_key(job_id),
+            details={
+                "request_id": request_id,
+                "payload": text[:_REPORTED_PAYLOAD_CHARS],
+                "payload_truncated": len(text) > _REPORTED_PAYLOAD_CHARS,
+            },
+        )
+        rejection = _RejectedError(type(error).__name__, str(error))
+        return self._reject(job_id, rejection, report, input_zip_name="", is_invoked=True)
+
     def _read_inputs(self, ref: S3ObjectRef) -> dict[str, str]:
+        try:
+            input_zip_file_name(ref.key)
+        except UnusablePathError as exc:
+            raise _RejectedError(type(exc).__name__, str(exc)) from exc
         reader = S3RangeReader(self._s3, ref.bucket, ref.key, version_id=ref.version_id)
         if ref.etag:
             # Pin even the first read to the version the event names, not a newer upload of the key.

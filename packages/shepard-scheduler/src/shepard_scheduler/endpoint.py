@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from botocore.exceptions import BotoCoreError, ClientError
-from shepard_core import job_id_for_api_request
+from shepard_core import TooDeeplyNestedError, job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
 from shepard_scheduler._config import ConfigError, SchedulerConfig
@@ -35,7 +35,10 @@ def is_http_event(event: object) -> bool:
 
 
 def request_payload(event: object) -> bytes:
-    """Return the JSON bytes of the inputs an invocation carries, for validation like inputs.txt."""
+    """Return the JSON bytes of the inputs an invocation carries, for validation like inputs.txt.
+
+    Raise TooDeeplyNestedError for a direct invocation nested too deeply to write back as JSON.
+    """
     if is_http_event(event):
         http = APIGatewayProxyEvent(event)  # type: ignore[arg-type]
         body = http.body or ""
@@ -45,7 +48,13 @@ def request_payload(event: object) -> bytes:
             except (binascii.Error, ValueError):
                 return body.encode()
         return body.encode()
-    return json.dumps(event, ensure_ascii=False).encode()
+    try:
+        return json.dumps(event, ensure_ascii=False).encode()
+    except RecursionError:
+        raise TooDeeplyNestedError(
+            "the request's inputs nest lists or objects too deeply to read; they must be one flat JSON "
+            'object whose values are strings, numbers or booleans, such as {"NAME": "value"}'
+        ) from None
 
 
 def _response(status: int, body: dict[str, object]) -> dict[str, Any]:
@@ -56,9 +65,12 @@ def _schedule(
     scheduler: Scheduler, event: object, request_id: str, deadline: float, tally: Tally
 ) -> dict[str, Any]:
     try:
-        outcome = scheduler.schedule_api_request(
-            request_payload(event), request_id=request_id, deadline=deadline
-        )
+        try:
+            payload = request_payload(event)
+        except TooDeeplyNestedError as exc:
+            outcome = scheduler.reject_api_request(exc, request_id=request_id, payload=b"")
+        else:
+            outcome = scheduler.schedule_api_request(payload, request_id=request_id, deadline=deadline)
     except JobInFlightError as exc:
         tally.count_failure()
         logger.warning("job already being submitted", extra={"reason": str(exc)})
