@@ -1,4 +1,4 @@
-"""The Shepard job contract: keywords, statuses, job rows, job ids, output names and inputs.txt."""
+"""The Shepard contract: keywords, variable names, statuses, job rows, job ids, object names, inputs.txt."""
 
 from shepard_core._inputs import (
     MAX_INPUTS_BYTES,
@@ -27,15 +27,26 @@ from shepard_core._keywords import (
     RESERVED_PREFIX,
     SPECIAL_KEYWORDS,
     TAG,
+    PayloadVariable,
     is_reserved,
     special_value,
 )
 from shepard_core._naming import (
+    API_REJECTED_PREFIX,
+    ERROR_MARKER,
+    OUTPUT_MARKER,
+    REJECTED_PREFIX,
+    ErrorObjectName,
     OutputKind,
+    OutputObjectName,
+    RejectionReportName,
     api_rejection_report_key,
     error_object_name,
     format_start_time,
     output_object_name,
+    parse_error_object_name,
+    parse_output_object_name,
+    parse_rejection_report_key,
     rejection_report_key,
     sanitize_tag,
 )
@@ -48,6 +59,13 @@ from shepard_core._schema import (
     iso_now,
     ttl_after_days,
 )
+from shepard_core._settings_names import (
+    AWS_DEFAULT_REGION,
+    JOB_DEFINITION_VARIABLES,
+    JOB_OVERRIDE_VARIABLES,
+    SCHEDULER_SETTINGS,
+    Setting,
+)
 from shepard_core._statuses import (
     FAILURE_STATUSES,
     SUCCESS_STATUSES,
@@ -56,13 +74,21 @@ from shepard_core._statuses import (
 )
 
 __all__ = [
+    "API_REJECTED_PREFIX",
+    "AWS_DEFAULT_REGION",
+    "ERROR_MARKER",
     "FAILURE_STATUSES",
+    "JOB_DEFINITION_VARIABLES",
     "JOB_ID_NAMESPACE",
+    "JOB_OVERRIDE_VARIABLES",
     "MAX_INPUTS_BYTES",
+    "OUTPUT_MARKER",
     "PARTITION_KEY",
     "QUICK_DEPLOY_DIRECTORY",
+    "REJECTED_PREFIX",
     "RESERVED_KEYWORDS",
     "RESERVED_PREFIX",
+    "SCHEDULER_SETTINGS",
     "SPECIAL_KEYWORDS",
     "SUCCESS_STATUSES",
     "TAG",
@@ -70,6 +96,7 @@ __all__ = [
     "TTL_ATTRIBUTE",
     "Attr",
     "DuplicateKeyError",
+    "ErrorObjectName",
     "InputsEncodingError",
     "InputsError",
     "InputsTooLargeError",
@@ -82,7 +109,11 @@ __all__ = [
     "NotAnObjectError",
     "NullValueError",
     "OutputKind",
+    "OutputObjectName",
+    "PayloadVariable",
+    "RejectionReportName",
     "ReservedKeywordError",
+    "Setting",
     "api_rejection_report_key",
     "error_object_name",
     "format_start_time",
@@ -93,7 +124,10 @@ __all__ = [
     "job_id_for_api_request",
     "job_id_for_s3_object",
     "output_object_name",
+    "parse_error_object_name",
     "parse_inputs",
+    "parse_output_object_name",
+    "parse_rejection_report_key",
     "rejection_report_key",
     "sanitize_tag",
     "special_value",
