@@ -223,7 +223,8 @@ def main() -> None:
             "SHEPARD_PROJECT_NAME": "Bench",
         }
     )
-    from shepard_scheduler import aws_clients, endpoint, forget_clients, s3_events
+    from shepard_scheduler import aws_clients, endpoint, s3_events
+    from shepard_scheduler.testing import forget_clients
 
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()

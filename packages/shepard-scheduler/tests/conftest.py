@@ -13,7 +13,7 @@ from typing import Any
 
 import boto3
 import pytest
-from shepard_scheduler import forget_clients
+from shepard_scheduler.testing import forget_clients
 
 EVENTS = Path(__file__).parent / "events"
 INPUTS_BUCKET = "shepard-inputs"
