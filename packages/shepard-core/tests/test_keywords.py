@@ -1,8 +1,8 @@
-from shepard_core import RESERVED_KEYWORDS, SPECIAL_KEYWORDS, is_reserved, special_value
+from shepard_core import RESERVED_KEYWORDS, SPECIAL_KEYWORDS, PayloadVariable, is_reserved, special_value
 
 
 class TestReservedKeywords:
-    def test_seed_list_is_complete(self):
+    def test_seed_list_is_reserved(self):
         """Every reserved keyword the seed documents is reserved."""
         seed = [
             "UUID",
@@ -28,7 +28,12 @@ class TestReservedKeywords:
             "ULIMIT_FILENO",
             "IS_INVOKED",
         ]
-        assert set(seed) == RESERVED_KEYWORDS
+        assert set(seed) <= RESERVED_KEYWORDS
+
+    def test_every_payload_variable_is_reserved(self):
+        """The reserved keywords are exactly the names Shepard sets in the payload's environment."""
+        assert {variable.value for variable in PayloadVariable} == RESERVED_KEYWORDS
+        assert all(type(name) is str for name in RESERVED_KEYWORDS)
 
     def test_case_insensitive(self):
         """Reservation ignores case."""

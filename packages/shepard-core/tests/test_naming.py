@@ -1,11 +1,23 @@
+import string
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from shepard_core import (
+    API_REJECTED_PREFIX,
+    REJECTED_PREFIX,
+    ErrorObjectName,
     OutputKind,
+    OutputObjectName,
+    RejectionReportName,
+    api_rejection_report_key,
     error_object_name,
     format_start_time,
     output_object_name,
+    parse_error_object_name,
+    parse_output_object_name,
+    parse_rejection_report_key,
     rejection_report_key,
     sanitize_tag,
 )
@@ -71,3 +83,128 @@ class TestStartTime:
         """Later moments format to later strings."""
         a = datetime(2026, 1, 2, tzinfo=UTC)
         assert format_start_time(a) < format_start_time(a + timedelta(seconds=1))
+
+
+UUIDS = st.text(alphabet=string.ascii_letters + string.digits + "_-", min_size=1, max_size=128)
+TAGS = st.one_of(
+    st.none(), st.text(min_size=1, max_size=40), st.text(alphabet="a_.", min_size=195, max_size=210)
+)
+START_TIMES = st.datetimes(timezones=st.just(UTC)).map(format_start_time)
+
+
+class TestParseOutputObjectName:
+    def test_untagged(self):
+        """An untagged output key gives its UUID, START_TIME and kind, and no tag."""
+        assert parse_output_object_name(f"result@{U}_{T}_efs.zip") == OutputObjectName(
+            job_uuid=U, start_time=T, kind=OutputKind.EFS
+        )
+
+    def test_tag_and_uuid_with_underscores(self):
+        """Underscores in the tag and in the job id do not confuse the parts."""
+        parsed = parse_output_object_name(f"my_run_1_result@job_1_{T}_lustre.zip")
+        assert parsed == OutputObjectName(
+            job_uuid="job_1", start_time=T, kind=OutputKind.LUSTRE, tag="my_run_1"
+        )
+
+    def test_tag_that_looks_like_a_marker(self):
+        """A tag spelling `result` is still the tag."""
+        parsed = parse_output_object_name(output_object_name(U, T, OutputKind.ROOT, "result"))
+        assert parsed is not None
+        assert (parsed.tag, parsed.job_uuid) == ("result", U)
+
+    @given(job_uuid=UUIDS, start_time=START_TIMES, kind=st.sampled_from(OutputKind), tag=TAGS)
+    def test_round_trip(self, job_uuid, start_time, kind, tag):
+        """Every key the builder makes parses back to its parts, the tag as sanitised."""
+        key = output_object_name(job_uuid, start_time, kind, tag)
+        parsed = parse_output_object_name(key)
+        assert parsed == OutputObjectName(
+            job_uuid=job_uuid, start_time=start_time, kind=kind, tag=sanitize_tag(tag or "") or None
+        )
+        assert parsed.key == key
+
+    @pytest.mark.parametrize(
+        "key",
+        [
+            f"result@{U}_{T}_tmp.zip",
+            f"result@{U}_{T}_root.tar",
+            f"folder/result@{U}_{T}_root.zip",
+            f"error@{U}_{T}.zip",
+            f"_result@{U}_{T}_root.zip",
+            f"a b_result@{U}_{T}_root.zip",
+            f"result@{U}_root.zip",
+            "inputs.zip",
+            "",
+        ],
+    )
+    def test_not_an_output(self, key):
+        """Keys Shepard never writes as outputs parse to None."""
+        assert parse_output_object_name(key) is None
+
+
+class TestParseErrorObjectName:
+    def test_tagged(self):
+        """A tagged error key gives its tag, UUID and START_TIME."""
+        assert parse_error_object_name(f"fail_ing_error@{U}_{T}.zip") == ErrorObjectName(
+            job_uuid=U, start_time=T, tag="fail_ing"
+        )
+
+    @given(job_uuid=UUIDS, start_time=START_TIMES, tag=TAGS)
+    def test_round_trip(self, job_uuid, start_time, tag):
+        """Every key the builder makes parses back to its parts."""
+        key = error_object_name(job_uuid, start_time, tag)
+        parsed = parse_error_object_name(key)
+        assert parsed == ErrorObjectName(
+            job_uuid=job_uuid, start_time=start_time, tag=sanitize_tag(tag or "") or None
+        )
+        assert parsed.key == key
+
+    @pytest.mark.parametrize(
+        "key", [f"result@{U}_{T}_root.zip", f"error@{U}_{T}.json", f"logs/error@{U}_{T}.zip", "error@.zip"]
+    )
+    def test_not_an_error_zip(self, key):
+        """Keys that are not error zips parse to None."""
+        assert parse_error_object_name(key) is None
+
+
+class TestParseRejectionReportKey:
+    def test_zip_report(self):
+        """A job zip's report key gives back the zip's key."""
+        parsed = parse_rejection_report_key(rejection_report_key("dir/job.zip"))
+        assert parsed == RejectionReportName(key="rejected/dir/job.zip.json", zip_key="dir/job.zip")
+        assert parsed.is_for_zip("dir/job.zip")
+        assert not parsed.is_for_zip("job.zip")
+
+    def test_api_report(self):
+        """An endpoint request's report key gives back its job id and no zip key."""
+        parsed = parse_rejection_report_key(api_rejection_report_key(U))
+        assert parsed == RejectionReportName(key=f"rejected/api/{U}.json", job_uuid=U)
+        assert not parsed.is_for_zip(f"api/{U}")
+
+    def test_shortened_zip_key(self):
+        """A report on a zip key too long to keep has no zip key, yet still matches that zip."""
+        long_key = "d/" + "k" * 1100 + ".zip"
+        parsed = parse_rejection_report_key(rejection_report_key(long_key))
+        assert parsed is not None
+        assert parsed.zip_key is None
+        assert parsed.job_uuid is None
+        assert parsed.is_for_zip(long_key)
+        assert not parsed.is_for_zip(long_key + "x")
+
+    @given(zip_key=st.text(min_size=1, max_size=300).filter(lambda k: not k.startswith("api/")))
+    def test_round_trip(self, zip_key):
+        """Every report key of a job zip parses back to that zip's key."""
+        parsed = parse_rejection_report_key(rejection_report_key(zip_key))
+        assert parsed is not None
+        assert parsed.zip_key == zip_key
+        assert parsed.is_for_zip(zip_key)
+
+    def test_prefixes(self):
+        """Every report lies under REJECTED_PREFIX; endpoint reports under API_REJECTED_PREFIX."""
+        assert rejection_report_key("a.zip").startswith(REJECTED_PREFIX)
+        assert api_rejection_report_key(U).startswith(API_REJECTED_PREFIX)
+        assert API_REJECTED_PREFIX.startswith(REJECTED_PREFIX)
+
+    @pytest.mark.parametrize("key", ["rejected/.json", "rejected/a.zip", "other/a.zip.json", "a.zip.json"])
+    def test_not_a_report(self, key):
+        """Keys outside rejected/ or without the .json suffix parse to None."""
+        assert parse_rejection_report_key(key) is None

@@ -137,7 +137,8 @@ def main() -> None:
             "SHEPARD_PROJECT_NAME": "Bench",
         }
     )
-    from shepard_scheduler import aws_clients, endpoint, forget_clients, s3_events
+    from shepard_scheduler import aws_clients, endpoint, s3_events
+    from shepard_scheduler.testing import forget_clients
 
     with MotoServer() as server:
         url = server.fresh()

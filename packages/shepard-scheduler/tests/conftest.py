@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from shepard_scheduler import forget_clients
+from shepard_scheduler.testing import forget_clients
 from shepard_testing import (
     FlockResources,
     LambdaContext,

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+
 import pytest
+from shepard_core import SCHEDULER_SETTINGS
 from shepard_scheduler import ConfigError, SchedulerConfig
 
 ENVIRONMENT = {
@@ -16,7 +19,32 @@ ENVIRONMENT = {
 }
 
 
+class RecordingEnviron(Mapping[str, str]):
+    """An environment that remembers every name looked up in it."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+        self.looked_up: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.looked_up.add(name)
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("the config must look names up, not list the environment")
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
 class TestSchedulerConfig:
+    def test_reads_exactly_the_names_it_declares(self):
+        """from_env looks up exactly what variable_names() lists: core's scheduler settings."""
+        environ = RecordingEnviron(ENVIRONMENT)
+        SchedulerConfig.from_env(environ)
+        assert environ.looked_up == SchedulerConfig.variable_names() == SCHEDULER_SETTINGS
+        assert set(ENVIRONMENT) == SCHEDULER_SETTINGS
+
     def test_reads_every_variable(self):
         """Every variable lands in its field, the days as a number."""
         config = SchedulerConfig.from_env(ENVIRONMENT)

@@ -7,7 +7,7 @@ import os
 import time
 
 import pytest
-from shepard_core import MAX_INPUTS_BYTES, job_id_for_s3_object, rejection_report_key
+from shepard_core import JOB_OVERRIDE_VARIABLES, MAX_INPUTS_BYTES, job_id_for_s3_object, rejection_report_key
 from shepard_scheduler import s3_events
 
 GOOD_INPUTS = json.dumps({"test": "hello", "TAG": "run1", "COUNT": 3})
@@ -56,6 +56,7 @@ class TestScheduleUpload:
             "INPUT_ZIP_NAME": "batches/job 1+2.zip",
             "IS_INVOKED": "False",
         }
+        assert set(job["environment"]) == JOB_OVERRIDE_VARIABLES
         assert len(event["Records"]) == 1
 
     def test_test_event_is_acknowledged(self, flock, context, events):

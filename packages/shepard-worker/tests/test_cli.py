@@ -10,7 +10,7 @@ import sys
 import time
 
 import pytest
-from shepard_core import Attr, JobStatus
+from shepard_core import Attr, JobStatus, error_object_name
 from shepard_worker import ExitCode, main
 
 WORKER = [sys.executable, "-m", "shepard_worker"]
@@ -119,7 +119,7 @@ class TestCommandLine:
         row = flock.job()
         assert row.status is JobStatus.JOB_FAILED
         assert row.exit_code == 128 + signal.SIGTERM
-        assert flock.keys(flock.ERRORS) == [f"error@job-1_{row.start_time}.zip"]
+        assert flock.keys(flock.ERRORS) == [error_object_name("job-1", row.start_time or "")]
         payload_log = flock.zip(flock.ERRORS, flock.keys(flock.ERRORS)[0]).read("payload.log")
         assert payload_log == b"started\n"
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
-from shepard_worker import ConfigError, WorkerConfig
+from shepard_core import JOB_DEFINITION_VARIABLES, JOB_OVERRIDE_VARIABLES
+from shepard_worker import PASSTHROUGH_VARIABLES, ConfigError, WorkerConfig
 
 BASE = {
     "SHEPARD_TABLE_NAME": "t",
@@ -14,6 +16,43 @@ BASE = {
     "SHEPARD_ERRORS_BUCKET": "err",
     "UUID": "6f1d2a52-4c3e-5b8e-9a57-536865706172",
 }
+
+
+class RecordingEnviron(Mapping[str, str]):
+    """An environment that remembers every name looked up in it."""
+
+    def __init__(self, values: Mapping[str, str]) -> None:
+        self._values = dict(values)
+        self.looked_up: set[str] = set()
+
+    def __getitem__(self, name: str) -> str:
+        self.looked_up.add(name)
+        return self._values[name]
+
+    def __iter__(self) -> Iterator[str]:
+        raise AssertionError("the config must look names up, not list the environment")
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+
+class TestVariableNames:
+    def test_reads_exactly_the_names_it_declares(self) -> None:
+        """from_env looks up exactly what variable_names() lists, so the list can be checked elsewhere."""
+        environ = RecordingEnviron(BASE)
+        WorkerConfig.from_env(environ)
+        assert environ.looked_up == WorkerConfig.variable_names()
+
+    def test_the_flock_and_the_scheduler_set_what_it_needs(self) -> None:
+        """Every required variable comes from the job definition or the scheduler's per-job overrides."""
+        assert set(BASE) <= JOB_DEFINITION_VARIABLES | JOB_OVERRIDE_VARIABLES
+
+    def test_declares_the_contract_from_core(self) -> None:
+        """Its job-definition and per-job names are core's, and it reads them all, and what Batch sets."""
+        assert WorkerConfig.FLOCK_VARIABLES == JOB_DEFINITION_VARIABLES
+        assert WorkerConfig.JOB_VARIABLES == JOB_OVERRIDE_VARIABLES
+        names = WorkerConfig.variable_names()
+        assert JOB_DEFINITION_VARIABLES | JOB_OVERRIDE_VARIABLES | set(PASSTHROUGH_VARIABLES) <= names
 
 
 class TestWorkerConfig:
@@ -82,7 +121,7 @@ class TestWorkerConfig:
             "AWS_BATCH_JOB_ATTEMPT": "3",
         }
 
-    @pytest.mark.parametrize("name", ["SHEPARD_TABLE_NAME", "SHEPARD_OUTPUTS_BUCKET", "UUID"])
+    @pytest.mark.parametrize("name", sorted(BASE))
     def test_a_missing_required_variable_is_named(self, name: str) -> None:
         """A missing required variable raises ConfigError naming it."""
         env = {k: v for k, v in BASE.items() if k != name}

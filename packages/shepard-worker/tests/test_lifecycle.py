@@ -11,10 +11,11 @@ import zipfile
 from datetime import UTC, datetime
 
 import pytest
-from shepard_core import Attr, JobStatus, error_object_name, output_object_name
+from shepard_core import RESERVED_KEYWORDS, Attr, JobStatus, error_object_name, output_object_name
 from shepard_worker import ExitCode, run_job
 
 DUMP_ENV = 'env > "$ROOT_OUTPUT_NAME/env.txt"\n'
+FILE_SYSTEM_VARIABLES = {name for name in RESERVED_KEYWORDS if name.startswith(("EFS_", "LUSTRE_"))}
 
 
 def run(flock, job_uuid: str = "job-1", **overrides: str):
@@ -73,7 +74,7 @@ class TestSuccessfulJob:
         assert env["ULIMIT_FILENO"] == "4096"
         assert env["IS_INVOKED"] == "False"
         assert env["END_TIME"] == str(scheduled_ttl)  # the row's TTL while the job runs
-        assert "PATH" in env
+        assert set(RESERVED_KEYWORDS) - FILE_SYSTEM_VARIABLES <= env.keys()
         assert not [name for name in env if name.startswith(("EFS_", "LUSTRE_"))]
         assert "AWS_SECRET_ACCESS_KEY" not in env
 
@@ -180,6 +181,7 @@ class TestFileSystems:
         assert env["LUSTRE_INPUT_NAME"] == str(flock.mounts["fsx"] / "job-1" / "input")
         assert env["EFS_READ_ONLY_PATH"] == str(flock.mounts["efs"])
         assert env["USES_EFS"] == "True"
+        assert env.keys() >= RESERVED_KEYWORDS
         assert flock.zip(flock.OUTPUTS, result.output_keys[2]).read("l") == b"l\n"
         assert [list(mount.iterdir()) for mount in flock.mounts.values()] == [[], [], []]
 

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from shepard_core import JobStatus
+from shepard_core import JobStatus, OutputKind, output_object_name
 
 pytestmark = pytest.mark.requires_docker
 
@@ -109,7 +109,7 @@ class TestWorkerImage:
         assert "job-1\n" in logs
         row = flock.job()
         assert row.status is JobStatus.JOB_COMPLETE
-        key = f"result@job-1_{row.start_time}_root.zip"
+        key = output_object_name("job-1", row.start_time or "", OutputKind.ROOT)
         assert flock.zip(flock.OUTPUTS, key).read("where.txt") == b"nested\n"
 
     def test_sigterm_while_the_engine_starts_exits_143_without_touching_the_job(

@@ -1,4 +1,4 @@
-"""The Shepard job contract: keywords, statuses, job rows, job ids, output names and inputs.txt."""
+"""The Shepard contract: keywords, variable names, statuses, job rows, job ids, object names, inputs.txt."""
 
 from shepard_core._inputs import (
     MAX_INPUTS_BYTES,
@@ -34,6 +34,7 @@ from shepard_core._keywords import (
     RESERVED_PREFIX,
     SPECIAL_KEYWORDS,
     TAG,
+    PayloadVariable,
     is_reserved,
     special_value,
 )
@@ -48,11 +49,21 @@ from shepard_core._limits import (
     row_input_bytes,
 )
 from shepard_core._naming import (
+    API_REJECTED_PREFIX,
+    ERROR_MARKER,
+    OUTPUT_MARKER,
+    REJECTED_PREFIX,
+    ErrorObjectName,
     OutputKind,
+    OutputObjectName,
+    RejectionReportName,
     api_rejection_report_key,
     error_object_name,
     format_start_time,
     output_object_name,
+    parse_error_object_name,
+    parse_output_object_name,
+    parse_rejection_report_key,
     rejection_report_key,
     sanitize_tag,
 )
@@ -66,6 +77,13 @@ from shepard_core._schema import (
     iso_now,
     ttl_after_days,
 )
+from shepard_core._settings_names import (
+    AWS_DEFAULT_REGION,
+    JOB_DEFINITION_VARIABLES,
+    JOB_OVERRIDE_VARIABLES,
+    SCHEDULER_SETTINGS,
+    Setting,
+)
 from shepard_core._startup_variables import STARTUP_PREFIXES, STARTUP_VARIABLES, is_startup_variable
 from shepard_core._statuses import (
     FAILURE_STATUSES,
@@ -75,20 +93,28 @@ from shepard_core._statuses import (
 )
 
 __all__ = [
+    "API_REJECTED_PREFIX",
+    "AWS_DEFAULT_REGION",
     "ENV_RESERVE_BYTES",
+    "ERROR_MARKER",
     "FAILURE_STATUSES",
+    "JOB_DEFINITION_VARIABLES",
     "JOB_ID_NAMESPACE",
+    "JOB_OVERRIDE_VARIABLES",
     "MAX_ENV_STRING_BYTES",
     "MAX_ENV_TOTAL_BYTES",
     "MAX_FILE_NAME_BYTES",
     "MAX_INPUTS_BYTES",
     "MAX_ITEM_BYTES",
     "MAX_NAME_BYTES",
+    "OUTPUT_MARKER",
     "PARTITION_KEY",
     "QUICK_DEPLOY_DIRECTORY",
+    "REJECTED_PREFIX",
     "RESERVED_KEYWORDS",
     "RESERVED_PREFIX",
     "ROW_RESERVE_BYTES",
+    "SCHEDULER_SETTINGS",
     "SPECIAL_KEYWORDS",
     "STARTUP_PREFIXES",
     "STARTUP_VARIABLES",
@@ -99,6 +125,7 @@ __all__ = [
     "Attr",
     "DuplicateKeyError",
     "EnvironmentTooLargeError",
+    "ErrorObjectName",
     "InputsEncodingError",
     "InputsError",
     "InputsTooLargeError",
@@ -112,8 +139,12 @@ __all__ = [
     "NotAnObjectError",
     "NullValueError",
     "OutputKind",
+    "OutputObjectName",
+    "PayloadVariable",
+    "RejectionReportName",
     "ReservedKeywordError",
     "RowTooLargeError",
+    "Setting",
     "StartupVariableError",
     "TooDeeplyNestedError",
     "UnusablePathError",
@@ -133,7 +164,10 @@ __all__ = [
     "job_id_for_api_request",
     "job_id_for_s3_object",
     "output_object_name",
+    "parse_error_object_name",
     "parse_inputs",
+    "parse_output_object_name",
+    "parse_rejection_report_key",
     "rejection_report_key",
     "row_input_bytes",
     "sanitize_tag",

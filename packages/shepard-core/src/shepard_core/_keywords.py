@@ -2,35 +2,43 @@
 
 from __future__ import annotations
 
+import enum
 from typing import Final
 
-RESERVED_KEYWORDS: Final[frozenset[str]] = frozenset(
-    {
-        "UUID",
-        "START_TIME",
-        "END_TIME",
-        "JOB_STATUS",
-        "EFS_INPUT_NAME",
-        "EFS_OUTPUT_NAME",
-        "LUSTRE_INPUT_NAME",
-        "LUSTRE_OUTPUT_NAME",
-        "ROOT_INPUT_NAME",
-        "ROOT_OUTPUT_NAME",
-        "INPUTS_BUCKET",
-        "OUTPUTS_BUCKET",
-        "ERROR_BUCKET",
-        "INPUT_ZIP_NAME",
-        "PATH",
-        "HOSTNAME",
-        "USES_EFS",
-        "USES_LUSTRE",
-        "LUSTRE_READ_ONLY_PATH",
-        "EFS_READ_ONLY_PATH",
-        "ULIMIT_FILENO",
-        "IS_INVOKED",
-    }
-)
-"""Names a job may not set (compared case-insensitively): the architecture sets them."""
+
+class PayloadVariable(enum.StrEnum):
+    """A variable Shepard sets in every payload's environment (PATH: the runtime's own); see the seed.
+
+    The EFS_* and LUSTRE_* names are set only when the flock has that file system, ULIMIT_FILENO only
+    when the flock sets a limit.
+    """
+
+    UUID = "UUID"
+    START_TIME = "START_TIME"
+    END_TIME = "END_TIME"
+    JOB_STATUS = "JOB_STATUS"
+    EFS_INPUT_NAME = "EFS_INPUT_NAME"
+    EFS_OUTPUT_NAME = "EFS_OUTPUT_NAME"
+    LUSTRE_INPUT_NAME = "LUSTRE_INPUT_NAME"
+    LUSTRE_OUTPUT_NAME = "LUSTRE_OUTPUT_NAME"
+    ROOT_INPUT_NAME = "ROOT_INPUT_NAME"
+    ROOT_OUTPUT_NAME = "ROOT_OUTPUT_NAME"
+    INPUTS_BUCKET = "INPUTS_BUCKET"
+    OUTPUTS_BUCKET = "OUTPUTS_BUCKET"
+    ERROR_BUCKET = "ERROR_BUCKET"
+    INPUT_ZIP_NAME = "INPUT_ZIP_NAME"
+    PATH = "PATH"
+    HOSTNAME = "HOSTNAME"
+    USES_EFS = "USES_EFS"
+    USES_LUSTRE = "USES_LUSTRE"
+    LUSTRE_READ_ONLY_PATH = "LUSTRE_READ_ONLY_PATH"
+    EFS_READ_ONLY_PATH = "EFS_READ_ONLY_PATH"
+    ULIMIT_FILENO = "ULIMIT_FILENO"
+    IS_INVOKED = "IS_INVOKED"
+
+
+RESERVED_KEYWORDS: Final[frozenset[str]] = frozenset(variable.value for variable in PayloadVariable)
+"""Names a job may not set (compared case-insensitively): every payload variable Shepard sets."""
 
 TAG: Final = "TAG"
 QUICK_DEPLOY_DIRECTORY: Final = "QUICK_DEPLOY_DIRECTORY"

@@ -29,6 +29,8 @@ class Attr:
     ATTEMPT: Final = "SHEPARD_ATTEMPT"
     EXIT_CODE: Final = "SHEPARD_EXIT_CODE"
     INPUT_KEYS: Final = "SHEPARD_INPUT_KEYS"
+    SUBMIT_LEASE_UNTIL: Final = "SHEPARD_SUBMIT_LEASE_UNTIL"
+    """Epoch milliseconds until which one scheduler invocation alone may submit the row's Batch job."""
 
 
 _OWN_ATTRIBUTES: Final = frozenset(

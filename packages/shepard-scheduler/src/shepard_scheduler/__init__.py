@@ -1,6 +1,6 @@
 """Shepard's Lambda handlers: the S3-event scheduler and the batching endpoint, over one scheduling core."""
 
-from shepard_scheduler._aws import AwsClients, aws_clients, forget_clients
+from shepard_scheduler._aws import AwsClients, aws_clients
 from shepard_scheduler._config import ConfigError, SchedulerConfig
 from shepard_scheduler._core import S3ObjectRef, Scheduler
 from shepard_scheduler._outcome import (
@@ -10,10 +10,8 @@ from shepard_scheduler._outcome import (
     OutcomeKind,
     SchedulingError,
 )
-from shepard_scheduler._rows import LEASE as SUBMIT_LEASE_ATTRIBUTE
 
 __all__ = [
-    "SUBMIT_LEASE_ATTRIBUTE",
     "AwsClients",
     "ConfigError",
     "JobInFlightError",
@@ -25,5 +23,4 @@ __all__ = [
     "SchedulerConfig",
     "SchedulingError",
     "aws_clients",
-    "forget_clients",
 ]

@@ -5,16 +5,18 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Final
 
+from shepard_core import SCHEDULER_SETTINGS, Setting
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
-TABLE_NAME: Final = "SHEPARD_TABLE_NAME"
-JOB_QUEUE: Final = "SHEPARD_JOB_QUEUE"
-JOB_DEFINITION: Final = "SHEPARD_JOB_DEFINITION"
-INPUTS_BUCKET: Final = "SHEPARD_INPUTS_BUCKET"
-ERRORS_BUCKET: Final = "SHEPARD_ERRORS_BUCKET"
-DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES: Final = "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES"
-PROJECT_NAME: Final = "SHEPARD_PROJECT_NAME"
+TABLE_NAME: Final = Setting.TABLE_NAME.value
+JOB_QUEUE: Final = Setting.JOB_QUEUE.value
+JOB_DEFINITION: Final = Setting.JOB_DEFINITION.value
+INPUTS_BUCKET: Final = Setting.INPUTS_BUCKET.value
+ERRORS_BUCKET: Final = Setting.ERRORS_BUCKET.value
+DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES: Final = Setting.DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES.value
+PROJECT_NAME: Final = Setting.PROJECT_NAME.value
 
 
 class ConfigError(ValueError):
@@ -32,6 +34,11 @@ class SchedulerConfig:
     errors_bucket: str
     days_to_keep_failed_launch_indexes: int
     project_name: str
+
+    @classmethod
+    def variable_names(cls) -> frozenset[str]:
+        """Return the name of every environment variable from_env reads (core's SCHEDULER_SETTINGS)."""
+        return SCHEDULER_SETTINGS
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SchedulerConfig:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
     Item = dict[str, AttributeValueTypeDef]
 
-LEASE: Final = "SHEPARD_SUBMIT_LEASE_UNTIL"
+LEASE: Final = Attr.SUBMIT_LEASE_UNTIL
 """Epoch milliseconds until which one invocation alone may submit the row's Batch job."""
 
 _CONDITION_FAILED: Final = "ConditionalCheckFailedException"

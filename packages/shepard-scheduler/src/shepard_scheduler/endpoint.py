@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from botocore.exceptions import BotoCoreError, ClientError
-from shepard_core import TooDeeplyNestedError, job_id_for_api_request
+from shepard_core import JobStatus, TooDeeplyNestedError, job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
 from shepard_scheduler._config import ConfigError, SchedulerConfig
@@ -93,7 +93,7 @@ def _schedule(
             400,
             {
                 "uuid": outcome.job_id,
-                "job_status": "rejected",
+                "job_status": JobStatus.REJECTED.value,
                 "error": outcome.error or "Rejected",
                 "message": outcome.reason,
                 "report_key": outcome.report_key,
@@ -104,7 +104,7 @@ def _schedule(
         {
             "uuid": outcome.job_id,
             "batch_job_id": outcome.batch_job_id,
-            "job_status": "submitted",
+            "job_status": JobStatus.SUBMITTED.value,
             "duplicate": outcome.kind is OutcomeKind.DUPLICATE,
         },
     )

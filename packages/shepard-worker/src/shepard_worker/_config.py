@@ -6,9 +6,16 @@ import dataclasses
 import os
 import socket
 from pathlib import Path
-from typing import TYPE_CHECKING, Final, Literal
+from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
-from shepard_core import is_valid_batch_job_name
+from shepard_core import (
+    AWS_DEFAULT_REGION,
+    JOB_DEFINITION_VARIABLES,
+    JOB_OVERRIDE_VARIABLES,
+    PayloadVariable,
+    Setting,
+    is_valid_batch_job_name,
+)
 
 from shepard_worker._errors import ConfigError
 
@@ -26,18 +33,44 @@ DEFAULT_PART_SIZE: Final = 8 * 1024 * 1024
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
 MAX_ULIMIT_FILENO: Final = 1048576
 
+AWS_REGION: Final = "AWS_REGION"
+AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
+AWS_BATCH_JOB_ID: Final = "AWS_BATCH_JOB_ID"
+AWS_BATCH_JOB_ATTEMPT: Final = "AWS_BATCH_JOB_ATTEMPT"
+DOCKER_HOST: Final = "DOCKER_HOST"
+
 PASSTHROUGH_VARIABLES: Final = (
-    "AWS_REGION",
-    "AWS_DEFAULT_REGION",
-    "AWS_ENDPOINT_URL",
+    AWS_REGION,
+    AWS_DEFAULT_REGION,
+    AWS_ENDPOINT_URL,
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
-    "AWS_BATCH_JOB_ID",
-    "AWS_BATCH_JOB_ATTEMPT",
+    AWS_BATCH_JOB_ID,
+    AWS_BATCH_JOB_ATTEMPT,
     "AWS_BATCH_JOB_ARRAY_INDEX",
     "AWS_BATCH_JQ_NAME",
     "AWS_BATCH_CE_NAME",
 )
 """Variables of the worker's own environment handed on to the payload, so it can use the job's role."""
+
+MACHINE_SETTINGS: Final[frozenset[str]] = frozenset(
+    {
+        Setting.RUNTIME.value,
+        Setting.PAYLOAD_IMAGE.value,
+        Setting.PAYLOAD_TAR.value,
+        Setting.PAYLOAD_NETWORK.value,
+        Setting.DOCKER_SOCKET.value,
+        Setting.WORKER_HOSTNAME.value,
+        Setting.ROOT_MOUNT.value,
+        Setting.EFS_MOUNT.value,
+        Setting.LUSTRE_MOUNT.value,
+        Setting.PART_SIZE.value,
+        Setting.ZIP_COMPRESS_LEVEL.value,
+        Setting.STOP_GRACE_SECONDS.value,
+        PayloadVariable.HOSTNAME.value,
+        DOCKER_HOST,
+    }
+)
+"""Optional variables of the machine the worker runs on (the worker image, a local flock), with defaults."""
 
 _TRUE: Final = frozenset({"true", "1", "yes"})
 _FALSE: Final = frozenset({"false", "0", "no", ""})
@@ -79,10 +112,10 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxi
 
 def _engine_socket(env: Mapping[str, str]) -> str:
     """Return the Docker engine's unix socket: SHEPARD_DOCKER_SOCKET, else DOCKER_HOST's, else the default."""
-    explicit = _optional(env, "SHEPARD_DOCKER_SOCKET")
+    explicit = _optional(env, Setting.DOCKER_SOCKET)
     if explicit:
         return explicit
-    host = env.get("DOCKER_HOST", "").strip()
+    host = env.get(DOCKER_HOST, "").strip()
     if host.startswith("unix://"):
         return "/" + host.removeprefix("unix://").lstrip("/")
     return DEFAULT_ENGINE_SOCKET
@@ -123,49 +156,65 @@ class WorkerConfig:
     stop_grace_seconds: int = 10
     passthrough: dict[str, str] = dataclasses.field(default_factory=dict)
 
+    FLOCK_VARIABLES: ClassVar[frozenset[str]] = JOB_DEFINITION_VARIABLES
+    """What the job definition sets for every job (core's JOB_DEFINITION_VARIABLES)."""
+    JOB_VARIABLES: ClassVar[frozenset[str]] = JOB_OVERRIDE_VARIABLES
+    """What the scheduler sets for each job (core's JOB_OVERRIDE_VARIABLES)."""
+
+    @classmethod
+    def variable_names(cls) -> frozenset[str]:
+        """Return the name of every environment variable from_env reads.
+
+        That is the job definition's and the job's variables, the machine's settings, and what AWS
+        Batch sets (passed on to the payload too).
+        """
+        return cls.FLOCK_VARIABLES | cls.JOB_VARIABLES | MACHINE_SETTINGS | frozenset(PASSTHROUGH_VARIABLES)
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
         """Read the configuration from `env` (default: the process environment), or raise ConfigError."""
         env = os.environ if env is None else env
-        runtime = env.get("SHEPARD_RUNTIME", "docker").strip().lower() or "docker"
+        runtime = env.get(Setting.RUNTIME, "docker").strip().lower() or "docker"
         if runtime not in {"docker", "process"}:
-            raise ConfigError(f"SHEPARD_RUNTIME must be 'docker' or 'process', not {runtime!r}")
-        raw_invoked = env.get("IS_INVOKED", "").strip()
-        ulimit = env.get("ULIMIT_FILENO", "").strip()
+            raise ConfigError(f"{Setting.RUNTIME} must be 'docker' or 'process', not {runtime!r}")
+        raw_invoked = env.get(PayloadVariable.IS_INVOKED, "").strip()
+        ulimit = env.get(PayloadVariable.ULIMIT_FILENO, "").strip()
         return cls(
-            table_name=_required(env, "SHEPARD_TABLE_NAME"),
-            inputs_bucket=_required(env, "SHEPARD_INPUTS_BUCKET"),
-            outputs_bucket=_required(env, "SHEPARD_OUTPUTS_BUCKET"),
-            errors_bucket=_required(env, "SHEPARD_ERRORS_BUCKET"),
-            job_uuid=_required(env, "UUID"),
-            quick_deploy_bucket=_optional(env, "SHEPARD_QUICK_DEPLOY_BUCKET"),
-            secret_store=_optional(env, "SHEPARD_SECRET_STORE"),
-            uses_efs=_flag(env, "USES_EFS"),
-            uses_lustre=_flag(env, "USES_LUSTRE"),
-            ulimit_fileno=(_integer(env, "ULIMIT_FILENO", 0, 1, MAX_ULIMIT_FILENO) if ulimit else None),
-            allow_docker_access=_flag(env, "ALLOW_DOCKER_ACCESS"),
-            input_zip_name=_optional(env, "INPUT_ZIP_NAME"),
-            is_invoked=_flag(env, "IS_INVOKED") if raw_invoked else None,
-            attempt=_integer(env, "AWS_BATCH_JOB_ATTEMPT", 1, 1, 10_000),
-            batch_job_id=_optional(env, "AWS_BATCH_JOB_ID"),
+            table_name=_required(env, Setting.TABLE_NAME),
+            inputs_bucket=_required(env, Setting.INPUTS_BUCKET),
+            outputs_bucket=_required(env, Setting.OUTPUTS_BUCKET),
+            errors_bucket=_required(env, Setting.ERRORS_BUCKET),
+            job_uuid=_required(env, PayloadVariable.UUID),
+            quick_deploy_bucket=_optional(env, Setting.QUICK_DEPLOY_BUCKET),
+            secret_store=_optional(env, Setting.SECRET_STORE),
+            uses_efs=_flag(env, PayloadVariable.USES_EFS),
+            uses_lustre=_flag(env, PayloadVariable.USES_LUSTRE),
+            ulimit_fileno=(
+                _integer(env, PayloadVariable.ULIMIT_FILENO, 0, 1, MAX_ULIMIT_FILENO) if ulimit else None
+            ),
+            allow_docker_access=_flag(env, Setting.ALLOW_DOCKER_ACCESS),
+            input_zip_name=_optional(env, PayloadVariable.INPUT_ZIP_NAME),
+            is_invoked=_flag(env, PayloadVariable.IS_INVOKED) if raw_invoked else None,
+            attempt=_integer(env, AWS_BATCH_JOB_ATTEMPT, 1, 1, 10_000),
+            batch_job_id=_optional(env, AWS_BATCH_JOB_ID),
             hostname=(
-                _optional(env, "SHEPARD_WORKER_HOSTNAME")
-                or _optional(env, "HOSTNAME")
+                _optional(env, Setting.WORKER_HOSTNAME)
+                or _optional(env, PayloadVariable.HOSTNAME)
                 or socket.gethostname()
             ),
-            root_mount=Path(env.get("SHEPARD_ROOT_MOUNT", "").strip() or DEFAULT_ROOT_MOUNT),
-            efs_mount=Path(env.get("SHEPARD_EFS_MOUNT", "").strip() or DEFAULT_EFS_MOUNT),
-            lustre_mount=Path(env.get("SHEPARD_LUSTRE_MOUNT", "").strip() or DEFAULT_LUSTRE_MOUNT),
+            root_mount=Path(env.get(Setting.ROOT_MOUNT, "").strip() or DEFAULT_ROOT_MOUNT),
+            efs_mount=Path(env.get(Setting.EFS_MOUNT, "").strip() or DEFAULT_EFS_MOUNT),
+            lustre_mount=Path(env.get(Setting.LUSTRE_MOUNT, "").strip() or DEFAULT_LUSTRE_MOUNT),
             runtime="process" if runtime == "process" else "docker",
-            payload_tar=Path(env.get("SHEPARD_PAYLOAD_TAR", "").strip() or DEFAULT_PAYLOAD_TAR),
-            payload_image=_optional(env, "SHEPARD_PAYLOAD_IMAGE"),
-            payload_network=_optional(env, "SHEPARD_PAYLOAD_NETWORK") or "host",
+            payload_tar=Path(env.get(Setting.PAYLOAD_TAR, "").strip() or DEFAULT_PAYLOAD_TAR),
+            payload_image=_optional(env, Setting.PAYLOAD_IMAGE),
+            payload_network=_optional(env, Setting.PAYLOAD_NETWORK) or "host",
             engine_socket=_engine_socket(env),
-            aws_endpoint_url=_optional(env, "AWS_ENDPOINT_URL"),
-            region=_optional(env, "AWS_REGION") or _optional(env, "AWS_DEFAULT_REGION"),
-            part_size=_integer(env, "SHEPARD_PART_SIZE", DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024**3),
-            compress_level=_integer(env, "SHEPARD_ZIP_COMPRESS_LEVEL", 6, 0, 9),
-            stop_grace_seconds=_integer(env, "SHEPARD_STOP_GRACE_SECONDS", 10, 0, 3600),
+            aws_endpoint_url=_optional(env, AWS_ENDPOINT_URL),
+            region=_optional(env, AWS_REGION) or _optional(env, AWS_DEFAULT_REGION),
+            part_size=_integer(env, Setting.PART_SIZE, DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024**3),
+            compress_level=_integer(env, Setting.ZIP_COMPRESS_LEVEL, 6, 0, 9),
+            stop_grace_seconds=_integer(env, Setting.STOP_GRACE_SECONDS, 10, 0, 3600),
             passthrough={name: env[name] for name in PASSTHROUGH_VARIABLES if env.get(name)},
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Final
 
-from shepard_core import JobRow, JobStatus
+from shepard_core import JobRow, JobStatus, PayloadVariable
 
 from shepard_worker._errors import StagingError
 
@@ -31,7 +31,7 @@ def payload_environment(
     input_zip_name: str,
     read_only_path: Callable[[Path], Path],
 ) -> dict[str, str]:
-    """Return the variables the payload sees (without PATH, which each runtime supplies).
+    """Return the payload's variables: the inputs and core's PayloadVariable names (PATH: the runtime's).
 
     `read_only_path` maps an EFS or Lustre mount to where the runtime shows it read-only. An input
     that no environment can hold (a name with `=`, a value with a NUL) raises StagingError.
@@ -39,35 +39,38 @@ def payload_environment(
     _check_inputs(row.inputs)
     env: dict[str, str] = dict(config.passthrough)
     env.update(row.inputs)  # an input may set a passed-on name (AWS_DEFAULT_REGION), never a reserved one
-    env.update(
-        {
-            "UUID": config.job_uuid,
-            "START_TIME": row.start_time or "",
-            "END_TIME": str(row.end_time),
-            "JOB_STATUS": JobStatus.CALLING_PAYLOAD_CODE.value,
-            "ROOT_INPUT_NAME": str(workspace.root.input_dir),
-            "ROOT_OUTPUT_NAME": str(workspace.root.output_dir),
-            "INPUTS_BUCKET": config.inputs_bucket,
-            "OUTPUTS_BUCKET": config.outputs_bucket,
-            "ERROR_BUCKET": config.errors_bucket,
-            "INPUT_ZIP_NAME": input_zip_name,
-            "HOSTNAME": config.hostname,
-            "USES_EFS": "True" if config.uses_efs else "False",
-            "USES_LUSTRE": "True" if config.uses_lustre else "False",
-            "IS_INVOKED": "True" if row.is_invoked else "False",
-        }
-    )
+    variables: dict[PayloadVariable, str] = {
+        PayloadVariable.UUID: config.job_uuid,
+        PayloadVariable.START_TIME: row.start_time or "",
+        PayloadVariable.END_TIME: str(row.end_time),
+        PayloadVariable.JOB_STATUS: JobStatus.CALLING_PAYLOAD_CODE.value,
+        PayloadVariable.ROOT_INPUT_NAME: str(workspace.root.input_dir),
+        PayloadVariable.ROOT_OUTPUT_NAME: str(workspace.root.output_dir),
+        PayloadVariable.INPUTS_BUCKET: config.inputs_bucket,
+        PayloadVariable.OUTPUTS_BUCKET: config.outputs_bucket,
+        PayloadVariable.ERROR_BUCKET: config.errors_bucket,
+        PayloadVariable.INPUT_ZIP_NAME: input_zip_name,
+        PayloadVariable.HOSTNAME: config.hostname,
+        PayloadVariable.USES_EFS: _flag(config.uses_efs),
+        PayloadVariable.USES_LUSTRE: _flag(config.uses_lustre),
+        PayloadVariable.IS_INVOKED: _flag(row.is_invoked),
+    }
     if config.ulimit_fileno is not None:
-        env["ULIMIT_FILENO"] = str(config.ulimit_fileno)
+        variables[PayloadVariable.ULIMIT_FILENO] = str(config.ulimit_fileno)
     if workspace.efs is not None:
-        env["EFS_INPUT_NAME"] = str(workspace.efs.input_dir)
-        env["EFS_OUTPUT_NAME"] = str(workspace.efs.output_dir)
-        env["EFS_READ_ONLY_PATH"] = str(read_only_path(workspace.efs.mount))
+        variables[PayloadVariable.EFS_INPUT_NAME] = str(workspace.efs.input_dir)
+        variables[PayloadVariable.EFS_OUTPUT_NAME] = str(workspace.efs.output_dir)
+        variables[PayloadVariable.EFS_READ_ONLY_PATH] = str(read_only_path(workspace.efs.mount))
     if workspace.lustre is not None:
-        env["LUSTRE_INPUT_NAME"] = str(workspace.lustre.input_dir)
-        env["LUSTRE_OUTPUT_NAME"] = str(workspace.lustre.output_dir)
-        env["LUSTRE_READ_ONLY_PATH"] = str(read_only_path(workspace.lustre.mount))
+        variables[PayloadVariable.LUSTRE_INPUT_NAME] = str(workspace.lustre.input_dir)
+        variables[PayloadVariable.LUSTRE_OUTPUT_NAME] = str(workspace.lustre.output_dir)
+        variables[PayloadVariable.LUSTRE_READ_ONLY_PATH] = str(read_only_path(workspace.lustre.mount))
+    env.update({variable.value: value for variable, value in variables.items()})
     return env
+
+
+def _flag(value: bool) -> str:  # noqa: FBT001 - the flag is the value
+    return "True" if value else "False"
 
 
 def _check_inputs(inputs: Mapping[str, str]) -> None:

@@ -1,0 +1,98 @@
+"""The environment variable names Shepard's scheduler and worker read their configuration from."""
+
+from __future__ import annotations
+
+import enum
+from typing import Final
+
+from shepard_core._keywords import PayloadVariable
+
+
+class Setting(enum.StrEnum):
+    """A configuration variable of the scheduler or the worker, set by the template or by the machine."""
+
+    TABLE_NAME = "SHEPARD_TABLE_NAME"
+    """The job table (scheduler and worker)."""
+    INPUTS_BUCKET = "SHEPARD_INPUTS_BUCKET"
+    """The bucket job zips are dropped into (scheduler and worker)."""
+    OUTPUTS_BUCKET = "SHEPARD_OUTPUTS_BUCKET"
+    """The bucket output zips go to (worker)."""
+    ERRORS_BUCKET = "SHEPARD_ERRORS_BUCKET"
+    """The bucket error zips and rejection reports go to (scheduler and worker)."""
+    QUICK_DEPLOY_BUCKET = "SHEPARD_QUICK_DEPLOY_BUCKET"
+    """The bucket holding quick-deploy directories (worker)."""
+    SECRET_STORE = "SHEPARD_SECRET_STORE"  # noqa: S105 - a variable's name, not a secret
+    """The Secrets Manager secret holding the flock's secrets (worker)."""
+    JOB_QUEUE = "SHEPARD_JOB_QUEUE"
+    """The Batch job queue jobs are submitted to (scheduler)."""
+    JOB_DEFINITION = "SHEPARD_JOB_DEFINITION"
+    """The Batch job definition jobs are submitted with (scheduler)."""
+    DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES = "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES"
+    """Days a row that never finished stays in the table (scheduler)."""
+    PROJECT_NAME = "SHEPARD_PROJECT_NAME"
+    """The flock's name, for logs and metrics (scheduler)."""
+    ALLOW_DOCKER_ACCESS = "ALLOW_DOCKER_ACCESS"
+    """Whether the payload container gets the host's Docker socket (worker; the seed's spelling)."""
+    RUNTIME = "SHEPARD_RUNTIME"
+    """`docker` (default) or `process`: how the worker runs the payload."""
+    PAYLOAD_IMAGE = "SHEPARD_PAYLOAD_IMAGE"
+    """An image to run instead of loading the nested payload tar (worker)."""
+    PAYLOAD_TAR = "SHEPARD_PAYLOAD_TAR"
+    """Where the worker image holds the nested payload image tar."""
+    PAYLOAD_NETWORK = "SHEPARD_PAYLOAD_NETWORK"
+    """The Docker network of the payload container (worker; default `host`)."""
+    DOCKER_SOCKET = "SHEPARD_DOCKER_SOCKET"
+    """The Docker engine's unix socket (worker; default from DOCKER_HOST)."""
+    WORKER_HOSTNAME = "SHEPARD_WORKER_HOSTNAME"
+    """The HOSTNAME the payload sees (worker; default the machine's)."""
+    ROOT_MOUNT = "SHEPARD_ROOT_MOUNT"
+    """Where the root scratch volume is mounted (worker)."""
+    EFS_MOUNT = "SHEPARD_EFS_MOUNT"
+    """Where EFS is mounted (worker)."""
+    LUSTRE_MOUNT = "SHEPARD_LUSTRE_MOUNT"
+    """Where Lustre is mounted (worker)."""
+    PART_SIZE = "SHEPARD_PART_SIZE"
+    """The multipart upload part size in bytes (worker)."""
+    ZIP_COMPRESS_LEVEL = "SHEPARD_ZIP_COMPRESS_LEVEL"
+    """The deflate level of output zips, 0-9 (worker)."""
+    STOP_GRACE_SECONDS = "SHEPARD_STOP_GRACE_SECONDS"
+    """Seconds a stopped payload gets before it is killed (worker)."""
+
+
+SCHEDULER_SETTINGS: Final[frozenset[str]] = frozenset(
+    {
+        Setting.TABLE_NAME.value,
+        Setting.JOB_QUEUE.value,
+        Setting.JOB_DEFINITION.value,
+        Setting.INPUTS_BUCKET.value,
+        Setting.ERRORS_BUCKET.value,
+        Setting.DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES.value,
+        Setting.PROJECT_NAME.value,
+    }
+)
+"""What each scheduler Lambda reads, all required: the template gives both functions exactly these."""
+
+AWS_DEFAULT_REGION: Final = "AWS_DEFAULT_REGION"
+"""The region the job definition names, so the worker's clients (and the payload's) find the flock."""
+
+JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
+    {
+        AWS_DEFAULT_REGION,
+        Setting.TABLE_NAME.value,
+        Setting.INPUTS_BUCKET.value,
+        Setting.OUTPUTS_BUCKET.value,
+        Setting.ERRORS_BUCKET.value,
+        Setting.QUICK_DEPLOY_BUCKET.value,
+        Setting.SECRET_STORE.value,
+        Setting.ALLOW_DOCKER_ACCESS.value,
+        PayloadVariable.USES_EFS.value,
+        PayloadVariable.USES_LUSTRE.value,
+        PayloadVariable.ULIMIT_FILENO.value,
+    }
+)
+"""What the job definition gives every worker: the flock's resources and its file-system options."""
+
+JOB_OVERRIDE_VARIABLES: Final[frozenset[str]] = frozenset(
+    {PayloadVariable.UUID.value, PayloadVariable.INPUT_ZIP_NAME.value, PayloadVariable.IS_INVOKED.value}
+)
+"""What the scheduler sets on each submitted job (container overrides), naming the job to its worker."""
