@@ -85,12 +85,14 @@ JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
         Setting.QUICK_DEPLOY_BUCKET.value,
         Setting.SECRET_STORE.value,
         Setting.ALLOW_DOCKER_ACCESS.value,
+        Setting.PAYLOAD_NETWORK.value,
         PayloadVariable.USES_EFS.value,
         PayloadVariable.USES_LUSTRE.value,
         PayloadVariable.ULIMIT_FILENO.value,
     }
 )
-"""What the job definition gives every worker: the flock's resources and its file-system options."""
+"""What the job definition gives every worker: the flock's resources, its file-system options and the
+payload's network (the Docker bridge on AWS, never the host's)."""
 
 JOB_OVERRIDE_VARIABLES: Final[frozenset[str]] = frozenset(
     {PayloadVariable.UUID.value, PayloadVariable.INPUT_ZIP_NAME.value, PayloadVariable.IS_INVOKED.value}

@@ -57,7 +57,6 @@ MACHINE_SETTINGS: Final[frozenset[str]] = frozenset(
         Setting.RUNTIME.value,
         Setting.PAYLOAD_IMAGE.value,
         Setting.PAYLOAD_TAR.value,
-        Setting.PAYLOAD_NETWORK.value,
         Setting.DOCKER_SOCKET.value,
         Setting.WORKER_HOSTNAME.value,
         Setting.ROOT_MOUNT.value,
