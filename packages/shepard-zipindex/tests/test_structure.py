@@ -232,7 +232,7 @@ class TestLyingHeaders:
         compressed = zlib.compressobj(9, zlib.DEFLATED, -15)
         start = data.index(compressed.compress(payload) + compressed.flush())
         data[start : start + 4] = b"\xff\xff\xff\xff"
-        with pytest.raises(DecompressionError, match="invalid deflate"):
+        with pytest.raises(DecompressionError, match=r"deflate data of .inputs\.txt. cannot be decompressed"):
             ZipIndex.open(serve(bytes(data))).read("inputs.txt")
 
     def test_unknown_method_is_unsupported(self, make_zip, serve):
