@@ -256,5 +256,7 @@ def many_members_zip(
         tail.append(struct.pack("<4sLQL", b"PK\x06\x07", 0, record_offset, 1))
         tail.append(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, _MASK32, _MASK32, 0))
     else:
-        tail.append(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, entries, entries, len(directory), offset, 0))
+        # Like writers without zip64, store the count modulo 2**16 when it does not fit.
+        wrapped = entries & 0xFFFF
+        tail.append(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, wrapped, wrapped, len(directory), offset, 0))
     return b"".join([*locals_, directory, *tail])

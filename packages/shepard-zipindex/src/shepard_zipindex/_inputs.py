@@ -148,11 +148,13 @@ class InputsLocator:
         else:
             sentences = [f"The zip has no {INPUTS_NAME} at its top level, where Shepard looks for it."]
         if self.one_deep.count:
-            beside = self.other_tops.first[0] if self.other_tops.first else self.first_top
+            found = self.one_deep.first[0]
+            folder = found.partition("/")[0]
+            beside = next((t for t in [self.first_top, *self.other_tops.first] if t != folder), folder)
             sentences.append(
-                f"It does hold {self.one_deep.first[0]!r}, but Shepard only looks inside a folder when "
-                f"that folder is the only thing in the zip, and other top-level entries sit beside it "
-                f"(such as {beside!r}): move {INPUTS_NAME} to the top level, or zip the folder on its own."
+                f"It does hold {found!r}, but Shepard only looks inside a folder when that folder is the "
+                "only thing in the zip, and other files or folders sit beside it at the top level (such as "
+                f"{beside!r}): move {INPUTS_NAME} to the top level, or zip the folder on its own."
             )
         elif self.deeper.count:
             sentences.append(
