@@ -4,23 +4,39 @@ Zips from 1 MB to 4.5 GB are written sparse (the payload is a hole of zeros) in 
 Both readers go through byte-counting ranged reads over the local file: ZipIndex through its
 RangeReader, zipfile through a seekable file object in which every read() is one ranged GET and the
 size comes from one HEAD, as S3 file objects (s3fs, smart_open) without read-ahead behave. The small
-sizes are then repeated against moto server to show the GET counts hold over real HTTP.
+sizes are then repeated against moto server to show the GET counts hold over real HTTP. Last, zips of
+100,000 and 1,000,000 empty members show the time and peak memory of scanning a huge central directory,
+each measured in a fresh process (time without tracing; memory with tracemalloc, and the process's
+peak RSS).
 """
 
 from __future__ import annotations
 
 import io
+import json
 import logging
+import resource
+import subprocess
 import sys
 import tempfile
+import time
+import tracemalloc
 import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from shepard_zipindex import CountingRangeReader, FileRangeReader, S3RangeReader, ZipIndex
+from shepard_zipindex import (
+    DIRECTORY_CHUNK,
+    MAX_MEMBERS,
+    CountingRangeReader,
+    FileRangeReader,
+    S3RangeReader,
+    ZipIndex,
+    ZipIndexError,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from zipindex_testkit import Member, filesystem_supports_holes, write_sparse_zip64
+from zipindex_testkit import Member, filesystem_supports_holes, many_members_zip, write_sparse_zip64
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -198,10 +214,84 @@ def moto_table(paths: list[Path]) -> None:
         server.stop()
 
 
+MEMBER_COUNTS = [100_000, 1_000_000, 1_000_001]
+
+
+def measure(mode: str, path: str) -> dict[str, object]:
+    """Open the zip, find and read inputs.txt (or meet the refusal); return the figures for one mode."""
+    reader = CountingRangeReader(FileRangeReader(path))
+    if mode == "memory":
+        tracemalloc.start()
+    start = time.perf_counter()
+    try:
+        index = ZipIndex.open(reader)
+        outcome = f"read {len(index.read(index.find_inputs()))} bytes of {index.find_inputs()}"
+    except ZipIndexError as exc:
+        outcome = type(exc).__name__
+    seconds = time.perf_counter() - start
+    peak = tracemalloc.get_traced_memory()[1] if mode == "memory" else 0
+    tracemalloc.stop()
+    return {
+        "seconds": seconds,
+        "peak": peak,
+        "rss_kib": _peak_rss_kib(),
+        "reads": reader.reads,
+        "outcome": outcome,
+    }
+
+
+def _peak_rss_kib() -> int:
+    """Return this process's peak resident set size since its exec (VmHWM on Linux), in KiB."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        # Elsewhere ru_maxrss, which on some systems also counts the parent's memory before exec.
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    line = next(line for line in status.splitlines() if line.startswith("VmHWM:"))
+    return int(line.split()[1])
+
+
+def _in_fresh_process(mode: str, path: Path) -> dict[str, object]:
+    done = subprocess.run(  # noqa: S603 - this interpreter and this script, no shell
+        [sys.executable, __file__, "--measure", mode, str(path)], capture_output=True, text=True, check=True
+    )
+    figures: dict[str, object] = json.loads(done.stdout)
+    return figures
+
+
+def huge_directory_table(work: Path) -> None:
+    """Print the time, peak memory and reads of indexing zips with very many members."""
+    print("\nHuge central directories: ZipIndex.open + find_inputs() + read() in a fresh process,")
+    print(f"chunked reads of {DIRECTORY_CHUNK // 2**20} MiB, default cap {MAX_MEMBERS:,} members.")
+    header = (
+        f"{'members':>10} {'zip size':>9} | {'time':>7} {'reads':>5} | {'traced peak':>11} {'peak RSS':>9}"
+    )
+    header += " | outcome"
+    print(header)
+    print("-" * len(header))
+    for count in MEMBER_COUNTS:
+        path = work / f"many_{count}.zip"
+        path.write_bytes(many_members_zip(count - 1, inputs=INPUTS))
+        timed = _in_fresh_process("time", path)
+        traced = _in_fresh_process("memory", path)
+        peak_mib = float(str(traced["peak"])) / 2**20
+        rss_mib = float(str(timed["rss_kib"])) / 1024
+        print(
+            f"{count:>10,} {path.stat().st_size / MB:>6.1f} MB | {float(str(timed['seconds'])):>6.2f}s "
+            f"{timed['reads']!s:>5} | {peak_mib:>7.1f} MiB {rss_mib:>5.0f} MiB | {timed['outcome']}"
+        )
+        path.unlink()
+    print("(peak RSS is the whole process, interpreter included; traced peak is what Python allocated)")
+
+
 def main() -> None:
-    """Run both tables in a temporary directory."""
+    """Run the tables in a temporary directory (or measure one zip for the huge-directory table)."""
+    if sys.argv[1:2] == ["--measure"]:
+        print(json.dumps(measure(sys.argv[2], sys.argv[3])))
+        return
     with tempfile.TemporaryDirectory(prefix="bench-zipindex-") as tmp:
         moto_table(local_table(Path(tmp)))
+        huge_directory_table(Path(tmp))
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ class TestZipIndexRead:
         data = make_zip({"inputs.txt": b"a" * 2000})
         reader = serve(data)
         index = ZipIndex.open(reader)
-        with pytest.raises(MemberTooLargeError, match="max_size=1000"):
+        with pytest.raises(MemberTooLargeError, match="more than the 1,000 bytes"):
             index.read("inputs.txt", max_size=1000)
         assert reader.reads == 1
 
@@ -72,7 +72,7 @@ class TestZipIndexRead:
         """Reading a name held twice raises DuplicateMemberError."""
         with pytest.warns(UserWarning, match="Duplicate name"):
             data = make_zip([("a", b"1"), ("a", b"2")])
-        with pytest.raises(DuplicateMemberError, match="2 members"):
+        with pytest.raises(DuplicateMemberError, match=r"more than one member named .a."):
             ZipIndex.open(serve(data)).read("a")
 
     def test_local_header_must_match_central_entry(self, make_zip, serve):

@@ -64,7 +64,7 @@ class TestS3RangeReader:
         reader = S3RangeReader(s3, "inputs", "blob")
         reader.read_suffix(4)
         s3.put_object(Bucket="inputs", Key="blob", Body=b"second version, a different one")
-        with pytest.raises(ObjectChangedError, match="changed"):
+        with pytest.raises(ObjectChangedError, match="replaced while it was being read"):
             reader.read_range(0, 4)
 
     def test_version_id_pins_the_read(self, s3):

@@ -104,7 +104,7 @@ class TestEndRecordSearch:
         data = make_zip({"inputs.txt": b"{}" * 100, "b": os.urandom(500)})
         end = _end_offset(data)
         directory_size = struct.unpack_from("<L", data, end + 12)[0]
-        with pytest.raises(CorruptZipError, match="starts before the input"):
+        with pytest.raises(CorruptZipError, match="before the beginning of the file"):
             ZipIndex.open(serve(data[end - directory_size + 10 :]))
 
     def test_truncated_tail_is_not_a_zip(self, make_zip, serve):
@@ -149,7 +149,7 @@ class TestCentralDirectory:
         """A directory over max_directory_size raises DirectoryTooLargeError before it is read."""
         data = make_zip({f"m{i}": b"" for i in range(100)})
         reader = serve(data)
-        with pytest.raises(DirectoryTooLargeError, match="max_directory_size=1000"):
+        with pytest.raises(DirectoryTooLargeError, match="more than the 1,000 bytes"):
             ZipIndex.open(reader, max_directory_size=1000)
         assert reader.reads == 1
 
@@ -163,7 +163,7 @@ class TestCentralDirectory:
     def test_missing_zip64_extra_is_corrupt(self, make_zip, serve):
         """A 0xFFFFFFFF size without a zip64 extra field raises CorruptZipError."""
         data = _patch_central(make_zip({"inputs.txt": b"{}"}), b"inputs.txt", 24, "<L", 0xFFFFFFFF)
-        with pytest.raises(CorruptZipError, match="no zip64 extra"):
+        with pytest.raises(CorruptZipError, match="zip64 extra field, but there is none"):
             ZipIndex.open(serve(data))
 
     def test_cp437_and_utf8_names(self, make_zip, serve):
@@ -232,7 +232,7 @@ class TestLyingHeaders:
         compressed = zlib.compressobj(9, zlib.DEFLATED, -15)
         start = data.index(compressed.compress(payload) + compressed.flush())
         data[start : start + 4] = b"\xff\xff\xff\xff"
-        with pytest.raises(DecompressionError, match="invalid deflate"):
+        with pytest.raises(DecompressionError, match=r"deflate data of .inputs\.txt. cannot be decompressed"):
             ZipIndex.open(serve(bytes(data))).read("inputs.txt")
 
     def test_unknown_method_is_unsupported(self, make_zip, serve):

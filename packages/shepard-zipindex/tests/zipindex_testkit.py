@@ -190,3 +190,73 @@ def write_sparse_zip64(path: Path, members: list[Member], *, comment: bytes = b"
         f.write(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, _MASK32, _MASK32, len(comment)))
         f.write(comment)
         return f.tell()
+
+
+_EMPTY_CRC = 0
+
+
+def many_members_zip(
+    count: int, *, folder: str = "job", inputs: bytes | None = None, zip64: bool | None = None
+) -> bytes:
+    """Return a zip of `count` empty stored members in `folder`/ (after `folder`/inputs.txt when given).
+
+    Written with struct packing rather than zipfile, so a million members take seconds. The zip64 end
+    records are written when `zip64` is true, or (by default) when the count needs them.
+    """
+    local = struct.Struct("<4s5H3L2H")
+    central = struct.Struct("<4s6H3L5H2L")
+    locals_: list[bytes] = []
+    centrals: list[bytes] = []
+    offset = 0
+
+    def add(name: bytes, data: bytes) -> None:
+        nonlocal offset
+        crc = zlib.crc32(data)
+        header = local.pack(b"PK\x03\x04", 20, 0, 0, 0, 0x21, crc, len(data), len(data), len(name), 0)
+        locals_.append(header + name + data)
+        centrals.append(
+            central.pack(
+                b"PK\x01\x02",
+                20,
+                20,
+                0,
+                0,
+                0,
+                0x21,
+                crc,
+                len(data),
+                len(data),
+                len(name),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + name
+        )
+        offset += len(header) + len(name) + len(data)
+
+    if inputs is not None:
+        add(f"{folder}/inputs.txt".encode(), inputs)
+    for i in range(count):
+        add(f"{folder}/m{i:07d}.txt".encode(), b"")
+    directory = b"".join(centrals)
+    entries = len(centrals)
+    use_zip64 = entries > 0xFFFE if zip64 is None else zip64
+    tail = []
+    if use_zip64:
+        record_offset = offset + len(directory)
+        tail.append(
+            struct.pack(
+                "<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, entries, entries, len(directory), offset
+            )
+        )
+        tail.append(struct.pack("<4sLQL", b"PK\x06\x07", 0, record_offset, 1))
+        tail.append(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, _MASK32, _MASK32, 0))
+    else:
+        # Like writers without zip64, store the count modulo 2**16 when it does not fit.
+        wrapped = entries & 0xFFFF
+        tail.append(struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, wrapped, wrapped, len(directory), offset, 0))
+    return b"".join([*locals_, directory, *tail])

@@ -1,5 +1,6 @@
 """Read one member of a remote zip (zip and zip64) with two ranged reads."""
 
+from shepard_zipindex._directory import DIRECTORY_CHUNK
 from shepard_zipindex._errors import (
     AmbiguousInputsError,
     CorruptZipError,
@@ -19,12 +20,13 @@ from shepard_zipindex._errors import (
     ObjectChangedError,
     ObjectNotFoundError,
     ReadFailedError,
+    TooManyMembersError,
     TruncatedZipError,
     UnsupportedCompressionError,
     UnsupportedFeatureError,
     ZipIndexError,
 )
-from shepard_zipindex._index import DEFAULT_MAX_SIZE, MAX_DIRECTORY_SIZE, SUFFIX_LENGTH, ZipIndex
+from shepard_zipindex._index import DEFAULT_MAX_SIZE, MAX_DIRECTORY_SIZE, MAX_MEMBERS, SUFFIX_LENGTH, ZipIndex
 from shepard_zipindex._inputs import INPUTS_NAME, MACOS_METADATA_FOLDER, locate_inputs
 from shepard_zipindex._readers import CountingRangeReader, FileRangeReader, RangeReader
 from shepard_zipindex._records import ZipMember
@@ -32,9 +34,11 @@ from shepard_zipindex._s3 import S3RangeReader
 
 __all__ = [
     "DEFAULT_MAX_SIZE",
+    "DIRECTORY_CHUNK",
     "INPUTS_NAME",
     "MACOS_METADATA_FOLDER",
     "MAX_DIRECTORY_SIZE",
+    "MAX_MEMBERS",
     "SUFFIX_LENGTH",
     "AmbiguousInputsError",
     "CRCMismatchError",
@@ -58,6 +62,7 @@ __all__ = [
     "RangeReader",
     "ReadFailedError",
     "S3RangeReader",
+    "TooManyMembersError",
     "TruncatedZipError",
     "UnsupportedCompressionError",
     "UnsupportedFeatureError",

@@ -14,6 +14,7 @@ from shepard_zipindex._errors import (
     MemberTooLargeError,
     UnsupportedCompressionError,
 )
+from shepard_zipindex._records import DAMAGED
 
 STORED: Final = 0
 DEFLATED: Final = 8
@@ -49,6 +50,8 @@ METHOD_NAMES: Final = {
     99: "AES encryption",
 }
 
+_REZIP: Final = "zip the job's files again with deflate (the usual method), then upload the zip."
+_SMALLER: Final = "make it smaller (keep large data in other files of the zip), then upload the zip again."
 _LZMA_HEADER: Final = struct.Struct("<BBH")
 _LZMA_PROPERTIES_SIZE: Final = 5
 _LZMA_MAX_LC_LP_PB: Final = 9 * 5 * 5
@@ -70,11 +73,13 @@ def method_name(method: int) -> str:
 def check_method(method: int, name: str) -> None:
     """Raise the specific unsupported-feature error when the method cannot be decompressed here."""
     if method == DEFLATE64:
-        raise Deflate64Error(f"{name!r} is compressed with Deflate64 (method 9), which is not supported")
+        raise Deflate64Error(
+            f"{name!r} is compressed with Deflate64 (method 9), which Shepard cannot read: {_REZIP}"
+        )
     if method not in SUPPORTED_METHODS:
         raise UnsupportedCompressionError(
-            f"{name!r} is compressed with {method_name(method)} (method {method}); "
-            "only stored, deflate, bzip2 and lzma are supported"
+            f"{name!r} is compressed with {method_name(method)} (method {method}), which Shepard cannot read "
+            f"(it reads stored, deflate, bzip2 and lzma): {_REZIP}"
         )
 
 
@@ -87,7 +92,10 @@ def decompress(method: int, data: bytes, name: str, max_size: int) -> bytes:
     """Return the decompressed bytes; stop with MemberTooLargeError as soon as output passes max_size."""
     if method == STORED:
         if len(data) > max_size:
-            raise MemberTooLargeError(f"{name!r} holds {len(data)} bytes, more than max_size={max_size}")
+            raise MemberTooLargeError(
+                f"{name!r} holds {len(data):,} bytes, more than the {max_size:,} bytes that may be read from "
+                f"it: {_SMALLER}"
+            )
         return data
     decompressor: _Decompressor
     payload = data
@@ -103,28 +111,40 @@ def decompress(method: int, data: bytes, name: str, max_size: int) -> bytes:
     try:
         out = decompressor.decompress(payload, max_size + 1)
     except (zlib.error, OSError, EOFError, lzma.LZMAError, ValueError) as exc:
-        raise DecompressionError(f"{name!r}: invalid {method_name(method)} data ({exc})") from exc
+        raise DecompressionError(
+            f"The zip is damaged: the {method_name(method)} data of {name!r} cannot be decompressed ({exc}). "
+            f"{DAMAGED}"
+        ) from exc
     if len(out) > max_size:
         raise MemberTooLargeError(
-            f"{name!r} decompresses to more than max_size={max_size} bytes (its header understates its size)"
+            f"{name!r} decompresses to more than the {max_size:,} bytes that may be read from it (its header "
+            f"understates its size): {_SMALLER}"
         )
     # A raw LZMA stream may legitimately end without an end marker; its declared size decides.
     if method != LZMA and not decompressor.eof:
-        raise DecompressionError(f"{name!r}: the {method_name(method)} data ends before its stream does")
+        raise DecompressionError(
+            f"The zip is damaged: the {method_name(method)} data of {name!r} stops before its end. {DAMAGED}"
+        )
     return out
 
 
 def _lzma_decompressor(data: bytes, name: str, max_size: int) -> tuple[_Decompressor, bytes]:
     """Build a raw LZMA1 decompressor from the zip LZMA header (version, properties size, properties)."""
     if len(data) < _LZMA_HEADER.size + _LZMA_PROPERTIES_SIZE:
-        raise DecompressionError(f"{name!r}: lzma data too short for its header")
+        raise DecompressionError(f"The zip is damaged: the lzma data of {name!r} is too short. {DAMAGED}")
     _major, _minor, props_size = _LZMA_HEADER.unpack_from(data)
     if props_size != _LZMA_PROPERTIES_SIZE or len(data) < _LZMA_HEADER.size + props_size:
-        raise DecompressionError(f"{name!r}: unexpected lzma properties size {props_size}")
+        raise DecompressionError(
+            f"The zip is damaged: the lzma header of {name!r} gives a properties size of {props_size}, "
+            f"not 5. {DAMAGED}"
+        )
     props = data[_LZMA_HEADER.size : _LZMA_HEADER.size + props_size]
     packed = props[0]
     if packed >= _LZMA_MAX_LC_LP_PB:
-        raise DecompressionError(f"{name!r}: invalid lzma properties byte {packed}")
+        raise DecompressionError(
+            f"The zip is damaged: the lzma header of {name!r} holds an invalid properties byte ({packed}). "
+            f"{DAMAGED}"
+        )
     pb, rest = divmod(packed, 45)
     lp, lc = divmod(rest, 9)
     # Producing at most max_size bytes never looks further back than that: a lying header asking for a
@@ -134,5 +154,7 @@ def _lzma_decompressor(data: bytes, name: str, max_size: int) -> tuple[_Decompre
     try:
         decompressor = lzma.LZMADecompressor(lzma.FORMAT_RAW, filters=[lzma_filter])
     except (lzma.LZMAError, ValueError) as exc:
-        raise DecompressionError(f"{name!r}: unusable lzma properties ({exc})") from exc
+        raise DecompressionError(
+            f"The zip is damaged: the lzma header of {name!r} cannot be used ({exc}). {DAMAGED}"
+        ) from exc
     return decompressor, data[_LZMA_HEADER.size + props_size :]

@@ -43,6 +43,10 @@ class DirectoryTooLargeError(ZipIndexError, ValueError):
     """The central directory is larger than the cap given to ZipIndex.open."""
 
 
+class TooManyMembersError(DirectoryTooLargeError):
+    """The zip holds more members than the max_members cap given to ZipIndex.open."""
+
+
 class UnsupportedFeatureError(ZipIndexError):
     """The zip uses a feature this reader does not implement."""
 

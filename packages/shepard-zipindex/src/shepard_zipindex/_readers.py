@@ -46,9 +46,9 @@ class FileRangeReader:
                 f.seek(start)
                 return f.read(size - start), size
         except FileNotFoundError as exc:
-            raise ObjectNotFoundError(f"{self.path}: no such file") from exc
+            raise ObjectNotFoundError(f"There is no file {self.path!r}.") from exc
         except OSError as exc:
-            raise ReadFailedError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+            raise ReadFailedError(f"The file {self.path!r} cannot be read: {exc.strerror or exc}.") from exc
 
     def read_range(self, start: int, end: int) -> bytes:
         """Return the bytes [start, end) of the file (fewer if the file is shorter)."""
@@ -59,9 +59,9 @@ class FileRangeReader:
                 f.seek(start)
                 return f.read(end - start)
         except FileNotFoundError as exc:
-            raise ObjectNotFoundError(f"{self.path}: no such file") from exc
+            raise ObjectNotFoundError(f"There is no file {self.path!r}.") from exc
         except OSError as exc:
-            raise ReadFailedError(f"{self.path}: cannot read: {exc.strerror or exc}") from exc
+            raise ReadFailedError(f"The file {self.path!r} cannot be read: {exc.strerror or exc}.") from exc
 
 
 class CountingRangeReader:

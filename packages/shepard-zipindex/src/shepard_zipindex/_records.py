@@ -7,7 +7,7 @@ import zlib
 from dataclasses import dataclass
 from typing import Final
 
-from shepard_zipindex._errors import CorruptZipError, TruncatedZipError
+from shepard_zipindex._errors import CorruptZipError
 
 END_RECORD: Final = struct.Struct("<4s4H2LH")
 END_SIGNATURE: Final = b"PK\x05\x06"
@@ -25,6 +25,9 @@ MASK16: Final = 0xFFFF
 MASK32: Final = 0xFFFFFFFF
 ZIP64_EXTRA_ID: Final = 0x0001
 UNICODE_PATH_EXTRA_ID: Final = 0x7075
+
+DAMAGED: Final = "The file is damaged or was cut short: zip the job's files again and upload the new zip."
+"""The advice that ends every message about a zip whose records are broken."""
 
 FLAG_ENCRYPTED: Final = 0x0001
 FLAG_DATA_DESCRIPTOR: Final = 0x0008
@@ -118,11 +121,17 @@ def zip64_values(payload: bytes | None, wanted: list[tuple[str, int]], where: st
     if not wanted:
         return values
     if payload is None:
-        raise CorruptZipError(f"{where}: a size or offset is 0xFFFFFFFF but there is no zip64 extra field")
+        raise CorruptZipError(
+            f"The zip is damaged: {where} marks a size or offset as stored in a zip64 extra field, but "
+            f"there is none. {DAMAGED}"
+        )
     pos = 0
     for field, width in wanted:
         if pos + width > len(payload):
-            raise CorruptZipError(f"{where}: the zip64 extra field is too short to hold the {field}")
+            raise CorruptZipError(
+                f"The zip is damaged: in {where}, the zip64 extra field is too short to hold the {field}. "
+                f"{DAMAGED}"
+            )
         values[field] = int.from_bytes(payload[pos : pos + width], "little")
         pos += width
     return values
@@ -142,71 +151,3 @@ def decode_name(raw: bytes, flags: int, extra_fields: dict[int, bytes]) -> str:
             except UnicodeDecodeError:
                 pass
     return raw.decode("cp437")
-
-
-def parse_central_directory(directory: bytes, entries: int, base: int, concat: int) -> list[ZipMember]:
-    """Parse `entries` central headers from `directory` (which starts at blob position `base`)."""
-    members: list[ZipMember] = []
-    pos = 0
-    unpack = CENTRAL_HEADER.unpack_from
-    for index in range(entries):
-        if pos + CENTRAL_HEADER.size > len(directory):
-            raise TruncatedZipError(
-                f"the central directory ends after {index} of its {entries} entries (at {base + pos})"
-            )
-        (
-            signature,
-            _made_by,
-            _needed,
-            flags,
-            method,
-            _time,
-            _date,
-            crc,
-            compressed_size,
-            file_size,
-            name_len,
-            extra_len,
-            comment_len,
-            disk,
-            _internal,
-            _external,
-            offset,
-        ) = unpack(directory, pos)
-        if signature != CENTRAL_SIGNATURE:
-            raise CorruptZipError(f"central directory entry {index} (at {base + pos}) has a bad signature")
-        name_start = pos + CENTRAL_HEADER.size
-        end = name_start + name_len + extra_len + comment_len
-        if end > len(directory):
-            raise TruncatedZipError(f"central directory entry {index} (at {base + pos}) runs past its end")
-        raw_name = directory[name_start : name_start + name_len]
-        extra = directory[name_start + name_len : name_start + name_len + extra_len]
-        fields = iter_extra(extra)
-        wanted = [
-            (field, width)
-            for field, width, value, mask in (
-                ("file size", 8, file_size, MASK32),
-                ("compressed size", 8, compressed_size, MASK32),
-                ("header offset", 8, offset, MASK32),
-                ("disk number", 4, disk, MASK16),
-            )
-            if value == mask
-        ]
-        name = decode_name(raw_name, flags, fields)
-        big = zip64_values(fields.get(ZIP64_EXTRA_ID), wanted, f"central directory entry {name!r}")
-        members.append(
-            ZipMember(
-                name=name,
-                raw_name=raw_name,
-                flags=flags,
-                compress_type=method,
-                crc=crc,
-                compressed_size=big.get("compressed size", compressed_size),
-                file_size=big.get("file size", file_size),
-                header_offset=big.get("header offset", offset) + concat,
-                disk=big.get("disk number", disk),
-                extra=extra,
-            )
-        )
-        pos = end
-    return members

@@ -30,7 +30,12 @@ class S3RangeReader:
 
     def __repr__(self) -> str:
         """Name the object."""
-        return f"S3RangeReader(s3://{self.bucket}/{self.key})"
+        return f"S3RangeReader({self.uri})"
+
+    @property
+    def uri(self) -> str:
+        """The object's s3:// address."""
+        return f"s3://{self.bucket}/{self.key}"
 
     def read_suffix(self, length: int) -> tuple[bytes, int]:
         """GET `Range: bytes=-length`; the total size comes from Content-Range (an empty object gives 416)."""
@@ -51,7 +56,10 @@ class S3RangeReader:
         if content_range:
             match = _CONTENT_RANGE.match(content_range)
             if match is None:
-                raise ReadFailedError(f"{self}: unexpected Content-Range {content_range!r}")
+                raise ReadFailedError(
+                    f"S3 answered a ranged read of {self.uri} with an unexpected Content-Range "
+                    f"({content_range!r})."
+                )
             size = int(match.group(3))
         else:
             # A 200 with the whole object: some S3-compatible stores ignore ranges on small objects.
@@ -85,9 +93,11 @@ class S3RangeReader:
         except ClientError as exc:
             code = _error_code(exc)
             if code in _NOT_FOUND_CODES:
-                raise ObjectNotFoundError(f"{self}: no such object ({code})") from exc
+                raise ObjectNotFoundError(f"There is no object {self.uri} (S3 answered {code}).") from exc
             if code in _CHANGED_CODES:
-                raise ObjectChangedError(f"{self}: the object changed while it was being read") from exc
+                raise ObjectChangedError(
+                    f"The object {self.uri} was replaced while it was being read (it was uploaded again)."
+                ) from exc
             raise
         if self.etag is None:
             self.etag = response.get("ETag")

@@ -78,7 +78,7 @@ def main() -> None:
         make(
             "infozip_3_0_zip64_with_descriptors_no_locator.zip",
             [*zip_, "-fz", "-fd", "OUT", "job"],
-            {"error": "CorruptZipError", "match": "no zip64 locator"},
+            {"error": "CorruptZipError", "match": "zip64 locator .* is missing"},
         )
         make("infozip_3_0_comment_with_fake_end_record.zip", [*zip_, "-z", "OUT", "job"], ok, stdin=COMMENT)
         make("infozip_3_0_bzip2.zip", [*zip_, "-Z", "bzip2", "OUT", "job"], ok)
