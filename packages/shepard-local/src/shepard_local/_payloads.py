@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from shepard_cli.local._executor import BatchJob
-    from shepard_cli.local._flock import FlockState
+    from shepard_local._executor import BatchJob
+    from shepard_local._state import FlockState
 
 PAYLOAD_TAR_PATH: Final = "/opt/shepard/payload.tar"
 RECHECK_SECONDS: Final = 5.0

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._cloudwatch import LogStream
+from shepard_local._cloudwatch import LogStream
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
