@@ -180,20 +180,33 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", "--strict", str(PACKAGES_DIR / package / "src"))
 
 
+# The copy shepard-local ships, so `shepard local up` outside a checkout builds the flock from it.
+TEMPLATE_COPIES = (TEMPLATE, PACKAGES_DIR / "shepard-local" / "src" / "shepard_local" / "shepard.yml")
+
+
 def _render_template(session: nox.Session, *args: str) -> None:
     install_packages(session, "shepard-scheduler")
-    session.run("python", "-m", "shepard_template", *args, env={"PYTHONPATH": str(CLOUDFORMATION_DIR)})
+    for output in TEMPLATE_COPIES:
+        session.run(
+            "python",
+            "-m",
+            "shepard_template",
+            "--output",
+            str(output),
+            *args,
+            env={"PYTHONPATH": str(CLOUDFORMATION_DIR)},
+        )
 
 
 @nox.session(python=PYTHON, default=False)
 def template(session: nox.Session) -> None:
-    """Render cloudformation/shepard.yml with the installed scheduler code inlined (`-- --check` verifies)."""
+    """Render shepard.yml and shepard-local's copy with the scheduler code inlined (`-- --check` verifies)."""
     _render_template(session, *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["test"])
 def template_check(session: nox.Session) -> None:
-    """Fail when the committed cloudformation/shepard.yml differs from a fresh render."""
+    """Fail when the committed shepard.yml, or shepard-local's copy, differs from a fresh render."""
     _render_template(session, "--check")
 
 
@@ -234,8 +247,7 @@ def template_tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def demo(session: nox.Session) -> None:
     """Run a local flock end to end: the examples through S3 and the API plus a bad job, then a summary."""
-    install_packages(session, *PACKAGES)
-    session.install(f"{PACKAGES_DIR / 'shepard-cli'}[local]")
+    install_packages(session, "shepard-local")
     session.run("shepard", "local", "demo", *session.posargs)
 
 

@@ -23,8 +23,7 @@ if TYPE_CHECKING:
 @pytest.fixture(scope="session")
 def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
     """Start one local flock (process runtime, the quick-deploy example uploaded) for the whole session."""
-    from shepard_cli.local import FlockState
-    from shepard_cli.local._control import LOCAL_CREDENTIALS, local_session
+    from shepard_local import LOCAL_CREDENTIALS, FlockState, local_session
 
     work = tmp_path_factory.mktemp("flock")
     env = {

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 from flock_testkit import EXAMPLES
-from shepard_cli.local._demo import check, run_demo, summary_lines
+from shepard_local import demo_problems, run_demo, summary_lines
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -25,7 +25,7 @@ class TestDemo:
         if os.environ.get("SHEPARD_REQUIRE_DOCKER") == "1":
             # Where an engine must be present (CI), the container example ran in it.
             assert result.mode.startswith("Docker"), result.mode
-        assert check(result) == []
+        assert demo_problems(result) == []
         good = [job for job in result.jobs if job.label != "bad job"]
         assert {job.path for job in good} == {"S3", "API"}
         assert all(job.output_key for job in good)

@@ -168,10 +168,10 @@ class TestHelpExamples:
 
 class TestLocalHook:
     def test_local_group_is_registered_when_importable(self, monkeypatch, run):
-        """A `shepard_cli.local` module exposing a click object `local` becomes `shepard local`."""
+        """A `shepard_local` module exposing a click object `local` becomes `shepard local`."""
         # GIVEN an importable local extra
-        module = types.ModuleType("shepard_cli.local")
-        module.__spec__ = importlib.machinery.ModuleSpec("shepard_cli.local", None)
+        module = types.ModuleType(_app.LOCAL_MODULE)
+        module.__spec__ = importlib.machinery.ModuleSpec(_app.LOCAL_MODULE, None)
 
         @click.group(name="local")
         def local() -> None:
@@ -182,7 +182,7 @@ class TestLocalHook:
             click.echo("flock up")
 
         module.local = local  # type: ignore[attr-defined]
-        monkeypatch.setitem(sys.modules, "shepard_cli.local", module)
+        monkeypatch.setitem(sys.modules, _app.LOCAL_MODULE, module)
         # WHEN listing and running it THEN it is there and runs
         assert "local" in cli.list_commands(click.Context(cli))
         assert run("local", "up").output == "flock up\n"
@@ -202,11 +202,14 @@ class TestLocalHook:
         assert "(yaml)" in result.output
 
     def test_no_local_command_without_the_extra(self, monkeypatch):
-        """Without the extra installed, `shepard local` is an unknown command."""
+        """Without shepard-local, `shepard local` is not listed and says in one line how to install it."""
         monkeypatch.setattr(_app, "LOCAL_MODULE", "shepard_cli.no_such_extra")
         assert "local" not in cli.list_commands(click.Context(cli))
         result = CliRunner().invoke(cli, ["local", "up"])
-        assert result.exit_code == 2
+        assert result.exit_code == 1
+        assert "(shepard-local)" in result.output
+        assert result.output.strip().count("\n") == 0
+        assert "pip install 'shepard-cli[local]'" in result.output
 
 
 class TestErrors:

@@ -18,9 +18,9 @@ from shepard_cli._errors import explain
 from shepard_cli._settings import Settings
 from shepard_cli.profiles import ProfileStore, check_profile_name, option_defaults
 
-LOCAL_MODULE: Final = "shepard_cli.local"
-"""The optional `shepard-cli[local]` subpackage; when importable, its click object `local` becomes
-`shepard local` (for example `shepard local up`)."""
+LOCAL_MODULE: Final = "shepard_local"
+"""The shepard-local package (`shepard-cli[local]`); imported only when a `shepard local` command runs,
+its click object `local` becomes `shepard local` (for example `shepard local up`)."""
 
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -34,7 +34,7 @@ def _local_available() -> bool:
 
 def _load_local() -> click.Command | None:
     if not _local_available():
-        return None
+        return _missing_local_extra(None)
     try:
         module = importlib.import_module(LOCAL_MODULE)
     except ImportError as exc:
@@ -43,8 +43,8 @@ def _load_local() -> click.Command | None:
     return command if isinstance(command, click.Command) else None
 
 
-def _missing_local_extra(exc: ImportError) -> click.Command:
-    missing = exc.name or str(exc)
+def _missing_local_extra(exc: ImportError | None) -> click.Command:
+    missing = "shepard-local" if exc is None else exc.name or str(exc)
 
     @click.command(name="local", context_settings={"ignore_unknown_options": True})
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)

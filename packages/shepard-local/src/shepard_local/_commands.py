@@ -9,7 +9,7 @@ from typing import Final
 
 import click
 
-from shepard_cli.local._flock import DEFAULT_PREFIX, FlockNames, FlockState, default_local_dir
+from shepard_local._state import DEFAULT_PREFIX, FlockNames, FlockState, default_local_dir
 
 PROFILE_NAME: Final = "local"
 MEMORY_NOTE: Final = (
@@ -61,7 +61,7 @@ def local() -> None:
       shepard --profile local query
       shepard local down
     """
-    from shepard_cli._engine import adopt_local_engine
+    from shepard_cli.engine import adopt_local_engine
 
     adopt_local_engine()
 
@@ -72,8 +72,9 @@ def local() -> None:
     "--template",
     type=click.Path(dir_okay=False, exists=True, path_type=Path),
     default=None,
-    help="Generated shepard.yml whose inline scheduler code to run (default: the nearest "
-    "cloudformation/shepard.yml, else the installed shepard-scheduler).",
+    help="Generated shepard.yml to build the flock from and whose inline scheduler code to run "
+    "(default: $SHEPARD_TEMPLATE, else the nearest cloudformation/shepard.yml, else the copy shipped "
+    "with shepard-local).",
 )
 @click.option("--prefix", default=DEFAULT_PREFIX, show_default=True, help="Prefix of every resource name.")
 @click.option(
@@ -101,9 +102,10 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     Example:
       shepard local up --concurrency 4
     """
-    from shepard_cli._profiles import ProfileStore
-    from shepard_cli.local._control import FlockError, running_state, start_flock, stop_flock
-    from shepard_cli.local._handlers import find_template
+    from shepard_cli.profiles import ProfileStore
+
+    from shepard_local._control import FlockError, running_state, start_flock, stop_flock
+    from shepard_local._handlers import find_template
 
     directory = (directory or default_local_dir()).absolute()
     existing = running_state(directory)
@@ -130,14 +132,14 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
         )
     except FlockError as exc:
         raise click.ClickException(str(exc)) from None
-    from shepard_cli.local._control import profile_attributes
+    from shepard_local._control import profile_attributes
 
     store = ProfileStore()
     store.save(PROFILE_NAME, profile_attributes(state))
     click.echo(f"Local flock up in {directory}")
     click.echo(f"  AWS endpoint     {state.api_endpoint}  (emulator at {state.aws_endpoint})")
     click.echo(f"  provisioned by   {state.provisioned_from}")
-    click.echo(f"  scheduler code   {template or 'the installed shepard-scheduler package'}")
+    click.echo(f"  scheduler code   {template}")
     click.echo(f"  payload runtime  {chosen}" + ("" if docker else " (no Docker engine reachable)"))
     click.echo(f"  registry         {registry or 'none (deploy needs a Docker engine and a registry)'}")
     click.echo(f"  profile          {PROFILE_NAME} in {store.home}")
@@ -154,7 +156,7 @@ def down(directory: Path | None) -> None:
     Example:
       shepard local down
     """
-    from shepard_cli.local._control import stop_flock
+    from shepard_local._control import stop_flock
 
     directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
@@ -175,7 +177,7 @@ def status(directory: Path | None) -> None:
     Example:
       shepard local status
     """
-    from shepard_cli.local._control import (
+    from shepard_local._control import (
         MOTO_MARKER,
         RUNNER_MODULE,
         flock_stats,
@@ -229,7 +231,7 @@ def reclaim(directory: Path | None, job: str) -> None:
     """
     import urllib.parse
 
-    from shepard_cli.local._control import http_json
+    from shepard_local._control import http_json
 
     directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
@@ -253,8 +255,8 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
     Example:
       shepard local quick-deploy examples/hello-quick-deploy/hello
     """
-    from shepard_cli.local._control import local_session
-    from shepard_cli.local._quick_deploy import QuickDeployError, upload_folder
+    from shepard_local._control import local_session
+    from shepard_local._quick_deploy import QuickDeployError, upload_folder
 
     directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
@@ -296,7 +298,7 @@ def demo(examples: Path, work: Path, runtime: str) -> None:
     Example:
       shepard local demo
     """
-    from shepard_cli.local._demo import DemoError, check, run_demo, summary_lines
+    from shepard_local._demo import DemoError, demo_problems, run_demo, summary_lines
 
     docker = {"auto": None, "docker": True, "process": False}[runtime]
     try:
@@ -305,6 +307,6 @@ def demo(examples: Path, work: Path, runtime: str) -> None:
         raise click.ClickException(str(exc)) from None
     for line in summary_lines(result):
         click.echo(line)
-    problems = check(result)
+    problems = demo_problems(result)
     if problems:
         raise click.ClickException("; ".join(problems))

@@ -1,9 +1,9 @@
-"""Load the scheduler's two Lambda handlers: from the generated template's inline code, else the package."""
+"""Find the generated template and load the scheduler's two Lambda handlers from its inline code."""
 
 from __future__ import annotations
 
 import dataclasses
-import importlib
+import importlib.resources
 import os
 import sys
 import types
@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 TEMPLATE_VAR: Final = "SHEPARD_TEMPLATE"
 TEMPLATE_RELATIVE: Final = Path("cloudformation") / "shepard.yml"
+PACKAGED_TEMPLATE: Final = "shepard.yml"
 
 
 class TemplateError(Exception):
@@ -30,8 +31,16 @@ class Handlers:
     source: str
 
 
-def find_template(start: Path | None = None) -> Path | None:
-    """Return SHEPARD_TEMPLATE, else the first cloudformation/shepard.yml in `start` or its parents."""
+def packaged_template() -> Path:
+    """Return the generated shepard.yml shipped inside this package (written by `nox -s template`)."""
+    return Path(str(importlib.resources.files(__package__ or "shepard_local").joinpath(PACKAGED_TEMPLATE)))
+
+
+def find_template(start: Path | None = None) -> Path:
+    """Return SHEPARD_TEMPLATE, else the first cloudformation/shepard.yml in `start` or its parents.
+
+    Outside a checkout it is the copy of the template this package ships.
+    """
     configured = os.environ.get(TEMPLATE_VAR)
     if configured:
         return Path(configured).expanduser()
@@ -40,7 +49,7 @@ def find_template(start: Path | None = None) -> Path | None:
         candidate = directory / TEMPLATE_RELATIVE
         if candidate.is_file():
             return candidate
-    return None
+    return packaged_template()
 
 
 class _TemplateLoader:
@@ -160,23 +169,3 @@ def handlers_from_template(template: Path) -> Handlers:
         endpoint=handler_of(endpoint_ids[0]),
         source=f"{template} ({scheduler_ids[0]}, {endpoint_ids[0]})",
     )
-
-
-def handlers_from_package() -> Handlers:
-    """Return the handlers of the installed shepard-scheduler package."""
-    try:
-        s3_events = importlib.import_module("shepard_scheduler.s3_events")
-        endpoint = importlib.import_module("shepard_scheduler.endpoint")
-    except ImportError as exc:
-        raise TemplateError(
-            f"no template found and shepard-scheduler is not importable ({exc}); "
-            "install shepard-cli[local] or pass --template"
-        ) from exc
-    return Handlers(
-        s3_events=s3_events.handler, endpoint=endpoint.handler, source="the shepard-scheduler package"
-    )
-
-
-def load_handlers(template: Path | None) -> Handlers:
-    """Return the handlers from `template` when given, else from the installed package."""
-    return handlers_from_template(template) if template is not None else handlers_from_package()

@@ -14,7 +14,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._cloudwatch import LogStream
+from shepard_local._cloudwatch import LogStream
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping, Sequence
@@ -331,10 +331,11 @@ class Executor:
             with self._lock:
                 job.process = process
             if process.stdout is not None:
-                for line in process.stdout:
-                    output.write(line)
-                    output.flush()
-                    stream.add(line.decode(errors="replace"))
+                with process.stdout:
+                    for line in process.stdout:
+                        output.write(line)
+                        output.flush()
+                        stream.add(line.decode(errors="replace"))
             attempt.exit_code = process.wait()
         stream.flush()
         with self._lock:

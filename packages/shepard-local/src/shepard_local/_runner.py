@@ -12,13 +12,13 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._executor import Executor
-from shepard_cli.local._flock import REGION, FlockState
-from shepard_cli.local._handlers import TemplateError, load_handlers
-from shepard_cli.local._payloads import PayloadResolver
-from shepard_cli.local._poller import QueuePoller
-from shepard_cli.local._server import FlockServer, Routes
-from shepard_cli.local._stack import function_environment
+from shepard_local._executor import Executor
+from shepard_local._handlers import TemplateError, handlers_from_template
+from shepard_local._payloads import PayloadResolver
+from shepard_local._poller import QueuePoller
+from shepard_local._server import FlockServer, Routes
+from shepard_local._stack import function_environment
+from shepard_local._state import REGION, FlockState
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -26,26 +26,16 @@ if TYPE_CHECKING:
     import boto3
 
 POLLERS: Final = 2
-DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES: Final = 7
 PASSED_THROUGH: Final = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "DOCKER_HOST", "DOCKER_CERT_PATH")
 CREDENTIALS: Final = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN")
 
 log = logging.getLogger("shepard.local")
 
 
-def scheduler_environment(state: FlockState) -> dict[str, str]:
-    """Return the variables the template gives the scheduler functions, pointed at the local flock."""
-    names = state.names
+def scheduler_environment(state: FlockState, session: boto3.Session) -> dict[str, str]:
+    """Return the variables the stack gave the scheduler function, pointed at the local flock's emulator."""
     return {
-        "SHEPARD_TABLE_NAME": names.table,
-        "SHEPARD_JOB_QUEUE": names.job_queue,
-        "SHEPARD_JOB_DEFINITION": names.job_definition,
-        "SHEPARD_INPUTS_BUCKET": names.inputs_bucket,
-        "SHEPARD_ERRORS_BUCKET": names.errors_bucket,
-        "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": str(DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES),
-        "SHEPARD_PROJECT_NAME": names.prefix,
-        "POWERTOOLS_SERVICE_NAME": "shepard-scheduler",
-        "POWERTOOLS_METRICS_NAMESPACE": "Shepard",
+        **function_environment(session, state.aws_endpoint, state.scheduler_function),
         "AWS_ENDPOINT_URL": state.aws_endpoint,
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
@@ -57,7 +47,7 @@ def worker_command() -> list[str]:
     beside = Path(sys.executable).parent / "shepard-worker"
     found = str(beside) if beside.is_file() else shutil.which("shepard-worker")
     if not found:
-        raise RuntimeError("the shepard-worker command is not installed; install shepard-cli[local]")
+        raise RuntimeError("the shepard-worker command is not installed; install shepard-local")
     return [found, "run"]
 
 
@@ -88,13 +78,10 @@ class Runner:
         """Load the scheduler code and build the parts; nothing runs until `start`."""
         from botocore.config import Config
 
-        os.environ.update(scheduler_environment(state))
-        if state.scheduler_function:
-            # The variables the template gave the scheduler function, pointed at the emulator.
-            os.environ.update(function_environment(session, state.aws_endpoint, state.scheduler_function))
-            os.environ["AWS_ENDPOINT_URL"] = state.aws_endpoint
-        template = Path(state.template) if state.template else None
-        self.handlers = load_handlers(template)
+        if not state.scheduler_function or not state.template:
+            raise RuntimeError("the flock was not created from a template; run `shepard local up` again")
+        os.environ.update(scheduler_environment(state, session))
+        self.handlers = handlers_from_template(Path(state.template))
         config = Config(max_pool_connections=32, retries={"mode": "standard"})
         sqs = session.client("sqs", endpoint_url=state.aws_endpoint, config=config)
         names = state.names
@@ -173,7 +160,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the flock recorded in --dir until SIGTERM or SIGINT."""
     import boto3
 
-    parser = argparse.ArgumentParser(prog="python -m shepard_cli.local._runner")
+    parser = argparse.ArgumentParser(prog="python -m shepard_local._runner")
     parser.add_argument("--dir", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--concurrency", type=int, default=4)

@@ -15,11 +15,13 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from shepard_core import Setting
+
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from shepard_cli.local._executor import BatchJob
-    from shepard_cli.local._flock import FlockState
+    from shepard_local._executor import BatchJob
+    from shepard_local._state import FlockState
 
 PAYLOAD_TAR_PATH: Final = "/opt/shepard/payload.tar"
 RECHECK_SECONDS: Final = 5.0
@@ -75,11 +77,15 @@ class PayloadResolver:
         return "process (quick-deploy run.sh; no Docker engine)"
 
     def environment_for(self, job: BatchJob) -> dict[str, str]:
-        """Return SHEPARD_RUNTIME and the payload variables the worker needs for `job`."""
+        """Return SHEPARD_RUNTIME and the payload variables the worker needs for `job`.
+
+        Payloads use the host's network here, not the template's Docker bridge: the local engine runs
+        without a bridge, and the payload reaches the emulator on the loopback address.
+        """
         payload = self._payload_image(job.image) if self._use_docker and job.image else None
         if payload is None:
-            return {"SHEPARD_RUNTIME": "process"}
-        return {"SHEPARD_RUNTIME": "docker", "SHEPARD_PAYLOAD_IMAGE": payload}
+            return {Setting.RUNTIME: "process"}
+        return {Setting.RUNTIME: "docker", Setting.PAYLOAD_IMAGE: payload, Setting.PAYLOAD_NETWORK: "host"}
 
     def _payload_image(self, image: str) -> str | None:
         reference = registry_reference(image, self._state.registry)

@@ -18,8 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._control import LOCAL_CREDENTIALS, http_json, local_session
-from shepard_cli.local._flock import LOCAL_DIR_VAR, FlockState
+from shepard_local._control import LOCAL_CREDENTIALS, http_json, local_session
+from shepard_local._state import LOCAL_DIR_VAR, FlockState
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -360,7 +360,7 @@ def summary_lines(result: DemoResult) -> list[str]:
     return lines
 
 
-def check(result: DemoResult) -> list[str]:
+def demo_problems(result: DemoResult) -> list[str]:
     """Return what went wrong: a good job that did not complete, a bad job not rejected, a time travel."""
     problems = []
     for job in result.jobs:

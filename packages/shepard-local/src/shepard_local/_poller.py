@@ -6,7 +6,7 @@ import logging
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._lambda import LambdaContext, failed_message_ids, sqs_event
+from shepard_local._lambda import LambdaContext, failed_message_ids, sqs_event
 
 if TYPE_CHECKING:
     from collections.abc import Callable

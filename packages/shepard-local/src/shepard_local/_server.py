@@ -18,12 +18,12 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._lambda import LambdaContext
+from shepard_local._lambda import LambdaContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-    from shepard_cli.local._executor import Executor
+    from shepard_local._executor import Executor
 
 INVOKE_PATH: Final = re.compile(r"^/2015-03-31/functions/(?P<name>[^/]+)/invocations$")
 RECLAIM_PATH: Final = re.compile(r"^/local/jobs/(?P<job>[^/]+)/reclaim$")

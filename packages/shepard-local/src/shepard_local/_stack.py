@@ -3,16 +3,16 @@
 The emulator's CloudFormation models most of the template. What it cannot take is replaced in a copy of
 the template, never in the template itself: the Powertools layer (an SSM dynamic reference it does not
 resolve) becomes a placeholder layer, the compute environment gets the service role it insists on, and
-outputs of resource types it does not model go. What it skips is done directly afterwards: the inputs
-bucket's notification to the queue, the secret, and the table's TTL. The SQS event source mapping is
-disabled, since the emulator would invoke the function inside SendMessage; the runner's poller feeds
-the scheduler instead. The job definition's environment refers to the skipped secret and holds numbers
-where Batch holds strings, so a corrected revision is registered and the functions pointed at it.
+outputs of resource types it does not model go. What it skips is applied afterwards, each value taken
+from the template's own properties and resolved against the created stack: buckets' notifications,
+secrets, tables' TTL. The SQS event source mapping is disabled, since the emulator would invoke the
+function inside SendMessage; the runner's poller feeds the scheduler instead. The job definition's
+environment refers to the skipped secret and holds numbers where Batch holds strings, so a corrected
+revision is registered and the functions pointed at it.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import dataclasses
 import io
@@ -21,17 +21,22 @@ import time
 import zipfile
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._handlers import load_template
+from shepard_local._handlers import load_template
+from shepard_local._intrinsics import IntrinsicError, StackValues, parameter_values
+from shepard_local._state import REGION
 
 if TYPE_CHECKING:
     from pathlib import Path
 
     import boto3
+    from mypy_boto3_s3.type_defs import QueueConfigurationTypeDef
 
-    from shepard_cli.local._flock import FlockNames
+    from shepard_local._state import FlockNames
 
 POWERTOOLS_LAYER: Final = "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.13/latest}}"
 CREATE_TIMEOUT_SECONDS: Final = 180
+ACCOUNT: Final = "123456789012"
+"""The account the emulator answers for."""
 LOCAL_PARAMETERS: Final = {
     # The emulator does not split a CommaDelimitedList default.
     "InstanceTypes": "optimal",
@@ -52,6 +57,7 @@ class Stack:
     outputs: dict[str, str]
     resources: dict[str, str]
     types: dict[str, str]
+    template: dict[str, Any] = dataclasses.field(repr=False, default_factory=dict)
 
     def of_type(self, resource_type: str) -> list[str]:
         """Return the logical ids of the stack's resources of `resource_type`."""
@@ -145,30 +151,91 @@ def create_stack(session: boto3.Session, endpoint: str, names: FlockNames, templ
         outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
         resources={s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries},
         types={s["LogicalResourceId"]: s["ResourceType"] for s in summaries},
+        template=body,
     )
-    _complete(session, endpoint, names, stack)
+    parameters = stack_parameters(names)
+    _complete(session, endpoint, stack, stack_values(session, endpoint, body, parameters, stack))
     return stack
 
 
-def _complete(session: boto3.Session, endpoint: str, names: FlockNames, stack: Stack) -> None:
+def stack_values(
+    session: boto3.Session, endpoint: str, template: dict[str, Any], parameters: dict[str, str], stack: Stack
+) -> StackValues:
+    """Return what the template's intrinsic functions refer to in the created `stack`."""
+    sqs = session.client("sqs", endpoint_url=endpoint)
+
+    def attribute(logical_id: str, name: str) -> str:
+        kind = stack.types.get(logical_id)
+        if kind == "AWS::SQS::Queue" and name == "Arn":
+            found = sqs.get_queue_attributes(
+                QueueUrl=stack.resources[logical_id], AttributeNames=["QueueArn"]
+            )
+            return found["Attributes"]["QueueArn"]
+        raise IntrinsicError(f"the local flock cannot look up {logical_id}.{name} ({kind})")
+
+    return StackValues(
+        parameters={
+            **parameter_values(template, parameters),
+            "AWS::Region": REGION,
+            "AWS::StackName": stack.name,
+            "AWS::AccountId": ACCOUNT,
+        },
+        resources=stack.resources,
+        attribute=attribute,
+        conditions=template.get("Conditions", {}),
+    )
+
+
+def _present(template: dict[str, Any], values: StackValues, resource_type: str) -> dict[str, dict[str, Any]]:
+    """Return the template's resources of `resource_type` whose condition holds, by logical id."""
+    return {
+        logical_id: resource
+        for logical_id, resource in template["Resources"].items()
+        if resource.get("Type") == resource_type
+        and ("Condition" not in resource or values.condition(str(resource["Condition"])))
+    }
+
+
+def _complete(session: boto3.Session, endpoint: str, stack: Stack, values: StackValues) -> StackValues:
+    """Apply what the emulator skipped, each from the template's own properties; return the values."""
+    template = stack.template
     lambda_client = session.client("lambda", endpoint_url=endpoint)
     for logical_id in stack.of_type("AWS::Lambda::EventSourceMapping"):
+        # The runner's poller feeds the scheduler; the emulator would invoke it inside SendMessage.
         lambda_client.update_event_source_mapping(UUID=stack.resources[logical_id], Enabled=False)
-    sqs = session.client("sqs", endpoint_url=endpoint)
-    queue_url = sqs.get_queue_url(QueueName=names.queue)["QueueUrl"]
-    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
-        "QueueArn"
-    ]
-    session.client("s3", endpoint_url=endpoint).put_bucket_notification_configuration(
-        Bucket=names.inputs_bucket,
-        NotificationConfiguration={
-            "QueueConfigurations": [{"QueueArn": queue_arn, "Events": ["s3:ObjectCreated:*"]}]
-        },
-    )
+    s3 = session.client("s3", endpoint_url=endpoint)
+    for logical_id, resource in _present(template, values, "AWS::S3::Bucket").items():
+        notifications = values.resolve(resource["Properties"].get("NotificationConfiguration", {}))
+        queues: list[QueueConfigurationTypeDef] = [
+            {"QueueArn": str(rule["Queue"]), "Events": [str(rule["Event"])]}  # type: ignore[list-item]
+            for rule in notifications.get("QueueConfigurations", [])
+        ]
+        if queues:
+            s3.put_bucket_notification_configuration(
+                Bucket=stack.resources[logical_id], NotificationConfiguration={"QueueConfigurations": queues}
+            )
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
-    with contextlib.suppress(secrets.exceptions.ResourceExistsException):
-        secrets.create_secret(Name=names.secret, SecretString="{}")
-    definition_arn = _repair_job_definition(session, endpoint, names, stack)
+    created: dict[str, str] = {}
+    for logical_id, resource in _present(template, values, "AWS::SecretsManager::Secret").items():
+        properties = values.resolve(resource["Properties"])
+        name = str(properties.get("Name") or f"{stack.name}-{logical_id}")
+        content = str(properties.get("SecretString", "{}"))
+        try:
+            arn = secrets.create_secret(Name=name, SecretString=content)["ARN"]
+        except secrets.exceptions.ResourceExistsException:
+            arn = secrets.describe_secret(SecretId=name)["ARN"]
+        created[logical_id] = arn  # Ref of a secret is its ARN
+    values = dataclasses.replace(values, resources={**values.resources, **created})
+    dynamodb = session.client("dynamodb", endpoint_url=endpoint)
+    for logical_id, resource in _present(template, values, "AWS::DynamoDB::Table").items():
+        ttl = values.resolve(resource["Properties"].get("TimeToLiveSpecification"))
+        if ttl:
+            specification = {"Enabled": bool(ttl["Enabled"]), "AttributeName": str(ttl["AttributeName"])}
+            dynamodb.update_time_to_live(
+                TableName=stack.resources[logical_id],
+                TimeToLiveSpecification=specification,  # type: ignore[arg-type]
+            )
+    definition_arn = _repair_job_definition(session, endpoint, stack, values)
     for logical_id in stack.of_type("AWS::Lambda::Function"):
         function = stack.resources[logical_id]
         variables = function_environment(session, endpoint, function)
@@ -177,24 +244,28 @@ def _complete(session: boto3.Session, endpoint: str, names: FlockNames, stack: S
             lambda_client.update_function_configuration(
                 FunctionName=function, Environment={"Variables": variables}
             )
-    session.client("dynamodb", endpoint_url=endpoint).update_time_to_live(
-        TableName=names.table, TimeToLiveSpecification={"Enabled": True, "AttributeName": "END_TIME"}
-    )
+    return values
 
 
-def _repair_job_definition(session: boto3.Session, endpoint: str, names: FlockNames, stack: Stack) -> str:
+def _repair_job_definition(session: boto3.Session, endpoint: str, stack: Stack, values: StackValues) -> str:
+    """Register the job definition again with the values the emulator left out, as Batch's strings."""
     batch = session.client("batch", endpoint_url=endpoint)
-    created = [stack.resources[i] for i in stack.of_type("AWS::Batch::JobDefinition")]
-    found = batch.describe_job_definitions(jobDefinitions=created)["jobDefinitions"]
+    logical_ids = stack.of_type("AWS::Batch::JobDefinition")
+    found = batch.describe_job_definitions(jobDefinitions=[stack.resources[i] for i in logical_ids])[
+        "jobDefinitions"
+    ]
     if not found:
         raise StackError("the stack made no Batch job definition")
+    declared = stack.template["Resources"][logical_ids[0]]["Properties"]["ContainerProperties"]
+    # Variables whose resource the emulator skipped (the secret) came out empty: resolve them again.
+    expected = {str(v["Name"]): v["Value"] for v in declared.get("Environment", [])}
     definition: dict[str, Any] = dict(found[0])
     container: dict[str, Any] = dict(definition["containerProperties"])
     environment = []
     for variable in container.get("environment", []):
         value = variable.get("value")
-        if variable["name"] == "SHEPARD_SECRET_STORE" and value is None:
-            value = names.secret
+        if value is None and variable["name"] in expected:
+            value = values.resolve(expected[variable["name"]])
         environment.append({"name": variable["name"], "value": "" if value is None else str(value)})
     container["environment"] = environment
     container["resourceRequirements"] = [

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_cli.local._flock import REGION, FlockNames, FlockState
+from shepard_local._state import REGION, FlockNames, FlockState
 
 if TYPE_CHECKING:
     import boto3
@@ -33,7 +33,7 @@ LOCAL_CREDENTIALS: Final = {
 START_TIMEOUT_SECONDS: Final = 60
 STOP_TIMEOUT_SECONDS: Final = 45
 MOTO_MARKER: Final = "moto"
-RUNNER_MODULE: Final = "shepard_cli.local._runner"
+RUNNER_MODULE: Final = "shepard_local._runner"
 
 
 class FlockError(Exception):
@@ -121,23 +121,16 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _provision(state: FlockState, template: Path | None, registry: str) -> None:
-    from shepard_cli.local._provision import provision
-    from shepard_cli.local._stack import StackError, create_stack
+def _provision(state: FlockState, template: Path) -> None:
+    from shepard_local._stack import StackError, create_stack
 
-    names = state.names
-    if template is None:
-        provision(local_session(), state.aws_endpoint, names, registry=registry)
-        state.provisioned_from = "direct calls (no template found)"
-        state.endpoint_function = names.endpoint_function
-    else:
-        try:
-            stack = create_stack(local_session(), state.aws_endpoint, names, template)
-        except StackError as exc:
-            raise FlockError(str(exc)) from None
-        state.provisioned_from = f"the stack {stack.name} from {template}"
-        state.scheduler_function = stack.outputs.get("SchedulerFunction", "")
-        state.endpoint_function = stack.outputs.get("BatchingEndpointFunction", names.endpoint_function)
+    try:
+        stack = create_stack(local_session(), state.aws_endpoint, state.names, template)
+    except StackError as exc:
+        raise FlockError(str(exc)) from None
+    state.provisioned_from = f"the stack {stack.name} from {template}"
+    state.scheduler_function = stack.outputs.get("SchedulerFunction", "")
+    state.endpoint_function = stack.outputs.get("BatchingEndpointFunction", state.names.endpoint_function)
     state.save()
 
 
@@ -186,14 +179,14 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
     directory: Path,
     *,
     names: FlockNames,
-    template: Path | None,
+    template: Path,
     registry: str,
     concurrency: int,
     runtime: str,
 ) -> FlockState:
     """Start the emulator, provision the flock, start the runner; return the recorded state."""
     if importlib.util.find_spec("moto") is None:
-        raise FlockError("the AWS emulator is not installed: pip install 'shepard-cli[local]'")
+        raise FlockError("the AWS emulator is not installed: pip install shepard-local")
     directory.mkdir(parents=True, exist_ok=True)
     for leftover in ("logs", "mnt", "payloads"):
         # A new flock starts clean; retrieved results (elsewhere) are kept.
@@ -218,14 +211,14 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
         runtime=runtime,
         registry=registry,
         started_at=datetime.now(UTC).isoformat(timespec="seconds"),
-        template=str(template) if template else "",
+        template=str(template),
     )
     state.save()
     try:
         _await_emulator(state, moto)
         # Batch must not try to run containers itself: the runner's executor runs each job's worker.
         http_json(f"{state.aws_endpoint}/moto-api/config", data={"batch": {"use_docker": False}})
-        _provision(state, template, registry)
+        _provision(state, template)
         _start_runner(state, concurrency, environment)
     except BaseException:
         stop_flock(state)

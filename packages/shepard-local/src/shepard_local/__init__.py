@@ -1,0 +1,20 @@
+"""The local flock: a whole Shepard flock on one machine, behind `shepard local up|down|status`."""
+
+from shepard_local._commands import local
+from shepard_local._control import LOCAL_CREDENTIALS, local_session
+from shepard_local._demo import DemoJob, DemoResult, demo_problems, run_demo, summary_lines
+from shepard_local._state import FlockNames, FlockState, default_local_dir
+
+__all__ = [
+    "LOCAL_CREDENTIALS",
+    "DemoJob",
+    "DemoResult",
+    "FlockNames",
+    "FlockState",
+    "default_local_dir",
+    "demo_problems",
+    "local",
+    "local_session",
+    "run_demo",
+    "summary_lines",
+]

@@ -1,0 +1,103 @@
+"""Finding the generated template and loading the scheduler's two handlers from its inline code."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+from typing import TYPE_CHECKING
+
+import pytest
+from shepard_local._handlers import (
+    TEMPLATE_VAR,
+    TemplateError,
+    find_template,
+    handlers_from_template,
+    load_template,
+    packaged_template,
+)
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class TestFindTemplate:
+    def test_the_variable_wins(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        """SHEPARD_TEMPLATE names the template even inside a checkout."""
+        monkeypatch.setenv(TEMPLATE_VAR, str(tmp_path / "mine.yml"))
+        assert find_template(tmp_path) == tmp_path / "mine.yml"
+
+    def test_a_checkout_s_template_is_found_from_a_subfolder(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ):
+        """Inside a checkout the nearest cloudformation/shepard.yml is used."""
+        monkeypatch.delenv(TEMPLATE_VAR, raising=False)
+        (tmp_path / "cloudformation").mkdir()
+        (tmp_path / "cloudformation" / "shepard.yml").write_text("Resources: {}\n")
+        (tmp_path / "examples" / "job").mkdir(parents=True)
+        assert find_template(tmp_path / "examples" / "job") == tmp_path / "cloudformation" / "shepard.yml"
+
+    def test_outside_a_checkout_the_packaged_copy_is_used(
+        self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    ):
+        """With no variable and no checkout around, the template shipped in the package is the default."""
+        monkeypatch.delenv(TEMPLATE_VAR, raising=False)
+        found = find_template(tmp_path)
+        assert found == packaged_template()
+        assert found.is_file()
+        assert "AWS::Batch::JobDefinition" in found.read_text()
+
+    def test_the_packaged_copy_reads_as_a_template(self, template: Path):
+        """The shipped copy parses, short-form tags turned into their long forms."""
+        document = load_template(template)
+        queue = document["Resources"]["SchedulerQueue"]["Properties"]
+        assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
+            "Fn::GetAtt": ["SchedulerDeadLetterQueue", "Arn"]
+        }
+
+
+class TestHandlersFromTemplate:
+    @pytest.fixture(autouse=True)
+    def _isolated(self, isolated_imports):
+        """Loading the inline code installs its import hook and modules; keep them out of other tests."""
+
+    def test_the_generated_template_yields_both_handlers(self, template: Path):
+        """The scheduler (behind the event source mapping) and the endpoint load from shepard.yml."""
+        handlers = handlers_from_template(template)
+        assert callable(handlers.s3_events)
+        assert callable(handlers.endpoint)
+        assert "shepard.yml" in handlers.source
+        assert "(ShepardSchedulerFunction, ShepardSchedulerFunctionBatchingEndpoint)" in handlers.source
+
+    def test_the_scheduler_code_that_runs_is_the_template_s(self, template: Path):
+        """The loaded scheduler's modules come from the template's inline code, not the installed packages."""
+        handlers = handlers_from_template(template)
+        module = sys.modules[handlers.s3_events.__module__]
+        # The bundle's import hook serves each module under a `shepard-bundle/` file name.
+        assert str(module.__file__).startswith("shepard-bundle/shepard_scheduler/")
+
+    def test_a_template_without_a_mapped_function_is_refused(self, tmp_path: Path):
+        """A template that does not inline two functions, one mapped to SQS, is refused with what it found."""
+        template = tmp_path / "t.yml"
+        template.write_text(
+            textwrap.dedent(
+                """
+                Resources:
+                  Only:
+                    Type: AWS::Lambda::Function
+                    Properties:
+                      Handler: index.handler
+                      Code:
+                        ZipFile: !Sub |
+                          def handler(event, context): return event
+                """
+            )
+        )
+        with pytest.raises(TemplateError, match="two Lambda functions"):
+            handlers_from_template(template)
+
+    def test_a_template_that_is_not_yaml_is_refused(self, tmp_path: Path):
+        """Unparseable YAML is reported as such."""
+        template = tmp_path / "t.yml"
+        template.write_text("Resources: [unclosed")
+        with pytest.raises(TemplateError, match="not valid YAML"):
+            handlers_from_template(template)

@@ -1,0 +1,118 @@
+"""The queue poller and the Lambda shapes it builds: batches, partial batch responses, the context."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from shepard_local._lambda import LambdaContext, failed_message_ids, sqs_event
+from shepard_local._poller import BATCH_SIZE, QueuePoller
+
+MESSAGES = [
+    {"MessageId": "m1", "ReceiptHandle": "r1", "Body": "{}", "Attributes": {"ApproximateReceiveCount": "1"}},
+    {"MessageId": "m2", "ReceiptHandle": "r2", "Body": "{}"},
+]
+
+
+class FakeSqs:
+    """An SQS client that hands out its messages up to MaxNumberOfMessages at a time and records deletes."""
+
+    def __init__(self, count: int) -> None:
+        self.messages = [{"MessageId": f"m{n}", "ReceiptHandle": f"r{n}", "Body": "{}"} for n in range(count)]
+        self.deleted: list[list[str]] = []
+
+    def receive_message(self, **request: Any) -> dict[str, Any]:
+        batch = self.messages[: request["MaxNumberOfMessages"]]
+        self.messages = self.messages[len(batch) :]
+        return {"Messages": batch}
+
+    def delete_message_batch(self, QueueUrl: str, Entries: list[dict[str, str]]) -> None:  # noqa: N803
+        self.deleted.append([entry["ReceiptHandle"] for entry in Entries])
+
+
+def poller(sqs: FakeSqs, handler: Any) -> QueuePoller:
+    """Return a poller on the fake queue."""
+    return QueuePoller(
+        sqs,  # type: ignore[arg-type]
+        queue_url="http://q",
+        queue_arn="arn:aws:sqs:us-east-1:123456789012:q",
+        function_name="scheduler",
+        handler=handler,
+        region="us-east-1",
+    )
+
+
+class TestQueuePoller:
+    def test_a_batch_holds_at_most_ten_messages_and_only_unreported_ones_are_deleted(self):
+        """An invocation gets up to 10 records; the messages the handler reports failed stay queued."""
+        # GIVEN 13 messages and a handler that fails m3
+        sqs = FakeSqs(13)
+        events: list[dict[str, Any]] = []
+
+        def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+            events.append(event)
+            assert context.function_name == "scheduler"
+            return {"batchItemFailures": [{"itemIdentifier": "m3"}] if len(events) == 1 else []}
+
+        running = poller(sqs, handler)
+
+        # WHEN the poller polls until the queue is empty
+        counts = [running.poll_once() for _ in range(3)]
+
+        # THEN it handed over 10 then 3 records and deleted every message but m3
+        assert counts == [BATCH_SIZE, 3, 0]
+        assert [len(event["Records"]) for event in events] == [10, 3]
+        deleted = [handle for call in sqs.deleted for handle in call]
+        assert sorted(deleted) == sorted(f"r{n}" for n in range(13) if n != 3)
+        assert (running.invocations, running.messages_deleted, running.messages_failed) == (2, 12, 1)
+
+    def test_a_handler_that_raises_returns_the_whole_batch(self):
+        """When the handler raises, nothing is deleted: every message comes back after its timeout."""
+        sqs = FakeSqs(2)
+
+        def handler(event: dict[str, Any], context: Any) -> None:
+            raise RuntimeError("boom")
+
+        running = poller(sqs, handler)
+        assert running.poll_once() == 2
+        assert sqs.deleted == []
+        assert running.messages_failed == 2
+
+
+class TestFailedMessageIds:
+    def test_reported_failures_are_the_only_failures(self):
+        """Only the messages listed in batchItemFailures are failed."""
+        response = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
+        assert failed_message_ids(response, MESSAGES) == {"m2"}
+
+    def test_an_empty_list_fails_nothing(self):
+        """An empty batchItemFailures acknowledges the whole batch."""
+        assert failed_message_ids({"batchItemFailures": []}, MESSAGES) == set()
+
+    @pytest.mark.parametrize(
+        "response",
+        [None, "ok", {"batchItemFailures": "m1"}, {"batchItemFailures": [{"itemIdentifier": "unknown"}]}],
+    )
+    def test_a_malformed_response_fails_the_whole_batch(self, response):
+        """A response Lambda cannot read as a partial batch response fails every message, as Lambda does."""
+        assert failed_message_ids(response, MESSAGES) == {"m1", "m2"}
+
+
+class TestSqsEvent:
+    def test_records_have_the_shape_lambda_delivers(self):
+        """Each message becomes a record with Lambda's camel-case keys and the queue's ARN."""
+        event = sqs_event(MESSAGES, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")
+        record = event["Records"][0]
+        assert record["messageId"] == "m1"
+        assert record["receiptHandle"] == "r1"
+        assert record["eventSource"] == "aws:sqs"
+        assert record["eventSourceARN"].endswith(":q")
+        assert record["attributes"] == {"ApproximateReceiveCount": "1"}
+
+
+class TestLambdaContext:
+    def test_the_context_counts_down_from_the_timeout(self):
+        """The remaining time starts near the timeout and the ARN names the function."""
+        context = LambdaContext("f")
+        assert 0 < context.get_remaining_time_in_millis() <= 60_000
+        assert context.invoked_function_arn.endswith(":function:f")

@@ -1,0 +1,66 @@
+"""The local flock's names and its recorded state file."""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING
+
+import pytest
+from shepard_local._state import LOCAL_DIR_VAR, FlockNames, FlockState, FlockStateError, default_local_dir
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+
+class TestFlockState:
+    def test_state_round_trips_through_its_file(self, tmp_path: Path):
+        """What `local up` records is what `status` and `down` read back."""
+        state = FlockState(
+            directory=tmp_path, names=FlockNames(prefix="p"), aws_endpoint="http://127.0.0.1:1", moto_pid=7
+        )
+        state.save()
+        loaded = FlockState.load(tmp_path)
+        assert loaded == state
+        assert loaded.names.inputs_bucket == "p-inputs"
+        assert json.loads(state.path.read_text())["names"] == {"prefix": "p"}
+
+    def test_no_state_file_means_no_flock(self, tmp_path: Path):
+        """A directory without a state file holds no flock."""
+        assert FlockState.load(tmp_path) is None
+
+    def test_an_unreadable_state_file_says_how_to_recover(self, tmp_path: Path):
+        """A corrupt state file is an error that names the file and the way out."""
+        (tmp_path / "flock.json").write_text("{not json")
+        with pytest.raises(FlockStateError, match=r"flock\.json is unreadable .*shepard local up"):
+            FlockState.load(tmp_path)
+
+    def test_fields_a_newer_version_recorded_are_ignored(self, tmp_path: Path):
+        """Keys the state class does not know are skipped, so an older CLI can still stop the flock."""
+        state = FlockState(directory=tmp_path, names=FlockNames(), aws_endpoint="http://e", runner_pid=9)
+        state.save()
+        data = json.loads(state.path.read_text())
+        state.path.write_text(json.dumps({**data, "added_later": 1}))
+        loaded = FlockState.load(tmp_path)
+        assert loaded is not None
+        assert loaded.runner_pid == 9
+
+
+class TestFlockNames:
+    def test_every_name_derives_from_the_prefix(self):
+        """Each resource name of a flock starts with its prefix, so two flocks never share a resource."""
+        names = FlockNames(prefix="p")
+        values = [getattr(names, attribute) for attribute in dir(FlockNames) if not attribute.startswith("_")]
+        assert all(str(value).startswith("p") for value in values)
+        assert names.dead_letter_queue == f"{names.queue}-dlq"
+
+
+class TestDefaultLocalDir:
+    def test_the_variable_names_the_directory(self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+        """SHEPARD_LOCAL_DIR, when set, is the flock directory."""
+        monkeypatch.setenv(LOCAL_DIR_VAR, str(tmp_path))
+        assert default_local_dir() == tmp_path
+
+    def test_without_it_the_home_folder_holds_it(self, monkeypatch: pytest.MonkeyPatch):
+        """Without SHEPARD_LOCAL_DIR the flock lives in ~/.shepard/local."""
+        monkeypatch.delenv(LOCAL_DIR_VAR, raising=False)
+        assert default_local_dir().parts[-2:] == (".shepard", "local")
