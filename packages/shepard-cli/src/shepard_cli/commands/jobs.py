@@ -342,11 +342,14 @@ def retrieve(
 ) -> None:
     """Sync the outputs bucket into a local folder: only new or changed objects are fetched.
 
+    Every file lands inside the folder. A key that resolves to the folder or above it (`..`, `x/..`),
+    or that collides with a folder or a file (`dup` and `dup/x`), is skipped with one warning line.
+
     \b
     Example:
       shepard retrieve --s3-bucket-for-results my-flock-outputs --directory-to-sync-s3-bucket-to ./results
     """
-    from shepard_cli._render import byte_progress
+    from shepard_cli._render import byte_progress, warn
     from shepard_cli._retrieve import sync
 
     bucket = required(s3_bucket_for_results, "s3_bucket_for_results")
@@ -362,6 +365,11 @@ def retrieve(
             progress=progress,
             select=select,
         )
+    for key, why in result.skipped:
+        warn(f"skipped key {key!r}: {why}")
     for key in result.fetched:
         click.echo(f"Fetched {key}")
-    click.echo(f"{len(result.fetched)} fetched, {result.unchanged} already up to date, in {directory}")
+    skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
+    click.echo(
+        f"{len(result.fetched)} fetched, {result.unchanged} already up to date{skipped}, in {directory}"
+    )
