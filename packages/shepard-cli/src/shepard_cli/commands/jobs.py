@@ -79,8 +79,17 @@ def batch(
 ) -> None:
     """Zip job folders and upload them to the inputs bucket: each zip is one job.
 
-    inputs.txt is checked first; a bad job is never uploaded. Job folders may also be given as
-    arguments: one stands for --path-to-local-folder-to-batch, several for one --many each.
+    A job folder holds inputs.txt: a JSON object whose values are strings, numbers or booleans
+    (no lists, objects or null); each name becomes an environment variable of the job, e.g.
+    {"SAMPLE": "s42", "THRESHOLD": 0.5, "VERBOSE": true}. `{}` is a job with no variables.
+    inputs.txt is checked first; a bad job is never uploaded (with --many, no job is).
+
+    Links inside the job folder are followed (to files and to folders) and zipped under the
+    link's name; links that leave the folder, dangling links and link loops are refused, all
+    named in one message, and nothing is uploaded.
+
+    Job folders may also be given as arguments: one stands for --path-to-local-folder-to-batch,
+    several for one --many each.
 
     \b
     Example:
