@@ -33,6 +33,14 @@ _TABLE: Final = click.option(
     help="The flock's DynamoDB table (profile: shepard_cli_dynamo_db_to_query).",
 )
 
+_ERRORS_BUCKET: Final = click.option(
+    "--errors-bucket",
+    "--errors_bucket",
+    "errors_bucket",
+    metavar="BUCKET",
+    help="The flock's errors bucket, which holds rejection reports (profile: shepard_cli_errors_bucket).",
+)
+
 
 @command("batch")
 @click.argument("folders", nargs=-1, metavar="[DIR]...")
@@ -200,13 +208,7 @@ def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> 
     help="Only jobs with this status (repeatable): a JOB_STATUS value, "
     "or active, succeeded, failed, finished.",
 )
-@click.option(
-    "--errors-bucket",
-    "--errors_bucket",
-    "errors_bucket",
-    metavar="BUCKET",
-    help="The flock's errors bucket, to include rejections (profile: shepard_cli_errors_bucket).",
-)
+@_ERRORS_BUCKET
 @OUTPUT_OPTION
 @aws_command
 def query(
@@ -256,9 +258,12 @@ def query(
 @command("status")
 @click.argument("job")
 @_TABLE
+@_ERRORS_BUCKET
 @OUTPUT_OPTION
 @aws_command
-def status(aws: Aws, job: str, dynamo_db_to_query: str | None, output: str) -> None:
+def status(
+    aws: Aws, job: str, dynamo_db_to_query: str | None, errors_bucket: str | None, output: str
+) -> None:
     """Show one job: its row (status, inputs, times) and its AWS Batch state.
 
     \b
@@ -268,7 +273,9 @@ def status(aws: Aws, job: str, dynamo_db_to_query: str | None, output: str) -> N
     from shepard_cli._jobs import job_status
 
     table = required(dynamo_db_to_query, "dynamo_db_to_query")
-    document = job_status(aws.client("dynamodb"), aws.client("batch"), table, job)
+    document = job_status(
+        aws.client("dynamodb"), aws.client("batch"), table, job, errors_bucket=errors_bucket or None
+    )
     if output == "json":
         print_json(document)
         return
@@ -280,10 +287,19 @@ def status(aws: Aws, job: str, dynamo_db_to_query: str | None, output: str) -> N
 @command("logs")
 @click.argument("job")
 @_TABLE
+@_ERRORS_BUCKET
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the job ends.")
 @aws_command
-def logs(aws: Aws, job: str, dynamo_db_to_query: str | None, follow: bool) -> None:  # noqa: FBT001
+def logs(
+    aws: Aws,
+    job: str,
+    dynamo_db_to_query: str | None,
+    errors_bucket: str | None,
+    follow: bool,  # noqa: FBT001
+) -> None:
     """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job).
+
+    A rejected job never ran: logs says why it was rejected and where its report is.
 
     \b
     Example:
@@ -300,6 +316,8 @@ def logs(aws: Aws, job: str, dynamo_db_to_query: str | None, follow: bool) -> No
         job,
         follow=follow,
         emit=click.echo,
+        errors_bucket=errors_bucket or None,
+        s3=aws.client("s3") if errors_bucket else None,
     )
 
 
