@@ -69,7 +69,7 @@ def is_superseded(s3: S3Client, report: dict[str, Any]) -> bool:
     except botocore.exceptions.ClientError:
         return False
     if version:
-        return head.get("VersionId") != version
+        return str(head.get("VersionId")) != str(version)
     return _etag(head.get("ETag")) != etag
 
 
