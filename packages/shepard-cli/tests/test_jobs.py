@@ -236,11 +236,11 @@ class TestLogs:
         assert lines == ["first", "second"]
 
     def test_job_without_batch_job(self, run, flock):
-        """A job that never reached Batch has no logs, and the message says why."""
+        """A rejected job never reached Batch and has no logs, and the message says why."""
         row = _put(flock, JobStatus.REJECTED, reason="bad")
         result = run("logs", row.uuid)
         assert result.exit_code == 1
-        assert "has no AWS Batch job" in result.output
+        assert "was rejected when it was scheduled, so it never ran and has no logs: bad" in result.output
 
     def test_ended_without_stream(self, run, flock, submit_batch_job):
         """A Batch job that ended without a log stream is reported as such, naming the stream looked for."""

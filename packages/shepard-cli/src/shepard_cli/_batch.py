@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Final
 from shepard_core import InputsError, parse_inputs
 
 from shepard_cli._errors import CliError
+from shepard_cli._job_files import job_files
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -57,6 +58,7 @@ def read_job(folder: Path) -> JobSpec:
     """Return the job of `folder` after checking its inputs.txt, or raise CliError saying what to fix."""
     if not folder.is_dir():
         raise CliError(f"{folder} is not a folder", "Give the folder holding the job's inputs.txt")
+    job_files(folder)  # refuses links that leave the folder before anything is read through them
     inputs = folder / INPUTS_FILE
     if not inputs.is_file():
         raise CliError(
@@ -100,14 +102,16 @@ def jobs_from_tsv(table: Path, folder: Path) -> list[JobSpec]:
 
 
 def zip_job(job: JobSpec, destination: Path) -> int:
-    """Zip the job's folder into `destination` (zip64 when needed) and return the zip's size in bytes."""
-    files = sorted(p for p in job.folder.rglob("*") if p.is_file())
+    """Zip the job's folder into `destination` (zip64 when needed) and return the zip's size in bytes.
+
+    Links are followed or refused as `_job_files` says.
+    """
+    files = job_files(job.folder)
     with zipfile.ZipFile(destination, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
-        for path in files:
-            name = path.relative_to(job.folder).as_posix()
-            if name == INPUTS_FILE and job.inputs_text is not None:
+        for file in files:
+            if file.name == INPUTS_FILE and job.inputs_text is not None:
                 continue
-            archive.write(path, name)
+            archive.write(file.source, file.name)
         if job.inputs_text is not None:
             archive.writestr(INPUTS_FILE, job.inputs_text)
     return destination.stat().st_size

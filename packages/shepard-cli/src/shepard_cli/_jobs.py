@@ -10,6 +10,13 @@ from typing import TYPE_CHECKING, Any, Final
 from shepard_core import FAILURE_STATUSES, SUCCESS_STATUSES, TERMINAL_STATUSES, Attr, JobRow, JobStatus
 
 from shepard_cli._errors import CliError
+from shepard_cli._rejections import (
+    is_superseded,
+    rejected_job_message,
+    rejection_reports,
+    report_location,
+    report_reason,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -29,7 +36,6 @@ STATUS_GROUPS: Final[dict[str, frozenset[JobStatus]]] = {
 
 BATCH_TERMINAL: Final = frozenset({"SUCCEEDED", "FAILED"})
 DEFAULT_LOG_GROUP: Final = "/aws/batch/job"
-REJECTED_PREFIX: Final = "rejected/"
 HTTP_OK: Final = 200
 HTTP_SERVER_ERROR: Final = 500
 
@@ -110,31 +116,6 @@ def scan_rows(
                     skipped.append(str(item.get(Attr.UUID, {}).get("S", "?")))
 
 
-def _report_reason(document: object) -> str:
-    if isinstance(document, dict):
-        for key in ("reason", "message", "error", "rejection_reason", Attr.REJECTION_REASON):
-            if document.get(key):
-                return str(document[key])
-    return json.dumps(document)
-
-
-def rejection_reports(s3: S3Client, bucket: str) -> Iterator[tuple[str, dict[str, Any]]]:
-    """Yield (zip key, report) for each rejection report in the errors bucket."""
-    paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=REJECTED_PREFIX):
-        for obj in page.get("Contents", []):
-            key = obj["Key"]
-            if not key.endswith(".json"):
-                continue
-            body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-            try:
-                document = json.loads(body)
-            except ValueError:
-                document = {"reason": body.decode("utf-8", "replace")}
-            report = document if isinstance(document, dict) else {"reason": _report_reason(document)}
-            yield key.removeprefix(REJECTED_PREFIX).removesuffix(".json"), report
-
-
 def list_jobs(  # noqa: PLR0913 - the clients, the table, the filter and what was left out
     dynamodb: DynamoDBClient,
     table: str,
@@ -153,13 +134,16 @@ def list_jobs(  # noqa: PLR0913 - the clients, the table, the filter and what wa
         by_zip = {v.input_zip_name: i for i, v in enumerate(views) if v.input_zip_name}
         by_uuid = {v.uuid: i for i, v in enumerate(views)}
         for report_name, report in rejection_reports(s3, errors_bucket):
-            reason = _report_reason(report)
+            reason = report_reason(report)
             job_uuid = str(report.get("uuid") or report.get("UUID") or report.get("job_id") or "")
             zip_name = str(report.get("input_zip_name") or report_name)
-            index = by_uuid.get(job_uuid, by_zip.get(zip_name))
+            # A report belongs to the row of the upload it names; one naming none, to its key's row.
+            index = by_uuid.get(job_uuid) if job_uuid else by_zip.get(zip_name)
             if index is not None:
-                if views[index].reason is None:
+                if views[index].reason is None and views[index].status == JobStatus.REJECTED.value:
                     views[index] = dataclasses.replace(views[index], reason=reason)
+                continue
+            if is_superseded(s3, report):
                 continue
             views.append(
                 JobView(
@@ -198,8 +182,10 @@ def describe_batch_job(batch: BatchClient, batch_job_id: str) -> dict[str, Any] 
     return dict(jobs[0]) if jobs else None
 
 
-def job_status(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str) -> dict[str, Any]:
-    """Return one job's row and its AWS Batch state as a JSON-ready dict."""
+def job_status(
+    dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str, *, errors_bucket: str | None = None
+) -> dict[str, Any]:
+    """Return one job's row and AWS Batch state as a JSON-ready dict; a rejected job's names its report."""
     row = get_row(dynamodb, table, job_id)
     result: dict[str, Any] = {"job": JobView.from_row(row).to_json(), "batch": None}
     result["job"] |= {
@@ -208,6 +194,8 @@ def job_status(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id:
         "attempt": row.attempt,
         "exit_code": row.exit_code,
     }
+    if row.status is JobStatus.REJECTED:
+        result["job"]["report"] = report_location(row, errors_bucket)
     if row.batch_job_id:
         described = describe_batch_job(batch, row.batch_job_id)
         if described is not None:
@@ -222,12 +210,22 @@ def job_status(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id:
     return result
 
 
-def _batch_job_for(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str) -> dict[str, Any]:
+def _batch_job_for(  # noqa: PLR0913 - the clients, the job, and where its rejection report is
+    dynamodb: DynamoDBClient,
+    batch: BatchClient,
+    table: str,
+    job_id: str,
+    *,
+    errors_bucket: str | None = None,
+    s3: S3Client | None = None,
+) -> dict[str, Any]:
     row = get_row(dynamodb, table, job_id)
+    if row.status is JobStatus.REJECTED:
+        raise CliError(*rejected_job_message(row, errors_bucket, s3))
     if not row.batch_job_id:
         raise CliError(
-            f"job {job_id} has no AWS Batch job (status {row.status.value})",
-            "Rejected jobs never reach Batch; a job just scheduled gets one within seconds, so try again",
+            f"job {job_id} has no AWS Batch job yet (status {row.status.value})",
+            "The scheduler submits it to AWS Batch within seconds of its upload; try again shortly",
         )
     described = describe_batch_job(batch, row.batch_job_id)
     if described is None:
@@ -276,9 +274,14 @@ def follow_logs(  # noqa: PLR0913 - the clients, the job and how to follow
     follow: bool = False,
     poll_seconds: float = 2.0,
     emit: Callable[[str], None],
+    errors_bucket: str | None = None,
+    s3: S3Client | None = None,
 ) -> None:
-    """Send each log line of the job's Batch job to `emit`; with `follow`, keep going until it ends."""
-    described = _batch_job_for(dynamodb, batch, table, job_id)
+    """Send each log line of the job's Batch job to `emit`; with `follow`, keep going until it ends.
+
+    A rejected job has no logs: the CliError says why it was rejected and where its report is.
+    """
+    described = _batch_job_for(dynamodb, batch, table, job_id, errors_bucket=errors_bucket, s3=s3)
     token: str | None = None
     while True:
         group, candidates = log_location(described)

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.progress import Progress, TaskID
+    from rich.text import Text
 
     from shepard_cli._jobs import JobView
 
 
+PIPE_WIDTH: Final = 100_000
+"""The width of output that is not a terminal: wide enough that no table row is ever wrapped."""
+
+
 def stdout() -> Console:
-    """Return a console on the current stdout (tables, results)."""
+    """Return a console on the current stdout (tables, results); off a terminal, lines never wrap."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    console = Console(highlight=False, soft_wrap=False)
+    if not console.is_terminal:
+        console.width = PIPE_WIDTH
+    return console
 
 
 def stderr() -> Console:
@@ -26,7 +34,7 @@ def stderr() -> Console:
 
 
 def byte_progress() -> Progress:
-    """Return a progress display for byte transfers: bar, size, speed and time left."""
+    """Return a progress display for byte transfers (bar, size, speed, time left), shown on terminals only."""
     from rich.progress import (
         BarColumn,
         DownloadColumn,
@@ -36,20 +44,31 @@ def byte_progress() -> Progress:
         TransferSpeedColumn,
     )
 
+    console = stderr()
     return Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
         TimeRemainingColumn(),
-        console=stderr(),
+        console=console,
         transient=False,
+        disable=not console.is_terminal,
     )
 
 
 def warn(message: str) -> None:
-    """Print a warning line on stderr."""
-    stderr().print(f"[yellow]Warning:[/yellow] {message}", markup=True)
+    """Print a warning on stderr as one line, never wrapped, the message shown as written."""
+    from rich.text import Text
+
+    stderr().print(Text.assemble(("Warning:", "yellow"), " ", message), soft_wrap=True)
+
+
+def _cells(*values: object) -> list[Text]:
+    """Return table cells showing each value as written (brackets in a key are not markup)."""
+    from rich.text import Text
+
+    return [Text("" if value is None else str(value)) for value in values]
 
 
 def job_table(views: list[JobView], table: str) -> None:
@@ -63,7 +82,7 @@ def job_table(views: list[JobView], table: str) -> None:
         detail = view.reason or ", ".join(f"{k}={v}" for k, v in sorted(view.inputs.items()))
         style = "red" if view.reason else None
         grid.add_row(
-            view.uuid, view.status, view.start_time or "", view.input_zip_name or "", detail, style=style
+            *_cells(view.uuid, view.status, view.start_time, view.input_zip_name, detail), style=style
         )
     stdout().print(grid)
 
@@ -78,10 +97,10 @@ def job_status_table(job: str, document: dict[str, Any]) -> None:
     for key, value in document["job"].items():
         shown = ", ".join(f"{k}={v}" for k, v in sorted(value.items())) if key == "inputs" else value
         if shown not in (None, ""):
-            grid.add_row(key, str(shown))
+            grid.add_row(*_cells(key, shown))
     for key, value in (document["batch"] or {}).items():
         if value not in (None, ""):
-            grid.add_row(f"batch {key}", str(value))
+            grid.add_row(*_cells(f"batch {key}", value))
     stdout().print(grid)
 
 
@@ -96,13 +115,13 @@ def stack_tables(document: dict[str, Any]) -> None:
         grid.add_column(style="bold")
         grid.add_column(overflow="fold")
         for key, value in document[section].items():
-            grid.add_row(key, str(value))
+            grid.add_row(*_cells(key, value))
         console.print(grid)
     grid = Table(title="resources")
     for column in ("LOGICAL ID", "TYPE", "PHYSICAL ID", "STATUS"):
         grid.add_column(column, overflow="fold")
     for r in document["resources"]:
-        grid.add_row(r["logical_id"], r["type"], r["physical_id"] or "", r["status"] or "")
+        grid.add_row(*_cells(r["logical_id"], r["type"], r["physical_id"], r["status"]))
     console.print(grid)
 
 
@@ -114,8 +133,14 @@ class PushProgress:
         from rich.progress import BarColumn, DownloadColumn, TextColumn
         from rich.progress import Progress as RichProgress
 
+        console = stderr()
         self.progress = RichProgress(
-            TextColumn("{task.description}"), BarColumn(), DownloadColumn(), console=stderr(), transient=True
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            console=console,
+            transient=True,
+            disable=not console.is_terminal,
         )
         self.layers: dict[str, tuple[TaskID, int]] = {}
 

@@ -33,6 +33,14 @@ _TABLE: Final = click.option(
     help="The flock's DynamoDB table (profile: shepard_cli_dynamo_db_to_query).",
 )
 
+_ERRORS_BUCKET: Final = click.option(
+    "--errors-bucket",
+    "--errors_bucket",
+    "errors_bucket",
+    metavar="BUCKET",
+    help="The flock's errors bucket, which holds rejection reports (profile: shepard_cli_errors_bucket).",
+)
+
 
 @command("batch")
 @click.argument("folders", nargs=-1, metavar="[DIR]...")
@@ -79,8 +87,17 @@ def batch(
 ) -> None:
     """Zip job folders and upload them to the inputs bucket: each zip is one job.
 
-    inputs.txt is checked first; a bad job is never uploaded. Job folders may also be given as
-    arguments: one stands for --path-to-local-folder-to-batch, several for one --many each.
+    A job folder holds inputs.txt: a JSON object whose values are strings, numbers or booleans
+    (no lists, objects or null); each name becomes an environment variable of the job, e.g.
+    {"SAMPLE": "s42", "THRESHOLD": 0.5, "VERBOSE": true}. `{}` is a job with no variables.
+    inputs.txt is checked first; a bad job is never uploaded (with --many, no job is).
+
+    Links inside the job folder are followed (to files and to folders) and zipped under the
+    link's name; links that leave the folder, dangling links and link loops are refused, all
+    named in one message, and nothing is uploaded.
+
+    Job folders may also be given as arguments: one stands for --path-to-local-folder-to-batch,
+    several for one --many each.
 
     \b
     Example:
@@ -191,13 +208,7 @@ def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> 
     help="Only jobs with this status (repeatable): a JOB_STATUS value, "
     "or active, succeeded, failed, finished.",
 )
-@click.option(
-    "--errors-bucket",
-    "--errors_bucket",
-    "errors_bucket",
-    metavar="BUCKET",
-    help="The flock's errors bucket, to include rejections (profile: shepard_cli_errors_bucket).",
-)
+@_ERRORS_BUCKET
 @OUTPUT_OPTION
 @aws_command
 def query(
@@ -247,9 +258,12 @@ def query(
 @command("status")
 @click.argument("job")
 @_TABLE
+@_ERRORS_BUCKET
 @OUTPUT_OPTION
 @aws_command
-def status(aws: Aws, job: str, dynamo_db_to_query: str | None, output: str) -> None:
+def status(
+    aws: Aws, job: str, dynamo_db_to_query: str | None, errors_bucket: str | None, output: str
+) -> None:
     """Show one job: its row (status, inputs, times) and its AWS Batch state.
 
     \b
@@ -259,7 +273,9 @@ def status(aws: Aws, job: str, dynamo_db_to_query: str | None, output: str) -> N
     from shepard_cli._jobs import job_status
 
     table = required(dynamo_db_to_query, "dynamo_db_to_query")
-    document = job_status(aws.client("dynamodb"), aws.client("batch"), table, job)
+    document = job_status(
+        aws.client("dynamodb"), aws.client("batch"), table, job, errors_bucket=errors_bucket or None
+    )
     if output == "json":
         print_json(document)
         return
@@ -271,10 +287,19 @@ def status(aws: Aws, job: str, dynamo_db_to_query: str | None, output: str) -> N
 @command("logs")
 @click.argument("job")
 @_TABLE
+@_ERRORS_BUCKET
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the job ends.")
 @aws_command
-def logs(aws: Aws, job: str, dynamo_db_to_query: str | None, follow: bool) -> None:  # noqa: FBT001
+def logs(
+    aws: Aws,
+    job: str,
+    dynamo_db_to_query: str | None,
+    errors_bucket: str | None,
+    follow: bool,  # noqa: FBT001
+) -> None:
     """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job).
+
+    A rejected job never ran: logs says why it was rejected and where its report is.
 
     \b
     Example:
@@ -291,6 +316,8 @@ def logs(aws: Aws, job: str, dynamo_db_to_query: str | None, follow: bool) -> No
         job,
         follow=follow,
         emit=click.echo,
+        errors_bucket=errors_bucket or None,
+        s3=aws.client("s3") if errors_bucket else None,
     )
 
 
@@ -342,11 +369,14 @@ def retrieve(
 ) -> None:
     """Sync the outputs bucket into a local folder: only new or changed objects are fetched.
 
+    Every file lands inside the folder. A key that resolves to the folder or above it (`..`, `x/..`),
+    or that collides with a folder or a file (`dup` and `dup/x`), is skipped with one warning line.
+
     \b
     Example:
       shepard retrieve --s3-bucket-for-results my-flock-outputs --directory-to-sync-s3-bucket-to ./results
     """
-    from shepard_cli._render import byte_progress
+    from shepard_cli._render import byte_progress, warn
     from shepard_cli._retrieve import sync
 
     bucket = required(s3_bucket_for_results, "s3_bucket_for_results")
@@ -362,6 +392,11 @@ def retrieve(
             progress=progress,
             select=select,
         )
+    for key, why in result.skipped:
+        warn(f"skipped key {key!r}: {why}")
     for key in result.fetched:
         click.echo(f"Fetched {key}")
-    click.echo(f"{len(result.fetched)} fetched, {result.unchanged} already up to date, in {directory}")
+    skipped = f", {len(result.skipped)} skipped" if result.skipped else ""
+    click.echo(
+        f"{len(result.fetched)} fetched, {result.unchanged} already up to date{skipped}, in {directory}"
+    )
