@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from typing import TYPE_CHECKING, Final
 
+from botocore.exceptions import ClientError
+
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from mypy_boto3_logs import CloudWatchLogsClient
 
 LOG_GROUP: Final = "/aws/batch/job"
@@ -15,6 +18,19 @@ FLUSH_LINES: Final = 100
 FLUSH_SECONDS: Final = 1.0
 
 log = logging.getLogger(__name__)
+
+
+def _create_if_absent(create: Callable[[], object]) -> None:
+    """Run `create`, treating "already exists" as done.
+
+    The error code is compared rather than the client's exception class: botocore builds a client's
+    exception classes lazily, so threads sharing a client can see two different classes.
+    """
+    try:
+        create()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+            raise
 
 
 class LogStream:
@@ -27,10 +43,8 @@ class LogStream:
         self._pending: list[tuple[int, str]] = []
         self._last_flush = time.monotonic()
         if logs is not None and stream:
-            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                logs.create_log_group(logGroupName=LOG_GROUP)
-            with contextlib.suppress(logs.exceptions.ResourceAlreadyExistsException):
-                logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream)
+            _create_if_absent(lambda: logs.create_log_group(logGroupName=LOG_GROUP))
+            _create_if_absent(lambda: logs.create_log_stream(logGroupName=LOG_GROUP, logStreamName=stream))
 
     def add(self, line: str) -> None:
         """Queue one line; flush when enough lines or time have gathered."""
