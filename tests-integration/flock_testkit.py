@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from shepard_core import parse_error_object_name, parse_output_object_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -99,6 +100,20 @@ class Flock:
         for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
             keys += [item["Key"] for item in page.get("Contents", [])]
         return keys
+
+    def outputs_by_job(self) -> dict[str, list[str]]:
+        """Return the output zip keys of the outputs bucket, by the job UUID each names."""
+        found: dict[str, list[str]] = {}
+        for key in self.keys(self.state.names.outputs_bucket):
+            name = parse_output_object_name(key)
+            if name is not None:
+                found.setdefault(name.job_uuid, []).append(key)
+        return found
+
+    def error_zips_of(self, job_uuid: str) -> list[str]:
+        """Return the error zip keys of the errors bucket that name job `job_uuid`."""
+        keys = self.keys(self.state.names.errors_bucket)
+        return [key for key in keys if (name := parse_error_object_name(key)) and name.job_uuid == job_uuid]
 
     def executor_jobs(self) -> dict[str, dict[str, Any]]:
         """Return the executor's view of every Batch job, by job name (the job UUID)."""

@@ -7,6 +7,7 @@ import json
 import zipfile
 
 from flock_testkit import SETTLED, Flock
+from shepard_core import REJECTED_PREFIX, Attr, parse_error_object_name, rejection_report_key
 
 
 def settled_row(flock: Flock, key: str, timeout: float = 90) -> dict[str, object]:
@@ -31,9 +32,9 @@ class TestPayloadFailure:
         # THEN it failed once, left an error zip holding the payload's words, and no output
         assert row["JOB_STATUS"] == "job_failed"
         uuid = str(row["UUID"])
-        errors = [k for k in flock.keys(flock.state.names.errors_bucket) if f"error@{uuid}_" in k]
+        errors = flock.error_zips_of(uuid)
         assert len(errors) == 1
-        assert errors[0].startswith("failing_error@")
+        assert parse_error_object_name(errors[0]).tag == "failing"
         body = (
             flock.client("s3")
             .get_object(Bucket=flock.state.names.errors_bucket, Key=errors[0])["Body"]
@@ -71,8 +72,7 @@ class TestBatchRetry:
         assert len(attempts) == 2
         assert attempts[0]["status_reason"].startswith("Host EC2")
         assert attempts[1]["exit_code"] == 0
-        outputs = [k for k in flock.keys(flock.state.names.outputs_bucket) if f"result@{uuid}_" in k]
-        assert len(outputs) == 1
+        assert len(flock.outputs_by_job()[uuid]) == 1
 
 
 class TestRejectedJob:
@@ -87,8 +87,8 @@ class TestRejectedJob:
 
         # THEN it is rejected with a reason, reported, never submitted, and `shepard query` shows it
         assert row["JOB_STATUS"] == "rejected"
-        assert "UUID" in str(row["SHEPARD_REJECTION_REASON"])
-        assert f"rejected/{key}.json" in flock.keys(flock.state.names.errors_bucket, "rejected/")
+        assert "UUID" in str(row[Attr.REJECTION_REASON])
+        assert rejection_report_key(key) in flock.keys(flock.state.names.errors_bucket, REJECTED_PREFIX)
         assert str(row["UUID"]) not in flock.executor_jobs()
         shown = json.loads(flock.cli("--profile", "local", "query", "--output", "json").stdout)
         mine = next(job for job in shown if job["uuid"] == row["UUID"])

@@ -37,10 +37,8 @@ class TestManyJobs:
         assert {row["JOB_STATUS"] for row in rows.values()} == {"job_complete"}
         uuids = {str(row["UUID"]) for row in rows.values()}
         assert len(uuids) == MANY
-        outputs = [key for key in flock.keys(flock.state.names.outputs_bucket) if "result@" in key]
-        mine = [key for key in outputs if key.split("result@", 1)[1][:36] in uuids]
-        assert len(mine) == MANY
-        assert {key.split("result@", 1)[1][:36] for key in mine} == uuids
+        outputs = flock.outputs_by_job()
+        assert all(len(outputs.get(uuid, [])) == 1 for uuid in uuids)
         executor = flock.executor_jobs()
         assert all(len(executor[uuid]["attempts"]) == 1 for uuid in uuids)
         batch = flock.client("batch")
@@ -119,5 +117,4 @@ class TestDuplicateNotifications:
         assert rows[0]["JOB_STATUS"] == "job_complete"
         listed = flock.client("batch").list_jobs(jobQueue=flock.state.names.job_queue)["jobSummaryList"]
         assert [job["jobName"] for job in listed].count(row["UUID"]) == 1
-        outputs = [k for k in flock.keys(flock.state.names.outputs_bucket) if f"result@{row['UUID']}_" in k]
-        assert len(outputs) == 1
+        assert len(flock.outputs_by_job()[row["UUID"]]) == 1

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlparse
 
+from shepard_core import Setting
+
 from shepard_cli._errors import CliError
 
 if TYPE_CHECKING:
@@ -21,7 +23,7 @@ DOCKERFILE_NAMES: Final = ("Dockerfile", "Dockerfile.txt")
 DEFAULT_WORKER_IMAGE: Final = "shepard-worker:latest"
 PAYLOAD_TAR_PATH: Final = "/opt/shepard/payload.tar"
 PAYLOAD_LABEL: Final = "org.shepard.payload-image"
-PAYLOAD_ENV: Final = "SHEPARD_PAYLOAD_IMAGE"
+PAYLOAD_ENV: Final = Setting.PAYLOAD_IMAGE.value
 
 
 def find_dockerfile(folder: Path) -> str:

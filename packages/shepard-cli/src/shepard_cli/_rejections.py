@@ -10,22 +10,20 @@ describes an upload that was replaced, and the CLI no longer shows it as a rejec
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
-from shepard_core import JobRow, api_rejection_report_key, rejection_report_key
+from shepard_core import REJECTED_PREFIX, Attr, JobRow, api_rejection_report_key, rejection_report_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
     from mypy_boto3_s3 import S3Client
 
-REJECTED_PREFIX: Final = "rejected/"
-
 
 def report_reason(document: object) -> str:
     """Return the reason a report gives, or the report itself as JSON when it names none."""
     if isinstance(document, dict):
-        for key in ("reason", "message", "error", "rejection_reason", "SHEPARD_REJECTION_REASON"):
+        for key in ("reason", "message", "error", "rejection_reason", Attr.REJECTION_REASON):
             if document.get(key):
                 return str(document[key])
     return json.dumps(document)

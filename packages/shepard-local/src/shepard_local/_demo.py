@@ -18,6 +18,8 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from shepard_core import Attr, parse_output_object_name
+
 from shepard_local._control import LOCAL_CREDENTIALS, http_json, local_session
 from shepard_local._state import LOCAL_DIR_VAR, FlockState
 
@@ -309,12 +311,12 @@ class Demo:
             if row is None:
                 continue
             job.status = str(row.get("JOB_STATUS", job.status))
-            job.reason = str(row["SHEPARD_REJECTION_REASON"]) if "SHEPARD_REJECTION_REASON" in row else None
+            job.reason = str(row[Attr.REJECTION_REASON]) if Attr.REJECTION_REASON in row else None
             attempts = executor.get(job.uuid, {}).get("attempts", [])
             job.attempts = len(attempts)
             if attempts and job.started_at is None:
                 job.started_at = float(attempts[0]["started_at"])
-            output = next((key for key in keys if f"result@{job.uuid}_" in key), None)
+            output = next((key for key in keys if _output_job(key) == job.uuid), None)
             if output and job.output_key is None:
                 job.output_key, job.outputs_at = output, now
 
@@ -379,3 +381,9 @@ def run_demo(
 ) -> DemoResult:
     """Run the demo against the examples under `examples`, keeping its files under `work`."""
     return Demo(examples, work, docker=docker, echo=echo).run()
+
+
+def _output_job(key: str) -> str | None:
+    """Return the job UUID an output zip key names, or None for keys that are not output zips."""
+    name = parse_output_object_name(key.rsplit("/", 1)[-1])
+    return None if name is None else name.job_uuid

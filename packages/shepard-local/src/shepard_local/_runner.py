@@ -12,6 +12,8 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
+from shepard_core import Setting
+
 from shepard_local._executor import Executor
 from shepard_local._handlers import TemplateError, handlers_from_template
 from shepard_local._payloads import PayloadResolver
@@ -62,9 +64,9 @@ def worker_base_environment(state: FlockState) -> dict[str, str]:
             "AWS_ENDPOINT_URL": state.aws_endpoint,
             "AWS_DEFAULT_REGION": REGION,
             "AWS_REGION": REGION,
-            "SHEPARD_ROOT_MOUNT": str(mounts / "root"),
-            "SHEPARD_EFS_MOUNT": str(mounts / "efs"),
-            "SHEPARD_LUSTRE_MOUNT": str(mounts / "fsx"),
+            Setting.ROOT_MOUNT: str(mounts / "root"),
+            Setting.EFS_MOUNT: str(mounts / "efs"),
+            Setting.LUSTRE_MOUNT: str(mounts / "fsx"),
             "PYTHONUNBUFFERED": "1",
         }
     )

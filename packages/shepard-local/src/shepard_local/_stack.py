@@ -21,6 +21,8 @@ import time
 import zipfile
 from typing import TYPE_CHECKING, Any, Final
 
+from shepard_core import Setting
+
 from shepard_local._handlers import load_template
 from shepard_local._intrinsics import IntrinsicError, StackValues, parameter_values
 from shepard_local._state import REGION
@@ -239,8 +241,8 @@ def _complete(session: boto3.Session, endpoint: str, stack: Stack, values: Stack
     for logical_id in stack.of_type("AWS::Lambda::Function"):
         function = stack.resources[logical_id]
         variables = function_environment(session, endpoint, function)
-        if "SHEPARD_JOB_DEFINITION" in variables:
-            variables["SHEPARD_JOB_DEFINITION"] = definition_arn
+        if Setting.JOB_DEFINITION in variables:
+            variables[Setting.JOB_DEFINITION] = definition_arn
             lambda_client.update_function_configuration(
                 FunctionName=function, Environment={"Variables": variables}
             )

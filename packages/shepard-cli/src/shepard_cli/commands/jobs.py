@@ -189,7 +189,9 @@ def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> 
             raise CliError(f"{payload_file} is not UTF-8 text", "Save the JSON payload as UTF-8") from None
     answer = invoke_endpoint(aws.client("lambda"), function, json_payload)
     job = answer.get("uuid") or answer.get("UUID") or answer.get("job_id") or answer.get("job_uuid")
-    batch_id = answer.get("batch_job_id") or answer.get("SHEPARD_BATCH_JOB_ID") or answer.get("batchJobId")
+    from shepard_core import Attr
+
+    batch_id = answer.get("batch_job_id") or answer.get(Attr.BATCH_JOB_ID) or answer.get("batchJobId")
     if not job:
         raise CliError(
             f"the batching endpoint answered without a job id: {json.dumps(answer)}", "See its logs"
@@ -381,7 +383,7 @@ def retrieve(
 
     bucket = required(s3_bucket_for_results, "s3_bucket_for_results")
     directory = local_path(required(directory_to_sync_s3_bucket_to, "directory_to_sync_s3_bucket_to"))
-    select = None if job is None else (lambda key: f"result@{job}_" in key)
+    select = None if job is None else (lambda key: _is_output_of(key, job))
     with byte_progress() as progress:
         result = sync(
             aws.client("s3"),
@@ -400,3 +402,11 @@ def retrieve(
     click.echo(
         f"{len(result.fetched)} fetched, {result.unchanged} already up to date{skipped}, in {directory}"
     )
+
+
+def _is_output_of(key: str, job: str) -> bool:
+    """Return whether the outputs-bucket `key` is one of job `job`'s output zips."""
+    from shepard_core import parse_output_object_name
+
+    name = parse_output_object_name(key.rsplit("/", 1)[-1])
+    return name is not None and name.job_uuid == job
