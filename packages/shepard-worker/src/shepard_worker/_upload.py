@@ -21,8 +21,8 @@ if TYPE_CHECKING:
 
 MAX_PARTS: Final = 10_000
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
-UPLOAD_THREADS: Final = 6
-BUFFERED_PARTS: Final = 6
+UPLOAD_THREADS: Final = 4
+BUFFERED_PARTS: Final = 4
 
 T = TypeVar("T")
 
