@@ -5,7 +5,8 @@ Usage: python packages/shepard-worker/bench/bench_worker.py [--size-mib 1024] [-
 
 Starts a moto server in its own process (so its memory is not counted) and, for SIZE MiB of
 outputs in 8 files of each kind (random: incompressible; text: a repeated line; mixed: half
-random, half text; csv, on request: lines of varied numbers, slow to deflate), measures each of these in a fresh child process, in the same run:
+random, half text; csv, on request: lines of varied numbers, slow to deflate), measures each of
+these in a fresh child process, in the same run:
   - worker job: a whole `run_job` (process runtime) whose payload only moves the prepared files into
     ROOT_OUTPUT_NAME, so everything timed is worker overhead: claim, staging, zip + upload, statuses;
   - zip only: zip_folder into a sink that drops the bytes (the CPU side of the output path);
