@@ -19,6 +19,7 @@ from shepard_worker import ExitCode, run_job, zip_folder
 from shepard_worker._tree import remove_tree, tree_size
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
 _PR_CAPBSET_DROP = 24
@@ -217,31 +218,40 @@ class TestFilesTheWorkerCannotRead:
         assert "gone\t" in archive.read("SHEPARD_SKIPPED_FILES-1.txt").decode()
 
 
+@pytest.fixture
+def deep(tmp_path: Path) -> Iterator[Path]:
+    """Return an empty folder that is removed without recursion afterwards (pytest's own cleanup recurses)."""
+    folder = tmp_path / "deep"
+    folder.mkdir()
+    yield folder
+    remove_tree(folder)
+
+
 class TestDeepTrees:
     DEPTH = 1_100
 
-    def test_the_size_walk_reaches_the_bottom(self, tmp_path: Path) -> None:
+    def test_the_size_walk_reaches_the_bottom(self, deep: Path) -> None:
         """The output size walk counts a file 1,100 folders deep (no RecursionError)."""
-        _nest(tmp_path, self.DEPTH)
-        assert tree_size(tmp_path) == len(b"at the bottom\n")
+        _nest(deep, self.DEPTH)
+        assert tree_size(deep) == len(b"at the bottom\n")
 
     @pytest.mark.parametrize(("depth", "name"), [(1_100, "d"), (40, "n" * 200)])
-    def test_the_zip_holds_the_deepest_file(self, tmp_path: Path, depth: int, name: str) -> None:
+    def test_the_zip_holds_the_deepest_file(self, deep: Path, depth: int, name: str) -> None:
         """Deep trees, even past PATH_MAX, are zipped whole: every folder and the deepest file."""
-        leaf = _nest(tmp_path, depth, name)
-        archive = _zip(tmp_path)
+        leaf = _nest(deep, depth, name)
+        archive = _zip(deep)
         assert archive.read(leaf.decode()) == b"at the bottom\n"
         assert len(archive.namelist()) == depth + 1
 
     @pytest.mark.parametrize(("depth", "name"), [(1_100, "d"), (40, "n" * 200)])
-    def test_removal_deletes_everything(self, tmp_path: Path, depth: int, name: str) -> None:
+    def test_removal_deletes_everything(self, deep: Path, depth: int, name: str) -> None:
         """A deep tree, even past PATH_MAX and with locked folders, is removed without recursion."""
-        top = tmp_path / "job"
+        top = deep / "job"
         top.mkdir()
         _nest(top, depth, name)
         (top / name).chmod(0o500)
         remove_tree(top)
-        assert list(tmp_path.iterdir()) == []
+        assert list(deep.iterdir()) == []
 
     def test_removal_never_follows_a_symlink(self, tmp_path: Path) -> None:
         """A symlink inside the removed tree is unlinked; its target survives."""
@@ -261,12 +271,15 @@ class TestDeepTrees:
         script += "while [ $i -lt 1100 ]; do mkdir d; cd d; i=$((i+1)); done\necho x > f\n"
         flock.quick_deploy("qd", {"run.sh": script})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
-        result = run_job(flock.config(), handle_signals=False, echo=io.BytesIO())
-        assert result.exit_code == ExitCode.OK, result.reason
-        assert flock.job().status is JobStatus.JOB_COMPLETE
-        archive = flock.zip(flock.OUTPUTS, result.output_keys[0])
-        assert archive.read("d/" * 1100 + "f") == b"x\n"
-        assert list(flock.mounts["root"].iterdir()) == []
+        try:
+            result = run_job(flock.config(), handle_signals=False, echo=io.BytesIO())
+            assert result.exit_code == ExitCode.OK, result.reason
+            assert flock.job().status is JobStatus.JOB_COMPLETE
+            archive = flock.zip(flock.OUTPUTS, result.output_keys[0])
+            assert archive.read("d/" * 1100 + "f") == b"x\n"
+            assert list(flock.mounts["root"].iterdir()) == []
+        finally:
+            remove_tree(flock.mounts["root"])
 
 
 class TestStoredModes:
