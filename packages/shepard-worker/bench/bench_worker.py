@@ -1,15 +1,17 @@
 # ruff: noqa: INP001 - a script run by nox, not a package
-"""Measure the worker's staging and upload overhead for a large output, beside the seed's way.
+"""Measure the worker's output path (zip + upload, as a whole job) against a plain concurrent upload.
 
-Usage: python packages/shepard-worker/bench/bench_worker.py [--size-mib 1024] [--level 6]
+Usage: python packages/shepard-worker/bench/bench_worker.py [--size-mib 1024] [--level 6] [--kinds mixed,...]
 
-Starts a moto server in its own process (so its memory is not counted), writes SIZE MiB of output
-(half random bytes, half repetitive text) and measures, each in a fresh child process:
+Starts a moto server in its own process (so its memory is not counted) and, for SIZE MiB of
+outputs in 8 files of each kind (random: incompressible; text: a repeated line; mixed: half
+random, half text; csv, on request: lines of varied numbers, slow to deflate), measures each of
+these in a fresh child process, in the same run:
   - worker job: a whole `run_job` (process runtime) whose payload only moves the prepared files into
     ROOT_OUTPUT_NAME, so everything timed is worker overhead: claim, staging, zip + upload, statuses;
-  - streaming: zip_folder into S3Writer (the worker's output path alone);
-  - seed: shutil.make_archive to a local zip, then boto3 upload_file (the seed's way).
-Prints seconds, MB/s of output, peak RSS of the child and the scratch disk each needed.
+  - zip only: zip_folder into a sink that drops the bytes (the CPU side of the output path);
+  - plain upload: boto3's transfer manager uploading the same files concurrently (no zip).
+Prints seconds, the ratio to the plain upload, MB/s of output, peak RSS of the child, scratch disk.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import io
 import json
 import logging
 import os
+import random
 import resource
 import shutil
 import socket
@@ -39,17 +42,35 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _make_output(folder: Path, size_mib: int) -> None:
+def _text_block(kind: str) -> bytes:
+    """Return 4 MiB of text: `text` repeats one line (as logs do), `csv` holds varied numbers."""
+    if kind != "csv":
+        return (b"sample,reading,42.000,ok,ACGTACGTTGCA\n" * (4 * MIB // 37 + 1))[: 4 * MIB]
+    rng = random.Random(14)  # noqa: S311 - sample data, not secrets
+    lines = []
+    size = 0
+    while size < 4 * MIB:
+        line = (
+            f"sample-{rng.randrange(10**6):06d},chr{rng.randrange(1, 23)},{rng.randrange(10**9)},"
+            f"{rng.random():.6f},{''.join(rng.choices('ACGT', k=24))},{rng.choice(['ok', 'low', 'fail'])}\n"
+        )
+        lines.append(line)
+        size += len(line)
+    return "".join(lines).encode()[: 4 * MIB]
+
+
+def _make_output(folder: Path, size_mib: int, kind: str) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     files = 8
     per_file = size_mib * MIB // files
-    line = b"sample,reading,42.000,ok,ACGTACGTTGCA\n"
+    text = _text_block(kind)
     for index in range(files):
-        with (folder / f"part-{index}.dat").open("wb") as f:
+        random_file = kind == "random" or (kind == "mixed" and index % 2 == 0)
+        with (folder / f"part-{index}.{'bin' if random_file else 'csv'}").open("wb") as f:
             written = 0
             while written < per_file:
-                n = min(8 * MIB, per_file - written)
-                f.write(os.urandom(n) if index % 2 == 0 else (line * (n // len(line) + 1))[:n])
+                n = min(len(text), per_file - written)
+                f.write(os.urandom(n) if random_file else text[:n])
                 written += n
 
 
@@ -63,34 +84,46 @@ def _client(endpoint: str, service: str):  # noqa: ANN202 - boto3 clients are un
     return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
 
 
-def child_seed(endpoint: str, source: Path, scratch: Path, level: int) -> dict[str, float]:
-    """Zip to a local file with shutil.make_archive, then upload it (the seed's way)."""
-    del level  # make_archive always uses zlib's default level (6)
-    s3 = _client(endpoint, "s3")
-    started = time.monotonic()
-    archive = shutil.make_archive(str(scratch / "result"), "zip", root_dir=source)
-    zipped = time.monotonic()
-    s3.upload_file(archive, OUTPUTS, "seed.zip")
-    done = time.monotonic()
-    return {
-        "seconds": done - started,
-        "zip_seconds": zipped - started,
-        "upload_seconds": done - zipped,
-        "scratch_mib": Path(archive).stat().st_size / MIB,
-        "peak_rss_mib": _peak_rss_mib(),
-    }
-
-
-def child_streaming(endpoint: str, source: Path, scratch: Path, level: int) -> dict[str, float]:
-    """Zip straight into a multipart upload (the worker's output path)."""
-    del scratch
-    from shepard_worker import S3Writer, zip_folder
+def child_upload(endpoint: str, source: Path, scratch: Path, level: int) -> dict[str, float]:
+    """Upload the files as they are, concurrently, with boto3's transfer manager (no zip)."""
+    del scratch, level
+    from boto3.s3.transfer import TransferConfig, create_transfer_manager
 
     s3 = _client(endpoint, "s3")
     started = time.monotonic()
-    with S3Writer(s3, OUTPUTS, "streaming.zip", 8 * MIB) as writer:
-        zip_folder(source, writer, level)
+    with create_transfer_manager(s3, TransferConfig()) as manager:
+        futures = [
+            manager.upload(str(path), OUTPUTS, f"plain/{path.name}") for path in sorted(source.iterdir())
+        ]
+        for future in futures:
+            future.result()
     return {"seconds": time.monotonic() - started, "scratch_mib": 0.0, "peak_rss_mib": _peak_rss_mib()}
+
+
+class _Discard:
+    def __init__(self) -> None:
+        self.size = 0
+
+    def write(self, data: bytes) -> int:
+        self.size += len(data)
+        return len(data)
+
+
+def child_zip(endpoint: str, source: Path, scratch: Path, level: int) -> dict[str, float]:
+    """Zip the files into a sink that drops the bytes: the compression side of the output path alone."""
+    del endpoint, scratch
+    from shepard_worker import zip_folder
+
+    sink = _Discard()
+    started = time.monotonic()
+    stats = zip_folder(source, sink, level)
+    return {
+        "seconds": time.monotonic() - started,
+        "scratch_mib": 0.0,
+        "peak_rss_mib": _peak_rss_mib(),
+        "zipped_mib": sink.size / MIB,
+        "stored_files": stats.stored,
+    }
 
 
 class _StatusTimes(logging.Handler):
@@ -158,7 +191,7 @@ def child_job(endpoint: str, source: Path, scratch: Path, level: int) -> dict[st
     }
 
 
-CHILDREN = {"seed": child_seed, "streaming": child_streaming, "job": child_job}
+CHILDREN = {"upload": child_upload, "zip": child_zip, "job": child_job}
 
 
 def _setup(endpoint: str) -> None:
@@ -173,33 +206,65 @@ def _setup(endpoint: str) -> None:
     )
 
 
-def _measure(kind: str, endpoint: str, size_mib: int, level: int, work: Path) -> dict[str, float]:
-    source = work / f"{kind}-output"
-    _make_output(source, size_mib)
-    scratch = work / f"{kind}-scratch"
+def _measure(child: str, endpoint: str, dataset: Path, level: int, work: Path) -> dict[str, float]:
+    source = dataset
+    if child == "job":  # the payload moves its files away: give it hard links to them
+        source = work / "job-output"
+        source.mkdir()
+        for path in dataset.iterdir():
+            os.link(path, source / path.name)
+    scratch = work / f"{child}-scratch"
     scratch.mkdir()
-    done = subprocess.run(  # noqa: S603 - this script, fixed arguments
-        [
-            sys.executable,
-            __file__,
-            "--child",
-            kind,
-            "--endpoint",
-            endpoint,
-            "--source",
-            str(source),
-            "--scratch",
-            str(scratch),
-            "--level",
-            str(level),
-        ],
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    shutil.rmtree(source, ignore_errors=True)
-    shutil.rmtree(scratch, ignore_errors=True)
+    try:
+        done = subprocess.run(  # noqa: S603 - this script, fixed arguments
+            [
+                sys.executable,
+                __file__,
+                "--child",
+                child,
+                "--endpoint",
+                endpoint,
+                "--source",
+                str(source),
+                "--scratch",
+                str(scratch),
+                "--level",
+                str(level),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+    finally:
+        if source != dataset:
+            shutil.rmtree(source, ignore_errors=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+        _empty_outputs(endpoint)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _empty_outputs(endpoint: str) -> None:
+    s3 = _client(endpoint, "s3")
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=OUTPUTS):
+        for obj in page.get("Contents", []):
+            s3.delete_object(Bucket=OUTPUTS, Key=obj["Key"])
+
+
+def _report(label: str, figures: dict[str, float], baseline: float | None, size_mib: int) -> None:
+    detail = ", ".join(
+        f"{name.removesuffix('_seconds')} {value:.2f}s"
+        for name, value in figures.items()
+        if name.endswith("_seconds")
+    )
+    if "zipped_mib" in figures:
+        zipped = f"zip {figures['zipped_mib']:.0f} MiB, {figures['stored_files']:.0f} files stored"
+        detail = f"{detail}, {zipped}" if detail else zipped
+    ratio = f"{figures['seconds'] / baseline:.2f}x" if baseline else "-"
+    rate = size_mib * MIB / 1e6 / figures["seconds"]
+    print(  # noqa: T201
+        f"  {label:<32}{figures['seconds']:>9.2f}{ratio:>8}{rate:>8.0f}{figures['peak_rss_mib']:>14.0f}"
+        f"{figures['scratch_mib']:>13.0f}  {detail}"
+    )
 
 
 def main() -> None:
@@ -207,6 +272,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--level", type=int, default=6)
+    parser.add_argument(
+        "--kinds", default="random,text,mixed", help="comma-separated: random, text, mixed, csv"
+    )
     parser.add_argument("--child", choices=sorted(CHILDREN))
     parser.add_argument("--endpoint")
     parser.add_argument("--source", type=Path)
@@ -232,25 +300,26 @@ def main() -> None:
         os.environ.setdefault("AWS_ACCESS_KEY_ID", "bench")
         os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "bench")
         _setup(endpoint)
-        print(f"output: {args.size_mib} MiB in 8 files (half random, half text); deflate level {args.level}")  # noqa: T201
-        print(f"{'approach':<34}{'seconds':>9}{'MB/s':>8}{'peak RSS MiB':>14}{'scratch MiB':>13}  detail")  # noqa: T201
+        print(  # noqa: T201
+            f"outputs: {args.size_mib} MiB in 8 files per kind; deflate level {args.level}; "
+            f"ratio = seconds / plain concurrent upload of the same files, same run"
+        )
+        print(  # noqa: T201
+            f"  {'approach':<32}{'seconds':>9}{'ratio':>8}{'MB/s':>8}{'peak RSS MiB':>14}"
+            f"{'scratch MiB':>13}  detail"
+        )
         with tempfile.TemporaryDirectory(prefix="bench-worker-") as tmp:
-            for kind, label in (
-                ("job", "worker job (staging+zip+upload)"),
-                ("streaming", "worker zip -> multipart upload"),
-                ("seed", "seed: make_archive, then upload"),
-            ):
-                figures = _measure(kind, endpoint, args.size_mib, args.level, Path(tmp))
-                detail = ", ".join(
-                    f"{name.removesuffix('_seconds')} {value:.2f}s"
-                    for name, value in figures.items()
-                    if name.endswith("_seconds")
-                )
-                rate = args.size_mib * MIB / 1e6 / figures["seconds"]
-                print(  # noqa: T201
-                    f"{label:<34}{figures['seconds']:>9.2f}{rate:>8.1f}{figures['peak_rss_mib']:>14.0f}"
-                    f"{figures['scratch_mib']:>13.0f}  {detail}"
-                )
+            for kind in args.kinds.split(","):
+                dataset = Path(tmp) / f"{kind}-data"
+                _make_output(dataset, args.size_mib, kind)
+                print(f"{kind}:")  # noqa: T201
+                plain = _measure("upload", endpoint, dataset, args.level, Path(tmp))
+                job = _measure("job", endpoint, dataset, args.level, Path(tmp))
+                zipped = _measure("zip", endpoint, dataset, args.level, Path(tmp))
+                _report("plain concurrent upload", plain, None, args.size_mib)
+                _report("worker job (claim..final status)", job, plain["seconds"], args.size_mib)
+                _report("zip only (no upload)", zipped, plain["seconds"], args.size_mib)
+                shutil.rmtree(dataset)
     finally:
         server.terminate()
         server.wait()

@@ -170,16 +170,19 @@ class TestCommandLine:
         assert retry.returncode == ExitCode.STAGING_FAILED, retry.stderr
         assert "left by an earlier attempt: [Errno 13] Permission denied" in retry.stderr
 
-    def test_an_output_file_the_worker_cannot_read_fails_the_upload_by_name(self, flock) -> None:
-        """An output the worker may not read fails the job as an upload failure naming the file."""
-        flock.quick_deploy(
-            "qd", {"run.sh": 'echo x > "$ROOT_OUTPUT_NAME/closed"\nchmod 000 "$ROOT_OUTPUT_NAME/closed"\n'}
-        )
+    def test_an_output_file_the_worker_cannot_read_is_skipped_and_reported(self, flock) -> None:
+        """An output the worker may not read is left out and named in the zip's report; the rest goes up."""
+        script = 'echo x > "$ROOT_OUTPUT_NAME/closed"\nchmod 000 "$ROOT_OUTPUT_NAME/closed"\n'
+        script += 'echo kept > "$ROOT_OUTPUT_NAME/open"\n'
+        flock.quick_deploy("qd", {"run.sh": script})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
         done = _run_unprivileged_worker(flock)
-        assert done.returncode == ExitCode.UPLOAD_FAILED, done.stderr
-        assert "could not read the root outputs" in done.stderr
-        assert "Permission denied: 'closed'" in done.stderr
-        assert flock.job().status is JobStatus.JOB_FAILED
-        assert flock.keys(flock.OUTPUTS) == []
+        assert done.returncode == ExitCode.OK, done.stderr
+        assert "skipping closed: Permission denied" in done.stderr
+        assert flock.job().status is JobStatus.JOB_COMPLETE
+        (key,) = flock.keys(flock.OUTPUTS)
+        archive = flock.zip(flock.OUTPUTS, key)
+        assert sorted(archive.namelist()) == ["SHEPARD_SKIPPED_FILES.txt", "open"]
+        assert archive.read("open") == b"kept\n"
+        assert "closed\tPermission denied" in archive.read("SHEPARD_SKIPPED_FILES.txt").decode()
         assert list(flock.mounts["root"].iterdir()) == []

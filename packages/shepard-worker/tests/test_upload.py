@@ -1,4 +1,4 @@
-"""S3Writer streams bytes into one S3 object: one PUT when small, a multipart upload when large."""
+"""upload_stream puts what a writer writes into one S3 object: one PUT when small, parallel parts if large."""
 
 from __future__ import annotations
 
@@ -6,43 +6,56 @@ import os
 
 import pytest
 from botocore.exceptions import ClientError
-from shepard_worker import S3Writer
+from shepard_worker import upload_stream
 
 MIB = 1024 * 1024
 
 
-class TestS3Writer:
+def _writes(data: bytes, step: int = 1_000_003):
+    """Return a writer that writes `data` in pieces of `step` bytes and returns its length."""
+
+    def write(sink) -> int:
+        for start in range(0, len(data), step):
+            sink.write(data[start : start + step])
+        return len(data)
+
+    return write
+
+
+class TestUploadStream:
     def test_small_objects_go_up_in_one_put(self, flock) -> None:
         """Less than one part of data is uploaded with a single PutObject."""
-        with S3Writer(flock.s3, flock.OUTPUTS, "small", 5 * MIB) as writer:
-            writer.write(b"hello")
+        result, size = upload_stream(flock.s3, flock.OUTPUTS, "small", 5 * MIB, _writes(b"hello"))
         head = flock.s3.head_object(Bucket=flock.OUTPUTS, Key="small")
+        assert (result, size) == (5, 5)
         assert "-" not in head["ETag"]
         assert flock.s3.get_object(Bucket=flock.OUTPUTS, Key="small")["Body"].read() == b"hello"
 
-    def test_large_objects_go_up_in_parts_in_order(self, flock) -> None:
-        """Data larger than a part is uploaded as ordered parts and reassembles byte for byte."""
+    @pytest.mark.parametrize("step", [1_000_003, 5 * MIB, 7 * MIB + 1])
+    def test_large_objects_go_up_in_parts_in_order(self, flock, step: int) -> None:
+        """Data larger than a part is uploaded as ordered 5 MiB parts and reassembles byte for byte."""
         data = os.urandom(12 * MIB + 123)
-        with S3Writer(flock.s3, flock.OUTPUTS, "large", 5 * MIB) as writer:
-            for start in range(0, len(data), 1_000_003):
-                writer.write(data[start : start + 1_000_003])
-            assert writer.tell() == len(data)
+        _, size = upload_stream(flock.s3, flock.OUTPUTS, "large", 5 * MIB, _writes(data, step))
         head = flock.s3.head_object(Bucket=flock.OUTPUTS, Key="large")
+        assert size == len(data)
         assert head["ETag"].strip('"').endswith("-3")
         assert flock.s3.get_object(Bucket=flock.OUTPUTS, Key="large")["Body"].read() == data
 
-    def test_an_exception_inside_the_block_leaves_no_object(self, flock) -> None:
-        """Leaving the writer's block by an exception aborts the multipart upload; no object appears."""
-        writer = S3Writer(flock.s3, flock.OUTPUTS, "aborted", 5 * MIB)
-        writer.write(os.urandom(11 * MIB))
-        writer.__exit__(RuntimeError, RuntimeError(), None)
+    @pytest.mark.parametrize("written", [0, 3 * MIB, 11 * MIB])
+    def test_a_failing_writer_leaves_no_object(self, flock, written: int) -> None:
+        """The writer's exception reaches the caller; no object and no unfinished multipart upload remain."""
+
+        def write(sink) -> None:
+            sink.write(os.urandom(written))
+            raise OSError("disk gone")
+
+        with pytest.raises(OSError, match="disk gone"):
+            upload_stream(flock.s3, flock.OUTPUTS, "aborted", 5 * MIB, write)
         assert flock.keys(flock.OUTPUTS) == []
         assert flock.s3.list_multipart_uploads(Bucket=flock.OUTPUTS).get("Uploads", []) == []
 
-    def test_an_upload_error_reaches_the_writer(self, flock) -> None:
-        """A failing part upload (here: no such bucket) surfaces as the S3 error."""
-        with (
-            pytest.raises(ClientError, match="NoSuchBucket"),
-            S3Writer(flock.s3, "no-such-bucket", "k", 5 * MIB) as writer,
-        ):
-            writer.write(os.urandom(6 * MIB))
+    @pytest.mark.parametrize("written", [1, 12 * MIB])
+    def test_an_upload_error_reaches_the_caller(self, flock, written: int) -> None:
+        """A failing upload (here: no such bucket) surfaces as the S3 error, small or multipart."""
+        with pytest.raises(ClientError, match="NoSuchBucket"):
+            upload_stream(flock.s3, "no-such-bucket", "k", 5 * MIB, _writes(os.urandom(written)))

@@ -22,7 +22,7 @@ from shepard_worker._lifecycle import JobResult, make_runtime, run_job
 from shepard_worker._logs import PayloadLog
 from shepard_worker._process_runtime import ProcessRuntime
 from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
-from shepard_worker._upload import S3Writer
+from shepard_worker._upload import upload_stream
 from shepard_worker._zipping import ZipStats, zip_folder
 
 __all__ = [
@@ -42,7 +42,6 @@ __all__ = [
     "QuickDeployError",
     "RunningPayload",
     "Runtime",
-    "S3Writer",
     "SecretNameError",
     "StagingError",
     "TerminatedError",
@@ -53,5 +52,6 @@ __all__ = [
     "main",
     "make_runtime",
     "run_job",
+    "upload_stream",
     "zip_folder",
 ]

@@ -1,23 +1,30 @@
-"""A write-only stream into one S3 object: small objects in one PUT, large ones as a multipart upload."""
+"""Upload what a writer produces straight into one S3 object with boto3's transfer manager, never on disk.
+
+The writer runs in its own thread and writes into a pipe; `upload_fileobj` reads the pipe as a
+non-seekable stream: less than one part goes up in a single PUT, more as a multipart upload whose
+parts are sent by several threads. Nothing is visible in S3 unless the writer finishes and every
+part arrives; a failure on either side stops the other and aborts the multipart upload.
+"""
 
 from __future__ import annotations
 
-import logging
-import queue
+import collections
 import threading
-from typing import TYPE_CHECKING, Final, Self
+from typing import TYPE_CHECKING, Final, Generic, TypeVar
+
+from boto3.s3.transfer import TransferConfig
 
 if TYPE_CHECKING:
-    from types import TracebackType
+    from collections.abc import Callable
 
     from mypy_boto3_s3 import S3Client
-    from mypy_boto3_s3.type_defs import CompletedPartTypeDef
-
-log = logging.getLogger(__name__)
 
 MAX_PARTS: Final = 10_000
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
 UPLOAD_THREADS: Final = 4
+BUFFERED_PARTS: Final = 4
+
+T = TypeVar("T")
 
 
 def part_size_for(expected_bytes: int, preferred: int) -> int:
@@ -26,169 +33,147 @@ def part_size_for(expected_bytes: int, preferred: int) -> int:
     return max(preferred, MIN_PART_SIZE, needed)
 
 
-class S3Writer:
-    """File-like sink that uploads what is written to `s3://bucket/key` while it is being written.
+class PipeClosedError(OSError):
+    """The other end of the pipe stopped: the upload failed, or the writer did."""
 
-    Parts are sent by `threads` background threads (one more part may wait), so compressing and
-    uploading overlap and memory stays near threads + 2 parts. Nothing is visible in S3 until
-    `close()` succeeds; `abort()` (or leaving a `with` block by an exception) discards the upload.
-    """
 
-    def __init__(
-        self, client: S3Client, bucket: str, key: str, part_size: int, threads: int = UPLOAD_THREADS
-    ) -> None:
-        """Prepare an upload to `bucket`/`key` in parts of `part_size` bytes, sent by `threads` threads."""
-        self._client = client
-        self._bucket = bucket
-        self._key = key
-        self._part_size = max(part_size, MIN_PART_SIZE)
-        self._buffer = bytearray()
-        self._position = 0
-        self._upload_id: str | None = None
-        self._parts: list[CompletedPartTypeDef] = []
-        self._threads_wanted = max(1, threads)
-        self._queue: queue.Queue[tuple[int, bytes] | None] = queue.Queue(maxsize=1)
-        self._threads: list[threading.Thread] = []
-        self._error: BaseException | None = None
-        self._sent = 0
-        self._closed = False
+class Pipe:
+    """A bounded in-memory pipe: a writer thread writes, the transfer manager reads full parts."""
 
-    @property
-    def key(self) -> str:
-        """The object's key."""
-        return self._key
+    def __init__(self, capacity: int) -> None:
+        self._capacity = capacity
+        self._chunks: collections.deque[bytes] = collections.deque()
+        self._buffered = 0
+        self._written = 0
+        self._finished = False
+        self._failure: BaseException | None = None
+        self._aborted = False
+        self._lock = threading.Condition()
 
-    def tell(self) -> int:
-        """Return how many bytes were written (what zipfile needs of an unseekable stream)."""
-        return self._position
+    # the writer's side
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
-        """Buffer `data`, handing full parts to the uploader."""
-        if self._closed:
-            raise ValueError("write to a closed S3Writer")
-        self._raise_uploader_error()
-        self._buffer += data
-        self._position += len(data)
-        while len(self._buffer) >= self._part_size:
-            with memoryview(self._buffer) as view:
-                part = bytes(view[: self._part_size])
-            del self._buffer[: self._part_size]
-            self._send(part)
-        return len(data)
+        """Queue `data`, waiting while a full buffer is not read yet."""
+        length = len(data)
+        if not length:
+            return 0
+        with self._lock:
+            self._lock.wait_for(lambda: self._aborted or self._buffered < self._capacity)
+            if self._aborted:
+                raise PipeClosedError("the upload stopped")
+            self._chunks.append(bytes(data))
+            self._buffered += length
+            self._written += length
+            self._lock.notify_all()
+        return length
+
+    def tell(self) -> int:
+        """Return how many bytes were written (all zipfile needs of an unseekable stream)."""
+        return self._written
 
     def flush(self) -> None:
-        """Nothing to do: parts go out when full."""
+        """Nothing to do: the reader takes what is written."""
 
     def close(self) -> None:
-        """Upload what is left and make the object visible."""
-        if self._closed:
-            return
-        self._closed = True
-        if self._upload_id is None:
-            self._client.put_object(Bucket=self._bucket, Key=self._key, Body=bytes(self._buffer))
-            self._buffer.clear()
-            return
-        try:
-            if self._buffer:
-                self._send(bytes(self._buffer))
-                self._buffer.clear()
-            self._stop_uploader()
-            self._raise_uploader_error()
-            self._parts.sort(key=lambda part: part["PartNumber"])
-            self._client.complete_multipart_upload(
-                Bucket=self._bucket,
-                Key=self._key,
-                UploadId=self._upload_id,
-                MultipartUpload={"Parts": self._parts},
-            )
-        except BaseException:
-            self._stop_uploader()
-            self._abort_upload()
-            raise
+        """Nothing to do: `upload_stream` ends the stream when the writer returns."""
+
+    def finish(self, failure: BaseException | None = None) -> None:
+        """End the stream: the reader sees the end of the data, or `failure`."""
+        with self._lock:
+            self._finished = True
+            self._failure = failure
+            self._lock.notify_all()
+
+    # the reader's side
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Return `size` bytes (all that is left with -1), fewer only at the end of the stream."""
+        with self._lock:
+            wanted = size if size is not None and size >= 0 else None
+            self._lock.wait_for(lambda: self._finished or (wanted is not None and self._buffered >= wanted))
+            if self._failure is not None:
+                raise PipeClosedError("the zip could not be written") from self._failure
+            take = self._buffered if wanted is None else min(wanted, self._buffered)
+            parts: list[bytes] = []
+            missing = take
+            while missing:
+                chunk = self._chunks.popleft()
+                if len(chunk) > missing:
+                    self._chunks.appendleft(chunk[missing:])
+                    chunk = chunk[:missing]
+                parts.append(chunk)
+                missing -= len(chunk)
+            self._buffered -= take
+            self._lock.notify_all()
+        return b"".join(parts)
+
+    def readable(self) -> bool:
+        """A pipe can be read."""
+        return True
+
+    def seekable(self) -> bool:
+        """A pipe cannot seek, so the transfer manager reads it part by part."""
+        return False
 
     def abort(self) -> None:
-        """Discard everything written; the object is not created."""
-        self._closed = True
-        self._buffer.clear()
-        if self._upload_id is not None:
-            self._stop_uploader()
-            self._abort_upload()
+        """Stop the writer: its next write raises PipeClosedError."""
+        with self._lock:
+            self._aborted = True
+            self._chunks.clear()
+            self._buffered = 0
+            self._lock.notify_all()
 
-    def __enter__(self) -> Self:
-        """Return self."""
-        return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        """Close on success, abort on an exception."""
-        if exc_type is None:
-            self.close()
-        else:
-            self.abort()
+class _Result(Generic[T]):
+    def __init__(self) -> None:
+        self.value: T | None = None
+        self.error: BaseException | None = None
 
-    def _send(self, part: bytes) -> None:
-        if self._upload_id is None:
-            response = self._client.create_multipart_upload(Bucket=self._bucket, Key=self._key)
-            self._upload_id = response["UploadId"]
-            self._threads = [
-                threading.Thread(target=self._upload_parts, name=f"s3-parts-{n}", daemon=True)
-                for n in range(self._threads_wanted)
-            ]
-            for thread in self._threads:
-                thread.start()
-        self._sent += 1
-        self._queue_put((self._sent, part))
 
-    def _queue_put(self, item: tuple[int, bytes] | None) -> None:
-        while True:
-            self._raise_uploader_error()
-            try:
-                self._queue.put(item, timeout=0.5)
-            except queue.Full:
-                continue
-            return
+def transfer_config(part_size: int, threads: int = UPLOAD_THREADS) -> TransferConfig:
+    """Return the transfer manager's settings: parts of `part_size`, `threads` senders, bounded buffering."""
+    config = TransferConfig(
+        multipart_threshold=part_size,
+        multipart_chunksize=part_size,
+        max_concurrency=threads,
+        use_threads=True,
+        preferred_transfer_client="classic",
+    )
+    config.max_in_memory_upload_chunks = BUFFERED_PARTS
+    return config
 
-    def _upload_parts(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            if self._error is not None:
-                continue  # drain: the writer sees the error on its next call
-            number, data = item
-            try:
-                response = self._client.upload_part(
-                    Bucket=self._bucket,
-                    Key=self._key,
-                    UploadId=self._upload_id or "",
-                    PartNumber=number,
-                    Body=data,
-                )
-                self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
-            except BaseException as exc:  # noqa: BLE001 - handed to the writing thread
-                self._error = exc
 
-    def _stop_uploader(self) -> None:
-        alive = [thread for thread in self._threads if thread.is_alive()]
-        for _ in alive:
-            self._queue.put(None)
-        for thread in alive:
-            thread.join()
-        self._threads = []
+def upload_stream(
+    client: S3Client, bucket: str, key: str, part_size: int, write: Callable[[Pipe], T]
+) -> tuple[T, int]:
+    """Upload what `write(stream)` writes to `bucket`/`key`; return what it returned and the object's size.
 
-    def _raise_uploader_error(self) -> None:
-        if self._error is not None:
-            raise self._error
+    `write` runs in another thread; its exception (or the upload's) is raised here, and then the
+    object does not exist.
+    """
+    pipe = Pipe(part_size)
+    result: _Result[T] = _Result()
 
-    def _abort_upload(self) -> None:
-        if self._upload_id is None:
-            return
+    def produce() -> None:
         try:
-            self._client.abort_multipart_upload(Bucket=self._bucket, Key=self._key, UploadId=self._upload_id)
-        except Exception:
-            log.warning("could not abort the multipart upload of %s", self._key, exc_info=True)
-        self._upload_id = None
+            result.value = write(pipe)
+        except BaseException as exc:  # noqa: BLE001 - handed to the uploading thread
+            result.error = exc
+            pipe.finish(exc)
+        else:
+            pipe.finish()
+
+    writer = threading.Thread(target=produce, name=f"zip-{key}"[:60], daemon=True)
+    writer.start()
+    try:
+        client.upload_fileobj(pipe, bucket, key, Config=transfer_config(part_size))  # type: ignore[arg-type]
+    except BaseException:
+        pipe.abort()
+        writer.join()
+        if result.error is not None and not isinstance(result.error, PipeClosedError):
+            raise result.error from None
+        raise
+    writer.join()
+    if result.error is not None:
+        raise result.error
+    return result.value, pipe.tell()  # type: ignore[return-value]

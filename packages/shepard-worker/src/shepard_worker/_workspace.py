@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
-import shutil
-import stat
 from typing import TYPE_CHECKING
 
 from shepard_core import OutputKind
 
 from shepard_worker._errors import StagingError
+from shepard_worker._tree import remove_tree
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -87,31 +85,24 @@ class Workspace:
             dirs.output_dir.mkdir()
 
     def remove(self) -> None:
-        """Delete every folder of the job (never following symlinks out of them)."""
+        """Delete every folder of the job, never following symlinks; raise OSError if any is left.
+
+        Every file system is cleaned even when one fails; the first failure is raised at the end.
+        """
+        errors: list[OSError] = []
         for dirs in self.all:
-            _remove(dirs.job_dir)
+            try:
+                _remove(dirs.job_dir)
+            except OSError as exc:
+                errors.append(exc)
+        if errors:
+            raise errors[0]
 
 
 def _remove(path: Path) -> None:
-    if path.is_symlink() or path.is_file():
-        path.unlink()
-    elif path.exists():
-        try:
-            shutil.rmtree(path)
-        except PermissionError:
-            _make_folders_writable(path)
-            shutil.rmtree(path)
-
-
-def _make_folders_writable(top: Path) -> None:
-    """Give the owner rwx on every folder under `top` (a payload may have locked some), never via symlinks."""
-    _owner_rwx(str(top))
-    for dirpath, dirnames, _filenames in os.walk(top, followlinks=False):
-        for name in dirnames:
-            _owner_rwx(os.path.join(dirpath, name))  # noqa: PTH118 - os.walk speaks str
-
-
-def _owner_rwx(folder: str) -> None:
-    st = os.lstat(folder)
-    if stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_IRWXU != stat.S_IRWXU:
-        os.chmod(folder, stat.S_IMODE(st.st_mode) | stat.S_IRWXU)  # noqa: PTH101 - a str path from os.walk
+    try:
+        remove_tree(path)
+    except OSError:
+        raise
+    except Exception as exc:  # any other failure is still a folder left on disk
+        raise OSError(f"could not remove {path}: {exc!r}") from exc
