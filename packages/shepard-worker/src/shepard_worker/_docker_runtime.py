@@ -25,6 +25,7 @@ from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
 from shepard_worker._staging import RUN_SCRIPT
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
     from pathlib import Path
 
     import docker
@@ -64,14 +65,36 @@ class _RunningContainer(RunningPayload):
             target=self._pump, args=(payload_log,), name="payload-output", daemon=True
         )
         self._waiter = threading.Thread(target=self._wait, name="payload-wait", daemon=True)
-        self._logs.start()
         self._waiter.start()
+        self._logs.start()
         self._closed = False
+
+    def _chunks(self) -> Iterator[bytes]:
+        """Yield the container's output once, to its end, reopening the stream where it stopped early.
+
+        A follow stream can end before the last lines when the container exits (the engine races its
+        own log file); a stream reopened after the exit is read past what was already delivered.
+        """
+        offset = 0
+        while not self._cut.is_set():
+            self._stream = self._container.logs(stream=True, follow=True, stdout=True, stderr=True)
+            skip, new = offset, 0
+            for chunk in self._stream:
+                if skip >= len(chunk):
+                    skip -= len(chunk)
+                    continue
+                piece, skip = chunk[skip:], 0
+                offset += len(piece)
+                new += len(piece)
+                yield piece
+            if not new:
+                if not self._waiter.is_alive():
+                    return
+                time.sleep(DRAIN_POLL_SECONDS)
 
     def _pump(self, payload_log: PayloadLog) -> None:
         try:
-            self._stream = self._container.logs(stream=True, follow=True, stdout=True, stderr=True)
-            for line in split_lines(self._stream):
+            for line in split_lines(self._chunks()):
                 with self._gate:
                     if self._cut.is_set():
                         return
