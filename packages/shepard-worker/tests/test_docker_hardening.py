@@ -1,7 +1,8 @@
-"""The Docker runtime against a real engine under hostile conditions: stale images, bad tars, leftovers, users."""
+"""The Docker runtime on a real engine, hostile cases: stale images, bad tars, leftovers, users, logs."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -81,9 +82,9 @@ def output(flock, result, name: str) -> str:
 class TestTheDeployedPayloadRuns:
     @pytest.mark.parametrize("v2_on_engine", [False, True])
     def test_a_stale_image_under_the_payload_name_never_runs(
-        self, flock, docker_client, tmp_path: Path, v2_on_engine: bool
+        self, flock, docker_client, tmp_path: Path, *, v2_on_engine: bool
     ) -> None:
-        """With v1 tagged under the payload's name, a worker carrying v2's tar runs v2 (loaded or already there)."""
+        """With v1 under the payload's name, a worker carrying v2's tar runs v2 (loaded or already there)."""
         # GIVEN v2 saved as the job's tar, and the engine holding v1 under the name the deploy uses
         name = f"shepard-payload/stale-{uuid.uuid4().hex[:8]}:latest"
         cmd = 'CMD ["/bin/sh", "-c", "echo {v} > $ROOT_OUTPUT_NAME/version.txt"]\n'
@@ -105,7 +106,7 @@ class TestTheDeployedPayloadRuns:
     def test_a_damaged_payload_tar_is_a_staging_failure_naming_it(
         self, flock, docker_client, tmp_path: Path, damage: str
     ) -> None:
-        """An empty, corrupt, truncated or two-image tar fails staging (exit 5) with the tar's path, no traceback."""
+        """An empty, corrupt, truncated or two-image tar fails staging (exit 5) naming it, no traceback."""
         tar = tmp_path / "payload.tar"
         if damage == "empty":
             tar.write_bytes(b"")
@@ -116,8 +117,8 @@ class TestTheDeployedPayloadRuns:
             tar.write_bytes(tar.read_bytes()[: tar.stat().st_size // 2])
         else:
             other = build(docker_client, tmp_path, "LABEL second=1\n")
-            response = docker_client.api._get(  # noqa: SLF001 - the SDK saves one image only
-                docker_client.api._url("/images/get"),  # noqa: SLF001
+            response = docker_client.api._get(
+                docker_client.api._url("/images/get"),
                 params={"names": [BUSYBOX, other]},
                 stream=True,
             )
@@ -206,7 +207,7 @@ class TestThePayloadBelongsToItsJob:
 
     @pytest.mark.parametrize("worker_alive", [False, True])
     def test_a_payload_whose_worker_is_gone_is_removed(
-        self, flock, docker_client, tmp_path: Path, worker_alive: bool
+        self, flock, docker_client, tmp_path: Path, *, worker_alive: bool
     ) -> None:
         """Another job's payload is removed when its worker container is gone and kept while it runs."""
         other_worker = docker_client.containers.run(BUSYBOX, ["sleep", "600"], detach=True)
@@ -230,10 +231,8 @@ class TestThePayloadBelongsToItsJob:
             assert (orphan.id in present) is worker_alive
         finally:
             for container in (orphan, other_worker):
-                try:
+                with contextlib.suppress(Exception):
                     container.remove(force=True)
-                except Exception:  # noqa: BLE001, S110 - already gone
-                    pass
 
 
 class TestStopAtAnyMoment:
@@ -334,14 +333,16 @@ class TestNonRootImages:
             ("", "4321", "4321"),
             ('RUN echo "sheep:x:1234:2345::/home/sheep:/bin/sh" >> /etc/passwd\n', "sheep", "1234"),
             (
-                'RUN echo "sheep:x:1234:2345::/home/sheep:/bin/sh" >> /etc/passwd && '
-                'echo "flock:x:3456:" >> /etc/group\n',
+                (
+                    'RUN echo "sheep:x:1234:2345::/home/sheep:/bin/sh" >> /etc/passwd && '
+                    'echo "flock:x:3456:" >> /etc/group\n'
+                ),
                 "sheep:flock",
                 "1234",
             ),
         ],
     )
-    def test_an_image_user_writes_outputs_and_reads_its_secrets(
+    def test_an_image_user_writes_outputs_and_reads_its_secrets(  # noqa: PLR0913, PLR0917 - fixtures
         self, flock, docker_client, tmp_path: Path, setup: str, user: str, expected_uid: str
     ) -> None:
         """A numeric or named USER can write the output folder and read 0600 secrets it owns."""
@@ -371,7 +372,7 @@ class TestLogsStayWhole:
     def test_a_long_log_keeps_its_end_and_every_line_whole(
         self, flock, docker_client, tmp_path: Path
     ) -> None:
-        """A 10 MB log keeps its first and last lines whole around a marker, and the engine's log is capped."""
+        """A 19 MB log keeps its first and last lines whole around one marker, in order."""
         image = build(
             docker_client,
             tmp_path,
