@@ -372,11 +372,12 @@ class TestLogsStayWhole:
     def test_a_long_log_keeps_its_end_and_every_line_whole(
         self, flock, docker_client, tmp_path: Path
     ) -> None:
-        """A 19 MB log keeps its first and last lines whole around one marker, in order."""
+        """A 20 MB log keeps its first and last lines whole around one marker, in order."""
         image = build(
             docker_client,
             tmp_path,
-            'CMD ["/bin/sh", "-c", "seq 1 2500000; echo THE-END; exit 3"]\n',
+            'CMD ["/bin/sh", "-c", "seq 1 20000 | while read n; do printf \\"%s %0990d\\\\n\\" $n 0; done; '
+            'echo THE-END; exit 3"]\n',
         )
         flock.schedule(inputs={})
         result = run(flock, runtime=runtime_for(flock, SHEPARD_PAYLOAD_IMAGE=image))
@@ -386,8 +387,9 @@ class TestLogsStayWhole:
         markers = [number for number, line in enumerate(lines) if line.startswith("[shepard:")]
         assert len(markers) == 1
         head, tail = lines[: markers[0]], lines[markers[0] + 1 : -1]
-        assert [int(line) for line in head] == list(range(1, len(head) + 1))
-        assert [int(line) for line in tail] == list(range(2_500_001 - len(tail), 2_500_001))
+        assert [int(line.split()[0]) for line in head] == list(range(1, len(head) + 1))
+        assert [int(line.split()[0]) for line in tail] == list(range(20_001 - len(tail), 20_001))
+        assert all(len(line.split()[1]) == 990 for line in head + tail)
 
     def test_the_engine_log_file_is_capped(self, flock, docker_client, tmp_path: Path) -> None:
         """The payload container logs to json-file with a size and file-count cap."""
