@@ -162,6 +162,25 @@ class TestDeploy:
         assert "Docker failed" in result.output
         assert "Traceback" not in result.output
 
+    @pytest.mark.parametrize("step", ["RUN exit 3", "RUN touch /made && false", "RUN cat /no/such/file"])
+    def test_a_failed_build_leaves_no_container_behind(  # noqa: PLR0913, PLR0917 - fixtures
+        self, run, aws_endpoint, tmp_path, worker_image, repository, docker_client, step
+    ):
+        """A build whose RUN step fails leaves no intermediate container in the engine."""
+        marker = uuid.uuid4().hex
+        folder = tmp_path / "code"
+        folder.mkdir()
+        (folder / "Dockerfile").write_text(f"FROM {BUSYBOX}\nENV MARKER={marker}\n{step}\n")
+        result = run(*_deploy_args(aws_endpoint, folder, repository, worker_image))
+        assert result.exit_code == 1
+        assert "Docker failed" in result.output
+        left = [
+            container
+            for container in docker_client.containers.list(all=True)
+            if f"MARKER={marker}" in (container.attrs["Config"].get("Env") or [])
+        ]
+        assert left == []
+
 
 class TestEcr:
     def test_registry_comes_from_the_authorization_token(self, aws_endpoint):

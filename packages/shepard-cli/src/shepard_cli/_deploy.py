@@ -94,9 +94,12 @@ def build_image(
     tag: str,
     on_line: Callable[[dict[str, Any]], None],
 ) -> None:
-    """Build `folder` with `dockerfile` into `tag`, sending each build message to `on_line`."""
+    """Build `folder` with `dockerfile` into `tag`, sending each build message to `on_line`.
+
+    Intermediate containers are removed whether the build succeeds or fails (`forcerm`).
+    """
     lines = client.api.build(
-        path=str(folder), dockerfile=dockerfile, tag=tag, rm=True, decode=True, pull=False
+        path=str(folder), dockerfile=dockerfile, tag=tag, rm=True, forcerm=True, decode=True, pull=False
     )
     _stream(lines, on_line)
 

@@ -1,18 +1,33 @@
-"""Run the payload image on a Docker engine (docker-in-docker inside the worker image)."""
+"""Run the payload image on a Docker engine (the host's through its socket, or the worker image's own)."""
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
-from pathlib import Path
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_worker._environment import READ_ONLY_DIR_NAME
-from shepard_worker._errors import PayloadStartError
+from shepard_worker._errors import PayloadStartError, TerminatedError
+from shepard_worker._logs import split_lines
+from shepard_worker._payload_containers import (
+    JOB_LABEL,
+    engine_knows,
+    own_container_id,
+    payload_labels,
+    remove_leftovers,
+)
+from shepard_worker._payload_image import resolve_payload_image
+from shepard_worker._payload_limits import PayloadLimits, read_own_limits
+from shepard_worker._payload_user import give_to_user, image_accounts, image_user, resolve_user
 from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
 from shepard_worker._staging import RUN_SCRIPT
 
 if TYPE_CHECKING:
+    from collections.abc import Iterator
+    from pathlib import Path
+
     import docker
     from docker.models.containers import Container
 
@@ -23,7 +38,17 @@ log = logging.getLogger(__name__)
 
 DOCKER_SOCKET_IN_PAYLOAD: Final = "/var/run/docker.sock"
 DEFAULT_ENGINE_SOCKET: Final = "/var/run/docker.sock"
-JOB_LABEL: Final = "io.shepard.job"
+__all__ = ["JOB_LABEL", "DockerRuntime"]
+
+DRAIN_SECONDS: Final = 300
+"""After the container exits, how long its log stream may go on delivering (the engine can lag far behind)."""
+STALL_SECONDS: Final = 30
+"""A log stream that delivers nothing for this long after the container exited is cut."""
+STOPPED_DRAIN_SECONDS: Final = 3
+"""After SIGTERM the drain is short: Batch kills the worker 30 s after SIGTERM."""
+DRAIN_POLL_SECONDS: Final = 0.2
+ENGINE_LOG_OPTIONS: Final = (("max-size", "64m"), ("max-file", "4"))
+"""The engine's own json-file log of a payload container: at most 4 files of 64 MiB."""
 
 
 class _RunningContainer(RunningPayload):
@@ -31,19 +56,53 @@ class _RunningContainer(RunningPayload):
         self._container = container
         self._exit_code: int | None = None
         self._error: BaseException | None = None
+        self._stream: Any = None
+        self._received = 0
+        self._cut = threading.Event()
+        self._gate = threading.Lock()
+        self._stopping = False
         self._logs = threading.Thread(
             target=self._pump, args=(payload_log,), name="payload-output", daemon=True
         )
         self._waiter = threading.Thread(target=self._wait, name="payload-wait", daemon=True)
-        self._logs.start()
         self._waiter.start()
+        self._logs.start()
         self._closed = False
+
+    def _chunks(self) -> Iterator[bytes]:
+        """Yield the container's output once, to its end, reopening the stream where it stopped early.
+
+        A follow stream can end before the last lines when the container exits (the engine races its
+        own log file); a stream reopened after the exit is read past what was already delivered.
+        """
+        offset = 0
+        while not self._cut.is_set():
+            self._stream = self._container.logs(stream=True, follow=True, stdout=True, stderr=True)
+            skip, new = offset, 0
+            for chunk in self._stream:
+                if skip >= len(chunk):
+                    skip -= len(chunk)
+                    continue
+                piece, skip = chunk[skip:], 0
+                offset += len(piece)
+                new += len(piece)
+                yield piece
+            if not new:
+                if not self._waiter.is_alive():
+                    return
+                time.sleep(DRAIN_POLL_SECONDS)
 
     def _pump(self, payload_log: PayloadLog) -> None:
         try:
-            payload_log.consume(self._container.logs(stream=True, follow=True, stdout=True, stderr=True))
+            for line in split_lines(self._chunks()):
+                with self._gate:
+                    if self._cut.is_set():
+                        return
+                    payload_log.write_line(line)
+                    self._received += 1
         except Exception:
-            log.warning("the payload's log stream broke", exc_info=True)
+            if not self._cut.is_set():
+                log.warning("the payload's log stream broke", exc_info=True)
 
     def _wait(self) -> None:
         try:
@@ -58,11 +117,33 @@ class _RunningContainer(RunningPayload):
             return None
         if self._error is not None:
             raise self._error
-        self._logs.join(30)
+        self._drain()
         return self._exit_code
+
+    def _drain(self) -> None:
+        """Wait for the log stream to end; cut it on a stall or at its cap (nothing is written after)."""
+        cap = STOPPED_DRAIN_SECONDS if self._stopping else DRAIN_SECONDS
+        now = time.monotonic()
+        deadline, seen, progress_at = now + cap, self._received, now
+        while self._logs.is_alive() and now < deadline and now - progress_at < STALL_SECONDS:
+            self._logs.join(DRAIN_POLL_SECONDS)
+            now = time.monotonic()
+            if self._received != seen:
+                seen, progress_at = self._received, now
+        with self._gate:
+            self._cut.set()
+        if self._logs.is_alive():
+            log.warning(
+                "the payload's log stream had not ended %ss after the container exited; the rest is not "
+                "in the worker's log or the error zip",
+                cap,
+            )
+            with contextlib.suppress(Exception):
+                self._stream.close()
 
     def stop(self, grace_seconds: float) -> None:
         log.warning("stopping the payload container (SIGTERM, then SIGKILL after %ss)", grace_seconds)
+        self._stopping = True
         try:
             self._container.stop(timeout=int(grace_seconds))
         except Exception:
@@ -72,6 +153,8 @@ class _RunningContainer(RunningPayload):
         if self._closed:
             return
         self._closed = True
+        with self._gate:
+            self._cut.set()
         try:
             self._container.remove(force=True)
         except Exception:
@@ -79,17 +162,16 @@ class _RunningContainer(RunningPayload):
 
 
 class DockerRuntime(Runtime):
-    """Runs the payload image with the job's environment, folders, ulimit and (optionally) docker.sock.
+    """Runs the payload image with the job's environment, folders, limits, ulimit and optional docker.sock.
 
-    The image is `image` when the engine has it; otherwise the image loaded from the tar `image_tar`
-    (`docker load`), so a job image that names its payload still works on a fresh inner engine.
-    The environment is passed as a mapping through the API, so no value can add a variable.
-    Quick-deploy jobs run `/bin/sh <folder>/run.sh` in that folder.
+    The image is the one in the tar `image_tar` (loaded unless the engine already has its id) and runs
+    by id; only without a tar is the engine's `image` used. The environment is passed as a mapping
+    through the API, so no value can add a variable. Quick-deploy jobs run `/bin/sh <folder>/run.sh`.
     """
 
     name = "docker"
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the engine and the job definition's options
         self,
         *,
         client: docker.DockerClient | None = None,
@@ -97,11 +179,14 @@ class DockerRuntime(Runtime):
         image_tar: Path | None = None,
         network_mode: str = "host",
         engine_socket: str | None = None,
+        limits: PayloadLimits | None = None,
+        worker_container: str | None = None,
     ) -> None:
-        """Use `client` (default: from DOCKER_HOST) to run `image` or the image in `image_tar`.
+        """Use `client` (default: from DOCKER_HOST) to run the image in `image_tar`, else `image`.
 
-        `engine_socket` is the engine's socket as the engine sees it, bound into the payload when
-        the job definition allows Docker access.
+        `engine_socket` is the engine's socket as the engine sees it, bound into the payload when the
+        job definition allows Docker access. `limits` default to the worker's own cgroup limits;
+        `worker_container` (default: this process's container) labels the payload when the engine runs it.
         """
         if image is None and image_tar is None:
             raise ValueError("DockerRuntime needs an image name or an image tar")
@@ -111,10 +196,12 @@ class DockerRuntime(Runtime):
         self._network_mode = network_mode
         self._engine_socket = engine_socket or DEFAULT_ENGINE_SOCKET
         self._image_id: str | None = None
+        self._limits = limits
+        self._worker_container = worker_container
 
     @classmethod
     def from_config(cls, config: WorkerConfig) -> DockerRuntime:
-        """Build the runtime the configuration describes (SHEPARD_PAYLOAD_IMAGE, else SHEPARD_PAYLOAD_TAR)."""
+        """Build the runtime the configuration describes (SHEPARD_PAYLOAD_TAR, else SHEPARD_PAYLOAD_IMAGE)."""
         return cls(
             image=config.payload_image,
             image_tar=config.payload_tar,
@@ -137,48 +224,19 @@ class DockerRuntime(Runtime):
         """Return `<mount>/read_only`, where the whole mount is bound read-only (the seed's paths)."""
         return mount / READ_ONLY_DIR_NAME
 
-    def image_id(self) -> str:
-        """Return the payload image's id, loading the tar on first use."""
+    def image_id(self, stop: threading.Event | None = None) -> str:
+        """Return the payload image's id, loading the tar on first use (given up when `stop` is set)."""
         if self._image_id is not None:
             return self._image_id
         import docker
 
         try:
-            image = self._present_image() or self._load_tar()
+            self._image_id = resolve_payload_image(
+                self._client, image=self._image, tar=self._image_tar, stop=stop or threading.Event()
+            )
         except docker.errors.APIError as exc:
             raise PayloadStartError(f"could not get the payload image: {exc.explanation or exc}") from None
-        self._image_id = str(image.id)
         return self._image_id
-
-    def _present_image(self) -> Any:  # noqa: ANN401 - docker.models.images.Image
-        if self._image is None:
-            return None
-        import docker
-
-        try:
-            return self._client.images.get(self._image)
-        except docker.errors.ImageNotFound:
-            if self._image_tar is None or not self._image_tar.is_file():
-                raise PayloadStartError(
-                    f"payload image {self._image} is not on the engine and there is no payload tar "
-                    f"({self._image_tar})"
-                ) from None
-            log.info("payload image %s is not on the engine; loading the tar", self._image)
-            return None
-
-    def _load_tar(self) -> Any:  # noqa: ANN401 - docker.models.images.Image
-        path = self._image_tar or Path()
-        if not path.is_file():
-            raise PayloadStartError(
-                f"no payload image: {path} does not exist (SHEPARD_PAYLOAD_TAR) and "
-                "SHEPARD_PAYLOAD_IMAGE is not set"
-            )
-        log.info("loading the payload image from %s", path)
-        with path.open("rb") as tar:
-            images = self._client.images.load(tar)
-        if not images:
-            raise PayloadStartError(f"{path} holds no image")
-        return images[0]
 
     def _mounts(self, spec: PayloadSpec) -> list[Any]:
         from docker.types import Mount
@@ -201,31 +259,78 @@ class DockerRuntime(Runtime):
             mounts.append(Mount(target=DOCKER_SOCKET_IN_PAYLOAD, source=self._engine_socket, type="bind"))
         return mounts
 
-    def start(self, spec: PayloadSpec, payload_log: PayloadLog) -> RunningPayload:
-        """Create and start the payload container, or raise PayloadStartError."""
-        import docker
-        from docker.types import Ulimit
+    def _worker_id(self) -> str | None:
+        """Return the worker's container id when the payload's engine runs it (a shared host engine)."""
+        candidate = self._worker_container or own_container_id()
+        return candidate if engine_knows(self._client, candidate) else None
 
+    def _options(self, spec: PayloadSpec, labels: dict[str, str]) -> dict[str, Any]:
+        from docker.types import LogConfig, Ulimit
+
+        limits = self._limits if self._limits is not None else read_own_limits()
         options: dict[str, Any] = {
             "environment": spec.env,
             "mounts": self._mounts(spec),
             "network_mode": self._network_mode,
-            "labels": {JOB_LABEL: spec.job_uuid},
+            "labels": labels,
             "detach": True,
+            "log_config": LogConfig(type="json-file", config=dict(ENGINE_LOG_OPTIONS)),
+            **limits.container_options(),
         }
         if spec.ulimit_fileno is not None:
             options["ulimits"] = [Ulimit(name="nofile", soft=spec.ulimit_fileno, hard=spec.ulimit_fileno)]
         if spec.quick_deploy_dir is not None:
             options["entrypoint"] = ["/bin/sh", str(spec.quick_deploy_dir / RUN_SCRIPT)]
             options["working_dir"] = str(spec.quick_deploy_dir)
-        image = self.image_id()
+        return options
+
+    def _hand_folders_to_image_user(self, image: str, spec: PayloadSpec, labels: dict[str, str]) -> None:
+        user = image_user(self._client, image)
+        if not user or user in {"0", "root", "0:0", "root:root"}:
+            return
+        passwd, group = image_accounts(self._client, image, labels)
+        uid, gid = resolve_user(user, passwd, group)
+        log.info(
+            "the payload image runs as %s (%d:%d); its job folders and secrets are given to it",
+            user,
+            uid,
+            gid,
+        )
+        try:
+            give_to_user([dirs.job_dir for dirs in spec.workspace.all], uid, gid)
+        except OSError as exc:
+            raise PayloadStartError(
+                f"could not give the job's folders to the image's user {user}: {exc}"
+            ) from None
+
+    def start(self, spec: PayloadSpec, payload_log: PayloadLog) -> RunningPayload:
+        """Create and start the payload container, or raise PayloadStartError (TerminatedError on stop)."""
+        import docker
+
+        stop = spec.stop or threading.Event()
+        _check(stop)
+        remove_leftovers(self._client, spec.job_uuid)
+        image = self.image_id(stop)
+        _check(stop)
+        labels = payload_labels(spec.job_uuid, spec.attempt, self._worker_id())
+        try:
+            self._hand_folders_to_image_user(image, spec, labels)
+            options = self._options(spec, labels)
+        except docker.errors.APIError as exc:
+            raise PayloadStartError(
+                f"could not inspect the payload image: {exc.explanation or exc}"
+            ) from None
         container = None
         try:
             container = self._client.containers.create(image, **options)
+            _check(stop)
             container.start()
-        except docker.errors.APIError as exc:
+        except (docker.errors.APIError, TerminatedError) as exc:
             if container is not None:
-                container.remove(force=True)
+                with contextlib.suppress(docker.errors.APIError):
+                    container.remove(force=True)
+            if isinstance(exc, TerminatedError):
+                raise
             raise PayloadStartError(
                 f"the engine refused the payload container: {exc.explanation or exc}"
             ) from None
@@ -236,3 +341,8 @@ class DockerRuntime(Runtime):
         """Close the engine connection, if one was opened."""
         if self._client_or_none is not None:
             self._client_or_none.close()
+
+
+def _check(stop: threading.Event) -> None:
+    if stop.is_set():
+        raise TerminatedError("the worker was asked to stop (SIGTERM) before the payload started")

@@ -252,6 +252,8 @@ class _Job:
             quick_deploy_dir=quick_deploy_dir,
             ulimit_fileno=config.ulimit_fileno,
             allow_docker_access=config.allow_docker_access,
+            attempt=config.attempt,
+            stop=self.stop,
         )
         running = self.runtime.start(spec, payload_log)
         try:

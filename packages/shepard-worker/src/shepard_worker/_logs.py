@@ -5,9 +5,10 @@ from __future__ import annotations
 import io
 import logging
 import sys
-import tempfile
 import threading
 from typing import IO, TYPE_CHECKING, Final, Self
+
+from shepard_worker._log_copy import CappedCopy
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
@@ -18,12 +19,12 @@ MAX_LINE: Final = 64 * 1024
 
 
 class PayloadLog:
-    """The payload's output: each line goes to the worker's stdout (CloudWatch) and to a spill file."""
+    """The payload's output: each line goes to the worker's stdout (CloudWatch) and to a capped copy."""
 
     def __init__(self, echo: IO[bytes] | None = None) -> None:
         """Echo to `echo` (default: the worker's stdout) and keep a copy in a temporary file."""
         self._echo = echo if echo is not None else sys.stdout.buffer
-        self._copy = tempfile.TemporaryFile()  # noqa: SIM115 - closed by close()
+        self._copy = CappedCopy()
         self._lock = threading.Lock()
         self.lines = 0
 
@@ -48,9 +49,7 @@ class PayloadLog:
     def read(self) -> IO[bytes]:
         """Return the copy so far, positioned at its start (only after the payload stopped writing)."""
         with self._lock:
-            self._copy.flush()
-            self._copy.seek(0)
-            return self._copy
+            return self._copy.read()
 
     def close(self) -> None:
         """Drop the copy."""

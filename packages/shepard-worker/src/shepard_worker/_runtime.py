@@ -7,6 +7,7 @@ import dataclasses
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import threading
     from pathlib import Path
 
     from shepard_worker._logs import PayloadLog
@@ -23,6 +24,9 @@ class PayloadSpec:
     quick_deploy_dir: Path | None = None
     ulimit_fileno: int | None = None
     allow_docker_access: bool = False
+    attempt: int = 1
+    stop: threading.Event | None = None
+    """Set on SIGTERM: a runtime still preparing the payload (e.g. loading its image) gives up."""
 
 
 class RunningPayload(abc.ABC):
