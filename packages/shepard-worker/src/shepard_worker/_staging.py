@@ -7,14 +7,16 @@ import binascii
 import json
 import logging
 import os
-from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
+from shepard_core import UnusablePathError, folder_parts, input_zip_file_name
 
 from shepard_worker._errors import QuickDeployError, SecretNameError, StagingError
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -28,22 +30,22 @@ def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> Path:
-    """Download the job's input zip to `input_dir`/`key` (so `$ROOT_INPUT_NAME/$INPUT_ZIP_NAME` finds it).
+def staged_zip_name(key: str) -> str:
+    """Return the file name the input zip with object key `key` is staged under, or raise StagingError.
 
-    A key with empty, `.` or `..` parts cannot be a path inside `input_dir`: it goes under its last part.
+    It is the key's last part (core's `input_zip_file_name`), so `$ROOT_INPUT_NAME/$INPUT_ZIP_NAME` is
+    always a file directly in the input folder, whatever folders, `.` or `..` the key holds.
     """
-    parts = key.split("/")
-    if all(part not in {"", ".", ".."} for part in parts) and "\0" not in key:
-        target = input_dir.joinpath(*parts)
-    else:
-        name = PurePosixPath(key).name
-        if name in {"", ".", ".."} or "\0" in name:
-            raise StagingError(f"INPUT_ZIP_NAME {key!r} does not end in a file name")
-        target = input_dir / name
-        log.warning("input zip key %r is not a safe relative path; it is staged as %s", key, target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
+        return input_zip_file_name(key)
+    except UnusablePathError as exc:
+        raise StagingError(str(exc)) from None
+
+
+def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> Path:
+    """Download the job's input zip to `input_dir`/<the key's file name> and return that path."""
+    target = input_dir / staged_zip_name(key)
+    try:
         s3.download_file(bucket, key, str(target))
     except ClientError as exc:
         raise StagingError(
@@ -56,13 +58,11 @@ def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> 
 
 
 def _relative_parts(path: str, what: str) -> tuple[str, ...]:
-    """Return the components of a relative path, refusing absolute paths, `..`, `.` and empty parts."""
-    if path.startswith("/") or "\\" in path or "\0" in path:
-        raise QuickDeployError(f"{what} {path!r} must be a relative folder path inside the bucket")
-    parts = tuple(path.strip("/").split("/"))
-    if not parts or any(part in {"", ".", ".."} for part in parts):
-        raise QuickDeployError(f"{what} {path!r} may not contain '..', '.' or empty components")
-    return parts
+    """Return the parts of a relative path (core's `folder_parts`), or raise QuickDeployError."""
+    try:
+        return folder_parts(path, what)
+    except UnusablePathError as exc:
+        raise QuickDeployError(str(exc)) from None
 
 
 def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_dir: Path) -> Path:
@@ -107,10 +107,16 @@ def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_d
 
 
 def _check_secret_name(name: str) -> None:
-    if name in {"", ".", ".."} or "/" in name or "\\" in name or "\0" in name or name != name.strip():
+    """Raise SecretNameError unless `name` can be one file in the secrets folder."""
+    what = f"secret {name!r}"
+    try:
+        parts = folder_parts(name, what)
+    except UnusablePathError as exc:
+        raise SecretNameError(f"{exc}; rename it and run `shepard secretify` again") from None
+    if parts != (name,) or name != name.strip():
         raise SecretNameError(
-            f"secret {name!r} cannot be a file name in the secrets folder: "
-            "use a plain file name (no '/', no '..', not empty)"
+            f"{what} cannot be a file name in the secrets folder: use a plain file name "
+            "(no '/', no '..', no leading or trailing spaces); rename it and run `shepard secretify` again"
         )
 
 
@@ -158,8 +164,11 @@ def write_secrets(client: SecretsManagerClient, store: str | None, root_input_di
         raise StagingError(f"secret store {store} does not hold a JSON object of file name -> base64")
     decoded = {name: _decode_secret(name, value) for name, value in secrets.items()}
     for name, content in decoded.items():
-        fd = os.open(secrets_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
+        try:
+            fd = os.open(secrets_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(content)
+        except OSError as exc:
+            raise SecretNameError(f"secret {name!r} could not be written to {secrets_dir}: {exc}") from None
     log.info("%d secrets written to %s", len(decoded), secrets_dir)
     return secrets_dir
