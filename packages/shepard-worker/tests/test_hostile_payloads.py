@@ -1,4 +1,4 @@
-"""Hostile payloads and names: left-behind processes, SIGTERM at every phase, unusable secret and zip names."""
+"""Hostile payloads and names: processes left behind, SIGTERM at each phase, unusable secret and zip names."""
 
 from __future__ import annotations
 
@@ -71,14 +71,14 @@ LEFT_BEHIND = {
     "background": 'sleep 600 &\necho $! > "$ROOT_OUTPUT_NAME/pid"\n',
     "double fork": '(sleep 600 & echo $! > "$ROOT_OUTPUT_NAME/pid") &\nwait\n',
     "daemon closing stdin": (
-        'setsid sh -c \'exec 0<&-; echo $$ > "$ROOT_OUTPUT_NAME/pid"; exec sleep 600\' &\nsleep 0.3\n'
+        "setsid sh -c 'exec 0<&-; echo $$ > \"$ROOT_OUTPUT_NAME/pid\"; exec sleep 600' &\nsleep 0.3\n"
     ),
     "ignores TERM and HUP": (
-        "setsid sh -c 'trap \"\" TERM HUP; echo $$ > \"$ROOT_OUTPUT_NAME/pid\"; "
+        'setsid sh -c \'trap "" TERM HUP; echo $$ > "$ROOT_OUTPUT_NAME/pid"; '
         "while :; do sleep 1; done' &\nsleep 0.3\n"
     ),
     "grandchild of a detached shell": (
-        'setsid sh -c \'sleep 600 & echo $! > "$ROOT_OUTPUT_NAME/pid"; wait\' &\nsleep 0.3\n'
+        "setsid sh -c 'sleep 600 & echo $! > \"$ROOT_OUTPUT_NAME/pid\"; wait' &\nsleep 0.3\n"
     ),
 }
 
@@ -198,8 +198,8 @@ class TestSigterm:
         # GIVEN a payload that leaves outputs that take seconds to zip and upload
         script = (
             "python3 -c 'import os,sys\n"
-            "d=os.environ[\"ROOT_OUTPUT_NAME\"]\n"
-            "[open(os.path.join(d, f\"f{i}\"), \"wb\").write(os.urandom(20000)) for i in range(20000)]'\n"
+            'd=os.environ["ROOT_OUTPUT_NAME"]\n'
+            '[open(os.path.join(d, f"f{i}"), "wb").write(os.urandom(20000)) for i in range(20000)]\'\n'
         )
         flock.quick_deploy("qd", {"run.sh": script})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
@@ -307,7 +307,7 @@ class TestQuickDeployDirectory:
 class TestRunScriptHints:
     @pytest.mark.parametrize("script", ["true\r\n", "echo hi\r\nls /\r\n", "#!/bin/sh\r\nfalse\r\n"])
     def test_crlf_line_endings_fail_with_a_plain_hint(self, flock, script: str) -> None:
-        """A run.sh saved with CRLF endings fails with a hint to save it with LF, in the reason and the log."""
+        """A run.sh saved with CRLF endings fails with a hint to save it with LF, in its reason and log."""
         flock.quick_deploy("qd", {"run.sh": script})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
         result, _echoed = run(flock)

@@ -200,18 +200,9 @@ class _Job:
             except LostOwnershipError as exc:
                 log.error("%s; leaving the job to it", exc)  # noqa: TRY400 - expected, not a crash
                 return JobResult(exit_code=exc.exit_code, status=self.status, reason=str(exc))
-            except WorkerError as exc:
-                log.error("job failed: %s", exc)  # noqa: TRY400 - the message is the story
-                return self._fail(self._exit_code(exc.exit_code), str(exc), start_time, tag, payload_log)
-            except Exception as exc:
-                if self.signals.stop.is_set():  # a phase cut short by SIGTERM: no crash to show
-                    log.error("job failed after SIGTERM: %s", exc)  # noqa: TRY400
-                    reason = f"the worker was asked to stop (SIGTERM): {exc}"
-                    return self._fail(ExitCode.TERMINATED, reason, start_time, tag, payload_log)
-                log.exception("job failed: unexpected error")
-                return self._fail(
-                    ExitCode.INTERNAL_ERROR, f"internal error: {exc!r}", start_time, tag, payload_log
-                )
+            except Exception as exc:  # noqa: BLE001 - every failure ends in the error zip and a final row
+                exit_code, reason = self._failure(exc)
+                return self._fail(exit_code, reason, start_time, tag, payload_log)
         return JobResult(
             exit_code=ExitCode.OK, status=self.status, payload_exit_code=self.payload_exit, output_keys=keys
         )
@@ -286,9 +277,16 @@ class _Job:
         self.status = JobStatus.JOB_COMPLETE
         return tuple(keys)
 
-    def _exit_code(self, code: ExitCode) -> ExitCode:
-        """Return `code`, or TERMINATED when SIGTERM came first (whatever failure the stop caused)."""
-        return ExitCode.TERMINATED if self.signals.stop.is_set() else code
+    def _failure(self, exc: Exception) -> tuple[ExitCode, str]:
+        """Log why the job failed; return the exit code (TERMINATED once SIGTERM came) and the reason."""
+        if isinstance(exc, WorkerError):
+            log.error("job failed: %s", exc)
+            return (ExitCode.TERMINATED if self.signals.stop.is_set() else exc.exit_code), str(exc)
+        if self.signals.stop.is_set():  # a phase cut short by SIGTERM: no crash to show
+            log.error("job failed after SIGTERM: %s", exc)
+            return ExitCode.TERMINATED, f"the worker was asked to stop (SIGTERM): {exc}"
+        log.error("job failed: unexpected error", exc_info=exc)
+        return ExitCode.INTERNAL_ERROR, f"internal error: {exc!r}"
 
     def _supervise(self, running: RunningPayload) -> tuple[int, bool]:
         stopped = False
@@ -306,7 +304,7 @@ class _Job:
         config = self.config
         error_key: str | None = None
         # The payload's code when it failed or was stopped; the worker's when the job failed around it.
-        recorded_exit = self.payload_exit if self.payload_exit else int(exit_code)
+        recorded_exit = self.payload_exit or int(exit_code)
         try:
             self._set_status(JobStatus.JOB_FAILED_PUSHING_LOGS)
             try:

@@ -48,7 +48,7 @@ def _subreaper_flag(libc: ctypes.CDLL) -> int:
 def _process_table() -> dict[int, tuple[int, str]]:
     """Return {pid: (parent pid, state letter)} for every process /proc shows."""
     table: dict[int, tuple[int, str]] = {}
-    for entry in os.listdir("/proc"):
+    for entry in os.listdir("/proc"):  # noqa: PTH208 - names only, in a hot loop
         if not entry.isdigit():
             continue
         try:
@@ -107,7 +107,7 @@ class Reaper:
         return {pid for pid in found if table[pid][1] not in {"Z", "X"}}
 
     def signal(self, main_pid: int, signum: signal.Signals) -> int:
-        """Send `signum` to every live process of the payload (and its main process group); return how many."""
+        """Send `signum` to every live process of the payload and its main process group; return how many."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(main_pid, signum)
         pids = self.processes(main_pid)

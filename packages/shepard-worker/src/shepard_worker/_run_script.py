@@ -1,4 +1,4 @@
-"""Plain hints about a quick-deploy `run.sh` that `/bin/sh` cannot run as written (CRLF endings, a foreign shebang)."""
+"""Plain hints about a quick-deploy `run.sh` that `/bin/sh` cannot run as written (CRLF, a foreign `#!`)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,8 @@ def run_script_hints(script: Path) -> list[str]:
     hints: list[str] = []
     if b"\r\n" in data or data.endswith(b"\r"):
         hints.append(
-            "run.sh has Windows (CRLF) line endings, so the shell sees a stray '\\r' at the end of "
-            "every line; save it with LF endings (e.g. `dos2unix run.sh` or your editor's line-ending setting)"
+            "run.sh has Windows (CRLF) line endings, so the shell sees a stray '\\r' at the end of every "
+            "line; save it with LF endings (e.g. `dos2unix run.sh`, or your editor's line-ending setting)"
         )
     interpreter = _shebang_program(data)
     if interpreter is not None and interpreter not in _POSIX_SHELLS:

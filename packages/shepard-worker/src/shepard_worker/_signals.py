@@ -1,4 +1,4 @@
-"""SIGTERM ends the job at any phase: a stop flag every phase checks, raised at once where a phase may be cut short."""
+"""SIGTERM ends the job at any phase: a flag each phase checks, raised at once where a phase may end early."""
 
 from __future__ import annotations
 
