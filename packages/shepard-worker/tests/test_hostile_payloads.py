@@ -65,20 +65,21 @@ def running(pid: int) -> bool:
         return False
 
 
+WAIT_FOR_PID = 'while [ ! -s "$ROOT_OUTPUT_NAME/pid" ]; do sleep 0.05; done\n'
 LEFT_BEHIND = {
     "setsid": 'setsid sleep 600 &\necho $! > "$ROOT_OUTPUT_NAME/pid"\n',
     "nohup": 'nohup sleep 600 &\necho $! > "$ROOT_OUTPUT_NAME/pid"\n',
     "background": 'sleep 600 &\necho $! > "$ROOT_OUTPUT_NAME/pid"\n',
     "double fork": '(sleep 600 & echo $! > "$ROOT_OUTPUT_NAME/pid") &\nwait\n',
     "daemon closing stdin": (
-        "setsid sh -c 'exec 0<&-; echo $$ > \"$ROOT_OUTPUT_NAME/pid\"; exec sleep 600' &\nsleep 0.3\n"
+        "setsid sh -c 'exec 0<&-; echo $$ > \"$ROOT_OUTPUT_NAME/pid\"; exec sleep 600' &\n" + WAIT_FOR_PID
     ),
     "ignores TERM and HUP": (
         'setsid sh -c \'trap "" TERM HUP; echo $$ > "$ROOT_OUTPUT_NAME/pid"; '
-        "while :; do sleep 1; done' &\nsleep 0.3\n"
+        "while :; do sleep 1; done' &\n" + WAIT_FOR_PID
     ),
     "grandchild of a detached shell": (
-        "setsid sh -c 'sleep 600 & echo $! > \"$ROOT_OUTPUT_NAME/pid\"; wait' &\nsleep 0.3\n"
+        "setsid sh -c 'sleep 600 & echo $! > \"$ROOT_OUTPUT_NAME/pid\"; wait' &\n" + WAIT_FOR_PID
     ),
 }
 
@@ -199,7 +200,7 @@ class TestSigterm:
         script = (
             "python3 -c 'import os,sys\n"
             'd=os.environ["ROOT_OUTPUT_NAME"]\n'
-            '[open(os.path.join(d, f"f{i}"), "wb").write(os.urandom(20000)) for i in range(20000)]\'\n'
+            '[open(os.path.join(d, f"f{i}"), "wb").write(os.urandom(20000)) for i in range(5000)]\'\n'
         )
         flock.quick_deploy("qd", {"run.sh": script})
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})

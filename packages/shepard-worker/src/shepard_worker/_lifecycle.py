@@ -220,11 +220,19 @@ class _Job:
         with self.signals.interruptible():
             if has_zip:
                 download_input_zip(
-                    self.s3, config.inputs_bucket, row.input_zip_name, workspace.preferred_input_dir
+                    self.s3,
+                    config.inputs_bucket,
+                    row.input_zip_name,
+                    workspace.preferred_input_dir,
+                    self.signals.check,
                 )
             if directory is not None:
                 quick_deploy_dir = fetch_quick_deploy(
-                    self.s3, config.quick_deploy_bucket, directory, workspace.preferred_input_dir
+                    self.s3,
+                    config.quick_deploy_bucket,
+                    directory,
+                    workspace.preferred_input_dir,
+                    self.signals.check,
                 )
             write_secrets(self.secretsmanager, config.secret_store, workspace.root.input_dir)
         if quick_deploy_dir is not None:
@@ -267,6 +275,7 @@ class _Job:
                 part_size=config.part_size,
                 compress_level=config.compress_level,
             )
+        self.signals.check()  # the raise may be lost in a library's cleanup; the flag never is
         self._set_status(JobStatus.JOB_COMPLETE_CLEANING_UP_WORKSPACE)
         try:
             workspace.remove()

@@ -122,16 +122,21 @@ class Reaper:
         The main process is not reaped here (its Popen does that); every other child is.
         """
         count = self.signal(main_pid, signal.SIGTERM)
-        if count and not self._wait_gone(main_pid, grace_seconds):
-            self.signal(main_pid, signal.SIGKILL)
-            if not self._wait_gone(main_pid, KILL_WAIT_SECONDS):
-                log.error("processes of the payload survived SIGKILL: %s", sorted(self.processes(main_pid)))
+        # SIGKILL is sent again on every poll: a process may fork once more before its parent dies.
+        if (
+            count
+            and not self._wait_gone(main_pid, grace_seconds)
+            and not self._wait_gone(main_pid, KILL_WAIT_SECONDS, signal.SIGKILL)
+        ):
+            log.error("processes of the payload survived SIGKILL: %s", sorted(self.processes(main_pid)))
         self.reap(main_pid)
         return count
 
-    def _wait_gone(self, main_pid: int, seconds: float) -> bool:
+    def _wait_gone(self, main_pid: int, seconds: float, resend: signal.Signals | None = None) -> bool:
         deadline = time.monotonic() + seconds
         while True:
+            if resend is not None:
+                self.signal(main_pid, resend)
             self.reap(main_pid)
             if not self.processes(main_pid) - {main_pid} and not _alive(main_pid):
                 return True

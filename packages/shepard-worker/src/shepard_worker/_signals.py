@@ -32,6 +32,8 @@ class StopSignal:
     uploading outputs) runs inside `interruptible()`, so SIGTERM raises TerminatedError there and the
     job goes straight to its error zip. Elsewhere (table writes, starting or stopping the payload, the
     error zip itself) SIGTERM only sets the flag, which the next `check()` turns into TerminatedError.
+    A library may swallow the raised error (s3transfer ignores any exception while it waits for its
+    transfers to finish), so every interruptible phase also calls `check()` as it goes and after it.
     """
 
     def __init__(self, stop: threading.Event, grace_seconds: float) -> None:

@@ -15,6 +15,7 @@ from shepard_core import UnusablePathError, folder_parts, input_zip_file_name
 from shepard_worker._errors import QuickDeployError, SecretNameError, StagingError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
     from mypy_boto3_s3 import S3Client
@@ -42,11 +43,23 @@ def staged_zip_name(key: str) -> str:
         raise StagingError(str(exc)) from None
 
 
-def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> Path:
-    """Download the job's input zip to `input_dir`/<the key's file name> and return that path."""
+def _progress(check: Callable[[], None] | None) -> Callable[[int], None] | None:
+    """Return a download progress callback that calls `check` (which raises to abandon the download)."""
+    if check is None:
+        return None
+    return lambda _bytes: check()
+
+
+def download_input_zip(
+    s3: S3Client, bucket: str, key: str, input_dir: Path, check: Callable[[], None] | None = None
+) -> Path:
+    """Download the job's input zip to `input_dir`/<the key's file name> and return that path.
+
+    `check` is called as data arrives; whatever it raises abandons the download.
+    """
     target = input_dir / staged_zip_name(key)
     try:
-        s3.download_file(bucket, key, str(target))
+        s3.download_file(bucket, key, str(target), Callback=_progress(check))
     except ClientError as exc:
         raise StagingError(
             f"could not download the input zip s3://{bucket}/{key}: {_error_code(exc) or exc}"
@@ -65,10 +78,17 @@ def _relative_parts(path: str, what: str) -> tuple[str, ...]:
         raise QuickDeployError(str(exc)) from None
 
 
-def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_dir: Path) -> Path:
+def fetch_quick_deploy(
+    s3: S3Client,
+    bucket: str | None,
+    directory: str,
+    input_dir: Path,
+    check: Callable[[], None] | None = None,
+) -> Path:
     """Download the folder `directory` of the quick-deploy bucket into `input_dir`; return the folder.
 
-    The folder must hold a `run.sh`. Every object key is checked to stay inside the folder.
+    The folder must hold a `run.sh`. Every object key is checked to stay inside the folder. `check`
+    is called before each file and as data arrives; whatever it raises abandons the download.
     """
     if bucket is None:
         raise QuickDeployError(
@@ -88,7 +108,9 @@ def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_d
                     continue  # a folder marker
                 destination = target.joinpath(*_relative_parts(relative, "quick-deploy object"))
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(destination))
+                if check is not None:
+                    check()
+                s3.download_file(bucket, key, str(destination), Callback=_progress(check))
                 count += 1
     except ClientError as exc:
         raise QuickDeployError(f"could not fetch s3://{bucket}/{prefix}: {_error_code(exc) or exc}") from None
@@ -107,16 +129,19 @@ def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_d
 
 
 def _check_secret_name(name: str) -> None:
-    """Raise SecretNameError unless `name` can be one file in the secrets folder."""
-    what = f"secret {name!r}"
-    try:
-        parts = folder_parts(name, what)
-    except UnusablePathError as exc:
-        raise SecretNameError(f"{exc}; rename it and run `shepard secretify` again") from None
-    if parts != (name,) or name != name.strip():
+    """Raise SecretNameError unless `name` can be one file in the secrets folder (core's path rules)."""
+    problem: str | None = None
+    if any(c in name for c in "/\\\0") or name != name.strip():
+        problem = "it is not one plain file name (no '/', '\\', NUL, leading or trailing spaces)"
+    else:
+        try:
+            folder_parts(name, "secret")
+        except UnusablePathError as exc:
+            problem = "it " + str(exc).removeprefix(f"secret {name!r} ")
+    if problem is not None:
         raise SecretNameError(
-            f"{what} cannot be a file name in the secrets folder: use a plain file name "
-            "(no '/', no '..', no leading or trailing spaces); rename it and run `shepard secretify` again"
+            f"secret {name!r} cannot be a file name in the secrets folder: {problem}; "
+            "rename it and run `shepard secretify` again"
         )
 
 
