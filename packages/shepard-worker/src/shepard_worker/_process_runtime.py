@@ -95,15 +95,15 @@ class _RunningProcess(RunningPayload):
         if self._process.poll() is not None:
             return
         log.warning("stopping the payload (SIGTERM, then SIGKILL after %ss)", grace_seconds)
-        self._reaper.signal(self._process.pid, signal.SIGTERM)
+        self._reaper.send(self._process.pid, signal.SIGTERM)
         try:
             self._process.wait(grace_seconds)
         except subprocess.TimeoutExpired:
-            self._reaper.signal(self._process.pid, signal.SIGKILL)
+            self._reaper.send(self._process.pid, signal.SIGKILL)
 
     def close(self) -> None:
         if self._process.poll() is None:
-            self._reaper.signal(self._process.pid, signal.SIGKILL)
+            self._reaper.send(self._process.pid, signal.SIGKILL)
             self._process.wait()
         self._reaper.end(self._process.pid, 0)
         self._stop_reading.set()

@@ -106,7 +106,7 @@ class Reaper:
             pending.extend(below.get(pid, ()))
         return {pid for pid in found if table[pid][1] not in {"Z", "X"}}
 
-    def signal(self, main_pid: int, signum: signal.Signals) -> int:
+    def send(self, main_pid: int, signum: signal.Signals) -> int:
         """Send `signum` to every live process of the payload and its main process group; return how many."""
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(main_pid, signum)
@@ -121,7 +121,7 @@ class Reaper:
 
         The main process is not reaped here (its Popen does that); every other child is.
         """
-        count = self.signal(main_pid, signal.SIGTERM)
+        count = self.send(main_pid, signal.SIGTERM)
         # SIGKILL is sent again on every poll: a process may fork once more before its parent dies.
         if (
             count
@@ -136,7 +136,7 @@ class Reaper:
         deadline = time.monotonic() + seconds
         while True:
             if resend is not None:
-                self.signal(main_pid, resend)
+                self.send(main_pid, resend)
             self.reap(main_pid)
             if not self.processes(main_pid) - {main_pid} and not _alive(main_pid):
                 return True
