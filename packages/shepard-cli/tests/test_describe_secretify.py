@@ -64,6 +64,18 @@ class TestSecretify:
         with pytest.raises(CliError, match="not a plain file name"):
             _secrets.secret_document(tmp_path)
 
+    @pytest.mark.parametrize("size", [256, 300, 4096])
+    def test_names_no_file_system_can_hold_are_refused_in_one_line(self, size):
+        """A secret name over 255 bytes is refused with one line naming the limit, never stored."""
+        with pytest.raises(CliError, match=r"names of at most 255 bytes") as refused:
+            _secrets.check_secret_name("k" * size)
+        assert "\n" not in str(refused.value)
+        assert f"{size:,}-byte name" in str(refused.value)
+
+    def test_a_name_of_255_bytes_is_accepted(self):
+        """The longest name a file system holds is a valid secret name."""
+        _secrets.check_secret_name("k" * 255)
+
     def test_subfolders_are_refused(self, tmp_path):
         """A folder inside the secrets folder is refused."""
         (tmp_path / "nested").mkdir()

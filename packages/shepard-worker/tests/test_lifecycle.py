@@ -99,12 +99,12 @@ class TestSuccessfulJob:
 
     @pytest.mark.parametrize(
         ("key", "staged_as"),
-        [("team/batch 7/job-1.zip", "team/batch 7/job-1.zip"), ("odd//../job-1.zip", "job-1.zip")],
+        [("team/batch 7/job-1.zip", "job-1.zip"), ("odd//../job-1.zip", "job-1.zip")],
     )
-    def test_an_input_zip_in_a_folder_of_the_bucket_is_at_its_key_under_root_input(
+    def test_an_input_zip_in_a_folder_of_the_bucket_is_staged_by_its_file_name(
         self, flock, key: str, staged_as: str
     ) -> None:
-        """A nested key is staged at $ROOT_INPUT_NAME/$INPUT_ZIP_NAME; a key with `..` or `//` by its name."""
+        """A key in a folder (or with `..` or `//`) is staged under its file name in $ROOT_INPUT_NAME."""
         # GIVEN a job whose zip sits in a folder of the inputs bucket
         flock.quick_deploy(
             "qd", {"run.sh": 'cd "$ROOT_INPUT_NAME"\nfind . -name "*.zip" > "$ROOT_OUTPUT_NAME/found"\n'}

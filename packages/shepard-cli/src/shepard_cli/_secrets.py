@@ -7,6 +7,8 @@ import json
 import re
 from typing import TYPE_CHECKING, Final
 
+from shepard_core import MAX_FILE_NAME_BYTES
+
 from shepard_cli._errors import CliError
 
 if TYPE_CHECKING:
@@ -31,16 +33,28 @@ def secret_document(folder: Path) -> dict[str, str]:
             raise CliError(
                 f"{path} is a folder; secrets are plain files only", "Move it out, or zip it into one file"
             )
-        if not _PLAIN_NAME.match(name) or name in {".", ".."}:
-            raise CliError(
-                f"{name!r} is not a plain file name", "Rename it with letters, digits and . _ - @ + = , only"
-            )
+        check_secret_name(name)
         if not path.is_file():
             raise CliError(f"{path} is not a regular file", "Keep only regular files in the secrets folder")
         document[name] = base64.b64encode(path.read_bytes()).decode("ascii")
     if not document:
         raise CliError(f"{folder} holds no files", "Put the secret files to deploy in it")
     return document
+
+
+def check_secret_name(name: str) -> None:
+    """Raise CliError unless `name` can be a file in every worker's secrets folder."""
+    if not _PLAIN_NAME.match(name) or name in {".", ".."}:
+        raise CliError(
+            f"{name!r} is not a plain file name", "Rename it with letters, digits and . _ - @ + = , only"
+        )
+    size = len(name.encode())
+    if size > MAX_FILE_NAME_BYTES:
+        raise CliError(
+            f"{name[:40]!r}... is a {size:,}-byte name; a worker's file system holds names of at most "
+            f"{MAX_FILE_NAME_BYTES} bytes",
+            "Rename it shorter",
+        )
 
 
 def secret_string(document: dict[str, str]) -> str:

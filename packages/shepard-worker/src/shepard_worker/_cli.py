@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from typing import TYPE_CHECKING
 
 from shepard_worker._errors import ConfigError, ExitCode
@@ -39,7 +41,19 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Parse the command line, run the job the environment names and return the exit code."""
-    args = _parser().parse_args(argv)
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        return _run(_parser().parse_args(argv), stop)
+    # Until the job's own handler is in place, SIGTERM is remembered, so the job stops as soon as it can.
+    previous = signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+    try:
+        return _run(_parser().parse_args(argv), stop)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _run(args: argparse.Namespace, stop: threading.Event) -> int:
+    """Run the parsed command; a set `stop` makes the job stop as SIGTERM does."""
     logging.basicConfig(
         level=logging.INFO,
         stream=sys.stderr,
@@ -56,7 +70,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"shepard-worker: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's own message
         return int(exc.exit_code)
-    result = run_job(config)
+    result = run_job(config, stop_event=stop)
     return int(result.exit_code)
 
 

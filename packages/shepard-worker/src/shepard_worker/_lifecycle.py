@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
-import signal
 import threading
 from typing import IO, TYPE_CHECKING, Any
 
@@ -20,8 +19,16 @@ from shepard_worker._errors import (
 )
 from shepard_worker._logs import PayloadLog, WorkerLog
 from shepard_worker._outputs import upload_error_zip, upload_outputs
+from shepard_worker._run_script import run_script_hints
 from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
-from shepard_worker._staging import download_input_zip, fetch_quick_deploy, write_secrets
+from shepard_worker._signals import StopSignal
+from shepard_worker._staging import (
+    RUN_SCRIPT,
+    download_input_zip,
+    fetch_quick_deploy,
+    staged_zip_name,
+    write_secrets,
+)
 from shepard_worker._table import JobTable
 from shepard_worker._workspace import Workspace
 
@@ -99,14 +106,15 @@ def run_job(  # noqa: PLR0913 - every collaborator is injectable
         secretsmanager = secretsmanager or default_secrets
     owned_runtime = runtime is None
     worker_log = WorkerLog()
-    with _capture(worker_log), _signals(stop, enabled=handle_signals):
+    signals = StopSignal(stop, config.stop_grace_seconds)
+    with _capture(worker_log), signals.installed(enabled=handle_signals):
         job = _Job(
             config,
             s3=s3,
             dynamodb=dynamodb,
             secretsmanager=secretsmanager,
             runtime=runtime or make_runtime(config),
-            stop=stop,
+            signals=signals,
             worker_log=worker_log,
             echo=echo,
         )
@@ -130,23 +138,6 @@ def _capture(handler: WorkerLog) -> Iterator[None]:
         log.setLevel(previous)
 
 
-@contextlib.contextmanager
-def _signals(stop: threading.Event, *, enabled: bool) -> Iterator[None]:
-    if not enabled or threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def on_term(signum: int, _frame: object) -> None:
-        log.warning("received %s: stopping the job", signal.Signals(signum).name)
-        stop.set()
-
-    previous = signal.signal(signal.SIGTERM, on_term)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
 class _Job:
     def __init__(  # noqa: PLR0913 - the job's collaborators
         self,
@@ -156,7 +147,7 @@ class _Job:
         dynamodb: DynamoDBClient,
         secretsmanager: SecretsManagerClient,
         runtime: Runtime,
-        stop: threading.Event,
+        signals: StopSignal,
         worker_log: WorkerLog,
         echo: IO[bytes] | None,
     ) -> None:
@@ -164,7 +155,7 @@ class _Job:
         self.s3 = s3
         self.secretsmanager = secretsmanager
         self.runtime = runtime
-        self.stop = stop
+        self.signals = signals
         self.worker_log = worker_log
         self.echo = echo
         self.table = JobTable(dynamodb, config.table_name, config.job_uuid, config.attempt)
@@ -172,14 +163,11 @@ class _Job:
         self.env: dict[str, str] = {}
         self.status: JobStatus | None = None
         self.payload_exit: int | None = None
+        self.hints: list[str] = []
 
     def _set_status(self, status: JobStatus) -> None:
         self.table.set_status(status)
         self.status = status
-
-    def _check_stop(self) -> None:
-        if self.stop.is_set():
-            raise TerminatedError("the worker was asked to stop (SIGTERM) before the payload finished")
 
     def run(self) -> JobResult:
         config = self.config
@@ -212,14 +200,9 @@ class _Job:
             except LostOwnershipError as exc:
                 log.error("%s; leaving the job to it", exc)  # noqa: TRY400 - expected, not a crash
                 return JobResult(exit_code=exc.exit_code, status=self.status, reason=str(exc))
-            except WorkerError as exc:
-                log.error("job failed: %s", exc)  # noqa: TRY400 - the message is the story
-                return self._fail(exc.exit_code, str(exc), start_time, tag, payload_log)
-            except Exception as exc:
-                log.exception("job failed: unexpected error")
-                return self._fail(
-                    ExitCode.INTERNAL_ERROR, f"internal error: {exc!r}", start_time, tag, payload_log
-                )
+            except Exception as exc:  # noqa: BLE001 - every failure ends in the error zip and a final row
+                exit_code, reason = self._failure(exc)
+                return self._fail(exit_code, reason, start_time, tag, payload_log)
         return JobResult(
             exit_code=ExitCode.OK, status=self.status, payload_exit_code=self.payload_exit, output_keys=keys
         )
@@ -227,23 +210,36 @@ class _Job:
     def _run_claimed(self, row: JobRow, payload_log: PayloadLog) -> tuple[str, ...]:
         config = self.config
         workspace = self.workspace
-        self.env = payload_environment(
-            config, row, workspace, row.input_zip_name, self.runtime.read_only_path
-        )
+        self.signals.check()
+        has_zip = not row.is_invoked and bool(row.input_zip_name)
+        zip_name = staged_zip_name(row.input_zip_name) if has_zip else row.input_zip_name
+        self.env = payload_environment(config, row, workspace, zip_name, self.runtime.read_only_path)
         workspace.create()
-        if not row.is_invoked and row.input_zip_name:
-            download_input_zip(
-                self.s3, config.inputs_bucket, row.input_zip_name, workspace.preferred_input_dir
-            )
-        self._check_stop()
         quick_deploy_dir: Path | None = None
         directory = special_value(row.inputs, QUICK_DEPLOY_DIRECTORY)
-        if directory is not None:
-            quick_deploy_dir = fetch_quick_deploy(
-                self.s3, config.quick_deploy_bucket, directory, workspace.preferred_input_dir
-            )
-        write_secrets(self.secretsmanager, config.secret_store, workspace.root.input_dir)
-        self._check_stop()
+        with self.signals.interruptible():
+            if has_zip:
+                download_input_zip(
+                    self.s3,
+                    config.inputs_bucket,
+                    row.input_zip_name,
+                    workspace.preferred_input_dir,
+                    self.signals.check,
+                )
+            if directory is not None:
+                quick_deploy_dir = fetch_quick_deploy(
+                    self.s3,
+                    config.quick_deploy_bucket,
+                    directory,
+                    workspace.preferred_input_dir,
+                    self.signals.check,
+                )
+            write_secrets(self.secretsmanager, config.secret_store, workspace.root.input_dir)
+        if quick_deploy_dir is not None:
+            self.hints = run_script_hints(quick_deploy_dir / RUN_SCRIPT)
+            for hint in self.hints:
+                log.warning("hint: %s", hint)
+        self.signals.check()
         self._set_status(JobStatus.CALLING_PAYLOAD_CODE)
         spec = PayloadSpec(
             job_uuid=config.job_uuid,
@@ -267,27 +263,41 @@ class _Job:
                 f"the payload was stopped (exit code {self.payload_exit})"
             )
         if self.payload_exit != 0:
-            raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}")
+            hints = "".join(f"; hint: {hint}" for hint in self.hints)
+            raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}{hints}")
         self._set_status(JobStatus.JOB_COMPLETE_PUSHING_TO_S3)
-        keys = upload_outputs(
-            self.s3,
-            config.outputs_bucket,
-            workspace,
-            job_uuid=config.job_uuid,
-            start_time=row.start_time or "",
-            tag=special_value(row.inputs, TAG),
-            part_size=config.part_size,
-            compress_level=config.compress_level,
-        )
+        with self.signals.interruptible():
+            keys = upload_outputs(
+                self.s3,
+                config.outputs_bucket,
+                workspace,
+                job_uuid=config.job_uuid,
+                start_time=row.start_time or "",
+                tag=special_value(row.inputs, TAG),
+                part_size=config.part_size,
+                compress_level=config.compress_level,
+            )
+        self.signals.check()  # the raise may be lost in a library's cleanup; the flag never is
         self._set_status(JobStatus.JOB_COMPLETE_CLEANING_UP_WORKSPACE)
         try:
             workspace.remove()
-        except OSError as exc:
+        except Exception as exc:  # noqa: BLE001 - whatever cleanup hits, the row must reach its final status
             # The outputs are uploaded: the job is complete; what is left on disk is only logged.
             log.error("could not remove the job's folders (%s); they are left on disk", exc)  # noqa: TRY400
         self.table.finish(JobStatus.JOB_COMPLETE, 0)
         self.status = JobStatus.JOB_COMPLETE
         return tuple(keys)
+
+    def _failure(self, exc: Exception) -> tuple[ExitCode, str]:
+        """Log why the job failed; return the exit code (TERMINATED once SIGTERM came) and the reason."""
+        if isinstance(exc, WorkerError):
+            log.error("job failed: %s", exc)
+            return (ExitCode.TERMINATED if self.signals.stop.is_set() else exc.exit_code), str(exc)
+        if self.signals.stop.is_set():  # a phase cut short by SIGTERM: no crash to show
+            log.error("job failed after SIGTERM: %s", exc)
+            return ExitCode.TERMINATED, f"the worker was asked to stop (SIGTERM): {exc}"
+        log.error("job failed: unexpected error", exc_info=exc)
+        return ExitCode.INTERNAL_ERROR, f"internal error: {exc!r}"
 
     def _supervise(self, running: RunningPayload) -> tuple[int, bool]:
         stopped = False
@@ -295,7 +305,7 @@ class _Job:
             code = running.wait(POLL_SECONDS)
             if code is not None:
                 return code, stopped
-            if self.stop.is_set() and not stopped:
+            if self.signals.stop.is_set() and not stopped:
                 running.stop(self.config.stop_grace_seconds)
                 stopped = True
 
@@ -304,7 +314,8 @@ class _Job:
     ) -> JobResult:
         config = self.config
         error_key: str | None = None
-        recorded_exit = self.payload_exit if self.payload_exit is not None else int(exit_code)
+        # The payload's code when it failed or was stopped; the worker's when the job failed around it.
+        recorded_exit = self.payload_exit or int(exit_code)
         try:
             self._set_status(JobStatus.JOB_FAILED_PUSHING_LOGS)
             try:
@@ -326,8 +337,8 @@ class _Job:
             self._set_status(JobStatus.JOB_FAILED_CLEANING_UP_WORKSPACE)
             try:
                 self.workspace.remove()
-            except OSError:
-                log.exception("could not remove the job's folders")
+            except Exception as exc:  # noqa: BLE001 - whatever cleanup hits, the row must reach its final status
+                log.error("could not remove the job's folders (%s); they are left on disk", exc)  # noqa: TRY400
             self.table.finish(JobStatus.JOB_FAILED, recorded_exit)
             self.status = JobStatus.JOB_FAILED
         except LostOwnershipError as exc:

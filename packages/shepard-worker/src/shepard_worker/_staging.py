@@ -7,14 +7,17 @@ import binascii
 import json
 import logging
 import os
-from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
+from shepard_core import UnusablePathError, folder_parts, input_zip_file_name
 
 from shepard_worker._errors import QuickDeployError, SecretNameError, StagingError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from mypy_boto3_s3 import S3Client
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -28,23 +31,35 @@ def _error_code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> Path:
-    """Download the job's input zip to `input_dir`/`key` (so `$ROOT_INPUT_NAME/$INPUT_ZIP_NAME` finds it).
+def staged_zip_name(key: str) -> str:
+    """Return the file name the input zip with object key `key` is staged under, or raise StagingError.
 
-    A key with empty, `.` or `..` parts cannot be a path inside `input_dir`: it goes under its last part.
+    It is the key's last part (core's `input_zip_file_name`), so `$ROOT_INPUT_NAME/$INPUT_ZIP_NAME` is
+    always a file directly in the input folder, whatever folders, `.` or `..` the key holds.
     """
-    parts = key.split("/")
-    if all(part not in {"", ".", ".."} for part in parts) and "\0" not in key:
-        target = input_dir.joinpath(*parts)
-    else:
-        name = PurePosixPath(key).name
-        if name in {"", ".", ".."} or "\0" in name:
-            raise StagingError(f"INPUT_ZIP_NAME {key!r} does not end in a file name")
-        target = input_dir / name
-        log.warning("input zip key %r is not a safe relative path; it is staged as %s", key, target)
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        s3.download_file(bucket, key, str(target))
+        return input_zip_file_name(key)
+    except UnusablePathError as exc:
+        raise StagingError(str(exc)) from None
+
+
+def _progress(check: Callable[[], None] | None) -> Callable[[int], None] | None:
+    """Return a download progress callback that calls `check` (which raises to abandon the download)."""
+    if check is None:
+        return None
+    return lambda _bytes: check()
+
+
+def download_input_zip(
+    s3: S3Client, bucket: str, key: str, input_dir: Path, check: Callable[[], None] | None = None
+) -> Path:
+    """Download the job's input zip to `input_dir`/<the key's file name> and return that path.
+
+    `check` is called as data arrives; whatever it raises abandons the download.
+    """
+    target = input_dir / staged_zip_name(key)
+    try:
+        s3.download_file(bucket, key, str(target), Callback=_progress(check))
     except ClientError as exc:
         raise StagingError(
             f"could not download the input zip s3://{bucket}/{key}: {_error_code(exc) or exc}"
@@ -56,19 +71,24 @@ def download_input_zip(s3: S3Client, bucket: str, key: str, input_dir: Path) -> 
 
 
 def _relative_parts(path: str, what: str) -> tuple[str, ...]:
-    """Return the components of a relative path, refusing absolute paths, `..`, `.` and empty parts."""
-    if path.startswith("/") or "\\" in path or "\0" in path:
-        raise QuickDeployError(f"{what} {path!r} must be a relative folder path inside the bucket")
-    parts = tuple(path.strip("/").split("/"))
-    if not parts or any(part in {"", ".", ".."} for part in parts):
-        raise QuickDeployError(f"{what} {path!r} may not contain '..', '.' or empty components")
-    return parts
+    """Return the parts of a relative path (core's `folder_parts`), or raise QuickDeployError."""
+    try:
+        return folder_parts(path, what)
+    except UnusablePathError as exc:
+        raise QuickDeployError(str(exc)) from None
 
 
-def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_dir: Path) -> Path:
+def fetch_quick_deploy(
+    s3: S3Client,
+    bucket: str | None,
+    directory: str,
+    input_dir: Path,
+    check: Callable[[], None] | None = None,
+) -> Path:
     """Download the folder `directory` of the quick-deploy bucket into `input_dir`; return the folder.
 
-    The folder must hold a `run.sh`. Every object key is checked to stay inside the folder.
+    The folder must hold a `run.sh`. Every object key is checked to stay inside the folder. `check`
+    is called before each file and as data arrives; whatever it raises abandons the download.
     """
     if bucket is None:
         raise QuickDeployError(
@@ -88,7 +108,9 @@ def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_d
                     continue  # a folder marker
                 destination = target.joinpath(*_relative_parts(relative, "quick-deploy object"))
                 destination.parent.mkdir(parents=True, exist_ok=True)
-                s3.download_file(bucket, key, str(destination))
+                if check is not None:
+                    check()
+                s3.download_file(bucket, key, str(destination), Callback=_progress(check))
                 count += 1
     except ClientError as exc:
         raise QuickDeployError(f"could not fetch s3://{bucket}/{prefix}: {_error_code(exc) or exc}") from None
@@ -107,10 +129,19 @@ def fetch_quick_deploy(s3: S3Client, bucket: str | None, directory: str, input_d
 
 
 def _check_secret_name(name: str) -> None:
-    if name in {"", ".", ".."} or "/" in name or "\\" in name or "\0" in name or name != name.strip():
+    """Raise SecretNameError unless `name` can be one file in the secrets folder (core's path rules)."""
+    problem: str | None = None
+    if any(c in name for c in "/\\\0") or name != name.strip():
+        problem = "it is not one plain file name (no '/', '\\', NUL, leading or trailing spaces)"
+    else:
+        try:
+            folder_parts(name, "secret")
+        except UnusablePathError as exc:
+            problem = "it " + str(exc).removeprefix(f"secret {name!r} ")
+    if problem is not None:
         raise SecretNameError(
-            f"secret {name!r} cannot be a file name in the secrets folder: "
-            "use a plain file name (no '/', no '..', not empty)"
+            f"secret {name!r} cannot be a file name in the secrets folder: {problem}; "
+            "rename it and run `shepard secretify` again"
         )
 
 
@@ -158,8 +189,11 @@ def write_secrets(client: SecretsManagerClient, store: str | None, root_input_di
         raise StagingError(f"secret store {store} does not hold a JSON object of file name -> base64")
     decoded = {name: _decode_secret(name, value) for name, value in secrets.items()}
     for name, content in decoded.items():
-        fd = os.open(secrets_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(content)
+        try:
+            fd = os.open(secrets_dir / name, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(content)
+        except OSError as exc:
+            raise SecretNameError(f"secret {name!r} could not be written to {secrets_dir}: {exc}") from None
     log.info("%d secrets written to %s", len(decoded), secrets_dir)
     return secrets_dir
