@@ -12,6 +12,10 @@ import click
 from shepard_local._state import DEFAULT_PREFIX, FlockNames, FlockState, default_local_dir
 
 PROFILE_NAME: Final = "local"
+ARRAYS_SHOWN: Final = 10
+"""How many of the latest array jobs `shepard local status` lists with their children's states."""
+
+
 MEMORY_NOTE: Final = (
     "The flock's state (buckets, queue, table, jobs) lives in the emulator's memory and is gone after "
     "`shepard local down`; outputs you retrieve stay on disk."
@@ -208,7 +212,18 @@ def status(directory: Path | None) -> None:
             f"{stats['messages_deleted']} messages done, {stats['messages_failed']} failed (retried by SQS)"
         )
         jobs = ", ".join(f"{count} {name.lower()}" for name, count in sorted(stats["batch_jobs"].items()))
-        click.echo(f"  Batch jobs    {jobs or 'none yet'}")
+        click.echo(f"  Batch jobs    {jobs or 'none yet'} (array children and plain jobs)")
+        arrays = stats.get("arrays", [])
+        click.echo(
+            f"  SubmitJob     {stats.get('submit_job_calls', 0)} calls: {len(arrays)} array job(s), "
+            f"{stats.get('submit_job_calls', 0) - len(arrays)} plain job(s)"
+        )
+        for array in arrays[-ARRAYS_SHOWN:]:
+            children = ", ".join(
+                f"{count} {name.lower()}" for name, count in sorted(array["statusSummary"].items())
+            )
+            size, state_now = array["arraySize"], array["status"].lower()
+            click.echo(f"    array {array['jobId']}  {state_now}, {size} children: {children}")
     if moto_up:
         depths = queue_depths(state)
         click.echo(
