@@ -55,6 +55,8 @@ class Setting(enum.StrEnum):
     """The multipart upload part size in bytes (worker)."""
     ZIP_COMPRESS_LEVEL = "SHEPARD_ZIP_COMPRESS_LEVEL"
     """The deflate level of output zips, 0-9 (worker)."""
+    ARRAY_CLAIM = "SHEPARD_ARRAY_CLAIM"
+    """The claim token of the array (or plain job) a worker runs for: the scheduler's one override."""
     STOP_GRACE_SECONDS = "SHEPARD_STOP_GRACE_SECONDS"
     """Seconds a stopped payload gets before it is killed (worker)."""
 
