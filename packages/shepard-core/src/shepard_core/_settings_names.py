@@ -97,6 +97,8 @@ JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
 payload's network (the Docker bridge on AWS, never the host's)."""
 
 JOB_OVERRIDE_VARIABLES: Final[frozenset[str]] = frozenset(
-    {PayloadVariable.UUID.value, PayloadVariable.INPUT_ZIP_NAME.value, PayloadVariable.IS_INVOKED.value}
+    {PayloadVariable.UUID.value, Setting.ARRAY_CLAIM.value}
 )
-"""What the scheduler sets on each submitted job (container overrides), naming the job to its worker."""
+"""What the scheduler sets on a submitted job (container overrides): an array job gets only the claim
+token (each child finds its job in the manifest); a plain job also its job's UUID. The rest of a job
+(INPUT_ZIP_NAME, IS_INVOKED, its inputs) is on its row."""
