@@ -84,7 +84,7 @@ class TestJobList:
             (1, "ReservedKeywordError"),
             (3, "NotAnObjectError"),
         ]
-        assert "job 1 of the request" in rejections[0]["message"]
+        assert "PATH" in rejections[0]["message"]
         assert sorted(row["UUID"] for row in flock.rows()) == sorted(r["uuid"] for r in rejections)
         assert {row["JOB_STATUS"] for row in flock.rows()} == {"rejected"}
         report = flock.report(api_rejection_report_key(rejections[0]["uuid"]))
