@@ -31,9 +31,9 @@ class TestSettingNames:
         assert {Setting.TABLE_NAME, *buckets} <= JOB_DEFINITION_VARIABLES
 
     def test_job_overrides_are_reserved_names(self):
-        """What the scheduler sets per job is reserved (a payload variable or SHEPARD_*), so no inputs override it."""
+        """What the scheduler sets per job is a reserved name, so no job input can override it."""
         assert all(name in RESERVED_KEYWORDS or is_reserved(name) for name in JOB_OVERRIDE_VARIABLES)
-        assert JOB_OVERRIDE_VARIABLES == {"UUID", "SHEPARD_ARRAY_CLAIM"}
+        assert {"UUID", "SHEPARD_ARRAY_CLAIM"} == JOB_OVERRIDE_VARIABLES
         assert not JOB_OVERRIDE_VARIABLES & JOB_DEFINITION_VARIABLES
 
     def test_plain_strings(self):
