@@ -42,10 +42,9 @@ class TestManyJobs:
         assert len(mine) == MANY
         assert {key.split("result@", 1)[1][:36] for key in mine} == uuids
         executor = flock.executor_jobs()
-        assert all(len(executor[uuid]["attempts"]) == 1 for uuid in uuids)
-        batch = flock.client("batch")
-        listed = batch.list_jobs(jobQueue=flock.state.names.job_queue)["jobSummaryList"]
-        assert sorted(job["jobName"] for job in listed if job["jobName"] in uuids) == sorted(uuids)
+        batch_jobs = [str(row["SHEPARD_BATCH_JOB_ID"]) for row in rows.values()]
+        assert len(set(batch_jobs)) == MANY
+        assert all(len(executor[batch_job]["attempts"]) == 1 for batch_job in batch_jobs)
         sqs = flock.client("sqs")
         for name in (flock.state.names.queue, flock.state.names.dead_letter_queue):
             url = sqs.get_queue_url(QueueName=name)["QueueUrl"]
@@ -117,7 +116,6 @@ class TestDuplicateNotifications:
         rows = [r for r in flock.rows().values() if r.get("INPUT_ZIP_NAME") == key]
         assert len(rows) == 1
         assert rows[0]["JOB_STATUS"] == "job_complete"
-        listed = flock.client("batch").list_jobs(jobQueue=flock.state.names.job_queue)["jobSummaryList"]
-        assert [job["jobName"] for job in listed].count(row["UUID"]) == 1
+        assert flock.executor_job_of(str(row["UUID"]))["status"] == "SUCCEEDED"
         outputs = [k for k in flock.keys(flock.state.names.outputs_bucket) if f"result@{row['UUID']}_" in k]
         assert len(outputs) == 1

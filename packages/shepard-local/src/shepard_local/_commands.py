@@ -240,6 +240,8 @@ def status(directory: Path | None) -> None:
 def reclaim(directory: Path | None, job: str) -> None:
     """Terminate a running job's host as a Spot reclaim would; Batch's retry strategy then retries it.
 
+    JOB is a job's UUID (its row names its Batch job: an array child or a plain job) or a Batch job id.
+
     \b
     Example:
       shepard local reclaim 0b6c1c1e-6f0e-5d7b-9a57-2c1f0e4d1a2b
@@ -252,8 +254,13 @@ def reclaim(directory: Path | None, job: str) -> None:
     state = FlockState.load(directory)
     if state is None:
         raise click.ClickException(f"no local flock in {directory}")
+    from shepard_local._control import batch_job_of
+
+    batch_job = batch_job_of(state, job)
     try:
-        http_json(f"{state.api_endpoint}/local/jobs/{urllib.parse.quote(job, safe='')}/reclaim", data={})
+        http_json(
+            f"{state.api_endpoint}/local/jobs/{urllib.parse.quote(batch_job, safe='')}/reclaim", data={}
+        )
     except OSError as exc:
         raise click.ClickException(f"job {job} is not running on the local flock ({exc})") from None
     click.echo(f"Reclaimed the host of job {job}; its retry strategy decides what follows.")
