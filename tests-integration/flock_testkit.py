@@ -116,9 +116,14 @@ class Flock:
         return [key for key in keys if (name := parse_error_object_name(key)) and name.job_uuid == job_uuid]
 
     def executor_jobs(self) -> dict[str, dict[str, Any]]:
-        """Return the executor's view of every Batch job, by job name (the job UUID)."""
+        """Return the executor's view of every Batch job (arrays, their children, plain jobs), by job id."""
         with urllib.request.urlopen(f"{self.state.api_endpoint}/local/jobs", timeout=10) as response:  # noqa: S310
-            return {job["jobName"]: job for job in json.loads(response.read())["jobs"]}
+            return {job["jobId"]: job for job in json.loads(response.read())["jobs"]}
+
+    def executor_job_of(self, job_uuid: str) -> dict[str, Any] | None:
+        """Return the executor's view of the Batch job (array child or plain job) the job's row names."""
+        batch_job_id = self.rows().get(job_uuid, {}).get("SHEPARD_BATCH_JOB_ID")
+        return self.executor_jobs().get(str(batch_job_id)) if batch_job_id else None
 
     def wait_for(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
         """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
@@ -141,3 +146,10 @@ class Flock:
             what="the payload to start",
         )
         return str(row["UUID"])
+
+
+def flock_stats(flock: Flock) -> dict[str, Any]:
+    """Return the runner's counters: scheduler invocations, SubmitJob calls, arrays and their children."""
+    with urllib.request.urlopen(f"{flock.state.api_endpoint}/local/stats", timeout=10) as response:  # noqa: S310
+        stats: dict[str, Any] = json.loads(response.read())
+    return stats

@@ -44,7 +44,7 @@ class TestPayloadFailure:
             text = b"".join(archive.read(name) for name in archive.namelist())
         assert b"failing on purpose" in text
         assert not [k for k in flock.keys(flock.state.names.outputs_bucket) if uuid in k]
-        assert len(flock.executor_jobs()[uuid]["attempts"]) == 1
+        assert len(flock.executor_job_of(uuid)["attempts"]) == 1
 
 
 class TestBatchRetry:
@@ -61,7 +61,7 @@ class TestBatchRetry:
         # (the row reads job_failed between the attempts, as on AWS: the Batch job's state decides)
         batch_job = flock.wait_for(
             lambda: next(
-                (j for j in [flock.executor_jobs()[uuid]] if j["status"] in {"SUCCEEDED", "FAILED"}), None
+                (j for j in [flock.executor_job_of(uuid)] if j["status"] in {"SUCCEEDED", "FAILED"}), None
             ),
             timeout=90,
             what="the Batch job to finish",
@@ -89,7 +89,7 @@ class TestRejectedJob:
         assert row["JOB_STATUS"] == "rejected"
         assert "UUID" in str(row[Attr.REJECTION_REASON])
         assert rejection_report_key(key) in flock.keys(flock.state.names.errors_bucket, REJECTED_PREFIX)
-        assert str(row["UUID"]) not in flock.executor_jobs()
+        assert flock.executor_job_of(str(row["UUID"])) is None
         shown = json.loads(flock.cli("--profile", "local", "query", "--output", "json").stdout)
         mine = next(job for job in shown if job["uuid"] == row["UUID"])
         assert mine["status"] == "rejected"
@@ -147,7 +147,7 @@ class TestCancel:
 
         # THEN its one attempt stops, it is not retried, and both the row and Batch say it failed
         batch_job = flock.wait_for(
-            lambda: next((j for j in [flock.executor_jobs()[uuid]] if j["status"] == "FAILED"), None),
+            lambda: next((j for j in [flock.executor_job_of(uuid)] if j["status"] == "FAILED"), None),
             timeout=60,
             what="the Batch job to stop",
         )

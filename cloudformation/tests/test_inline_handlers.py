@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+from typing import ClassVar
 from urllib.parse import unquote_plus
 
 import pytest
@@ -72,7 +73,7 @@ class TestSchedulerFunction:
     def test_uploaded_job_zip_becomes_a_row_and_a_batch_job(
         self, flock, import_index, context_for, monkeypatch
     ):
-        """A job zip dropped into the inputs bucket becomes one job row and one Batch job named by UUID."""
+        """A job zip dropped into the inputs bucket becomes one row and one Batch job named by its claim."""
         # GIVEN the scheduler's inline code with its stack environment, and an uploaded job zip
         index = import_index(SCHEDULER)
         use_environment_of(flock, SCHEDULER, monkeypatch)
@@ -92,7 +93,7 @@ class TestSchedulerFunction:
         assert row["INPUT_ZIP_NAME"] == "jobs/first.zip"
         assert row["greeting"] == "hello"
         assert row["IS_INVOKED"] == "False"
-        assert batch_jobs(flock) == {row["UUID"]: row["SHEPARD_BATCH_JOB_ID"]}
+        assert batch_jobs(flock) == {f"shepard-{row['SHEPARD_ARRAY_CLAIM']}": row["SHEPARD_BATCH_JOB_ID"]}
 
     def test_job_zip_with_a_reserved_keyword_is_rejected_without_a_batch_job(
         self, flock, import_index, context_for, monkeypatch
@@ -129,7 +130,7 @@ class TestBatchingEndpointFunction:
         assert body["uuid"] == row["UUID"]
         assert row["greeting"] == "hello"
         assert row["IS_INVOKED"] == "True"
-        assert batch_jobs(flock) == {body["uuid"]: body["batch_job_id"]}
+        assert batch_jobs(flock) == {f"shepard-{row['SHEPARD_ARRAY_CLAIM']}": body["batch_job_id"]}
 
     def test_function_url_request_answers_200(self, flock, import_index, context_for, monkeypatch):
         """A function-URL request carries the inputs in its body and answers 200."""
@@ -209,8 +210,20 @@ class _CallRecorder:
         self.on = False
         self.calls = set()
 
+    # IAM authorizes each action of a transaction as the single-item call it stands for.
+    TRANSACTION_ACTIONS: ClassVar[dict[str, str]] = {
+        "Put": "dynamodb:PutItem",
+        "Update": "dynamodb:UpdateItem",
+        "Delete": "dynamodb:DeleteItem",
+        "ConditionCheck": "dynamodb:ConditionCheckItem",
+    }
+
     def record(self, service, operation, params):
         if not self.on:
+            return
+        if (service, operation) == ("dynamodb", "TransactWriteItems"):
+            for item in params["TransactItems"]:
+                self.calls.update((self.TRANSACTION_ACTIONS[kind], None) for kind in item)
             return
         action = f"{service}:{operation}"
         if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
@@ -293,8 +306,8 @@ class TestLeastPrivilege:
     def test_scheduler_role_grants_exactly_the_calls_its_code_makes(
         self, flock, code_of, monkeypatch, recorder, template
     ):
-        """Every scheduler path (submit, reject, resume, versioned zip) uses every grant, and no more."""
-        # GIVEN the scheduler's inline code, a versioned inputs bucket and three uploads
+        """Every scheduler path (array, reject, resume, versioned zip) uses every grant, and no more."""
+        # GIVEN the scheduler's inline code, a versioned inputs bucket and three uploads (two valid)
         handler, context = code_of(SCHEDULER)
         s3 = flock.client("s3")
         bucket = flock.outputs["InputsBucket"]
@@ -302,6 +315,7 @@ class TestLeastPrivilege:
         good = flock.make_zip({"inputs.txt": json.dumps({"greeting": "hello"})})
         version = s3.put_object(Bucket=bucket, Key="jobs/versioned.zip", Body=good)["VersionId"]
         s3.put_object(Bucket=bucket, Key="jobs/bad.zip", Body=flock.make_zip({"inputs.txt": "[]"}))
+        s3.put_object(Bucket=bucket, Key="jobs/second.zip", Body=flock.make_zip({"inputs.txt": '{"n": "2"}'}))
         records = queued_records(flock)
         for record in records:
             body = json.loads(record["body"])
@@ -326,7 +340,7 @@ class TestLeastPrivilege:
     def test_endpoint_role_grants_exactly_the_calls_its_code_makes(
         self, flock, code_of, monkeypatch, recorder, template
     ):
-        """Every path of the endpoint (submit, reject, resume) uses every grant, no more."""
+        """Every endpoint path (submit, reject, resume, a list as an array) uses every grant, no more."""
         handler, context = code_of(ENDPOINT)
         _fail_once(monkeypatch, "SubmitJob")
         recorder.on = True
@@ -334,8 +348,11 @@ class TestLeastPrivilege:
         retried = handler({"greeting": "hello"}, context)
         context.aws_request_id = "another-request"
         rejected = handler({"LD_PRELOAD": "/x.so"}, context)
+        context.aws_request_id = "a-list"
+        listed = handler([{"greeting": "one"}, {"greeting": "two"}], context)
         recorder.on = False
-        assert [failed["statusCode"], retried["statusCode"], rejected["statusCode"]] == [500, 200, 400]
+        statuses = [failed["statusCode"], retried["statusCode"], rejected["statusCode"], listed["statusCode"]]
+        assert statuses == [500, 200, 400, 200]
         assert recorder.actions() == set(_granted(template, "BatchingEndpointRole"))
         [report] = recorder.keys("s3:PutObject")
         assert report.startswith(f"{flock.outputs['ErrorsBucket']}/rejected/api/")

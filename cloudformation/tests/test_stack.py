@@ -95,14 +95,15 @@ class TestDefaultStack:
             assert environment["SHEPARD_PROJECT_NAME"] == "FlockTest"
 
     def test_upload_queue_feeds_the_scheduler_with_partial_batch_failures(self, stack):
-        """The event source mapping feeds the upload queue to the scheduler and reports item failures."""
+        """The event source mapping feeds the scheduler big batches (1,000, 1 s window) with item failures."""
         mappings = stack.client("lambda").list_event_source_mappings(
             FunctionName=stack.resources["ShepardSchedulerFunction"]
         )["EventSourceMappings"]
         assert len(mappings) == 1
         assert mappings[0]["EventSourceArn"].endswith(":flock-uploads")
         assert mappings[0]["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-        assert mappings[0]["BatchSize"] == 10
+        assert int(mappings[0]["BatchSize"]) == 1000
+        assert int(mappings[0]["MaximumBatchingWindowInSeconds"]) == 1
 
     def test_container_repository_is_named(self, stack):
         """The ECR repository jobs pull `:latest` from exists under the given name."""

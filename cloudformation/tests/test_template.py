@@ -87,6 +87,17 @@ class TestParameters:
         """SizeOfRootDisk refuses sizes below the ECS-optimized AL2023 AMI's 30 GiB root snapshot."""
         assert template["Parameters"]["SizeOfRootDisk"]["MinValue"] >= 30
 
+    def test_scheduler_batches_are_big_and_valid_for_the_event_source_mapping(self, template):
+        """BatchSize runs 1-10,000 (default 1,000) and the window never drops below the 1 s it then needs."""
+        size = template["Parameters"]["SchedulerBatchSize"]
+        window = template["Parameters"]["SchedulerBatchingWindowSeconds"]
+        assert (size["MinValue"], size["MaxValue"], size["Default"]) == (1, 10_000, 1_000)
+        assert (window["MinValue"], window["MaxValue"], window["Default"]) == (1, 300, 1)
+        mapping = props(template, "SchedulerEventSourceMapping")
+        assert mapping["BatchSize"] == {"Ref": "SchedulerBatchSize"}
+        assert mapping["MaximumBatchingWindowInSeconds"] == {"Ref": "SchedulerBatchingWindowSeconds"}
+        assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+
     def test_compute_environment_type_offers_ec2_and_spot(self, template):
         """ComputeEnvironmentType offers the original's two choices."""
         assert template["Parameters"]["ComputeEnvironmentType"]["AllowedValues"] == ["Ec2", "Spot"]

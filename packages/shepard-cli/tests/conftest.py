@@ -120,8 +120,11 @@ def submit_batch_job(flock):
         containerProperties={"image": "shepard-worker:latest", "vcpus": 1, "memory": 128},
     )
 
-    def submit(name: str) -> str:
-        return batch.submit_job(jobName=name, jobQueue="test-queue", jobDefinition="test-worker")["jobId"]
+    def submit(name: str, size: int | None = None) -> str:
+        array = {"arrayProperties": {"size": size}} if size else {}
+        return batch.submit_job(jobName=name, jobQueue="test-queue", jobDefinition="test-worker", **array)[
+            "jobId"
+        ]
 
     return submit
 

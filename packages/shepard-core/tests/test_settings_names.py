@@ -30,10 +30,10 @@ class TestSettingNames:
         buckets = {Setting.INPUTS_BUCKET, Setting.OUTPUTS_BUCKET, Setting.ERRORS_BUCKET}
         assert {Setting.TABLE_NAME, *buckets} <= JOB_DEFINITION_VARIABLES
 
-    def test_job_overrides_are_payload_variables(self):
-        """What the scheduler sets per job are payload variables, so no job's inputs can override them."""
-        assert JOB_OVERRIDE_VARIABLES <= RESERVED_KEYWORDS
-        assert "UUID" in JOB_OVERRIDE_VARIABLES
+    def test_job_overrides_are_reserved_names(self):
+        """What the scheduler sets per job is a reserved name, so no job input can override it."""
+        assert all(name in RESERVED_KEYWORDS or is_reserved(name) for name in JOB_OVERRIDE_VARIABLES)
+        assert {"UUID", "SHEPARD_ARRAY_CLAIM"} == JOB_OVERRIDE_VARIABLES
         assert not JOB_OVERRIDE_VARIABLES & JOB_DEFINITION_VARIABLES
 
     def test_plain_strings(self):

@@ -6,7 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from shepard_local._executor import HOST_RECLAIM_REASON, Executor, retry_action
+from shepard_local._executor import HOST_RECLAIM_REASON, Attempt, Executor, retry_action
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -134,3 +134,110 @@ class TestExecutor:
         assert job.status == status
         assert [attempt.exit_code for attempt in job.attempts] == [exit_code] * attempts
         assert (tmp_path / "name-j" / f"attempt-{attempts}.log").is_file()
+
+
+RECORDING_WORKER = (
+    "import os, sys\n"
+    "index = os.environ.get('AWS_BATCH_JOB_ARRAY_INDEX', '-')\n"
+    "with open(os.environ['RECORD'], 'a') as record:\n"
+    "    print(os.environ['AWS_BATCH_JOB_ID'], index, os.environ['AWS_BATCH_JOB_ATTEMPT'],\n"
+    "          os.environ['SHEPARD_ARRAY_CLAIM'], file=record)\n"
+    "sys.exit(int(os.environ.get('EXIT_' + index, '0')))\n"
+)
+
+
+def array_job(job_id: str, size: int, **environment: str) -> dict[str, Any]:
+    """Return the DescribeJobs entry of an array job with `size` children and the given overrides."""
+    variables = {"SHEPARD_ARRAY_CLAIM": "token", **environment}
+    return {
+        "jobId": job_id,
+        "jobName": "shepard-token",
+        "jobDefinition": "arn:jd",
+        "createdAt": 1_000,
+        "arrayProperties": {"size": size},
+        "container": {
+            "environment": [{"name": k, "value": v} for k, v in variables.items()],
+            "logStreamName": "def/default/stream",
+        },
+    }
+
+
+def run_all(running: Executor) -> None:
+    """Run every job the executor has queued, one at a time, then return."""
+    running._pending.put(None)
+    running._slot()
+
+
+@pytest.fixture
+def record(tmp_path: Path) -> Path:
+    return tmp_path / "record.txt"
+
+
+def array_executor(batch: FakeBatch, tmp_path: Path, record: Path) -> Executor:
+    return Executor(
+        batch,  # type: ignore[arg-type]
+        job_queue="q",
+        worker_command=[sys.executable, "-c", RECORDING_WORKER],
+        base_environment={"RECORD": str(record)},
+        log_dir=tmp_path,
+        concurrency=1,
+        runtime_environment=lambda _job: {},
+    )
+
+
+class TestArrays:
+    def test_an_array_fans_out_into_children_with_their_index_and_id(self, tmp_path: Path, record: Path):
+        """Each child runs once with its AWS_BATCH_JOB_ARRAY_INDEX, its id <array>:<i> and the overrides."""
+        # GIVEN an array of three, listed by the emulator together with its children
+        listed = [array_job("arr", 3), *({"jobId": f"arr:{i}"} for i in range(3))]
+        running = array_executor(FakeBatch(listed, {"attempts": 1}), tmp_path, record)
+        # WHEN the executor discovers and runs the queue
+        assert running.discover() == 1
+        run_all(running)
+        # THEN each child ran once, the array ran nothing itself, and the array succeeded
+        assert sorted(record.read_text().splitlines()) == [f"arr:{i} {i} 1 token" for i in range(3)]
+        assert running._jobs["arr"].status == "SUCCEEDED"
+        assert running._jobs["arr"].status_summary() == {"SUCCEEDED": 3}
+        assert running.submitted() == 1
+
+    def test_the_retry_strategy_applies_per_child(self, tmp_path: Path, record: Path):
+        """A failing child is retried on its own; its siblings run once and the array ends FAILED."""
+        strategy = {"attempts": 2, "evaluateOnExit": [{"onExitCode": "4", "action": "RETRY"}]}
+        running = array_executor(FakeBatch([array_job("arr", 3, EXIT_1="4")], strategy), tmp_path, record)
+        running.discover()
+        run_all(running)
+        lines = sorted(record.read_text().splitlines())
+        assert lines == ["arr:0 0 1 token", "arr:1 1 1 token", "arr:1 1 2 token", "arr:2 2 1 token"]
+        assert [running._jobs[f"arr:{i}"].status for i in range(3)] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
+        assert running._jobs["arr"].status == "FAILED"
+
+    def test_terminating_a_child_leaves_its_siblings(self, tmp_path: Path, record: Path):
+        """TerminateJob on child 1 before it runs fails that child only."""
+        running = array_executor(FakeBatch([array_job("arr", 3)], {"attempts": 1}), tmp_path, record)
+        running.discover()
+        assert running.terminate("arr:1", "stop it")
+        run_all(running)
+        assert sorted(record.read_text().splitlines()) == ["arr:0 0 1 token", "arr:2 2 1 token"]
+        assert running._jobs["arr:1"].status == "FAILED"
+        assert running._jobs["arr"].status == "FAILED"
+
+    def test_cancel_leaves_a_started_child_running(self, tmp_path: Path, record: Path):
+        """CancelJob affects a queued child only; a child already running is left to finish."""
+        running = array_executor(FakeBatch([array_job("arr", 2)], {"attempts": 1}), tmp_path, record)
+        running.discover()
+        running._jobs["arr:0"].attempts.append(Attempt(number=1, started_at=0))
+        running._jobs["arr:0"].status = "RUNNING"
+        assert not running.cancel("arr:0", "no")
+        assert running.cancel("arr:1", "no")
+        assert running._jobs["arr:1"].terminate_reason == "no"
+        assert running._jobs["arr:0"].terminate_reason is None
+
+    def test_described_children_carry_their_index_and_own_stream(self, tmp_path: Path, record: Path):
+        """DescribeJobs of a child shows its arrayProperties.index and its own log stream."""
+        running = array_executor(FakeBatch([array_job("arr", 2)], {"attempts": 1}), tmp_path, record)
+        running.discover()
+        child = running.overlay({"jobId": "arr:1", "container": {"logStreamName": "moto"}})
+        assert child["arrayProperties"] == {"index": 1}
+        assert child["container"]["logStreamName"] == "def/default/stream-1"
+        parent = running.overlay({"jobId": "arr"})
+        assert parent["arrayProperties"] == {"size": 2, "statusSummary": {"RUNNABLE": 2}}

@@ -116,3 +116,29 @@ class TestLambdaContext:
         context = LambdaContext("f")
         assert 0 < context.get_remaining_time_in_millis() <= 60_000
         assert context.invoked_function_arn.endswith(":function:f")
+
+
+class TestMappingBatching:
+    def test_a_window_gathers_up_to_the_batch_size_into_one_invocation(self):
+        """With BatchSize 25 and a window, 30 queued messages make one invocation of 25, then one of 5."""
+        sqs = FakeSqs(30)
+        sizes: list[int] = []
+
+        def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            sizes.append(len(event["Records"]))
+            return {"batchItemFailures": []}
+
+        running = QueuePoller(
+            sqs,  # type: ignore[arg-type]
+            queue_url="http://q",
+            queue_arn="arn:aws:sqs:us-east-1:123456789012:q",
+            function_name="scheduler",
+            handler=handler,
+            region="us-east-1",
+            batch_size=25,
+            window_seconds=0.3,
+        )
+        assert [running.poll_once(), running.poll_once()] == [25, 5]
+        assert sizes == [25, 5]
+        assert sum(len(chunk) for chunk in sqs.deleted) == 30
+        assert max(len(chunk) for chunk in sqs.deleted) <= BATCH_SIZE

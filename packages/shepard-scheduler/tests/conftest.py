@@ -10,6 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
+from shepard_core import is_manifest_key
 from shepard_scheduler.testing import forget_clients
 from shepard_testing import (
     FlockResources,
@@ -91,9 +92,22 @@ class Flock(FlockResources):
         found = item.get("Item")
         return None if found is None else _plain(found)
 
+    def items(self) -> list[dict[str, Any]]:
+        """Return every item of the job table (rows and manifests), in DynamoDB's attribute-value form."""
+        pages = self.dynamodb.get_paginator("scan").paginate(TableName=TABLE, ConsistentRead=True)
+        return [item for page in pages for item in page["Items"]]
+
     def rows(self) -> list[dict[str, Any]]:
-        """Return every job row, as plain strings."""
-        return [_plain(item) for item in self.dynamodb.scan(TableName=TABLE)["Items"]]
+        """Return every job row (array manifests left out), as plain strings."""
+        return [_plain(item) for item in self.items() if not is_manifest_key(item["UUID"]["S"])]
+
+    def manifests(self) -> dict[str, list[str]]:
+        """Return every array manifest item: its key and the job UUIDs it lists, in index order."""
+        return {
+            item["UUID"]["S"]: [value["S"] for value in item["SHEPARD_MANIFEST_JOBS"]["L"]]
+            for item in self.items()
+            if is_manifest_key(item["UUID"]["S"])
+        }
 
     def jobs(self) -> list[dict[str, Any]]:
         """Return every Batch job in the job queue, described, with its environment as a dict."""

@@ -39,8 +39,8 @@ class TestScheduleRequest:
         )
         [job] = flock.jobs()
         assert job["jobId"] == body["batch_job_id"]
-        assert job["jobName"] == body["uuid"]
-        assert job["environment"] == {"UUID": body["uuid"], "IS_INVOKED": "True"}
+        assert job["jobName"] == f"shepard-{row['SHEPARD_ARRAY_CLAIM']}"
+        assert job["environment"] == {"UUID": body["uuid"], "SHEPARD_ARRAY_CLAIM": row["SHEPARD_ARRAY_CLAIM"]}
 
     def test_function_url_request_body_is_the_inputs(self, flock, context, events):
         """A function-URL request's JSON body is scheduled as the inputs."""
@@ -97,7 +97,7 @@ class TestRejectRequest:
 
     def test_non_object_payload_answers_400(self, flock, context):
         """A payload that is not a JSON object answers 400 NotAnObjectError."""
-        status, body = _call(["a", "b"], context)
+        status, body = _call("a", context)
         assert (status, body["error"]) == (400, "NotAnObjectError")
 
     def test_invalid_json_body_answers_400(self, flock, context, events):
@@ -119,7 +119,7 @@ def _body(text):
 
 
 BAD_REQUESTS = {
-    "not an object": (["a", "b"], "NotAnObjectError"),
+    "not an object": ("a", "NotAnObjectError"),
     "bad JSON": (_body("{not json"), "InvalidJSONError"),
     "nested value": ({"config": {"a": 1}}, "NestedValueError"),
     "null value": ({"a": None}, "NullValueError"),

@@ -85,21 +85,32 @@ class TestInterruptedSubmission:
         assert row["SHEPARD_BATCH_JOB_ID"] == job["jobId"]
         assert row["JOB_STATUS"] == "submitted"
 
-    def test_job_submitted_but_not_recorded_is_not_submitted_again(self, flock, make_scheduler):
-        """A Batch job submitted by an invocation that died before recording it is adopted, not duplicated."""
-        # GIVEN a crash after SubmitJob and before the row was updated
+    def test_job_submitted_but_not_recorded_is_fenced_by_a_new_claim(self, flock, make_scheduler):
+        """A Batch job submitted by an invocation that died before recording it loses the row's claim."""
+        # GIVEN a crash after SubmitJob and before the row was updated: the row holds the old token
         flock.upload("late.zip", {"inputs.txt": INPUTS})
         ref = _ref(flock, "late.zip")
         _interrupted_row(flock, ref, lease_until_ms=int(time.time() * 1000) - 1)
-        submitted = flock.batch.submit_job(
-            jobName=ref.job_id, jobQueue="shepard-job-queue", jobDefinition="shepard-job"
+        old_token = "0" * 32
+        flock.dynamodb.update_item(
+            TableName="shepard-jobs",
+            Key={"UUID": {"S": ref.job_id}},
+            UpdateExpression="SET SHEPARD_ARRAY_CLAIM = :t",
+            ExpressionAttributeValues={":t": {"S": old_token}},
+        )
+        orphan = flock.batch.submit_job(
+            jobName=f"shepard-{old_token}", jobQueue="shepard-job-queue", jobDefinition="shepard-job"
         )["jobId"]
         # WHEN the message is redelivered
         outcome = make_scheduler().schedule_s3_object(ref, deadline=time.time() + 60)
-        # THEN the existing Batch job is recorded on the row and no other is submitted
-        assert outcome.batch_job_id == submitted
-        assert [job["jobId"] for job in flock.jobs()] == [submitted]
-        assert flock.row(ref.job_id)["SHEPARD_BATCH_JOB_ID"] == submitted
+        # THEN a new job holds a new claim on the row; the orphan's token no longer matches it
+        assert outcome.kind is OutcomeKind.SCHEDULED
+        assert outcome.resumed
+        row = flock.row(ref.job_id)
+        assert row["SHEPARD_BATCH_JOB_ID"] == outcome.batch_job_id != orphan
+        assert row["SHEPARD_ARRAY_CLAIM"] != old_token
+        [job] = [job for job in flock.jobs() if job["jobId"] == outcome.batch_job_id]
+        assert job["environment"]["SHEPARD_ARRAY_CLAIM"] == row["SHEPARD_ARRAY_CLAIM"]
 
     def test_live_lease_defers_to_its_holder(self, flock, make_scheduler):
         """While another invocation's lease is live, a redelivery submits nothing and asks to be retried."""

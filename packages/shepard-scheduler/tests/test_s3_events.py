@@ -7,7 +7,13 @@ import os
 import time
 
 import pytest
-from shepard_core import JOB_OVERRIDE_VARIABLES, MAX_INPUTS_BYTES, job_id_for_s3_object, rejection_report_key
+from shepard_core import (
+    JOB_OVERRIDE_VARIABLES,
+    MAX_INPUTS_BYTES,
+    array_job_name,
+    job_id_for_s3_object,
+    rejection_report_key,
+)
 from shepard_scheduler import s3_events
 
 GOOD_INPUTS = json.dumps({"test": "hello", "TAG": "run1", "COUNT": 3})
@@ -50,12 +56,11 @@ class TestScheduleUpload:
         assert int(row["END_TIME"]) > time.time() + 13 * 86400
         [job] = flock.jobs()
         assert job["jobId"] == row["SHEPARD_BATCH_JOB_ID"]
-        assert job["jobName"] == job_id
-        assert job["environment"] == {
-            "UUID": job_id,
-            "INPUT_ZIP_NAME": "batches/job 1+2.zip",
-            "IS_INVOKED": "False",
-        }
+        # AND a lone job is a plain Batch job named after its claim, whose overrides name only the job
+        token = row["SHEPARD_ARRAY_CLAIM"]
+        assert job["jobName"] == array_job_name(token)
+        assert "arrayProperties" not in job or not job["arrayProperties"].get("size")
+        assert job["environment"] == {"UUID": job_id, "SHEPARD_ARRAY_CLAIM": token}
         assert set(job["environment"]) == JOB_OVERRIDE_VARIABLES
         assert len(event["Records"]) == 1
 

@@ -28,44 +28,47 @@ class TestRetriedByBotocore:
         assert len(flock.jobs()) == 1
 
     def test_throttled_put_item_is_retried(self, flock, make_scheduler, throttle):
-        """PutItem throttled twice succeeds on botocore's third try."""
+        """The claim (TransactWriteItems) throttled twice succeeds on botocore's third try."""
         flock.upload("t.zip", {"inputs.txt": INPUTS})
         scheduler = make_scheduler()
-        hook = throttle(scheduler._table._client, "PutItem", 2)
+        hook = throttle(scheduler._table._client, "TransactWriteItems", 2)
         outcome = scheduler.schedule_s3_object(_ref(flock, "t.zip"), deadline=time.time() + 60)
         assert outcome.kind is OutcomeKind.SCHEDULED
         assert hook.throttled == 2
 
 
 class TestLeftToRedelivery:
-    def test_persistent_submit_throttling_fails_only_that_message(self, flock, context, throttle):
-        """When SubmitJob stays throttled the message is reported failed, and its redelivery makes one job."""
-        # GIVEN two uploads, and SubmitJob throttled for every try of the first one
+    def test_persistent_submit_throttling_fails_the_array_and_redelivery_makes_it_once(
+        self, flock, context, throttle
+    ):
+        """When the array's SubmitJob stays throttled its messages fail; their redelivery makes one array."""
+        # GIVEN two uploads in one batch, and SubmitJob throttled for every try of the first attempt
         flock.upload("a.zip", {"inputs.txt": INPUTS})
-        flock.upload("b.zip", {"inputs.txt": INPUTS})
+        flock.upload("b.zip", {"inputs.txt": json.dumps({"test": "other"})})
         event = flock.job_messages()
         hook = throttle(aws_clients(os.environ).batch, "SubmitJob", 3)
         # WHEN the batch is handled
         response = s3_events.handler(event, context)
-        # THEN only the first message is reported failed; its row waits without a Batch job or lease
-        first = event["Records"][0]["messageId"]
-        assert response == {"batchItemFailures": [{"itemIdentifier": first}]}
+        # THEN both messages are reported failed; their rows wait without a Batch job or lease
+        assert response == {
+            "batchItemFailures": [{"itemIdentifier": r["messageId"]} for r in event["Records"]]
+        }
         assert hook.throttled == 3
         waiting = [row for row in flock.rows() if row["JOB_STATUS"] == "not_yet_initiated"]
-        assert len(waiting) == 1
-        assert "SHEPARD_SUBMIT_LEASE_UNTIL" not in waiting[0]
-        # WHEN SQS redelivers the failed message
-        retry = {"Records": [r for r in event["Records"] if r["messageId"] == first]}
-        assert s3_events.handler(retry, context) == {"batchItemFailures": []}
-        # THEN both jobs exist once each
-        assert sorted(row["JOB_STATUS"] for row in flock.rows()) == ["submitted", "submitted"]
-        assert len(flock.jobs()) == 2
+        assert len(waiting) == 2
+        assert all("SHEPARD_SUBMIT_LEASE_UNTIL" not in row for row in waiting)
+        # WHEN SQS redelivers them
+        assert s3_events.handler(event, context) == {"batchItemFailures": []}
+        # THEN both jobs are children of one array, recorded once each
+        rows = flock.rows()
+        assert sorted(row["JOB_STATUS"] for row in rows) == ["submitted", "submitted"]
+        assert len({row["SHEPARD_BATCH_JOB_ID"].rsplit(":", 1)[0] for row in rows}) == 1
 
     def test_persistent_put_item_throttling_fails_the_message(self, flock, context, throttle):
-        """When PutItem stays throttled the message is reported failed and nothing is submitted."""
+        """When the claim (TransactWriteItems) stays throttled the message fails and nothing is submitted."""
         flock.upload("a.zip", {"inputs.txt": INPUTS})
         event = flock.job_messages()
-        throttle(aws_clients(os.environ).dynamodb, "PutItem", None)
+        throttle(aws_clients(os.environ).dynamodb, "TransactWriteItems", None)
         response = s3_events.handler(event, context)
         assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
         assert flock.rows() == []

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-from shepard_core import JobRow, JobStatus, ttl_after_days
+from shepard_core import JobRow, JobStatus, manifest_chunks, ttl_after_days
 from shepard_worker import WorkerConfig
 
 if TYPE_CHECKING:
@@ -61,6 +61,7 @@ class Flock:
         status: JobStatus = JobStatus.SUBMITTED,
         attempt: int | None = None,
         is_invoked: bool = False,
+        claim: str | None = None,
     ) -> str:
         """Put a job row (and, unless invoked, its input zip) the way the scheduler does."""
         zip_name = "" if is_invoked else f"{job_uuid}.zip"
@@ -79,9 +80,22 @@ class Flock:
             is_invoked=is_invoked,
             end_time=ttl_after_days(7),
             attempt=attempt,
+            array_claim=claim,
         )
         self.dynamodb.put_item(TableName=TABLE, Item=row.to_item())  # type: ignore[arg-type]
         return job_uuid
+
+    def manifest(self, token: str, job_ids: list[str]) -> None:
+        """Write an array's manifest items the way the scheduler does: job UUIDs in child-index order."""
+        for key, chunk in manifest_chunks(token, job_ids):
+            self.dynamodb.put_item(
+                TableName=TABLE,
+                Item={
+                    "UUID": {"S": key},
+                    "SHEPARD_MANIFEST_JOBS": {"L": [{"S": job_id} for job_id in chunk]},
+                    "END_TIME": {"N": str(ttl_after_days(7))},
+                },
+            )
 
     def quick_deploy(self, folder: str, files: dict[str, str]) -> None:
         """Upload a quick-deploy folder."""

@@ -68,7 +68,7 @@ class TestWorkerConfig:
         assert config.attempt == 1
         assert (config.uses_efs, config.uses_lustre, config.allow_docker_access) == (False, False, False)
         assert config.ulimit_fileno is None
-        assert config.is_invoked is None
+        assert config.array_claim is None
         assert config.hostname == "h"
         assert config.engine_socket == "/var/run/docker.sock"
 
@@ -82,8 +82,7 @@ class TestWorkerConfig:
             "USES_LUSTRE": "true",
             "ULIMIT_FILENO": "20000",
             "ALLOW_DOCKER_ACCESS": "True",
-            "INPUT_ZIP_NAME": "a/b.zip",
-            "IS_INVOKED": "False",
+            "SHEPARD_ARRAY_CLAIM": "0123abcd",
             "AWS_BATCH_JOB_ATTEMPT": "3",
             "AWS_BATCH_JOB_ID": "batch-id",
             "HOSTNAME": "container",
@@ -102,8 +101,8 @@ class TestWorkerConfig:
         assert config.secret_store == "store"  # noqa: S105 - a store name
         assert (config.uses_efs, config.uses_lustre, config.allow_docker_access) == (True, True, True)
         assert config.ulimit_fileno == 20000
-        assert config.input_zip_name == "a/b.zip"
-        assert config.is_invoked is False
+        assert config.array_claim == "0123abcd"
+        assert config.array_index is None
         assert config.attempt == 3
         assert config.batch_job_id == "batch-id"
         assert config.hostname == "sheep"
@@ -121,7 +120,23 @@ class TestWorkerConfig:
             "AWS_BATCH_JOB_ATTEMPT": "3",
         }
 
-    @pytest.mark.parametrize("name", sorted(BASE))
+    def test_an_array_child_needs_no_uuid(self) -> None:
+        """A child with an array index and a claim token is configured without UUID; it reads the manifest."""
+        env = {k: v for k, v in BASE.items() if k != "UUID"}
+        config = WorkerConfig.from_env(
+            {**env, "AWS_BATCH_JOB_ARRAY_INDEX": "17", "SHEPARD_ARRAY_CLAIM": "c1"}
+        )
+        assert (config.job_uuid, config.array_index, config.array_claim) == ("", 17, "c1")
+        assert config.is_array_child
+
+    @pytest.mark.parametrize("extra", [{}, {"AWS_BATCH_JOB_ARRAY_INDEX": "3"}, {"SHEPARD_ARRAY_CLAIM": "c1"}])
+    def test_no_uuid_and_no_array_entry_is_refused(self, extra: dict[str, str]) -> None:
+        """Without UUID, an array index and a claim token together are the only way to name the job."""
+        env = {k: v for k, v in BASE.items() if k != "UUID"}
+        with pytest.raises(ConfigError, match="UUID is not set"):
+            WorkerConfig.from_env({**env, **extra})
+
+    @pytest.mark.parametrize("name", sorted(set(BASE) - {"UUID"}))
     def test_a_missing_required_variable_is_named(self, name: str) -> None:
         """A missing required variable raises ConfigError naming it."""
         env = {k: v for k, v in BASE.items() if k != name}
@@ -137,6 +152,7 @@ class TestWorkerConfig:
             ("AWS_BATCH_JOB_ATTEMPT", "0", "AWS_BATCH_JOB_ATTEMPT must be between"),
             ("SHEPARD_RUNTIME", "podman", "SHEPARD_RUNTIME must be 'docker' or 'process'"),
             ("UUID", "../etc", "is not a job id"),
+            ("AWS_BATCH_JOB_ARRAY_INDEX", "10000", "AWS_BATCH_JOB_ARRAY_INDEX must be between 0 and 9999"),
         ],
     )
     def test_a_malformed_value_is_explained(self, name: str, value: str, message: str) -> None:

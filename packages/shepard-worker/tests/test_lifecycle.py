@@ -114,8 +114,14 @@ class TestSuccessfulJob:
             Bucket=flock.INPUTS, Key=key, CopySource={"Bucket": flock.INPUTS, "Key": "job-1.zip"}
         )
         flock.s3.delete_object(Bucket=flock.INPUTS, Key="job-1.zip")
+        flock.dynamodb.update_item(
+            TableName=flock.TABLE,
+            Key={"UUID": {"S": "job-1"}},
+            UpdateExpression="SET INPUT_ZIP_NAME = :key",
+            ExpressionAttributeValues={":key": {"S": key}},
+        )
         # WHEN the worker runs it
-        result = run(flock, INPUT_ZIP_NAME=key)
+        result = run(flock)
         # THEN the zip is where the payload looks for it
         assert result.exit_code == ExitCode.OK, result.reason
         found = flock.zip(flock.OUTPUTS, result.output_keys[0]).read("found").decode()

@@ -7,7 +7,17 @@ import json
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import FAILURE_STATUSES, SUCCESS_STATUSES, TERMINAL_STATUSES, Attr, JobRow, JobStatus
+from shepard_core import (
+    FAILURE_STATUSES,
+    MANIFEST_KEY_PREFIX,
+    SUCCESS_STATUSES,
+    TERMINAL_STATUSES,
+    Attr,
+    JobRow,
+    JobStatus,
+    is_manifest_key,
+    parse_child_job_id,
+)
 
 from shepard_cli._errors import CliError
 from shepard_cli._rejections import (
@@ -35,6 +45,8 @@ STATUS_GROUPS: Final[dict[str, frozenset[JobStatus]]] = {
 """Names that stand for several statuses in `query --status`."""
 
 BATCH_TERMINAL: Final = frozenset({"SUCCEEDED", "FAILED"})
+BATCH_QUEUED: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
+"""Batch states in which CancelJob cancels a job; a job STARTING or RUNNING needs TerminateJob."""
 DEFAULT_LOG_GROUP: Final = "/aws/batch/job"
 HTTP_OK: Final = 200
 HTTP_SERVER_ERROR: Final = 500
@@ -96,19 +108,28 @@ def scan_rows(
 ) -> Iterator[JobRow]:
     """Yield the table's job rows, only those with one of `statuses` when given (filtered by DynamoDB).
 
-    Items that are not job rows are left out; their UUIDs go to `skipped` when it is given.
+    Array manifests are never yielded (DynamoDB filters them out). Other items that are not job rows
+    are left out too; their UUIDs go to `skipped` when it is given.
     """
-    kwargs: dict[str, Any] = {"TableName": table}
+    names: dict[str, str] = {"#uuid": Attr.UUID}
+    values: dict[str, Any] = {":manifest": {"S": MANIFEST_KEY_PREFIX}}
+    condition = "NOT begins_with(#uuid, :manifest)"
     if statuses is not None:
-        values = {f":s{i}": {"S": status.value} for i, status in enumerate(sorted(statuses))}
-        kwargs |= {
-            "FilterExpression": f"#status IN ({', '.join(values)})",
-            "ExpressionAttributeNames": {"#status": Attr.JOB_STATUS},
-            "ExpressionAttributeValues": values,
-        }
+        wanted = {f":s{i}": {"S": status.value} for i, status in enumerate(sorted(statuses))}
+        names["#status"] = Attr.JOB_STATUS
+        values |= wanted
+        condition += f" AND #status IN ({', '.join(wanted)})"
+    kwargs: dict[str, Any] = {
+        "TableName": table,
+        "FilterExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }
     paginator = dynamodb.get_paginator("scan")
     for page in paginator.paginate(**kwargs):
         for item in page.get("Items", []):
+            if is_manifest_key(str(item.get(Attr.UUID, {}).get("S", ""))):
+                continue
             try:
                 yield JobRow.from_item(item)  # type: ignore[arg-type]
             except ValueError:
@@ -161,6 +182,11 @@ def list_jobs(  # noqa: PLR0913 - the clients, the table, the filter and what wa
 
 def get_row(dynamodb: DynamoDBClient, table: str, job_id: str) -> JobRow:
     """Return the row of job `job_id`, or raise CliError when the table has none."""
+    if is_manifest_key(job_id):
+        raise CliError(
+            f"{job_id} is an array's manifest, not a job",
+            "Give a job's UUID (see `shepard query`); each job of an array has its own",
+        )
     item = dynamodb.get_item(TableName=table, Key={Attr.UUID: {"S": job_id}}, ConsistentRead=True).get("Item")
     if item is None:
         raise CliError(
@@ -200,12 +226,15 @@ def job_status(
         described = describe_batch_job(batch, row.batch_job_id)
         if described is not None:
             container = described.get("container", {})
+            array_job_id, index = parse_child_job_id(str(described.get("jobId") or row.batch_job_id))
             result["batch"] = {
                 "job_id": described.get("jobId"),
                 "status": described.get("status"),
                 "status_reason": described.get("statusReason"),
                 "exit_code": container.get("exitCode"),
                 "log_stream": container.get("logStreamName"),
+                "array_job_id": array_job_id if index is not None else None,
+                "array_index": index,
             }
     return result
 
@@ -315,15 +344,27 @@ def follow_logs(  # noqa: PLR0913 - the clients, the job and how to follow
 
 
 def cancel_job(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str) -> str:
-    """Cancel or terminate the job's Batch job; return what happened, in one sentence."""
+    """Cancel the job's own Batch job (a child, never its array); return what happened, in one sentence.
+
+    A queued job (SUBMITTED, PENDING, RUNNABLE) is cancelled with CancelJob; one STARTING or RUNNING,
+    which CancelJob leaves alone, is terminated with TerminateJob. Siblings in the array keep running.
+    """
     row = get_row(dynamodb, table, job_id)
     if row.status in TERMINAL_STATUSES:
         return f"Job {job_id} already ended ({row.status.value}); nothing to cancel."
     described = _batch_job_for(dynamodb, batch, table, job_id)
-    if described.get("status") in BATCH_TERMINAL:
-        return f"Job {job_id} already ended in AWS Batch ({described.get('status')}); nothing to cancel."
-    batch.terminate_job(jobId=described["jobId"], reason=f"Cancelled with shepard cancel {job_id}")
-    return f"Cancelled job {job_id} (AWS Batch job {described['jobId']})."
+    state = described.get("status")
+    if state in BATCH_TERMINAL:
+        return f"Job {job_id} already ended in AWS Batch ({state}); nothing to cancel."
+    batch_job_id = str(described["jobId"])
+    reason = f"Cancelled with shepard cancel {job_id}"
+    if state in BATCH_QUEUED:
+        batch.cancel_job(jobId=batch_job_id, reason=reason)
+    else:
+        batch.terminate_job(jobId=batch_job_id, reason=reason)
+    array_job_id, index = parse_child_job_id(batch_job_id)
+    child = f", child {index} of array {array_job_id}; its other jobs go on" if index is not None else ""
+    return f"Cancelled job {job_id} (AWS Batch job {batch_job_id}{child})."
 
 
 def invoke_endpoint(lambda_client: Any, function: str, payload: str) -> dict[str, Any]:  # noqa: ANN401

@@ -31,6 +31,12 @@ class Attr:
     INPUT_KEYS: Final = "SHEPARD_INPUT_KEYS"
     SUBMIT_LEASE_UNTIL: Final = "SHEPARD_SUBMIT_LEASE_UNTIL"
     """Epoch milliseconds until which one scheduler invocation alone may submit the row's Batch job."""
+    ARRAY_CLAIM: Final = "SHEPARD_ARRAY_CLAIM"
+    """The claim token of the array (or plain job) that alone may run this job."""
+    ARRAY_INDEX: Final = "SHEPARD_ARRAY_INDEX"
+    """The job's child index in that array (absent for a plain job)."""
+    MANIFEST_JOBS: Final = "SHEPARD_MANIFEST_JOBS"
+    """On a manifest item: the job UUIDs of one chunk of an array, in child-index order."""
 
 
 _OWN_ATTRIBUTES: Final = frozenset(
@@ -43,7 +49,7 @@ _OWN_ATTRIBUTES: Final = frozenset(
         Attr.IS_INVOKED,
     }
 )
-_NUMBER_ATTRIBUTES: Final = frozenset({Attr.END_TIME, Attr.ATTEMPT, Attr.EXIT_CODE})
+_NUMBER_ATTRIBUTES: Final = frozenset({Attr.END_TIME, Attr.ATTEMPT, Attr.EXIT_CODE, Attr.ARRAY_INDEX})
 
 
 def is_row_attribute(name: str) -> bool:
@@ -82,6 +88,8 @@ class JobRow:
     rejection_reason: str | None = None
     attempt: int | None = None
     exit_code: int | None = None
+    array_claim: str | None = None
+    array_index: int | None = None
 
     def to_item(self) -> dict[str, AttributeValue]:
         """Return the row in DynamoDB's low-level attribute-value form (for the client API)."""
@@ -99,6 +107,8 @@ class JobRow:
             Attr.REJECTION_REASON: self.rejection_reason,
             Attr.ATTEMPT: self.attempt,
             Attr.EXIT_CODE: self.exit_code,
+            Attr.ARRAY_CLAIM: self.array_claim,
+            Attr.ARRAY_INDEX: self.array_index,
         }
         for name, value in own.items():
             if value is None:
@@ -149,4 +159,6 @@ class JobRow:
             rejection_reason=text(Attr.REJECTION_REASON),
             attempt=number(Attr.ATTEMPT),
             exit_code=number(Attr.EXIT_CODE),
+            array_claim=text(Attr.ARRAY_CLAIM),
+            array_index=number(Attr.ARRAY_INDEX),
         )

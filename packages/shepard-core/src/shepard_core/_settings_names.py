@@ -55,6 +55,8 @@ class Setting(enum.StrEnum):
     """The multipart upload part size in bytes (worker)."""
     ZIP_COMPRESS_LEVEL = "SHEPARD_ZIP_COMPRESS_LEVEL"
     """The deflate level of output zips, 0-9 (worker)."""
+    ARRAY_CLAIM = "SHEPARD_ARRAY_CLAIM"
+    """The claim token of the array (or plain job) a worker runs for: the scheduler's one override."""
     STOP_GRACE_SECONDS = "SHEPARD_STOP_GRACE_SECONDS"
     """Seconds a stopped payload gets before it is killed (worker)."""
 
@@ -95,6 +97,8 @@ JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
 payload's network (the Docker bridge on AWS, never the host's)."""
 
 JOB_OVERRIDE_VARIABLES: Final[frozenset[str]] = frozenset(
-    {PayloadVariable.UUID.value, PayloadVariable.INPUT_ZIP_NAME.value, PayloadVariable.IS_INVOKED.value}
+    {PayloadVariable.UUID.value, Setting.ARRAY_CLAIM.value}
 )
-"""What the scheduler sets on each submitted job (container overrides), naming the job to its worker."""
+"""What the scheduler sets on a submitted job (container overrides): an array job gets only the claim
+token (each child finds its job in the manifest); a plain job also its job's UUID. The rest of a job
+(INPUT_ZIP_NAME, IS_INVOKED, its inputs) is on its row."""

@@ -12,6 +12,10 @@ import click
 from shepard_local._state import DEFAULT_PREFIX, FlockNames, FlockState, default_local_dir
 
 PROFILE_NAME: Final = "local"
+ARRAYS_SHOWN: Final = 10
+"""How many of the latest array jobs `shepard local status` lists with their children's states."""
+
+
 MEMORY_NOTE: Final = (
     "The flock's state (buckets, queue, table, jobs) lives in the emulator's memory and is gone after "
     "`shepard local down`; outputs you retrieve stay on disk."
@@ -208,7 +212,18 @@ def status(directory: Path | None) -> None:
             f"{stats['messages_deleted']} messages done, {stats['messages_failed']} failed (retried by SQS)"
         )
         jobs = ", ".join(f"{count} {name.lower()}" for name, count in sorted(stats["batch_jobs"].items()))
-        click.echo(f"  Batch jobs    {jobs or 'none yet'}")
+        click.echo(f"  Batch jobs    {jobs or 'none yet'} (array children and plain jobs)")
+        arrays = stats.get("arrays", [])
+        click.echo(
+            f"  SubmitJob     {stats.get('submit_job_calls', 0)} calls: {len(arrays)} array job(s), "
+            f"{stats.get('submit_job_calls', 0) - len(arrays)} plain job(s)"
+        )
+        for array in arrays[-ARRAYS_SHOWN:]:
+            children = ", ".join(
+                f"{count} {name.lower()}" for name, count in sorted(array["statusSummary"].items())
+            )
+            size, state_now = array["arraySize"], array["status"].lower()
+            click.echo(f"    array {array['jobId']}  {state_now}, {size} children: {children}")
     if moto_up:
         depths = queue_depths(state)
         click.echo(
@@ -225,6 +240,8 @@ def status(directory: Path | None) -> None:
 def reclaim(directory: Path | None, job: str) -> None:
     """Terminate a running job's host as a Spot reclaim would; Batch's retry strategy then retries it.
 
+    JOB is a job's UUID (its row names its Batch job: an array child or a plain job) or a Batch job id.
+
     \b
     Example:
       shepard local reclaim 0b6c1c1e-6f0e-5d7b-9a57-2c1f0e4d1a2b
@@ -237,8 +254,13 @@ def reclaim(directory: Path | None, job: str) -> None:
     state = FlockState.load(directory)
     if state is None:
         raise click.ClickException(f"no local flock in {directory}")
+    from shepard_local._control import batch_job_of
+
+    batch_job = batch_job_of(state, job)
     try:
-        http_json(f"{state.api_endpoint}/local/jobs/{urllib.parse.quote(job, safe='')}/reclaim", data={})
+        http_json(
+            f"{state.api_endpoint}/local/jobs/{urllib.parse.quote(batch_job, safe='')}/reclaim", data={}
+        )
     except OSError as exc:
         raise click.ClickException(f"job {job} is not running on the local flock ({exc})") from None
     click.echo(f"Reclaimed the host of job {job}; its retry strategy decides what follows.")

@@ -281,3 +281,20 @@ def profile_attributes(state: FlockState) -> dict[str, str]:
     if state.registry:
         attributes["shepard_cli_registry"] = state.registry
     return attributes
+
+
+def batch_job_of(state: FlockState, job: str) -> str:
+    """Return the Batch job id the row of job `job` names (its array child), or `job` itself without one."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from shepard_core import Attr
+
+    try:
+        item = (
+            local_session()
+            .client("dynamodb", endpoint_url=state.aws_endpoint)
+            .get_item(TableName=state.names.table, Key={Attr.UUID: {"S": job}}, ConsistentRead=True)
+            .get("Item", {})
+        )
+    except (BotoCoreError, ClientError):
+        return job
+    return str(item.get(Attr.BATCH_JOB_ID, {}).get("S") or job)

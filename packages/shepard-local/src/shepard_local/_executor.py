@@ -1,4 +1,9 @@
-"""Run the worker for every job submitted to the flock's Batch queue, several at a time, with retries."""
+"""Run the worker for every job submitted to the flock's Batch queue, several at a time, with retries.
+
+An array job fans out into its children as Batch does: child `i` is `<array id>:<i>` with the array's
+environment plus AWS_BATCH_JOB_ARRAY_INDEX, runs and retries on its own, and the array ends once
+every child has ended (SUCCEEDED only if they all did).
+"""
 
 from __future__ import annotations
 
@@ -14,6 +19,8 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
+from shepard_core import ARRAY_INDEX_VARIABLE, child_job_id, parse_child_job_id
+
 from shepard_local._cloudwatch import LogStream
 
 if TYPE_CHECKING:
@@ -27,6 +34,8 @@ HOST_RECLAIM_REASON: Final = "Host EC2 (instance i-0shepardlocal) terminated."
 CONTAINER_EXIT_REASON: Final = "Essential container in task exited"
 DESCRIBE_CHUNK: Final = 100
 STOP_GRACE_SECONDS: Final = 30
+ENDED: Final = frozenset({"SUCCEEDED", "FAILED"})
+QUEUED: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 
 log = logging.getLogger(__name__)
 
@@ -76,16 +85,42 @@ class BatchJob:
     reclaim_requested: bool = False
     terminate_reason: str | None = None
     process: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
+    array_size: int | None = None
+    """An array job's size: it runs nothing itself; its children do."""
+    array_index: int | None = None
+    """A child's index in its array."""
+    children: list[BatchJob] = dataclasses.field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
         """Return the job as JSON-ready data."""
-        return {
+        summary: dict[str, Any] = {
             "jobId": self.job_id,
             "jobName": self.job_name,
             "status": self.status,
             "createdAt": self.created_at,
             "attempts": [dataclasses.asdict(attempt) for attempt in self.attempts],
         }
+        if self.array_size is not None:
+            summary["arraySize"] = self.array_size
+            summary["statusSummary"] = self.status_summary()
+        if self.array_index is not None:
+            summary["arrayIndex"] = self.array_index
+        return summary
+
+    def status_summary(self) -> dict[str, int]:
+        """Return how many of an array's children are in each status."""
+        counts: dict[str, int] = {}
+        for child in self.children:
+            counts[child.status] = counts.get(child.status, 0) + 1
+        return counts
+
+    def settle(self) -> None:
+        """End an array once all its children have ended: SUCCEEDED if they all succeeded, else FAILED."""
+        states = [child.status for child in self.children]
+        if all(state in ENDED for state in states):
+            self.status = "SUCCEEDED" if all(state == "SUCCEEDED" for state in states) else "FAILED"
+        elif any(state not in QUEUED for state in states):
+            self.status = "RUNNING"
 
 
 class Executor:
@@ -160,14 +195,32 @@ class Executor:
         return True
 
     def terminate(self, job: str, reason: str) -> bool:
-        """Stop a job for good, as TerminateJob does: a running attempt gets SIGTERM and is not retried."""
+        """Stop a job for good, as TerminateJob does: a running attempt gets SIGTERM and is not retried.
+
+        Terminating an array terminates each of its children; terminating a child leaves its siblings.
+        """
         with self._lock:
             found = self._find(job)
-            if found is None or found.status in {"SUCCEEDED", "FAILED"}:
+            if found is None or found.status in ENDED:
                 return False
-            found.terminate_reason = reason or "Terminated by the user"
-        self._signal(found, signal.SIGTERM)
+            targets = found.children or [found]
+            for target in targets:
+                if target.status not in ENDED:
+                    target.terminate_reason = reason or "Terminated by the user"
+        for target in targets:
+            self._signal(target, signal.SIGTERM)
         return True
+
+    def cancel(self, job: str, reason: str) -> bool:
+        """Cancel a job not yet started, as CancelJob does; a started one goes on (TerminateJob ends it)."""
+        with self._lock:
+            found = self._find(job)
+            if found is None:
+                return False
+            targets = [t for t in (found.children or [found]) if t.status in QUEUED and not t.attempts]
+            for target in targets:
+                target.terminate_reason = reason or "Cancelled by the user"
+        return bool(targets)
 
     def overlay(self, detail: dict[str, Any]) -> dict[str, Any]:
         """Return DescribeJobs' `detail` with the state, attempts and times this executor knows."""
@@ -177,6 +230,11 @@ class Executor:
                 return detail
             detail = dict(detail)
             detail["status"] = job.status
+            if job.array_size is not None:
+                detail["arrayProperties"] = {"size": job.array_size, "statusSummary": job.status_summary()}
+            if job.array_index is not None:
+                detail["arrayProperties"] = {"index": job.array_index}
+                detail["container"] = {**detail.get("container", {}), "logStreamName": job.log_stream}
             detail["attempts"] = [
                 {
                     "startedAt": int(attempt.started_at * 1000),
@@ -199,9 +257,15 @@ class Executor:
             return detail
 
     def jobs(self) -> list[dict[str, Any]]:
-        """Return every job seen so far, oldest first."""
+        """Return every job seen so far, oldest first (an array's children after it, by index)."""
         with self._lock:
-            return [job.summary() for job in sorted(self._jobs.values(), key=lambda j: j.created_at)]
+            ordered = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.array_index or 0))
+            return [job.summary() for job in ordered]
+
+    def submitted(self) -> int:
+        """Return how many jobs were submitted to Batch: arrays and plain jobs (one SubmitJob call each)."""
+        with self._lock:
+            return sum(1 for job in self._jobs.values() if job.array_index is None)
 
     # -- discovery -----------------------------------------------------------------------------------
 
@@ -209,9 +273,18 @@ class Executor:
         """Queue every job of the Batch queue not seen before; return how many were new."""
         # The emulator's ListJobs returns every job of the queue (finished ones included) when no
         # status is given, so nothing submitted between two polls is missed.
-        summaries = self._batch.list_jobs(jobQueue=self._job_queue)["jobSummaryList"]
+        # The emulator lists an array's children too; the executor makes them itself from the array.
+        page: dict[str, Any] = dict(self._batch.list_jobs(jobQueue=self._job_queue))
+        summaries: list[Any] = list(page["jobSummaryList"])
+        while page.get("nextToken"):
+            page = dict(self._batch.list_jobs(jobQueue=self._job_queue, nextToken=page["nextToken"]))
+            summaries.extend(page["jobSummaryList"])
         with self._lock:
-            new_ids = [s["jobId"] for s in summaries if s["jobId"] not in self._jobs]
+            new_ids = [
+                s["jobId"]
+                for s in summaries
+                if s["jobId"] not in self._jobs and parse_child_job_id(s["jobId"])[1] is None
+            ]
         for start in range(0, len(new_ids), DESCRIBE_CHUNK):
             described = self._batch.describe_jobs(jobs=new_ids[start : start + DESCRIBE_CHUNK])["jobs"]
             for detail in described:
@@ -220,7 +293,10 @@ class Executor:
                     if job.job_id in self._jobs:
                         continue
                     self._jobs[job.job_id] = job
-                self._pending.put(job)
+                    for child in job.children:
+                        self._jobs[child.job_id] = child
+                for runnable in job.children or [job]:
+                    self._pending.put(runnable)
         return len(new_ids)
 
     def _job_from(self, detail: dict[str, Any]) -> BatchJob:
@@ -229,7 +305,7 @@ class Executor:
         for variable in container.get("environment", []):
             # The emulator appends one more AWS_BATCH_JOB_ID per DescribeJobs call: keep one value.
             environment.setdefault(variable["name"], variable["value"])
-        return BatchJob(
+        job = BatchJob(
             job_id=detail["jobId"],
             job_name=detail["jobName"],
             job_definition=detail["jobDefinition"],
@@ -238,6 +314,32 @@ class Executor:
             log_stream=str(container.get("logStreamName", "")),
             created_at=float(detail.get("createdAt", time.time() * 1000)) / 1000,
         )
+        size = detail.get("arrayProperties", {}).get("size")
+        if size:
+            job.array_size = int(size)
+            job.status = "PENDING"
+            job.children = [self._child_of(job, index) for index in range(job.array_size)]
+        return job
+
+    @staticmethod
+    def _child_of(array: BatchJob, index: int) -> BatchJob:
+        """Return child `index` of an array job: the array's environment plus its index."""
+        # A log stream name may not hold ':', so a child's stream is its array's with its index.
+        return BatchJob(
+            job_id=child_job_id(array.job_id, index),
+            job_name=array.job_name,
+            job_definition=array.job_definition,
+            environment={**array.environment, ARRAY_INDEX_VARIABLE: str(index)},
+            image=array.image,
+            log_stream=f"{array.log_stream}-{index}" if array.log_stream else "",
+            created_at=array.created_at,
+            array_index=index,
+        )
+
+    def _parent_of(self, job: BatchJob) -> BatchJob | None:
+        if job.array_index is None:
+            return None
+        return self._jobs.get(parse_child_job_id(job.job_id)[0])
 
     def _definition(self, definition: str) -> dict[str, Any]:
         if definition not in self._definitions:
@@ -257,14 +359,18 @@ class Executor:
             job = self._pending.get()
             if job is None or self._stop.is_set():
                 return
-            if job.terminate_reason is not None:
+            if job.terminate_reason is None:
+                try:
+                    self._run_job(job)
+                except Exception:
+                    log.exception("running job %s failed", job.job_id)
+                    job.status = "FAILED"
+            else:
                 job.status = "FAILED"
-                continue
-            try:
-                self._run_job(job)
-            except Exception:
-                log.exception("running job %s failed", job.job_name)
-                job.status = "FAILED"
+            with self._lock:
+                parent = self._parent_of(job)
+                if parent is not None:
+                    parent.settle()
 
     def _run_job(self, job: BatchJob) -> None:
         definition = self._definition(job.job_definition)
@@ -304,6 +410,8 @@ class Executor:
 
     def _run_attempt(self, job: BatchJob, number: int) -> Attempt:
         job_log_dir = self._log_dir / job.job_name
+        if job.array_index is not None:
+            job_log_dir = job_log_dir / str(job.array_index)
         job_log_dir.mkdir(parents=True, exist_ok=True)
         log_file = job_log_dir / f"attempt-{number}.log"
         environment = {
@@ -318,6 +426,9 @@ class Executor:
         with self._lock:
             job.attempts.append(attempt)
             job.status = "RUNNING"
+            parent = self._parent_of(job)
+            if parent is not None:
+                parent.settle()
         stream = LogStream(self._logs, job.log_stream)
         with log_file.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603 - a fixed argument list

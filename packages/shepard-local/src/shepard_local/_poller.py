@@ -1,9 +1,14 @@
-"""Feed the queue's messages to the scheduler handler in batches, as an SQS event source mapping does."""
+"""Feed the queue's messages to the scheduler handler in batches, as an SQS event source mapping does.
+
+Like the mapping, the poller gathers up to `batch_size` messages (ReceiveMessage takes 10 at a time)
+for at most `window_seconds` after the first one arrives, then invokes the handler once with them all.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_local._lambda import LambdaContext, failed_message_ids, sqs_event
@@ -14,6 +19,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
 BATCH_SIZE: Final = 10
+"""Messages per ReceiveMessage (SQS's maximum), and the batch size without a mapping to follow."""
 WAIT_SECONDS: Final = 1
 
 log = logging.getLogger(__name__)
@@ -31,14 +37,18 @@ class QueuePoller:
         function_name: str,
         handler: Callable[[dict[str, Any], Any], Any],
         region: str,
+        batch_size: int = BATCH_SIZE,
+        window_seconds: float = 0,
     ) -> None:
-        """Poll `queue_url` for `handler` once started."""
+        """Poll `queue_url` for `handler` once started: batches of `batch_size`, gathered `window_seconds`."""
         self._sqs = sqs
         self._queue_url = queue_url
         self._queue_arn = queue_arn
         self._function_name = function_name
         self._handler = handler
         self._region = region
+        self.batch_size = max(1, batch_size)
+        self.window_seconds = max(0.0, window_seconds)
         self._stop = threading.Event()
         self.invocations = 0
         self.messages_deleted = 0
@@ -58,17 +68,19 @@ class QueuePoller:
                 self._stop.wait(1)
 
     def poll_once(self) -> int:
-        """Receive one batch and hand it to the handler; return how many messages it held."""
-        received = self._sqs.receive_message(
-            QueueUrl=self._queue_url,
-            MaxNumberOfMessages=BATCH_SIZE,
-            WaitTimeSeconds=WAIT_SECONDS,
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        )
-        messages: list[dict[str, Any]] = list(received.get("Messages", []))  # type: ignore[arg-type]
+        """Gather one batch and hand it to the handler; return how many messages it held."""
+        messages = self._receive(WAIT_SECONDS)
         if not messages:
             return 0
+        closes = time.monotonic() + self.window_seconds
+        while len(messages) < self.batch_size and not self._stop.is_set():
+            left = closes - time.monotonic()
+            if left <= 0:
+                break
+            more = self._receive(min(WAIT_SECONDS, int(left)), self.batch_size - len(messages))
+            if not more and left < WAIT_SECONDS:
+                self._stop.wait(min(left, 0.1))
+            messages.extend(more)
         event = sqs_event(messages, self._queue_arn, self._region)
         self.invocations += 1
         try:
@@ -89,3 +101,13 @@ class QueuePoller:
         if failed:
             log.warning("%d of %d messages failed; SQS will redeliver them", len(failed), len(messages))
         return len(messages)
+
+    def _receive(self, wait_seconds: int, wanted: int = BATCH_SIZE) -> list[dict[str, Any]]:
+        received = self._sqs.receive_message(
+            QueueUrl=self._queue_url,
+            MaxNumberOfMessages=max(1, min(BATCH_SIZE, wanted)),
+            WaitTimeSeconds=wait_seconds,
+            AttributeNames=["All"],
+            MessageAttributeNames=["All"],
+        )
+        return list(received.get("Messages", []))  # type: ignore[arg-type]

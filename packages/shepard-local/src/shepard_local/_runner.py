@@ -17,7 +17,7 @@ from shepard_core import Setting
 from shepard_local._executor import Executor
 from shepard_local._handlers import TemplateError, handlers_from_template
 from shepard_local._payloads import PayloadResolver
-from shepard_local._poller import QueuePoller
+from shepard_local._poller import BATCH_SIZE, QueuePoller
 from shepard_local._server import FlockServer, Routes
 from shepard_local._stack import function_environment
 from shepard_local._state import REGION, FlockState
@@ -42,6 +42,21 @@ def scheduler_environment(state: FlockState, session: boto3.Session) -> dict[str
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
     }
+
+
+def scheduler_batching(session: boto3.Session, endpoint: str, function: str) -> tuple[int, float]:
+    """Return the scheduler's event source mapping's BatchSize and batching window (10 and 0 without one)."""
+    lambda_client = session.client("lambda", endpoint_url=endpoint)
+    mappings = lambda_client.list_event_source_mappings(FunctionName=function).get("EventSourceMappings", [])
+    if not mappings:
+        return BATCH_SIZE, 0.0
+    mapping: dict[str, Any] = dict(mappings[0])
+    try:
+        size = int(float(mapping.get("BatchSize") or BATCH_SIZE))
+        window = float(mapping.get("MaximumBatchingWindowInSeconds") or 0)
+    except (TypeError, ValueError):
+        return BATCH_SIZE, 0.0
+    return size, window
 
 
 def worker_command() -> list[str]:
@@ -91,6 +106,7 @@ class Runner:
         queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
             "QueueArn"
         ]
+        batch_size, window = scheduler_batching(session, state.aws_endpoint, state.scheduler_function)
         self.poller = QueuePoller(
             sqs,
             queue_url=queue_url,
@@ -98,6 +114,8 @@ class Runner:
             function_name=f"{names.prefix}-scheduler",
             handler=self.handlers.s3_events,
             region=REGION,
+            batch_size=batch_size,
+            window_seconds=window,
         )
         self.payloads = PayloadResolver(state)
         self.executor = Executor(
@@ -128,14 +146,26 @@ class Runner:
         jobs = self.executor.jobs()
         by_status: dict[str, int] = {}
         for job in jobs:
-            by_status[job["status"]] = by_status.get(job["status"], 0) + 1
+            if "arraySize" not in job:
+                by_status[job["status"]] = by_status.get(job["status"], 0) + 1
+        arrays = [
+            {key: job[key] for key in ("jobId", "status", "arraySize", "statusSummary")}
+            for job in jobs
+            if "arraySize" in job
+        ]
         return {
             "scheduler_code": self.handlers.source,
             "runtime": self.payloads.describe(),
             "scheduler_invocations": self.poller.invocations,
+            "scheduler_batching": {
+                "batch_size": self.poller.batch_size,
+                "window_seconds": self.poller.window_seconds,
+            },
             "messages_deleted": self.poller.messages_deleted,
             "messages_failed": self.poller.messages_failed,
             "batch_jobs": by_status,
+            "submit_job_calls": self.executor.submitted(),
+            "arrays": arrays,
         }
 
     def start(self) -> None:

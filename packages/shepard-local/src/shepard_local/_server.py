@@ -165,7 +165,11 @@ class _Handler(BaseHTTPRequestHandler):
         if status == 200 and path in {"/v1/terminatejob", "/v1/canceljob"}:  # noqa: PLR2004
             with contextlib.suppress(ValueError, AttributeError):
                 request = json.loads(body or b"{}")
-                executor.terminate(str(request.get("jobId", "")), str(request.get("reason", "")))
+                job, reason = str(request.get("jobId", "")), str(request.get("reason", ""))
+                if path == "/v1/canceljob":
+                    executor.cancel(job, reason)
+                else:
+                    executor.terminate(job, reason)
         if status == 200 and path == "/v1/describejobs":  # noqa: PLR2004
             with contextlib.suppress(ValueError, AttributeError, TypeError):
                 document = json.loads(data)

@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
 DEFAULT_MAX_ATTEMPTS = 5
+MAX_POOL_CONNECTIONS = 40
+"""Connections each client keeps: room for the scheduler's concurrent zip reads."""
 RetryMode = Literal["legacy", "standard", "adaptive"]
 _RETRY_MODES: dict[str, RetryMode] = {"legacy": "legacy", "standard": "standard", "adaptive": "adaptive"}
 _lock = threading.Lock()
@@ -36,7 +38,10 @@ class AwsClients:
 def _make(
     endpoint_url: str | None, region: str | None, retry_mode: RetryMode, max_attempts: int
 ) -> AwsClients:
-    config = Config(retries={"mode": retry_mode, "total_max_attempts": max_attempts})
+    config = Config(
+        retries={"mode": retry_mode, "total_max_attempts": max_attempts},
+        max_pool_connections=MAX_POOL_CONNECTIONS,
+    )
     session = boto3.session.Session(region_name=region)
     return AwsClients(
         s3=session.client("s3", endpoint_url=endpoint_url, config=config),

@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-from typing import TYPE_CHECKING, Any, Final
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Final
 
+from botocore.exceptions import BotoCoreError, ClientError
 from shepard_core import (
     MAX_INPUTS_BYTES,
     Attr,
@@ -32,20 +34,47 @@ from shepard_zipindex import (
     ZipIndexError,
 )
 
-from shepard_scheduler._outcome import JobInFlightError, Outcome, OutcomeKind
-from shepard_scheduler._rows import LEASE, JobTable, text_attribute
+from shepard_scheduler._batch import Admission, ArraySubmitter, Result
+from shepard_scheduler._claims import ClaimTable
+from shepard_scheduler._outcome import Outcome, OutcomeKind
+from shepard_scheduler._rows import JobTable, text_attribute
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from mypy_boto3_batch import BatchClient
-    from mypy_boto3_batch.type_defs import KeyValuePairTypeDef
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_s3 import S3Client
 
     from shepard_scheduler._config import SchedulerConfig
 
 _REPORTED_PAYLOAD_CHARS: Final = MAX_INPUTS_BYTES
+
+READ_CONCURRENCY: Final = 32
+"""How many job zips one invocation reads at once (each read is two ranged GETs)."""
+
+
+def api_job_id(request_id: str, position: int) -> str:
+    """Return the job UUID of job number `position` of a batching-endpoint request listing several."""
+    return job_id_for_api_request(f"{request_id}#{position}")
+
+
+def _per_request(job_ids: Sequence[str], results: dict[str, Result]) -> list[Result]:
+    """Return each requested job's result in order; a repeat of a scheduled job is its duplicate."""
+    seen: set[str] = set()
+    ordered: list[Result] = []
+    for job_id in job_ids:
+        result = results[job_id]
+        if job_id in seen and isinstance(result, Outcome) and result.kind is OutcomeKind.SCHEDULED:
+            result = Outcome(
+                kind=OutcomeKind.DUPLICATE,
+                job_id=job_id,
+                batch_job_id=result.batch_job_id,
+                reason="the same job appears earlier in this batch",
+            )
+        seen.add(job_id)
+        ordered.append(result)
+    return ordered
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -88,9 +117,9 @@ class _GoneError(Exception):
 
 
 class Scheduler:
-    """Schedules jobs from uploaded zips or endpoint payloads; safe to call again with the same job."""
+    """Schedules jobs from uploaded zips or endpoint payloads; safe to call again with the same jobs."""
 
-    def __init__(
+    def __init__(  # noqa: PLR0913 - the clients are injected one by one
         self,
         config: SchedulerConfig,
         *,
@@ -98,33 +127,67 @@ class Scheduler:
         dynamodb_client: DynamoDBClient,
         batch_client: BatchClient,
         clock: Callable[[], float] = time.time,
+        concurrency: int = READ_CONCURRENCY,
     ) -> None:
-        """Act on the resources `config` names through the given clients; `clock` gives epoch seconds."""
+        """Act on the resources `config` names through the given clients; `clock` gives epoch seconds.
+
+        `concurrency` bounds the zips read (and rejections filed) at once.
+        """
         self._config = config
         self._s3 = s3_client
         self._batch = batch_client
         self._table = JobTable(dynamodb_client, config.table_name)
-        self._clock = clock
+        self._submitter = ArraySubmitter(
+            config,
+            claims=ClaimTable(dynamodb_client, config.table_name),
+            batch_client=batch_client,
+            clock=clock,
+        )
+        self._concurrency = max(concurrency, 1)
 
     def schedule_s3_object(self, ref: S3ObjectRef, *, deadline: float) -> Outcome:
-        """Schedule the job zip `ref`, or reject it with a row and a report.
+        """Schedule the job zip `ref`, or reject it with a row and a report; raise what leaves it for later.
 
         `deadline` (epoch seconds) is when this invocation is certain to be over: until then no other
         invocation may submit the same job.
         """
-        job_id = ref.job_id
-        try:
-            inputs = self._read_inputs(ref)
-        except _GoneError as gone:
-            reason = f"{gone}; a replacement upload is scheduled by its own event"
-            return Outcome(kind=OutcomeKind.IGNORED, job_id=job_id, reason=reason)
-        except _RejectedError as rejection:
-            report = _Report(
-                key=rejection_report_key(ref.key),
-                details={"inputs_bucket": ref.bucket, "etag": ref.etag, "version_id": ref.version_id},
-            )
-            return self._reject(job_id, rejection, report, input_zip_name=ref.key, is_invoked=False)
-        return self._admit(job_id, inputs, input_zip_name=ref.key, is_invoked=False, deadline=deadline)
+        [result] = self.schedule_s3_objects([ref], deadline=deadline)
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def schedule_s3_objects(self, refs: Sequence[S3ObjectRef], *, deadline: float) -> list[Result]:
+        """Schedule the job zips `refs` together (valid ones in arrays); return each one's result, in order.
+
+        Every zip's inputs are read concurrently; an invalid zip gets a rejected row and a report; a
+        result that is an exception leaves that job for a retry. A ref naming the same job as an
+        earlier one shares its result (a duplicate, once the first is scheduled).
+        """
+        first: dict[str, S3ObjectRef] = {}
+        for ref in refs:
+            first.setdefault(ref.job_id, ref)
+        with ThreadPoolExecutor(max_workers=min(self._concurrency, max(len(first), 1))) as pool:
+            reads = dict(zip(first, pool.map(self._read_or_refuse, first.values()), strict=True))
+            results: dict[str, Result] = {}
+            admissions: list[Admission] = []
+            refusals: list[tuple[str, S3ObjectRef, _RejectedError]] = []
+            for job_id, read in reads.items():
+                ref = first[job_id]
+                if isinstance(read, dict):
+                    admissions.append(
+                        Admission(job_id=job_id, inputs=read, input_zip_name=ref.key, is_invoked=False)
+                    )
+                elif isinstance(read, _GoneError):
+                    reason = f"{read}; a replacement upload is scheduled by its own event"
+                    results[job_id] = Outcome(kind=OutcomeKind.IGNORED, job_id=job_id, reason=reason)
+                elif isinstance(read, _RejectedError):
+                    refusals.append((job_id, ref, read))
+                else:
+                    results[job_id] = read
+            rejected = pool.map(lambda refusal: self._reject_s3_object(*refusal), refusals)
+            results.update(zip((job_id for job_id, _, _ in refusals), rejected, strict=True))
+        results.update(self._submitter.submit(admissions, deadline=deadline))
+        return _per_request([ref.job_id for ref in refs], results)
 
     def schedule_api_request(self, payload: bytes, *, request_id: str, deadline: float) -> Outcome:
         """Schedule the job a batching-endpoint request asks for, or reject it with a row and a report.
@@ -136,23 +199,89 @@ class Scheduler:
         try:
             inputs = parse_inputs(payload, source="the request's inputs")
         except InputsError as exc:
-            return self.reject_api_request(exc, request_id=request_id, payload=payload)
-        return self._admit(job_id, inputs, input_zip_name="", is_invoked=True, deadline=deadline)
+            return self._reject_api(exc, job_id=job_id, payload=payload, details={"request_id": request_id})
+        admission = Admission(job_id=job_id, inputs=inputs, input_zip_name="", is_invoked=True)
+        result = self._submitter.submit([admission], deadline=deadline)[job_id]
+        if isinstance(result, Exception):
+            raise result
+        return result
+
+    def schedule_api_requests(
+        self, payloads: Sequence[bytes], *, request_id: str, deadline: float
+    ) -> list[Result]:
+        """Schedule the jobs of one request listing several, as one array; each job's result, in order.
+
+        Job number `position` is `job_id_for_api_request(f"{request_id}#{position}")`. The list is
+        validated as a whole: if any job is invalid, each invalid one is rejected (row and report) and
+        nothing is scheduled (the valid ones come back IGNORED).
+        """
+        job_ids = [api_job_id(request_id, position) for position in range(len(payloads))]
+        parsed: list[dict[str, str] | InputsError] = []
+        for position, payload in enumerate(payloads):
+            try:
+                parsed.append(parse_inputs(payload, source=f"job {position} of the request"))
+            except InputsError as exc:
+                parsed.append(exc)
+        if any(isinstance(inputs, InputsError) for inputs in parsed):
+            results: list[Result] = []
+            for position, inputs in enumerate(parsed):
+                if isinstance(inputs, InputsError):
+                    details = {"request_id": request_id, "position": position}
+                    try:
+                        results.append(
+                            self._reject_api(
+                                inputs, job_id=job_ids[position], payload=payloads[position], details=details
+                            )
+                        )
+                    except (ClientError, BotoCoreError) as exc:
+                        results.append(exc)
+                else:
+                    reason = "not scheduled: another job in the same request is invalid"
+                    results.append(Outcome(kind=OutcomeKind.IGNORED, job_id=job_ids[position], reason=reason))
+            return results
+        admissions = [
+            Admission(job_id=job_id, inputs=inputs, input_zip_name="", is_invoked=True)
+            for job_id, inputs in zip(job_ids, parsed, strict=True)
+            if not isinstance(inputs, InputsError)
+        ]
+        return _per_request(job_ids, self._submitter.submit(admissions, deadline=deadline))
 
     def reject_api_request(self, error: InputsError, *, request_id: str, payload: bytes) -> Outcome:
         """Reject the batching-endpoint request `request_id` for `error`, with a row and a report."""
         job_id = job_id_for_api_request(request_id)
+        return self._reject_api(error, job_id=job_id, payload=payload, details={"request_id": request_id})
+
+    def _reject_api(
+        self, error: InputsError, *, job_id: str, payload: bytes, details: dict[str, object]
+    ) -> Outcome:
         text = payload.decode("utf-8", errors="replace")
         report = _Report(
             key=api_rejection_report_key(job_id),
             details={
-                "request_id": request_id,
+                **details,
                 "payload": text[:_REPORTED_PAYLOAD_CHARS],
                 "payload_truncated": len(text) > _REPORTED_PAYLOAD_CHARS,
             },
         )
         rejection = _RejectedError(type(error).__name__, str(error))
         return self._reject(job_id, rejection, report, input_zip_name="", is_invoked=True)
+
+    def _reject_s3_object(self, job_id: str, ref: S3ObjectRef, rejection: _RejectedError) -> Result:
+        report = _Report(
+            key=rejection_report_key(ref.key),
+            details={"inputs_bucket": ref.bucket, "etag": ref.etag, "version_id": ref.version_id},
+        )
+        try:
+            return self._reject(job_id, rejection, report, input_zip_name=ref.key, is_invoked=False)
+        except (ClientError, BotoCoreError) as exc:
+            return exc
+
+    def _read_or_refuse(self, ref: S3ObjectRef) -> dict[str, str] | Exception:
+        """Return the zip's inputs, or the reason it has none: gone, rejected, or an error to retry."""
+        try:
+            return self._read_inputs(ref)
+        except (_GoneError, _RejectedError, ReadFailedError, ClientError, BotoCoreError) as exc:
+            return exc
 
     def _read_inputs(self, ref: S3ObjectRef) -> dict[str, str]:
         try:
@@ -174,85 +303,6 @@ class Scheduler:
             raise
         except (ZipIndexError, InputsError) as exc:
             raise _RejectedError(type(exc).__name__, str(exc)) from exc
-
-    def _admit(
-        self, job_id: str, inputs: dict[str, str], *, input_zip_name: str, is_invoked: bool, deadline: float
-    ) -> Outcome:
-        lease_until_ms = int(deadline * 1000)
-        row = JobRow(
-            uuid=job_id,
-            status=JobStatus.NOT_YET_INITIATED,
-            inputs=inputs,
-            input_zip_name=input_zip_name,
-            is_invoked=is_invoked,
-            end_time=ttl_after_days(self._config.days_to_keep_failed_launch_indexes),
-        )
-        existing = self._table.create(row, lease_until_ms=lease_until_ms)
-        resumed = existing is not None
-        if existing is not None:
-            done = self._already_done(job_id, existing)
-            if done is not None:
-                return done
-            existing = self._table.take_over(
-                job_id, lease_until_ms=lease_until_ms, now_ms=int(self._clock() * 1000)
-            )
-            if existing is not None:
-                done = self._already_done(job_id, existing)
-                if done is not None:
-                    return done
-                raise JobInFlightError(job_id, int(text_attribute(existing, LEASE) or 0))
-        try:
-            batch_job_id = (self._find_submitted(job_id) if resumed else None) or self._submit(
-                job_id, input_zip_name=input_zip_name, is_invoked=is_invoked
-            )
-        except BaseException:
-            self._table.release(job_id, lease_until_ms=lease_until_ms)
-            raise
-        recorded = self._table.record_submission(job_id, batch_job_id=batch_job_id, submit_time=iso_now())
-        if recorded is not None and recorded != batch_job_id:
-            return Outcome(
-                kind=OutcomeKind.DUPLICATE,
-                job_id=job_id,
-                batch_job_id=recorded,
-                reason=f"Batch job {batch_job_id} duplicates {recorded}, which was recorded first",
-            )
-        return Outcome(kind=OutcomeKind.SCHEDULED, job_id=job_id, batch_job_id=batch_job_id, resumed=resumed)
-
-    @staticmethod
-    def _already_done(job_id: str, existing: dict[str, Any]) -> Outcome | None:
-        batch_job_id = text_attribute(existing, Attr.BATCH_JOB_ID)
-        if batch_job_id is not None:
-            return Outcome(kind=OutcomeKind.DUPLICATE, job_id=job_id, batch_job_id=batch_job_id)
-        if text_attribute(existing, Attr.JOB_STATUS) == JobStatus.REJECTED.value:
-            return Outcome(
-                kind=OutcomeKind.DUPLICATE,
-                job_id=job_id,
-                reason=text_attribute(existing, Attr.REJECTION_REASON),
-            )
-        return None
-
-    def _find_submitted(self, job_id: str) -> str | None:
-        """Return the id of a Batch job already submitted under `job_id` (by an interrupted attempt)."""
-        response = self._batch.list_jobs(
-            jobQueue=self._config.job_queue, filters=[{"name": "JOB_NAME", "values": [job_id]}]
-        )
-        for summary in response.get("jobSummaryList", []):
-            if summary.get("jobName") == job_id:
-                return summary["jobId"]
-        return None
-
-    def _submit(self, job_id: str, *, input_zip_name: str, is_invoked: bool) -> str:
-        environment: list[KeyValuePairTypeDef] = [{"name": Attr.UUID, "value": job_id}]
-        if input_zip_name:
-            environment.append({"name": Attr.INPUT_ZIP_NAME, "value": input_zip_name})
-        environment.append({"name": Attr.IS_INVOKED, "value": "True" if is_invoked else "False"})
-        response = self._batch.submit_job(
-            jobName=job_id,
-            jobQueue=self._config.job_queue,
-            jobDefinition=self._config.job_definition,
-            containerOverrides={"environment": environment},
-        )
-        return response["jobId"]
 
     def _reject(
         self,

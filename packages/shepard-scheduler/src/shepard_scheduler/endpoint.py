@@ -1,4 +1,4 @@
-"""The batching endpoint: a Lambda handler that schedules one job from a JSON object of inputs."""
+"""The batching endpoint: a Lambda handler scheduling a job from a JSON object of inputs, or from a list."""
 
 from __future__ import annotations
 
@@ -15,9 +15,10 @@ from shepard_core import JobStatus, TooDeeplyNestedError, job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
 from shepard_scheduler._config import ConfigError, SchedulerConfig
-from shepard_scheduler._core import Scheduler
+from shepard_scheduler._core import Scheduler, api_job_id
 from shepard_scheduler._observability import Tally, log_outcome, logger
 from shepard_scheduler._outcome import JobInFlightError, OutcomeKind
+from shepard_scheduler._request_list import MAX_JOBS_PER_REQUEST, split_job_list
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -61,6 +62,11 @@ def _response(status: int, body: dict[str, object]) -> dict[str, Any]:
     return {"statusCode": status, "headers": dict(_HEADERS), "body": json.dumps(body)}
 
 
+def _error_code(exc: Exception) -> str:
+    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
+    return code or type(exc).__name__
+
+
 def _schedule(
     scheduler: Scheduler, event: object, request_id: str, deadline: float, tally: Tally
 ) -> dict[str, Any]:
@@ -70,6 +76,9 @@ def _schedule(
         except TooDeeplyNestedError as exc:
             outcome = scheduler.reject_api_request(exc, request_id=request_id, payload=b"")
         else:
+            jobs = split_job_list(payload)
+            if jobs is not None:
+                return _schedule_list(scheduler, jobs, request_id, deadline, tally)
             outcome = scheduler.schedule_api_request(payload, request_id=request_id, deadline=deadline)
     except JobInFlightError as exc:
         tally.count_failure()
@@ -78,11 +87,10 @@ def _schedule(
     except (ClientError, BotoCoreError) as exc:
         tally.count_failure()
         logger.exception("job not scheduled")
-        code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
         return _response(
             500,
             {
-                "error": code or type(exc).__name__,
+                "error": _error_code(exc),
                 "message": f"the job could not be scheduled now ({exc}); retry the request",
             },
         )
@@ -110,12 +118,70 @@ def _schedule(
     )
 
 
+def _schedule_list(
+    scheduler: Scheduler, jobs: list[bytes], request_id: str, deadline: float, tally: Tally
+) -> dict[str, Any]:
+    """Schedule a request's list of jobs as one array: 200 with every job, 400 if any is invalid, or 500."""
+    if not jobs or len(jobs) > MAX_JOBS_PER_REQUEST:
+        error = "EmptyJobList" if not jobs else "TooManyJobs"
+        message = (
+            f"a request lists 1 to {MAX_JOBS_PER_REQUEST:,} jobs, not {len(jobs):,}; nothing was scheduled"
+        )
+        return _response(400, {"error": error, "message": message})
+    results = scheduler.schedule_api_requests(jobs, request_id=request_id, deadline=deadline)
+    rejections: list[dict[str, object]] = []
+    failures: list[dict[str, object]] = []
+    answers: list[dict[str, object]] = []
+    for position, (job_id, result) in enumerate(
+        zip((api_job_id(request_id, n) for n in range(len(jobs))), results, strict=True)
+    ):
+        if isinstance(result, Exception):
+            tally.count_failure()
+            logger.error("job not scheduled", exc_info=result, extra={"job_id": job_id, "position": position})
+            failures.append(
+                {"position": position, "uuid": job_id, "error": _error_code(result), "message": str(result)}
+            )
+            continue
+        tally.count(result)
+        log_outcome(result, job_id=job_id, position=position)
+        if result.kind is OutcomeKind.IGNORED:
+            continue
+        if result.kind is OutcomeKind.REJECTED or (result.batch_job_id is None and result.report_key):
+            rejections.append(
+                {
+                    "position": position,
+                    "uuid": job_id,
+                    "error": result.error or "Rejected",
+                    "message": result.reason,
+                    "report_key": result.report_key,
+                }
+            )
+            continue
+        answers.append(
+            {
+                "position": position,
+                "uuid": job_id,
+                "batch_job_id": result.batch_job_id,
+                "job_status": JobStatus.SUBMITTED.value,
+                "duplicate": result.kind is OutcomeKind.DUPLICATE,
+            }
+        )
+    if failures:
+        message = f"{len(failures)} of {len(jobs)} jobs could not be scheduled now; retry the request"
+        return _response(500, {"error": failures[0]["error"], "message": message, "failures": failures})
+    if rejections:
+        message = f"{len(rejections)} of {len(jobs)} jobs are invalid; nothing was scheduled"
+        return _response(400, {"error": "Rejected", "message": message, "rejections": rejections})
+    return _response(200, {"jobs": answers})
+
+
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:  # noqa: ANN401 - any JSON may be sent
-    """Schedule the job the event's inputs describe; answer 200, 400 (invalid inputs) or 500.
+    """Schedule the job (or list of jobs) the event's inputs describe; answer 200, 400 (invalid) or 500.
 
     The event is the JSON object of inputs itself (a direct invocation), or an API Gateway /
-    function-URL request whose `body` is that object.
+    function-URL request whose `body` is that object; a JSON list of up to 1,000 such objects is
+    validated as a whole and scheduled as one array.
     """
     try:
         config = SchedulerConfig.from_env(os.environ)

@@ -1,4 +1,4 @@
-"""The S3-event scheduler: an SQS-triggered Lambda handler that schedules one job per uploaded zip."""
+"""The S3-event scheduler: an SQS-triggered Lambda handler that schedules a batch of uploaded zips at once."""
 
 from __future__ import annotations
 
@@ -6,65 +6,85 @@ import os
 import time
 from typing import TYPE_CHECKING, Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes import SQSRecord
 
 from shepard_scheduler._aws import aws_clients
 from shepard_scheduler._config import SchedulerConfig
-from shepard_scheduler._core import Scheduler
+from shepard_scheduler._core import S3ObjectRef, Scheduler
 from shepard_scheduler._notifications import read_notices
 from shepard_scheduler._observability import Tally, log_outcome, logger
 from shepard_scheduler._outcome import MalformedMessageError, Outcome, OutcomeKind
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
-    from aws_lambda_powertools.utilities.data_classes import SQSRecord
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from shepard_scheduler._batch import Result
 
-def _schedule_message(
-    record: SQSRecord, scheduler: Scheduler, config: SchedulerConfig, deadline: float, tally: Tally
-) -> None:
-    receive_count = record.attributes.approximate_receive_count
-    for notice in read_notices(record):
-        ref = notice.ref
-        if notice.skip_reason is not None or ref is None:
-            log_outcome(
-                Outcome(kind=OutcomeKind.IGNORED, reason=notice.skip_reason), event_name=notice.event_name
-            )
-            continue
-        if ref.bucket != config.inputs_bucket:
-            logger.warning(
-                "event from a bucket other than the inputs bucket ignored",
-                extra={"bucket": ref.bucket, "key": ref.key, "inputs_bucket": config.inputs_bucket},
-            )
-            continue
-        job_id = ref.job_id
-        logger.set_correlation_id(job_id)
+
+def _pending_refs(
+    records: list[SQSRecord], config: SchedulerConfig, tally: Tally, failed: list[str]
+) -> list[tuple[SQSRecord, S3ObjectRef]]:
+    """Return the (message, job zip) pairs to schedule; log what is ignored, fail malformed messages."""
+    pending: list[tuple[SQSRecord, S3ObjectRef]] = []
+    for record in records:
         try:
-            outcome = scheduler.schedule_s3_object(ref, deadline=deadline)
-            tally.count(outcome)
-            log_outcome(outcome, job_id=job_id, input_zip_name=ref.key, message_id=record.message_id)
-        except Exception:
+            notices = read_notices(record)
+        except MalformedMessageError as exc:
             tally.count_failure()
-            logger.exception(
+            failed.append(record.message_id)
+            logger.error(
+                "message is not an S3 event notification; it goes to the dead-letter queue after its retries",
+                extra={"message_id": record.message_id, "reason": str(exc)},
+            )
+            continue
+        for notice in notices:
+            ref = notice.ref
+            if notice.skip_reason is not None or ref is None:
+                log_outcome(
+                    Outcome(kind=OutcomeKind.IGNORED, reason=notice.skip_reason), event_name=notice.event_name
+                )
+            elif ref.bucket != config.inputs_bucket:
+                logger.warning(
+                    "event from a bucket other than the inputs bucket ignored",
+                    extra={"bucket": ref.bucket, "key": ref.key, "inputs_bucket": config.inputs_bucket},
+                )
+            else:
+                pending.append((record, ref))
+    return pending
+
+
+def _report(record: SQSRecord, ref: S3ObjectRef, result: Result, tally: Tally, failed: list[str]) -> None:
+    """Count and log how one job zip of a message ended; note the message if it must be redelivered."""
+    job_id = ref.job_id
+    logger.set_correlation_id(job_id)
+    try:
+        if isinstance(result, Exception):
+            tally.count_failure()
+            failed.append(record.message_id)
+            logger.error(
                 "job not scheduled; the message will be redelivered",
+                exc_info=result,
                 extra={
                     "input_zip_name": ref.key,
-                    "receive_count": receive_count,
+                    "receive_count": record.attributes.approximate_receive_count,
                     "message_id": record.message_id,
                 },
             )
-            raise
-        finally:
-            logger.set_correlation_id(None)
+        else:
+            tally.count(result)
+            log_outcome(result, job_id=job_id, input_zip_name=ref.key, message_id=record.message_id)
+    finally:
+        logger.set_correlation_id(None)
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    """Schedule the job zips an SQS batch of S3 event notifications names; report failed messages.
+    """Schedule the job zips an SQS batch of S3 event notifications names, together; report failed messages.
 
-    Returns the partial batch response: only messages that hit an error worth retrying are listed in
-    `batchItemFailures`; rejected, duplicate and test events are acknowledged.
+    Every valid job of the batch goes into one array job (a lone job: a plain job). Returns the
+    partial batch response: only messages that hit an error worth retrying (or are malformed) are
+    listed in `batchItemFailures`; rejected, duplicate and test events are acknowledged.
     """
     config = SchedulerConfig.from_env(os.environ)
     clients = aws_clients(os.environ)
@@ -74,20 +94,13 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     deadline = time.time() + context.get_remaining_time_in_millis() / 1000
     logger.append_keys(project=config.project_name)
     tally = Tally()
-    processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
-
-    def record_handler(record: SQSRecord) -> None:
-        try:
-            _schedule_message(record, scheduler, config, deadline, tally)
-        except MalformedMessageError as exc:
-            tally.count_failure()
-            logger.error(
-                "message is not an S3 event notification; it goes to the dead-letter queue after its retries",
-                extra={"message_id": record.message_id, "reason": str(exc)},
-            )
-            raise
-
+    failed: list[str] = []
     try:
-        return process_partial_response(event=event, record_handler=record_handler, processor=processor)
+        records = [SQSRecord(raw) for raw in event.get("Records", [])]
+        pending = _pending_refs(records, config, tally, failed)
+        results = scheduler.schedule_s3_objects([ref for _, ref in pending], deadline=deadline)
+        for (record, ref), result in zip(pending, results, strict=True):
+            _report(record, ref, result, tally, failed)
     finally:
         tally.publish(config.project_name)
+    return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(failed)]}

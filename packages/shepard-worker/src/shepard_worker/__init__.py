@@ -8,6 +8,7 @@ from shepard_worker._errors import (
     ClaimRefusedError,
     ConfigError,
     ExitCode,
+    FencedOutError,
     JobNotFoundError,
     LostOwnershipError,
     PayloadStartError,
@@ -18,6 +19,7 @@ from shepard_worker._errors import (
     UploadError,
     WorkerError,
 )
+from shepard_worker._job_lookup import locate_job, manifest_job_uuid
 from shepard_worker._lifecycle import JobResult, make_runtime, run_job
 from shepard_worker._logs import PayloadLog
 from shepard_worker._process_runtime import ProcessRuntime
@@ -32,6 +34,7 @@ __all__ = [
     "ConfigError",
     "DockerRuntime",
     "ExitCode",
+    "FencedOutError",
     "JobNotFoundError",
     "JobResult",
     "LostOwnershipError",
@@ -49,8 +52,10 @@ __all__ = [
     "WorkerConfig",
     "WorkerError",
     "ZipStats",
+    "locate_job",
     "main",
     "make_runtime",
+    "manifest_job_uuid",
     "run_job",
     "upload_stream",
     "zip_folder",

@@ -15,9 +15,10 @@ if TYPE_CHECKING:
     from collections.abc import Sequence
 
 _EPILOG = """\
-exit codes: 0 job complete (or already complete); 1 payload exited non-zero; 2 bad configuration;
-3 no job row; 4 job not claimable (rejected, or held by another attempt); 5 staging failed;
-6 output upload failed; 7 a later attempt took the job over; 70 internal error; 143 stopped by SIGTERM.
+exit codes: 0 job complete (or already complete, or another array's to run); 1 payload exited
+non-zero; 2 bad configuration; 3 no job row; 4 job not claimable (rejected, or held by another
+attempt); 5 staging failed; 6 output upload failed; 7 a later attempt took the job over;
+70 internal error; 143 stopped by SIGTERM.
 Configuration comes from the environment; see the package README for every variable."""
 
 

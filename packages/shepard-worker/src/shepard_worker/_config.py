@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, ClassVar, Final, Literal
 
 from shepard_core import (
+    ARRAY_INDEX_VARIABLE,
     AWS_DEFAULT_REGION,
     JOB_DEFINITION_VARIABLES,
     JOB_OVERRIDE_VARIABLES,
+    MAX_ARRAY_SIZE,
     PayloadVariable,
     Setting,
     is_valid_batch_job_name,
@@ -46,7 +48,7 @@ PASSTHROUGH_VARIABLES: Final = (
     "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
     AWS_BATCH_JOB_ID,
     AWS_BATCH_JOB_ATTEMPT,
-    "AWS_BATCH_JOB_ARRAY_INDEX",
+    ARRAY_INDEX_VARIABLE,
     "AWS_BATCH_JQ_NAME",
     "AWS_BATCH_CE_NAME",
 )
@@ -128,15 +130,18 @@ class WorkerConfig:
     inputs_bucket: str
     outputs_bucket: str
     errors_bucket: str
-    job_uuid: str
+    job_uuid: str = ""
+    """The job's UUID; empty for an array child until it is read from the array's manifest."""
+    array_claim: str | None = None
+    """The claim token of the array (or plain job) this worker runs for; None for a job without one."""
+    array_index: int | None = None
+    """This array child's index (AWS_BATCH_JOB_ARRAY_INDEX); None for a plain job."""
     quick_deploy_bucket: str | None = None
     secret_store: str | None = None
     uses_efs: bool = False
     uses_lustre: bool = False
     ulimit_fileno: int | None = None
     allow_docker_access: bool = False
-    input_zip_name: str | None = None
-    is_invoked: bool | None = None
     attempt: int = 1
     batch_job_id: str | None = None
     hostname: str = dataclasses.field(default_factory=socket.gethostname)
@@ -176,14 +181,16 @@ class WorkerConfig:
         runtime = env.get(Setting.RUNTIME, "docker").strip().lower() or "docker"
         if runtime not in {"docker", "process"}:
             raise ConfigError(f"{Setting.RUNTIME} must be 'docker' or 'process', not {runtime!r}")
-        raw_invoked = env.get(PayloadVariable.IS_INVOKED, "").strip()
+        raw_index = env.get(ARRAY_INDEX_VARIABLE, "").strip()
         ulimit = env.get(PayloadVariable.ULIMIT_FILENO, "").strip()
         return cls(
             table_name=_required(env, Setting.TABLE_NAME),
             inputs_bucket=_required(env, Setting.INPUTS_BUCKET),
             outputs_bucket=_required(env, Setting.OUTPUTS_BUCKET),
             errors_bucket=_required(env, Setting.ERRORS_BUCKET),
-            job_uuid=_required(env, PayloadVariable.UUID),
+            job_uuid=_optional(env, PayloadVariable.UUID) or "",
+            array_claim=_optional(env, Setting.ARRAY_CLAIM),
+            array_index=_integer(env, ARRAY_INDEX_VARIABLE, 0, 0, MAX_ARRAY_SIZE - 1) if raw_index else None,
             quick_deploy_bucket=_optional(env, Setting.QUICK_DEPLOY_BUCKET),
             secret_store=_optional(env, Setting.SECRET_STORE),
             uses_efs=_flag(env, PayloadVariable.USES_EFS),
@@ -192,8 +199,6 @@ class WorkerConfig:
                 _integer(env, PayloadVariable.ULIMIT_FILENO, 0, 1, MAX_ULIMIT_FILENO) if ulimit else None
             ),
             allow_docker_access=_flag(env, Setting.ALLOW_DOCKER_ACCESS),
-            input_zip_name=_optional(env, PayloadVariable.INPUT_ZIP_NAME),
-            is_invoked=_flag(env, PayloadVariable.IS_INVOKED) if raw_invoked else None,
             attempt=_integer(env, AWS_BATCH_JOB_ATTEMPT, 1, 1, 10_000),
             batch_job_id=_optional(env, AWS_BATCH_JOB_ID),
             hostname=(
@@ -217,7 +222,19 @@ class WorkerConfig:
             passthrough={name: env[name] for name in PASSTHROUGH_VARIABLES if env.get(name)},
         )
 
+    @property
+    def is_array_child(self) -> bool:
+        """Whether this worker is an array child that finds its job in the array's manifest."""
+        return not self.job_uuid and self.array_index is not None and self.array_claim is not None
+
     def __post_init__(self) -> None:
-        """Refuse a UUID that could not be a directory name."""
+        """Refuse a worker that names no job, and a UUID that could not be a directory name."""
+        if not self.job_uuid:
+            if self.array_index is None or self.array_claim is None:
+                raise ConfigError(
+                    f"{PayloadVariable.UUID} is not set (nor {ARRAY_INDEX_VARIABLE} with "
+                    f"{Setting.ARRAY_CLAIM.value}); the job's overrides must name its job"
+                )
+            return
         if not is_valid_batch_job_name(self.job_uuid):
             raise ConfigError(f"UUID {self.job_uuid!r} is not a job id (1-128 letters, digits, '-' or '_')")

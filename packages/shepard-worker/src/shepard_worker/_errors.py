@@ -50,6 +50,12 @@ class AlreadyCompleteError(ClaimRefusedError):
     exit_code = ExitCode.OK
 
 
+class FencedOutError(ClaimRefusedError):
+    """The job is not this worker's to run: its row names another array's claim, or it has no job."""
+
+    exit_code = ExitCode.OK
+
+
 class TerminatedError(WorkerError):
     """The worker was asked to stop (SIGTERM, e.g. a Spot reclaim) before the job finished."""
 

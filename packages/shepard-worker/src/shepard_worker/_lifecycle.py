@@ -17,6 +17,7 @@ from shepard_worker._errors import (
     TerminatedError,
     WorkerError,
 )
+from shepard_worker._job_lookup import locate_job
 from shepard_worker._logs import PayloadLog, WorkerLog
 from shepard_worker._outputs import upload_error_zip, upload_outputs
 from shepard_worker._run_script import run_script_hints
@@ -104,6 +105,14 @@ def run_job(  # noqa: PLR0913 - every collaborator is injectable
         s3 = s3 or default_s3
         dynamodb = dynamodb or default_dynamodb
         secretsmanager = secretsmanager or default_secrets
+    try:
+        config = locate_job(config, dynamodb)
+    except WorkerError as exc:
+        log.error("%s", exc)  # noqa: TRY400 - a known refusal, not a crash
+        return JobResult(exit_code=exc.exit_code, reason=str(exc))
+    except Exception as exc:
+        log.exception("could not read the array's manifest")
+        return JobResult(exit_code=ExitCode.INTERNAL_ERROR, reason=f"could not find the job: {exc}")
     owned_runtime = runtime is None
     worker_log = WorkerLog()
     signals = StopSignal(stop, config.stop_grace_seconds)
@@ -158,7 +167,14 @@ class _Job:
         self.signals = signals
         self.worker_log = worker_log
         self.echo = echo
-        self.table = JobTable(dynamodb, config.table_name, config.job_uuid, config.attempt)
+        self.table = JobTable(
+            dynamodb,
+            config.table_name,
+            config.job_uuid,
+            config.attempt,
+            claim_token=config.array_claim,
+            batch_job_id=config.batch_job_id,
+        )
         self.workspace = Workspace.plan(config)
         self.env: dict[str, str] = {}
         self.status: JobStatus | None = None
@@ -187,11 +203,6 @@ class _Job:
             log.exception("could not claim job %s", config.job_uuid)
             return JobResult(exit_code=ExitCode.INTERNAL_ERROR, reason=f"could not claim the job: {exc}")
         self.status = JobStatus.IN_PROGRESS
-        row = dataclasses.replace(
-            row,
-            input_zip_name=config.input_zip_name or row.input_zip_name,
-            is_invoked=row.is_invoked if config.is_invoked is None else config.is_invoked,
-        )
         start_time = row.start_time or ""
         tag = special_value(row.inputs, TAG)
         with PayloadLog(self.echo) as payload_log:

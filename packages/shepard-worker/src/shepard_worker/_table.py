@@ -12,6 +12,7 @@ from shepard_core import Attr, JobRow, JobStatus, format_start_time, iso_now
 from shepard_worker._errors import (
     AlreadyCompleteError,
     ClaimRefusedError,
+    FencedOutError,
     JobNotFoundError,
     LostOwnershipError,
 )
@@ -32,19 +33,39 @@ def _is_conditional_failure(exc: ClientError) -> bool:
 class JobTable:
     """One job's row, updated only while this attempt owns it (its SHEPARD_ATTEMPT is ours)."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str, job_uuid: str, attempt: int) -> None:
-        """Bind the table, the job and this worker's attempt number."""
+    def __init__(  # noqa: PLR0913 - the row's key, this attempt and what fences it
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        job_uuid: str,
+        attempt: int,
+        *,
+        claim_token: str | None = None,
+        batch_job_id: str | None = None,
+    ) -> None:
+        """Bind the table, the job, this worker's attempt number, its array's claim token and Batch job id.
+
+        With a `claim_token` the row is claimed only while it names that token (the fence that keeps a
+        job claimed by two arrays from running twice); the claim records `batch_job_id` on the row.
+        """
         self._client = client
         self._table = table_name
         self._uuid = job_uuid
         self._attempt = attempt
+        self._token = claim_token
+        self._batch_job_id = batch_job_id
 
     def read(self) -> JobRow:
-        """Return the job's row, or raise JobNotFoundError."""
+        """Return the job's row, or raise JobNotFoundError (FencedOutError with a claim token)."""
         response = self._client.get_item(
             TableName=self._table, Key={Attr.UUID: {"S": self._uuid}}, ConsistentRead=True
         )
         item = response.get("Item")
+        if not item and self._token is not None:
+            raise FencedOutError(
+                f"job {self._uuid} has no row in table {self._table} (expired, or never recorded): "
+                f"nothing for claim {self._token} to run"
+            )
         if not item:
             raise JobNotFoundError(
                 f"job {self._uuid} has no row in table {self._table}: "
@@ -55,9 +76,11 @@ class JobTable:
     def claim(self, row: JobRow, start_time: str | None = None) -> JobRow:
         """Move the row to in_progress for this attempt and return it; a later attempt takes it over.
 
-        The update succeeds only while the row exists, is neither complete nor rejected, and no
-        equal or later attempt holds it, so two workers can never both own one job.
+        The update succeeds only while the row exists, is neither complete nor rejected, names this
+        worker's claim token (when it has one) and no equal or later attempt holds it, so two workers
+        can never both own one job, nor two arrays both run it.
         """
+        self._check_fence(row)
         if row.status is JobStatus.JOB_COMPLETE:
             raise AlreadyCompleteError(f"job {self._uuid} is already complete; nothing to run")
         if row.status in UNCLAIMABLE:
@@ -76,41 +99,63 @@ class JobTable:
                 row.status.value,
             )
         start = start_time or format_start_time()
+        update = "SET #status = :in_progress, #start = :start, #attempt = :attempt"
+        condition = (
+            "attribute_exists(#uuid) AND #status <> :complete AND #status <> :rejected "
+            "AND (attribute_not_exists(#attempt) OR #attempt < :attempt)"
+        )
+        names = {
+            "#uuid": Attr.UUID,
+            "#status": Attr.JOB_STATUS,
+            "#start": Attr.START_TIME,
+            "#attempt": Attr.ATTEMPT,
+            "#exit": Attr.EXIT_CODE,
+            "#finish": Attr.FINISH_TIME,
+        }
+        values: dict[str, Any] = {
+            ":in_progress": {"S": JobStatus.IN_PROGRESS.value},
+            ":complete": {"S": JobStatus.JOB_COMPLETE.value},
+            ":rejected": {"S": JobStatus.REJECTED.value},
+            ":start": {"S": start},
+            ":attempt": {"N": str(self._attempt)},
+        }
+        if self._token is not None:
+            condition += " AND #claim = :claim"
+            names["#claim"] = Attr.ARRAY_CLAIM
+            values[":claim"] = {"S": self._token}
+        if self._batch_job_id is not None:
+            update += ", #batch = :batch"
+            names["#batch"] = Attr.BATCH_JOB_ID
+            values[":batch"] = {"S": self._batch_job_id}
         try:
             self._client.update_item(
                 TableName=self._table,
                 Key={Attr.UUID: {"S": self._uuid}},
-                UpdateExpression=(
-                    "SET #status = :in_progress, #start = :start, #attempt = :attempt REMOVE #exit, #finish"
-                ),
-                ConditionExpression=(
-                    "attribute_exists(#uuid) AND #status <> :complete AND #status <> :rejected "
-                    "AND (attribute_not_exists(#attempt) OR #attempt < :attempt)"
-                ),
-                ExpressionAttributeNames={
-                    "#uuid": Attr.UUID,
-                    "#status": Attr.JOB_STATUS,
-                    "#start": Attr.START_TIME,
-                    "#attempt": Attr.ATTEMPT,
-                    "#exit": Attr.EXIT_CODE,
-                    "#finish": Attr.FINISH_TIME,
-                },
-                ExpressionAttributeValues={
-                    ":in_progress": {"S": JobStatus.IN_PROGRESS.value},
-                    ":complete": {"S": JobStatus.JOB_COMPLETE.value},
-                    ":rejected": {"S": JobStatus.REJECTED.value},
-                    ":start": {"S": start},
-                    ":attempt": {"N": str(self._attempt)},
-                },
+                UpdateExpression=f"{update} REMOVE #exit, #finish",
+                ConditionExpression=condition,
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
+                if self._token is not None:
+                    self._check_fence(self.read())
                 raise ClaimRefusedError(
                     f"job {self._uuid} was claimed by another worker (or finished) while attempt "
                     f"{self._attempt} was claiming it"
                 ) from None
             raise
         return self.read()
+
+    def _check_fence(self, row: JobRow) -> None:
+        """Raise FencedOutError when this worker has a claim token and the row names another (or none)."""
+        if self._token is None or row.array_claim == self._token:
+            return
+        owner = f"claim {row.array_claim}" if row.array_claim else "no claim"
+        raise FencedOutError(
+            f"job {self._uuid} belongs to {owner}, not to this worker's claim {self._token} "
+            f"(Batch job {self._batch_job_id or 'unknown'}): another array runs it; leaving its row alone"
+        )
 
     def set_status(self, status: JobStatus) -> None:
         """Set JOB_STATUS while this attempt owns the row, or raise LostOwnershipError."""

@@ -328,7 +328,9 @@ def logs(
 @_TABLE
 @aws_command
 def cancel(aws: Aws, job: str, dynamo_db_to_query: str | None) -> None:
-    """Cancel a job that has not ended (terminate its AWS Batch job).
+    """Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.
+
+    A job still queued is cancelled (CancelJob); one starting or running is terminated (TerminateJob).
 
     \b
     Example:
