@@ -20,6 +20,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
+BATCHING_WINDOW_SECONDS = 5
+
+
 @pytest.fixture(scope="session")
 def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
     """Start one local flock (process runtime, the quick-deploy example uploaded) for the whole session."""
@@ -35,7 +38,13 @@ def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
     }
     env.pop("AWS_ENDPOINT_URL", None)
     up = subprocess.run(  # noqa: S603 - a fixed argument list
-        [*shepard_command(), "local", "up", "--runtime", "process", "--concurrency", "4"],
+        [
+            *shepard_command(),
+            *("local", "up", "--runtime", "process", "--concurrency", "4"),
+            # A wider batching window than the default second: uploads from one test client trickle
+            # in, and each window's uploads become one array (a user batching thousands sets it too).
+            *("--parameter", f"SchedulerBatchingWindowSeconds={BATCHING_WINDOW_SECONDS}"),
+        ],
         env=env,
         capture_output=True,
         text=True,

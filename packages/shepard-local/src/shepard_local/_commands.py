@@ -70,6 +70,17 @@ def local() -> None:
     adopt_local_engine()
 
 
+def _parameters(pairs: tuple[str, ...]) -> dict[str, str]:
+    """Return the KEY=VALUE pairs as a mapping, refusing a pair without a key or an `=`."""
+    parameters: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise click.BadParameter(f"{pair!r} is not KEY=VALUE", param_hint="--parameter")
+        parameters[key.strip()] = value
+    return parameters
+
+
 @local.command()
 @_DIR_OPTION
 @click.option(
@@ -97,8 +108,21 @@ def local() -> None:
     show_default=True,
     help="Image registry `shepard deploy` pushes to for this flock (used when it answers).",
 )
+@click.option(
+    "--parameter",
+    "parameters",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A parameter of the flock's stack (repeatable), e.g. SchedulerBatchingWindowSeconds=5.",
+)
 def up(  # noqa: PLR0913, PLR0917 - one parameter per option
-    directory: Path | None, template: Path | None, prefix: str, concurrency: int, runtime: str, registry: str
+    directory: Path | None,
+    template: Path | None,
+    prefix: str,
+    concurrency: int,
+    runtime: str,
+    registry: str,
+    parameters: tuple[str, ...],
 ) -> None:
     """Start a local flock and write the `local` profile.
 
@@ -133,6 +157,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
             registry=registry,
             concurrency=concurrency,
             runtime=chosen,
+            parameters=_parameters(parameters),
         )
     except FlockError as exc:
         raise click.ClickException(str(exc)) from None

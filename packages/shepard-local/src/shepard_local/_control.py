@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any, Final
 from shepard_local._state import REGION, FlockNames, FlockState
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     import boto3
 
 LOCAL_CREDENTIALS: Final = {
@@ -121,11 +123,11 @@ def _tail(path: Path, lines: int = 15) -> str:
         return "(no log)"
 
 
-def _provision(state: FlockState, template: Path) -> None:
+def _provision(state: FlockState, template: Path, parameters: Mapping[str, str]) -> None:
     from shepard_local._stack import StackError, create_stack
 
     try:
-        stack = create_stack(local_session(), state.aws_endpoint, state.names, template)
+        stack = create_stack(local_session(), state.aws_endpoint, state.names, template, parameters)
     except StackError as exc:
         raise FlockError(str(exc)) from None
     state.provisioned_from = f"the stack {stack.name} from {template}"
@@ -183,8 +185,12 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
     registry: str,
     concurrency: int,
     runtime: str,
+    parameters: Mapping[str, str] | None = None,
 ) -> FlockState:
-    """Start the emulator, provision the flock, start the runner; return the recorded state."""
+    """Start the emulator, provision the flock, start the runner; return the recorded state.
+
+    `parameters` sets template parameters of the flock's stack beside its names.
+    """
     if importlib.util.find_spec("moto") is None:
         raise FlockError("the AWS emulator is not installed: pip install shepard-local")
     directory.mkdir(parents=True, exist_ok=True)
@@ -218,7 +224,7 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
         _await_emulator(state, moto)
         # Batch must not try to run containers itself: the runner's executor runs each job's worker.
         http_json(f"{state.aws_endpoint}/moto-api/config", data={"batch": {"use_docker": False}})
-        _provision(state, template)
+        _provision(state, template, parameters or {})
         _start_runner(state, concurrency, environment)
     except BaseException:
         stop_flock(state)

@@ -28,6 +28,7 @@ from shepard_local._intrinsics import IntrinsicError, StackValues, parameter_val
 from shepard_local._state import REGION
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from pathlib import Path
 
     import boto3
@@ -113,8 +114,18 @@ def emulator_compatible(template: dict[str, Any], *, layer_arn: str, service_rol
     return compatible
 
 
-def create_stack(session: boto3.Session, endpoint: str, names: FlockNames, template: Path) -> Stack:
-    """Create the flock's stack from `template` and wire up what the emulator skips; return the stack."""
+def create_stack(
+    session: boto3.Session,
+    endpoint: str,
+    names: FlockNames,
+    template: Path,
+    overrides: Mapping[str, str] | None = None,
+) -> Stack:
+    """Create the flock's stack from `template` and wire up what the emulator skips; return the stack.
+
+    `overrides` sets template parameters beside the flock's names (e.g. the scheduler's batching window).
+    """
+    parameters = {**stack_parameters(names), **(overrides or {})}
     lambda_client = session.client("lambda", endpoint_url=endpoint)
     layer_arn = lambda_client.publish_layer_version(
         LayerName="AWSLambdaPowertoolsPythonV3-python313-x86_64",
@@ -129,7 +140,7 @@ def create_stack(session: boto3.Session, endpoint: str, names: FlockNames, templ
     cloudformation.create_stack(
         StackName=names.stack,
         TemplateBody=json.dumps(body),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in stack_parameters(names).items()],
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
         Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
     )
     deadline = time.monotonic() + CREATE_TIMEOUT_SECONDS
@@ -155,7 +166,6 @@ def create_stack(session: boto3.Session, endpoint: str, names: FlockNames, templ
         types={s["LogicalResourceId"]: s["ResourceType"] for s in summaries},
         template=body,
     )
-    parameters = stack_parameters(names)
     _complete(session, endpoint, stack, stack_values(session, endpoint, body, parameters, stack))
     return stack
 
