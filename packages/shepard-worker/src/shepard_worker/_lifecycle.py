@@ -260,7 +260,7 @@ class _Job:
             ulimit_fileno=config.ulimit_fileno,
             allow_docker_access=config.allow_docker_access,
             attempt=config.attempt,
-            stop=self.stop,
+            stop=self.signals.stop,
         )
         running = self.runtime.start(spec, payload_log)
         try:
