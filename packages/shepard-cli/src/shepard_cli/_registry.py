@@ -46,7 +46,11 @@ COMMANDS: Final = (
     Entry(
         "logs", f"{_JOBS}:logs", "Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job)."
     ),
-    Entry("cancel", f"{_JOBS}:cancel", "Cancel a job that has not ended (terminate its AWS Batch job)."),
+    Entry(
+        "cancel",
+        f"{_JOBS}:cancel",
+        "Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.",
+    ),
     Entry(
         "retrieve",
         f"{_JOBS}:retrieve",
