@@ -108,7 +108,7 @@ class DocCommand:
 
 
 def doc_commands(files: tuple[Path, ...] = DOC_FILES, root: Path = ROOT) -> list[DocCommand]:
-    """Return every line of a shell-fenced block of `files` that starts with `shepard ` (continuations joined)."""
+    """Return each `shepard ...` line of the shell-fenced blocks of `files`, continued lines joined."""
     found: list[DocCommand] = []
     for path in files:
         in_fence = in_shell = False
@@ -141,7 +141,13 @@ COMMANDS = doc_commands()
 def run_shepard(work: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     """Run `shepard ARGS` in the folder `work` with `env` and return the finished process."""
     return subprocess.run(  # noqa: S603 - an argument list, no shell
-        [*shepard_command(), *args], cwd=work, env=env, capture_output=True, text=True, timeout=300, check=False
+        [*shepard_command(), *args],
+        cwd=work,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
