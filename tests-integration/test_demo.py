@@ -17,7 +17,7 @@ if TYPE_CHECKING:
 class TestDemo:
     @pytest.mark.slow
     def test_the_demo_runs_every_example_job_and_rejects_the_bad_one(self, tmp_path: Path):
-        """The demo's many S3 jobs and its API jobs complete in few SubmitJob calls; its bad job is rejected."""
+        """The demo's 20 S3 jobs and its API jobs complete in few SubmitJob calls; the bad job is rejected."""
         # WHEN the demo runs (in Docker when an engine is reachable, else with the process runtime)
         lines: list[str] = []
         result = run_demo(EXAMPLES, tmp_path, echo=lines.append)

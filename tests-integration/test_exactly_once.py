@@ -38,8 +38,9 @@ if TYPE_CHECKING:
 
     from shepard_testing import FlockResources
 
+GROUP_NAMES = ("duplicated", "throttled", "lost", "dead_manifest", "dead_submit", "dead_after", "lone")
 GROUP_SIZES = (5, 5, 5, 5, 5, 4, 1)
-"""Uploads per fault scenario (30 in all; the last is a lone job, submitted as a plain job)."""
+"""Uploads per fault scenario (30 in all; the lone one is submitted as a plain job)."""
 LEASE_MS = 4_000
 """The remaining time of an invocation that dies: its rows' lease runs out this long after it starts."""
 PROJECT = "exactly-once"
@@ -64,8 +65,10 @@ class Faults:
     lost: list[str] = dataclasses.field(default_factory=list)
 
     def next(self, operation: str, how: str) -> None:
-        """Make the next `operation` call fail: "throttle" (never sent), "lose" (sent, response lost),
-        "kill" (the invocation dies before sending it) or "kill-after" (dies once it went through).
+        """Make the next `operation` call fail in the way `how` names.
+
+        "throttle": refused, never sent; "lose": sent, its response lost; "kill": the invocation dies
+        before sending it; "kill-after": the invocation dies once the call went through.
         """
         self.plan.append((operation, how))
 
@@ -79,7 +82,8 @@ class Faults:
         if how is not None:
             self.plan.remove((operation, how))
         if how == "throttle":
-            raise ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}, operation)
+            throttled = {"Error": {"Code": "TooManyRequestsException", "Message": "slow down"}}
+            raise ClientError(throttled, operation)
         if how == "kill":
             self.dead = True
             raise KilledError(operation)
@@ -187,14 +191,15 @@ def resources(aws_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> FlockResour
 def faults(monkeypatch: pytest.MonkeyPatch) -> Iterator[Faults]:
     """Route every botocore API call of this process through a fault plan."""
     from botocore.client import BaseClient
-
     from shepard_scheduler.testing import forget_clients
 
     plan = Faults()
-    real = BaseClient._make_api_call
-    monkeypatch.setattr(
-        BaseClient, "_make_api_call", lambda client, operation, params: plan.call(real, client, operation, params)
-    )
+    real = BaseClient._make_api_call  # noqa: SLF001 - botocore's one door to every API call
+
+    def make_api_call(client: Any, operation: str, params: dict[str, Any]) -> Any:
+        return plan.call(real, client, operation, params)
+
+    monkeypatch.setattr(BaseClient, "_make_api_call", make_api_call)
     forget_clients()
     yield plan
     forget_clients()
@@ -306,7 +311,9 @@ def host_environment(flock: FlockResources, tmp_path: Path) -> dict[str, str]:
 def table_items(flock: FlockResources) -> dict[str, dict[str, Any]]:
     """Return every item of the job table (rows and manifests), by partition key, in low-level form."""
     items: dict[str, dict[str, Any]] = {}
-    for page in flock.dynamodb.get_paginator("scan").paginate(TableName=flock.names.table, ConsistentRead=True):
+    for page in flock.dynamodb.get_paginator("scan").paginate(
+        TableName=flock.names.table, ConsistentRead=True
+    ):
         items |= {item[Attr.UUID]["S"]: item for item in page["Items"]}
     return items
 
@@ -329,6 +336,63 @@ def upload_jobs(flock: FlockResources, ledger: Path) -> dict[str, str]:
     return notices
 
 
+def schedule_under_faults(scheduler: Scheduler, faults: Faults, groups: dict[str, list[str]]) -> None:
+    """Deliver each fault group's notices through its fault until the scheduler acknowledges them all."""
+    duplicated, lone = groups["duplicated"], groups["lone"]
+    # the same records come twice in one batch, and again in a later batch
+    assert scheduler.deliver([*duplicated, *duplicated, duplicated[0]]) == set()
+    assert scheduler.deliver(duplicated) == set()
+    assert len(faults.submitted) == 1
+    # SubmitJob is throttled once: the whole batch is redelivered, mixed with duplicates
+    faults.next("SubmitJob", "throttle")
+    assert scheduler.deliver(groups["throttled"]) == set(groups["throttled"])
+    assert scheduler.deliver([*groups["throttled"], *duplicated[:2]]) == set()
+    # SubmitJob's response is lost (for an array, and for a lone plain job): the redelivery submits again
+    for group in (groups["lost"], lone):
+        faults.next("SubmitJob", "lose")
+        assert scheduler.deliver(group) == set(group)
+        assert scheduler.deliver(group) == set()
+    # invocations die writing the manifest, before SubmitJob is sent, and after it went through:
+    # a redelivery within the lease finds the rows in flight; one after the lease takes them over
+    for group, operation, how in (
+        (groups["dead_manifest"], "BatchWriteItem", "kill"),
+        (groups["dead_submit"], "SubmitJob", "kill"),
+        (groups["dead_after"], "SubmitJob", "kill-after"),
+    ):
+        faults.next(operation, how)
+        died_at = time.monotonic()
+        assert scheduler.deliver(group, remaining_ms=LEASE_MS) is None
+        assert scheduler.deliver(group) == set(group)
+        assert time.monotonic() - died_at < LEASE_MS / 1000, "the in-flight check came too late"
+        time.sleep(max(0.0, died_at + LEASE_MS / 1000 + 0.5 - time.monotonic()))
+        assert scheduler.deliver([*group, lone[0]]) == set()
+    assert not faults.plan, f"faults never triggered: {faults.plan}"
+
+
+def run_every_container(
+    flock: FlockResources, runnables: list[Runnable], host: dict[str, str]
+) -> tuple[list[Run], set[str], list[bool]]:
+    """Run every container once in a shuffled order, then retry the fenced-out ones and a few others.
+
+    Returns every run, the containers that were fenced out, and for each retry whether the table
+    stayed unchanged.
+    """
+    order = random.Random(SEED)  # noqa: S311 - a replayable order, not a secret
+    first = order.sample(runnables, len(runnables))
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        runs = list(pool.map(lambda runnable: run_worker(runnable, host, 1), first))
+    fenced = {run.batch_job_id for run in runs if FENCED in run.log}
+    # A Batch retry starts after the attempt before it ended: one at a time, after the first round.
+    ran = [r for r in runnables if r.batch_job_id not in fenced]
+    retried = [r for r in runnables if r.batch_job_id in fenced] + order.sample(ran, 5)
+    unchanged = []
+    for runnable in order.sample(retried, len(retried)):
+        before = table_items(flock)
+        runs.append(run_worker(runnable, host, 2))
+        unchanged.append(table_items(flock) == before)
+    return runs, fenced, unchanged
+
+
 class TestExactlyOnceUnderFaults:
     def test_every_upload_runs_once_whatever_the_scheduler_and_batch_go_through(
         self, resources, faults, tmp_path
@@ -339,66 +403,25 @@ class TestExactlyOnceUnderFaults:
         ledger.touch()
         notices = upload_jobs(resources, ledger)
         keys = sorted(notices)
-        ends = list(itertools.accumulate(GROUP_SIZES))
-        duplicated, throttled, lost, dead_manifest, dead_submit, dead_after, lone = (
-            keys[end - size : end] for size, end in zip(GROUP_SIZES, ends, strict=True)
-        )
-        scheduler = Scheduler(notices, faults)
+        ends = itertools.accumulate(GROUP_SIZES)
+        groups = {
+            name: keys[end - size : end]
+            for name, size, end in zip(GROUP_NAMES, GROUP_SIZES, ends, strict=True)
+        }
 
-        # WHEN the same records come twice in one batch, and again in a later batch
-        assert scheduler.deliver([*duplicated, *duplicated, duplicated[0]]) == set()
-        assert scheduler.deliver(duplicated) == set()
-        assert len(faults.submitted) == 1
-        # AND SubmitJob is throttled once: the whole batch is redelivered, mixed with duplicates
-        faults.next("SubmitJob", "throttle")
-        assert scheduler.deliver(throttled) == set(throttled)
-        assert scheduler.deliver([*throttled, *duplicated[:2]]) == set()
-        # AND SubmitJob's response is lost: the array exists, the redelivery submits another
-        faults.next("SubmitJob", "lose")
-        assert scheduler.deliver(lost) == set(lost)
-        assert scheduler.deliver(lost) == set()
-        # AND a lone job's SubmitJob response is lost the same way
-        faults.next("SubmitJob", "lose")
-        assert scheduler.deliver(lone) == set(lone)
-        assert scheduler.deliver(lone) == set()
-        # AND invocations die writing the manifest, before SubmitJob is sent, and after it went through:
-        # a redelivery within the lease finds the rows in flight; one after the lease takes them over
-        for group, operation, how in (
-            (dead_manifest, "BatchWriteItem", "kill"),
-            (dead_submit, "SubmitJob", "kill"),
-            (dead_after, "SubmitJob", "kill-after"),
-        ):
-            faults.next(operation, how)
-            died_at = time.monotonic()
-            assert scheduler.deliver(group, remaining_ms=LEASE_MS) is None
-            assert scheduler.deliver(group) == set(group)
-            assert time.monotonic() - died_at < LEASE_MS / 1000, "the in-flight check came too late"
-            time.sleep(max(0.0, died_at + LEASE_MS / 1000 + 0.5 - time.monotonic()))
-            assert scheduler.deliver([*group, lone[0]]) == set()
-        assert not faults.plan, f"faults never triggered: {faults.plan}"
+        # WHEN the scheduler handler goes through duplicates, throttling, lost responses and deaths
+        schedule_under_faults(Scheduler(notices, faults), faults, groups)
 
-        # THEN every Batch job the emulator holds is one that a SubmitJob created
+        # THEN every Batch job the emulator holds is one that a SubmitJob created: one each for the
+        # duplicated, throttled, dead-at-manifest and dead-before-submit groups, two for the others
         runnables = every_batch_job(resources)
         assert {parse_child_job_id(r.batch_job_id)[0] for r in runnables} == set(faults.submitted)
-        # one each for the duplicates, the throttled, the dead-at-manifest and dead-before-submit groups;
-        # two each for the lost, the lone and the dead-after-submit ones
         assert len(faults.submitted) == 10
 
         # WHEN the worker runs every job and child in a shuffled order, then some again as Batch retries
-        host = host_environment(resources, tmp_path)
-        order = random.Random(SEED)
-        first = order.sample(runnables, len(runnables))
-        with ThreadPoolExecutor(max_workers=3) as pool:
-            runs = list(pool.map(lambda runnable: run_worker(runnable, host, 1), first))
-        fenced = {run.batch_job_id for run in runs if FENCED in run.log}
-        # every fenced-out child, and a few that ran, are retried one at a time
-        ran = [r for r in runnables if r.batch_job_id not in fenced]
-        retried = [r for r in runnables if r.batch_job_id in fenced] + order.sample(ran, 5)
-        unchanged = []
-        for runnable in order.sample(retried, len(retried)):
-            before = table_items(resources)
-            runs.append(run_worker(runnable, host, 2))
-            unchanged.append(table_items(resources) == before)
+        runs, fenced, unchanged = run_every_container(
+            resources, runnables, host_environment(resources, tmp_path)
+        )
         print(  # noqa: T201 - the figures of this run
             f"\nseed {SEED}: {len(faults.submitted)} SubmitJob calls reached Batch, {len(runnables)} "
             f"containers, {len(runs)} worker runs, {len(fenced)} fenced out"
@@ -416,9 +439,10 @@ class TestExactlyOnceUnderFaults:
         owners = {row[Attr.BATCH_JOB_ID]["S"] for row in rows.values()}
         assert owners.isdisjoint(fenced)
         assert owners | fenced == {r.batch_job_id for r in runnables}
-        # AND the fenced-out containers are exactly the lost arrays' and lone job's, and changed nothing
-        lost_children = {r.batch_job_id for r in runnables if parse_child_job_id(r.batch_job_id)[0] in faults.lost}
-        assert fenced == lost_children
-        assert len(fenced) == len(lost) + len(lone) + len(dead_after)
+        # AND the fenced-out containers are exactly the lost arrays' and plain job's, and changed nothing
+        lost = {r.batch_job_id for r in runnables if parse_child_job_id(r.batch_job_id)[0] in faults.lost}
+        assert fenced == lost
+        assert len(fenced) == sum(len(groups[name]) for name in ("lost", "lone", "dead_after"))
         assert all(unchanged)
-        assert not list(resources.s3.list_objects_v2(Bucket=resources.names.errors_bucket).get("Contents", []))
+        errors = resources.s3.list_objects_v2(Bucket=resources.names.errors_bucket)
+        assert errors.get("Contents", []) == []
