@@ -1,4 +1,4 @@
-"""The demo: a local flock, the example jobs through both entry points and a bad one, then a summary."""
+"""The demo: a local flock, many example jobs through both entry points and a bad one, then a summary."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import Attr, parse_output_object_name
+from shepard_core import Attr, parse_child_job_id, parse_output_object_name
 
 from shepard_local._control import LOCAL_CREDENTIALS, http_json, local_session
 from shepard_local._state import LOCAL_DIR_VAR, FlockState
@@ -35,6 +35,8 @@ CARRIER_IMAGES: Final = ("local/busybox:1",)
 BASE_IMAGE: Final = "local/bookworm-py:1"
 BAD_INPUTS: Final = {"UUID": "my-own-id", "NAME": "a job that sets a reserved keyword"}
 SETTLE_TIMEOUT_SECONDS: Final = 240
+MANY_JOBS: Final = 20
+"""How many jobs the demo batches at once with `shepard batch --many`: enough to fill a Batch array."""
 _BATCHED: Final = re.compile(r"^Batched (?P<name>.+) as s3://(?P<bucket>[^/]+)/(?P<key>\S+)$", re.MULTILINE)
 _SUBMITTED: Final = re.compile(r"^Job (?P<uuid>[0-9a-f-]{36}) submitted", re.MULTILINE)
 
@@ -58,6 +60,7 @@ class DemoJob:
     output_key: str | None = None
     reason: str | None = None
     attempts: int = 0
+    batch_job_id: str | None = None
 
 
 @dataclasses.dataclass
@@ -69,6 +72,8 @@ class DemoResult:
     retrieved: list[str]
     retrieve_dir: Path
     seconds: float
+    submit_job_calls: int | None = None
+    """How many SubmitJob calls the flock's Batch received for all the demo's jobs (None: not known)."""
 
     def median(self, attribute: str) -> float | None:
         """Return the median seconds from upload to `attribute` (started_at or outputs_at)."""
@@ -88,7 +93,7 @@ class Demo:
         examples: Path,
         work: Path,
         *,
-        s3_jobs: int = 4,
+        s3_jobs: int = MANY_JOBS,
         api_jobs: int = 2,
         docker: bool | None = None,
         echo: Callable[[str], None] = print,
@@ -150,6 +155,7 @@ class Demo:
             try:
                 self._batch(jobs, job_folder, extra, state)
                 self._settle(jobs)
+                submit_job_calls = self._submit_job_calls(state)
             finally:
                 stop.set()
                 watcher.join()
@@ -163,6 +169,7 @@ class Demo:
             retrieved=retrieved,
             retrieve_dir=self.results,
             seconds=time.monotonic() - began,
+            submit_job_calls=submit_job_calls,
         )
 
     def _deploy(self, state: FlockState) -> tuple[str, Path, dict[str, str]]:
@@ -288,6 +295,15 @@ class Demo:
                 raise DemoError(f"jobs had not settled after {SETTLE_TIMEOUT_SECONDS} s: {line}")
             time.sleep(0.25)
 
+    def _submit_job_calls(self, state: FlockState) -> int | None:
+        """Return how many SubmitJob calls the flock's Batch has received, from the runner's counters."""
+        try:
+            stats = http_json(f"{state.api_endpoint}/local/stats")
+        except (OSError, ValueError):
+            return None
+        calls = stats.get("submit_job_calls")
+        return calls if isinstance(calls, int) else None
+
     def _observe(
         self, jobs: list[DemoJob], state: FlockState, dynamodb: DynamoDBClient, s3: S3Client
     ) -> None:
@@ -303,7 +319,7 @@ class Demo:
         rows = {item["UUID"]["S"]: {k: next(iter(v.values())) for k, v in item.items()} for item in items}
         by_zip = {str(row.get("INPUT_ZIP_NAME", "")): uuid for uuid, row in rows.items()}
         keys = [o["Key"] for o in s3.list_objects_v2(Bucket=state.names.outputs_bucket).get("Contents", [])]
-        executor = {job["jobName"]: job for job in http_json(f"{state.api_endpoint}/local/jobs")["jobs"]}
+        executor = {job["jobId"]: job for job in http_json(f"{state.api_endpoint}/local/jobs")["jobs"]}
         for job in jobs:
             if job.uuid is None and job.zip_key in by_zip:
                 job.uuid = by_zip[job.zip_key]
@@ -312,7 +328,9 @@ class Demo:
                 continue
             job.status = str(row.get("JOB_STATUS", job.status))
             job.reason = str(row[Attr.REJECTION_REASON]) if Attr.REJECTION_REASON in row else None
-            attempts = executor.get(job.uuid, {}).get("attempts", [])
+            job.batch_job_id = str(row[Attr.BATCH_JOB_ID]) if Attr.BATCH_JOB_ID in row else None
+            # An array child's attempts are its own: the executor lists each child by its job id.
+            attempts = executor.get(job.batch_job_id or "", {}).get("attempts", [])
             job.attempts = len(attempts)
             if attempts and job.started_at is None:
                 job.started_at = float(attempts[0]["started_at"])
@@ -347,6 +365,7 @@ def summary_lines(result: DemoResult) -> list[str]:
         with zipfile.ZipFile(path) as archive:
             members = ", ".join(sorted(archive.namelist()))
         lines.append(f"  {path.name}: {members}")
+    lines.append(submit_job_line(result))
     to_start, to_outputs = result.median("started_at"), result.median("outputs_at")
     lines.append(
         "Median seconds from upload to start: "
@@ -362,8 +381,29 @@ def summary_lines(result: DemoResult) -> list[str]:
     return lines
 
 
+def batched_arrays(result: DemoResult) -> set[str]:
+    """Return the Batch jobs (arrays, or plain jobs) that ran the jobs batched with `--many`."""
+    return {
+        parse_child_job_id(job.batch_job_id)[0]
+        for job in result.jobs
+        if job.path == "S3" and job.label != "bad job" and job.batch_job_id
+    }
+
+
+def submit_job_line(result: DemoResult) -> str:
+    """Return the summary's line on how few SubmitJob calls the jobs took."""
+    many = sum(job.path == "S3" and job.label != "bad job" for job in result.jobs)
+    arrays = len(batched_arrays(result))
+    scheduled = sum(job.batch_job_id is not None for job in result.jobs)
+    calls = "-" if result.submit_job_calls is None else str(result.submit_job_calls)
+    return (
+        f"SubmitJob calls: {calls} for the {scheduled} scheduled jobs; the {many} jobs batched with "
+        f"--many ran in {arrays} Batch job(s) ({many / max(arrays, 1):.1f} jobs per SubmitJob)"
+    )
+
+
 def demo_problems(result: DemoResult) -> list[str]:
-    """Return what went wrong: a good job that did not complete, a bad job not rejected, a time travel."""
+    """Return what went wrong: a good job not complete, a bad job not rejected, a time travel, no arrays."""
     problems = []
     for job in result.jobs:
         expected = "rejected" if job.label == "bad job" else "job_complete"
@@ -373,6 +413,9 @@ def demo_problems(result: DemoResult) -> list[str]:
             at = getattr(job, moment)
             if at is not None and at < job.uploaded_at:
                 problems.append(f"{job.label} {moment} {at - job.uploaded_at:.2f} s after its upload")
+    many = sum(job.path == "S3" and job.label != "bad job" for job in result.jobs)
+    if many > 1 and len(batched_arrays(result)) >= many:
+        problems.append(f"the {many} jobs batched with --many took one SubmitJob each, not arrays")
     return problems
 
 
