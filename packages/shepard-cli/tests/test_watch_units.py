@@ -1,4 +1,4 @@
-"""The pieces of `shepard watch` without AWS: groups, --since, rate and ETA, snapshots, rendering, the loop."""
+"""The pieces of `shepard watch` without AWS: groups, --since, rate, ETA, snapshots, rendering, the loop."""
 
 from __future__ import annotations
 
@@ -137,7 +137,12 @@ class TestSnapshot:
                 finish_time=_iso(_minutes_before_noon(2)),
                 exit_code=3,
             ),
-            _row(JobStatus.REJECTED, uuid="z", finish_time=_iso(_minutes_before_noon(3)), rejection_reason="bad"),
+            _row(
+                JobStatus.REJECTED,
+                uuid="z",
+                finish_time=_iso(_minutes_before_noon(3)),
+                rejection_reason="bad",
+            ),
             _row(
                 JobStatus.REJECTED,
                 uuid="a",
@@ -225,7 +230,15 @@ class TestRender:
         console = Console(file=io.StringIO(), width=140, record=True)
         console.print(live_view(snapshot, 5))
         text = console.export_text()
-        for word in ("SUBMITTED", "RUNNING", "COMPLETE", "FAILED", "REJECTED", "4/6 ended (66.7%)", "exit code 3"):
+        for word in (
+            "SUBMITTED",
+            "RUNNING",
+            "COMPLETE",
+            "FAILED",
+            "REJECTED",
+            "4/6 ended (66.7%)",
+            "exit code 3",
+        ):
             assert word in text
 
 

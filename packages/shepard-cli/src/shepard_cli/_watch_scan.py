@@ -19,7 +19,7 @@ MAX_WORKERS: Final = 8
 """Threads reading segments at once (more segments than this queue up)."""
 
 
-class _Stopped(Exception):
+class _StoppedError(Exception):
     """The scan was abandoned (the user pressed Ctrl-C)."""
 
 
@@ -30,7 +30,7 @@ def _scan_segment(
     kwargs = {**request, "Segment": segment, "TotalSegments": total}
     while True:
         if stop.is_set():
-            raise _Stopped
+            raise _StoppedError
         page = dynamodb.scan(**kwargs)
         items += page.get("Items", [])
         last = page.get("LastEvaluatedKey")

@@ -57,7 +57,7 @@ def completion_rate(
 
 
 def eta_seconds(remaining: int, rate_per_minute: float) -> float | None:
-    """Return the seconds until `remaining` jobs end at `rate_per_minute`; 0 with none left, None at rate 0."""
+    """Return the seconds until `remaining` jobs end at `rate_per_minute` (0: none left; None: rate 0)."""
     if remaining <= 0:
         return 0.0
     if rate_per_minute <= 0:
@@ -170,7 +170,14 @@ class Snapshot:
 
 
 def _first_time(row: JobRow) -> datetime | None:
-    return parse_row_time(row.submit_time) or parse_row_time(row.start_time) or parse_row_time(row.finish_time)
+    return next(
+        (
+            moment
+            for value in (row.submit_time, row.start_time, row.finish_time)
+            if (moment := parse_row_time(value))
+        ),
+        None,
+    )
 
 
 def take_snapshot(  # noqa: PLR0913 - what was read, and how to present it

@@ -137,9 +137,10 @@ def watch(
         )
 
     console = stdout()
-    if output == "json":
-        show = (lambda s: print_json(s.to_json())) if once else (lambda s: click.echo(json.dumps(s.to_json())))
-        run_watch(take, show, interval=interval, once=once)
+    if output == "json" and once:
+        run_watch(take, lambda s: print_json(s.to_json()), interval=interval, once=True)
+    elif output == "json":
+        run_watch(take, lambda s: click.echo(json.dumps(s.to_json())), interval=interval)
     elif once:
         run_watch(take, lambda s: click.echo(plain_snapshot(s)), interval=interval, once=True)
     elif console.is_terminal:
