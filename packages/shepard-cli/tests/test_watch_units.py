@@ -283,3 +283,23 @@ class TestLoop:
         assert "\x1b[?25l" in written  # the cursor was hidden while the view ran
         assert written.rstrip("\n").endswith("\x1b[?25h")  # and shown again when it ended
         assert "4/6 ended" in written
+
+    def test_a_second_ctrl_c_while_the_view_closes_still_ends_cleanly(self, monkeypatch):
+        """A second Ctrl-C as the live view closes ends it normally, with the cursor shown again."""
+        import rich.live
+
+        snapshot = take_snapshot(TestSnapshot()._rows(), table="t", now=NOON, filters=WatchFilters())
+        out = io.StringIO()
+        console = Console(file=out, force_terminal=True, width=120)
+        stop = rich.live.Live.stop
+
+        def stop_then_interrupt(live):
+            stop(live)
+            raise KeyboardInterrupt
+
+        def interrupt(_seconds):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(rich.live.Live, "stop", stop_then_interrupt)
+        assert watch_live(lambda: snapshot, console, interval=5, sleep=interrupt) == 1
+        assert out.getvalue().rstrip("\n").endswith("\x1b[?25h")

@@ -87,22 +87,30 @@ def watch_live(
     interval: float,
     sleep: Callable[[float], None] | None = None,
 ) -> int:
-    """Run the loop in a rich Live view redrawn in place; the terminal is restored when it ends."""
+    """Run the loop in a rich Live view redrawn in place; the terminal is restored when it ends.
+
+    A second Ctrl-C while the view closes (a double press) ends it just the same.
+    """
     from rich.live import Live
     from rich.text import Text
 
     from shepard_cli._watch_render import live_view
 
-    with Live(
-        Text("Reading the table...", style="dim"),
-        console=console,
-        auto_refresh=False,
-        redirect_stdout=False,
-        redirect_stderr=False,
-    ) as live:
-        return run_watch(
-            take,
-            lambda snapshot: live.update(live_view(snapshot, interval), refresh=True),
-            interval=interval,
-            sleep=sleep,
-        )
+    shown = 0
+    try:
+        with Live(
+            Text("Reading the table...", style="dim"),
+            console=console,
+            auto_refresh=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as live:
+            shown = run_watch(
+                take,
+                lambda snapshot: live.update(live_view(snapshot, interval), refresh=True),
+                interval=interval,
+                sleep=sleep,
+            )
+    except KeyboardInterrupt:
+        pass  # Live shows the cursor again in a `finally`, so the terminal is restored all the same
+    return shown

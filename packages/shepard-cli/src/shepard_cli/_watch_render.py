@@ -56,6 +56,11 @@ def _counts(snapshot: Snapshot, separator: str) -> str:
     return separator.join(f"{group.value} {snapshot.counts[group]}" for group in StatusGroup)
 
 
+def _short_time(value: str | None) -> str:
+    """Return a row's ISO time as `YYYY-MM-DD HH:MM:SS` (UTC, as stored), or `-` when it has none."""
+    return value[:19].replace("T", " ") if value else "-"
+
+
 def _location(snapshot: Snapshot, key: str) -> str:
     return f"s3://{snapshot.errors_bucket}/{key}" if snapshot.errors_bucket else key
 
@@ -135,11 +140,11 @@ def live_view(snapshot: Snapshot, interval: float) -> RenderableType:
             title_justify="left",
             expand=False,
         )
-        for column in ("ENDED", "UUID", "STATUS", "REASON / EXIT CODE / WHERE"):
+        for column in ("ENDED (UTC)", "UUID", "STATUS", "REASON / EXIT CODE / WHERE"):
             problems.add_column(column, overflow="fold")
         for problem in snapshot.problems:
             problems.add_row(
-                Text(problem.ended_at or "-"),
+                Text(_short_time(problem.ended_at)),
                 Text(problem.uuid),
                 Text(problem.group.value, style=GROUP_STYLES[problem.group]),
                 Text(problem_detail(snapshot, problem)),
