@@ -10,10 +10,19 @@ import pytest
 from shepard_cli import _watch_loop
 from shepard_cli._watch_filters import WatchFilters, scan_request
 from shepard_cli._watch_scan import _scan_segment, rows_from_items, scan_items
-from shepard_core import JobRow, JobStatus, error_object_name, format_start_time, rejection_report_key
+from shepard_core import (
+    Attr,
+    JobRow,
+    JobStatus,
+    error_object_name,
+    format_start_time,
+    is_manifest_key,
+    manifest_key,
+    rejection_report_key,
+)
 
 NOW = datetime.now(UTC)
-MANIFEST = {"UUID": {"S": "SHEPARD_ARRAY#0123abcd#0"}, "JOB_IDS": {"L": [{"S": "x"}]}}
+MANIFEST = {Attr.UUID: {"S": manifest_key("0123abcd", 0)}, Attr.MANIFEST_JOBS: {"L": [{"S": "x"}]}}
 
 
 def _iso(moment: datetime) -> str:
@@ -166,7 +175,9 @@ class TestScan:
         for i in range(60):
             _put(flock, f"row-{i:03d}", JobStatus.SUBMITTED)
         client.put_item(TableName=flock.table, Item=MANIFEST)
-        client.put_item(TableName=flock.table, Item={**MANIFEST, "UUID": {"S": "SHEPARD_ARRAY#0123abcd#1"}})
+        client.put_item(
+            TableName=flock.table, Item={**MANIFEST, Attr.UUID: {"S": manifest_key("0123abcd", 1)}}
+        )
         return client
 
     @pytest.mark.parametrize("segments", [1, 3, 8])
@@ -179,7 +190,7 @@ class TestScan:
             for item in _scan_segment(many, request, segment, segments, threading.Event())
         ]
         assert len(seen) == len(set(seen)) == 60
-        assert not any(uuid.startswith("SHEPARD_ARRAY#") for uuid in seen)
+        assert not any(is_manifest_key(uuid) for uuid in seen)
 
     def test_parallel_scan_reads_only_the_projected_attributes(self, flock, many):
         """The parallel scan returns every job row, without the inputs, and no manifest item."""
@@ -190,8 +201,8 @@ class TestScan:
         assert all(row.inputs == {} for row in rows)
 
     def test_items_that_are_not_job_rows_are_left_out(self):
-        """An item without JOB_STATUS or with an unknown status is counted as left out, not as a job."""
-        items = [MANIFEST, {"UUID": {"S": "x"}, "JOB_STATUS": {"S": "weird"}}]
+        """A manifest is skipped; an item without JOB_STATUS or with an unknown status is left out."""
+        items = [MANIFEST, {"UUID": {"S": "x"}, "JOB_STATUS": {"S": "weird"}}, {"UUID": {"S": "y"}}]
         assert rows_from_items(items) == ([], 2)
 
     def test_a_scan_needs_a_segment(self, many, flock):

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
-from shepard_core import Attr, format_start_time
+from shepard_core import MANIFEST_KEY_PREFIX, Attr, format_start_time
 
 from shepard_cli._status_groups import StatusGroup, statuses_of
 
@@ -94,12 +94,15 @@ class WatchFilters:
 def scan_request(table: str, filters: WatchFilters) -> dict[str, Any]:
     """Return the Scan arguments reading only the projected attributes of the rows the filters let through.
 
-    Items without JOB_STATUS (array manifests, stray items) are filtered out by DynamoDB.
+    Array manifest items and other items without JOB_STATUS are filtered out by DynamoDB.
     """
     names = {f"#a{i}": name for i, name in enumerate(PROJECTED)}
     alias = {name: key for key, name in names.items()}
-    values: dict[str, dict[str, str]] = {}
-    conditions = [f"attribute_exists({alias[Attr.JOB_STATUS]})"]
+    values: dict[str, dict[str, str]] = {":manifest": {"S": MANIFEST_KEY_PREFIX}}
+    conditions = [
+        f"NOT begins_with({alias[Attr.UUID]}, :manifest)",
+        f"attribute_exists({alias[Attr.JOB_STATUS]})",
+    ]
     if filters.groups:
         statuses = sorted(statuses_of(filters.groups))
         values |= {f":s{i}": {"S": status.value} for i, status in enumerate(statuses)}
@@ -122,12 +125,10 @@ def scan_request(table: str, filters: WatchFilters) -> dict[str, Any]:
             f" OR (attribute_not_exists({submit}) AND attribute_not_exists({start})"
             f" AND (attribute_not_exists({finish}) OR {finish} >= :since_iso)))"
         )
-    request: dict[str, Any] = {
+    return {
         "TableName": table,
         "ProjectionExpression": ", ".join(names),
         "FilterExpression": " AND ".join(conditions),
         "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
     }
-    if values:
-        request["ExpressionAttributeValues"] = values
-    return request

@@ -6,7 +6,7 @@ import concurrent.futures
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import Attr, JobRow
+from shepard_core import Attr, JobRow, is_manifest_key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -66,10 +66,15 @@ def scan_items(
 
 
 def rows_from_items(items: list[dict[str, Any]]) -> tuple[list[JobRow], int]:
-    """Return the job rows among `items` and how many items were left out (no JOB_STATUS, unknown status)."""
+    """Return the job rows among `items` and how many other items were left out; array manifests are skipped.
+
+    Left out: items without JOB_STATUS or with a status this version does not know.
+    """
     rows: list[JobRow] = []
     left_out = 0
     for item in items:
+        if is_manifest_key(str(item.get(Attr.UUID, {}).get("S", ""))):
+            continue
         if Attr.JOB_STATUS not in item:
             left_out += 1
             continue
