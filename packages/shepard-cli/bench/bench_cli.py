@@ -1,4 +1,4 @@
-"""Print shepard's start-up time, batch zipping throughput and the AWS calls one batched job costs."""
+"""Print shepard's start-up, zipping throughput, AWS calls per batched job and a 50,000-row watch refresh."""
 
 from __future__ import annotations
 
@@ -9,11 +9,19 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from shepard_cli._batch import JobSpec, batch_jobs, zip_job
+from shepard_cli._watch_filters import WatchFilters
+from shepard_cli._watch_loop import read_snapshot
+from shepard_core import JobRow, JobStatus, format_start_time, iso_now
+
+if TYPE_CHECKING:
+    from moto.server import ThreadedMotoServer
 
 MIB = 1024 * 1024
 
@@ -106,6 +114,95 @@ def aws_calls(scratch: Path) -> None:
         server.stop()
 
 
+WATCH_ROWS = 50_000
+
+
+def _moto_server() -> tuple[ThreadedMotoServer, str]:
+    import logging
+
+    from moto.server import ThreadedMotoServer
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    return server, f"http://{host}:{port}"
+
+
+def _job_rows(count: int) -> list[dict[str, object]]:
+    """Rows shaped like a real batch's: a few inputs each, in a spread of statuses, a few manifest items."""
+    spread = [JobStatus.JOB_COMPLETE] * 6 + [JobStatus.SUBMITTED, JobStatus.CALLING_PAYLOAD_CODE]
+    spread += [JobStatus.JOB_FAILED, JobStatus.REJECTED]
+    now, start = iso_now(), format_start_time()
+    items: list[dict[str, object]] = []
+    for i in range(count):
+        status = spread[i % len(spread)]
+        ended = status in {JobStatus.JOB_COMPLETE, JobStatus.JOB_FAILED, JobStatus.REJECTED}
+        row = JobRow(
+            uuid=f"{i:08d}-0000-4000-8000-000000000000",
+            status=status,
+            inputs={"SAMPLE": f"s{i}", "THRESHOLD": "0.5", "TAG": "bench", "GENOME": "GRCh38/" + "x" * 40},
+            input_zip_name=f"batch/{i:08d}.zip",
+            is_invoked=False,
+            end_time=2_000_000_000,
+            submit_time=now,
+            start_time=start,
+            finish_time=now if ended else None,
+            batch_job_id=f"array-{i // 10_000}:{i % 10_000}",
+            exit_code=1 if status is JobStatus.JOB_FAILED else None,
+            rejection_reason="'UUID' is a reserved keyword" if status is JobStatus.REJECTED else None,
+        )
+        items.append(row.to_item())
+    items += [{"UUID": {"S": f"SHEPARD_ARRAY#bench#{n}"}, "JOB_IDS": {"S": "x" * 1000}} for n in range(5)]
+    return items
+
+
+def watch_refresh(rows: int = WATCH_ROWS, segment_counts: tuple[int, ...] = (8,)) -> None:
+    """Seconds, Scan calls and bytes of one `shepard watch` refresh over `rows` rows in moto server.
+
+    moto serves a Scan at a few hundred items a second on these machines, so the seconds measure the
+    emulator; the calls and bytes are what a refresh costs against DynamoDB.
+    """
+    server, endpoint = _moto_server()
+    try:
+        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
+        dynamodb.create_table(
+            TableName="jobs",
+            KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        began = time.perf_counter()
+        items = _job_rows(rows)
+        for start in range(0, len(items), 25):  # BatchWriteItem takes 25 items a call
+            pending = [{"PutRequest": {"Item": item}} for item in items[start : start + 25]]
+            while pending:
+                answer = dynamodb.batch_write_item(RequestItems={"jobs": pending})
+                pending = answer.get("UnprocessedItems", {}).get("jobs", [])
+        print(f"watch: wrote {rows:,} rows with BatchWriteItem in {time.perf_counter() - began:.1f} s")
+        calls = collections.Counter[str]()
+        lock = threading.Lock()  # the segments' threads count at once
+
+        def count(http_response: Any, **_: object) -> None:  # noqa: ANN401 - botocore's response
+            with lock:
+                calls.update({"Scan": 1, "bytes": len(http_response.content)})
+
+        dynamodb.meta.events.register("after-call.dynamodb.Scan", count)
+        for segments in segment_counts:
+            calls.clear()
+            snapshot = read_snapshot(dynamodb, "jobs", WatchFilters(), segments=segments)
+            print(
+                f"watch: one refresh over {snapshot.total:,} rows ({snapshot.left_out} items left out), "
+                f"{segments} segment(s): {snapshot.scan_seconds:.1f} s, {calls['Scan']} Scan calls, "
+                f"{calls['bytes'] / MIB:.1f} MiB of projected items returned"
+            )
+    finally:
+        server.stop()
+
+
 def main() -> None:
     """Run every measurement and print one line per figure."""
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
@@ -114,6 +211,7 @@ def main() -> None:
         zipping(Path(name))
     with tempfile.TemporaryDirectory(prefix="shepard-bench-") as name:
         aws_calls(Path(name))
+    watch_refresh()
 
 
 if __name__ == "__main__":

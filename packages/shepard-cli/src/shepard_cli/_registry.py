@@ -47,6 +47,11 @@ COMMANDS: Final = (
         "logs", f"{_JOBS}:logs", "Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job)."
     ),
     Entry(
+        "watch",
+        "shepard_cli.commands.watch:watch",
+        "Watch the flock's jobs: counts per status, progress, jobs per minute, ETA, newest failures.",
+    ),
+    Entry(
         "cancel",
         f"{_JOBS}:cancel",
         "Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.",

@@ -160,6 +160,7 @@ class Demo:
                 stop.set()
                 watcher.join()
             self.shepard_cli("--profile", "local", "query")
+            self._show_watch()
             retrieved = self._retrieve()
         finally:
             self.shepard_cli("local", "down", check=False)
@@ -337,6 +338,10 @@ class Demo:
             output = next((key for key in keys if _output_job(key) == job.uuid), None)
             if output and job.output_key is None:
                 job.output_key, job.outputs_at = output, now
+
+    def _show_watch(self) -> None:
+        """Show one `shepard watch` snapshot of the settled flock: counts, rate, ETA, the rejected job."""
+        self.shepard_cli("--profile", "local", "watch", "--once")
 
     def _retrieve(self) -> list[str]:
         done = self.shepard_cli(

@@ -1,0 +1,116 @@
+"""The refresh loop of `shepard watch`: read a snapshot, show it, wait; Ctrl-C ends it quietly."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+from shepard_cli._watch_filters import scan_request
+from shepard_cli._watch_scan import DEFAULT_SEGMENTS, rows_from_items, scan_items
+from shepard_cli._watch_snapshot import take_snapshot
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+    from rich.console import Console
+
+    from shepard_cli._watch_filters import WatchFilters
+    from shepard_cli._watch_snapshot import Snapshot
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view shows
+    dynamodb: DynamoDBClient,
+    table: str,
+    filters: WatchFilters,
+    *,
+    segments: int = DEFAULT_SEGMENTS,
+    problems_shown: int = 10,
+    errors_bucket: str | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> Snapshot:
+    """Scan the table once (in parallel, projected and filtered) and return what it shows."""
+    began = time.perf_counter()
+    items = scan_items(dynamodb, scan_request(table, filters), segments=segments)
+    rows, left_out = rows_from_items(items)
+    return take_snapshot(
+        rows,
+        table=table,
+        now=(clock or _now)(),
+        filters=filters,
+        problems_shown=problems_shown,
+        errors_bucket=errors_bucket,
+        left_out=left_out,
+        scan_seconds=time.perf_counter() - began,
+    )
+
+
+def run_watch(
+    take: Callable[[], Snapshot],
+    show: Callable[[Snapshot], None],
+    *,
+    interval: float,
+    once: bool = False,
+    sleep: Callable[[float], None] | None = None,
+) -> int:
+    """Show a fresh snapshot every `interval` seconds (one with `once`) until Ctrl-C; return how many.
+
+    A KeyboardInterrupt, while reading or waiting, ends the loop normally.
+    """
+    wait = sleep or _sleep
+    shown = 0
+    try:
+        while True:
+            began = time.monotonic()
+            show(take())
+            shown += 1
+            if once:
+                return shown
+            wait(max(0.0, interval - (time.monotonic() - began)))
+    except KeyboardInterrupt:
+        return shown
+
+
+def watch_live(
+    take: Callable[[], Snapshot],
+    console: Console,
+    *,
+    interval: float,
+    sleep: Callable[[float], None] | None = None,
+) -> int:
+    """Run the loop in a rich Live view redrawn in place; the terminal is restored when it ends.
+
+    A second Ctrl-C while the view closes (a double press) ends it just the same.
+    """
+    from rich.live import Live
+    from rich.text import Text
+
+    from shepard_cli._watch_render import live_view
+
+    shown = 0
+    try:
+        with Live(
+            Text("Reading the table...", style="dim"),
+            console=console,
+            auto_refresh=False,
+            redirect_stdout=False,
+            redirect_stderr=False,
+        ) as live:
+            shown = run_watch(
+                take,
+                lambda snapshot: live.update(live_view(snapshot, interval), refresh=True),
+                interval=interval,
+                sleep=sleep,
+            )
+    except KeyboardInterrupt:
+        pass  # Live shows the cursor again in a `finally`, so the terminal is restored all the same
+    return shown

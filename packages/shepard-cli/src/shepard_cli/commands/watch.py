@@ -1,0 +1,149 @@
+"""The `shepard watch` command: a live view of a flock's jobs, or one snapshot for scripts."""
+
+# Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
+# Click passes parameters by keyword, so a command may have many.
+# ruff: noqa: D301, PLR0917, PLR0913
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from shepard_cli._command import OUTPUT_OPTION, aws_command, command, required
+
+if TYPE_CHECKING:
+    from shepard_cli._aws import Aws
+    from shepard_cli._watch_snapshot import Snapshot
+
+GROUPS = ("submitted", "running", "complete", "failed", "rejected")
+
+
+@command("watch")
+@click.option(
+    "--dynamo-db-to-query",
+    "--dynamo_db_to_query",
+    "dynamo_db_to_query",
+    metavar="TABLE",
+    help="The flock's DynamoDB table (profile: shepard_cli_dynamo_db_to_query).",
+)
+@click.option(
+    "--errors-bucket",
+    "--errors_bucket",
+    "errors_bucket",
+    metavar="BUCKET",
+    help="The flock's errors bucket, to show log zips and reports as s3:// URLs "
+    "(profile: shepard_cli_errors_bucket).",
+)
+@click.option(
+    "--since",
+    metavar="AGE|TIME",
+    help="Only jobs submitted since then: an age (30m, 2h, 1d, 1h30m) counted from now, "
+    "or an ISO time (2026-05-01T14:00:00Z; without a zone, local time).",
+)
+@click.option("--tag", metavar="TAG", help="Only jobs whose TAG input is TAG.")
+@click.option("--prefix", metavar="PREFIX", help="Only jobs whose input zip key starts with PREFIX.")
+@click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    type=click.Choice(GROUPS, case_sensitive=False),
+    help="Only jobs in this group (repeatable).",
+)
+@click.option(
+    "--interval",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(min=0.5),
+    metavar="SECONDS",
+    help="Seconds between refreshes.",
+)
+@click.option("--once", is_flag=True, help="Show one snapshot and exit.")
+@click.option(
+    "--failures",
+    default=10,
+    show_default=True,
+    type=click.IntRange(0, 1000),
+    help="How many of the newest failures and rejections to list.",
+)
+@click.option(
+    "--segments",
+    default=8,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Parallel scan segments per refresh.",
+)
+@OUTPUT_OPTION
+@aws_command
+def watch(
+    aws: Aws,
+    dynamo_db_to_query: str | None,
+    errors_bucket: str | None,
+    since: str | None,
+    tag: str | None,
+    prefix: str | None,
+    statuses: tuple[str, ...],
+    interval: float,
+    once: bool,  # noqa: FBT001
+    failures: int,
+    segments: int,
+    output: str,
+) -> None:
+    """Watch the flock's jobs: counts per status, progress, jobs per minute, ETA, newest failures.
+
+    On a terminal the view redraws in place every --interval seconds until Ctrl-C. Off a
+    terminal it prints one plain line per refresh; --output json prints one JSON document per
+    refresh (one line each), or one indented document with --once. Groups: submitted (waiting for
+    AWS Batch), running (including uploading outputs or logs), complete, failed, rejected.
+
+    \b
+    Example:
+      shepard watch
+      shepard watch --since 2h --tag run1 --status failed
+      shepard watch --once --output json
+    """
+    import json
+    from datetime import UTC, datetime
+
+    from shepard_cli._command import print_json
+    from shepard_cli._errors import CliError
+    from shepard_cli._render import stdout
+    from shepard_cli._status_groups import StatusGroup
+    from shepard_cli._watch_filters import WatchFilters, parse_since
+    from shepard_cli._watch_loop import read_snapshot, run_watch, watch_live
+    from shepard_cli._watch_render import plain_snapshot, summary_line
+
+    table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    try:
+        moment = None if since is None else parse_since(since, datetime.now(UTC))
+    except ValueError as exc:
+        raise CliError(f"--since {exc}", "Give an age such as 30m or an ISO time") from None
+    filters = WatchFilters(
+        since=moment,
+        tag=tag,
+        prefix=prefix or None,
+        groups=frozenset(StatusGroup(value.lower()) for value in statuses),
+    )
+    dynamodb = aws.client("dynamodb")
+
+    def take() -> Snapshot:
+        return read_snapshot(
+            dynamodb,
+            table,
+            filters,
+            segments=segments,
+            problems_shown=failures,
+            errors_bucket=errors_bucket or None,
+        )
+
+    console = stdout()
+    if output == "json" and once:
+        run_watch(take, lambda s: print_json(s.to_json()), interval=interval, once=True)
+    elif output == "json":
+        run_watch(take, lambda s: click.echo(json.dumps(s.to_json())), interval=interval)
+    elif once:
+        run_watch(take, lambda s: click.echo(plain_snapshot(s)), interval=interval, once=True)
+    elif console.is_terminal:
+        watch_live(take, console, interval=interval)
+    else:
+        run_watch(take, lambda s: click.echo(summary_line(s)), interval=interval)

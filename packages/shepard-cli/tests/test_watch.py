@@ -1,0 +1,211 @@
+"""`shepard watch` against moto server: its outputs, its filters, its parallel scan, Ctrl-C."""
+
+from __future__ import annotations
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from shepard_cli import _watch_loop
+from shepard_cli._watch_filters import WatchFilters, scan_request
+from shepard_cli._watch_scan import _scan_segment, rows_from_items, scan_items
+from shepard_core import (
+    Attr,
+    JobRow,
+    JobStatus,
+    error_object_name,
+    format_start_time,
+    is_manifest_key,
+    manifest_key,
+    rejection_report_key,
+)
+
+NOW = datetime.now(UTC)
+MANIFEST = {Attr.UUID: {"S": manifest_key("0123abcd", 0)}, Attr.MANIFEST_JOBS: {"L": [{"S": "x"}]}}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def _put(flock, uuid: str, status: JobStatus, *, age_minutes: float = 1, zip_name=None, **fields) -> JobRow:
+    """Write a job row submitted `age_minutes` ago; ended rows end a little later."""
+    submitted = NOW - timedelta(minutes=age_minutes)
+    ended = status in {JobStatus.JOB_COMPLETE, JobStatus.JOB_FAILED, JobStatus.REJECTED}
+    row = JobRow(
+        uuid=uuid,
+        status=status,
+        inputs=fields.pop("inputs", {"SAMPLE": uuid}),
+        input_zip_name=zip_name or f"batch/{uuid}.zip",
+        is_invoked=False,
+        end_time=2_000_000_000,
+        submit_time=None if status is JobStatus.REJECTED else _iso(submitted),
+        start_time=format_start_time(submitted + timedelta(seconds=5)),
+        finish_time=_iso(submitted + timedelta(seconds=30)) if ended else None,
+        **fields,
+    )
+    flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+    return row
+
+
+@pytest.fixture
+def rows(flock):
+    """A row in every status, a failed one tagged, a rejected one, an old one, and an array manifest."""
+    made = {status: _put(flock, f"job-{i:02d}", status) for i, status in enumerate(JobStatus)}
+    made["tagged"] = _put(
+        flock, "job-tagged", JobStatus.JOB_FAILED, inputs={"Tag": "run1"}, exit_code=3, zip_name="other/t.zip"
+    )
+    made["old"] = _put(flock, "job-old", JobStatus.JOB_COMPLETE, age_minutes=600)
+    flock.client("dynamodb").put_item(TableName=flock.table, Item=MANIFEST)
+    return made
+
+
+def _json(run, *args):
+    result = run("watch", "--once", "--output", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
+class TestOutputs:
+    def test_json_snapshot_counts_every_group(self, run, rows):
+        """--once --output json counts the rows of every status in its group and skips the manifest."""
+        document = _json(run, "--errors-bucket", "errs")
+        assert document["counts"] == {"submitted": 2, "running": 6, "complete": 2, "failed": 2, "rejected": 1}
+        assert document["total"] == 13
+        assert document["ended"] == 5
+        assert document["left_out_items"] == 0
+        assert document["rate_per_minute"] > 0
+        assert document["eta_seconds"] > 0
+
+    def test_json_names_where_each_problem_is(self, run, rows):
+        """A failed job shows its exit code and log zip key; a rejected one its reason and report key."""
+        problems = {p["uuid"]: p for p in _json(run)["problems"]}
+        tagged = rows["tagged"]
+        assert problems[tagged.uuid]["exit_code"] == 3
+        assert problems[tagged.uuid]["error_zip_key"] == error_object_name(
+            tagged.uuid, tagged.start_time, "run1"
+        )
+        rejected = rows[JobStatus.REJECTED]
+        assert problems[rejected.uuid]["report_key"] == rejection_report_key(rejected.input_zip_name)
+
+    def test_once_prints_a_plain_snapshot(self, run, rows):
+        """--once prints the counts, rate, ETA and problems as plain text, with s3:// URLs for the keys."""
+        result = run("watch", "--once", "--errors-bucket", "errs")
+        assert result.exit_code == 0, result.output
+        assert "13 jobs: submitted 2, running 6, complete 2, failed 2, rejected 1" in result.output
+        assert "ETA:" in result.output
+        assert "s3://errs/run1_error@job-tagged_" in result.output
+        assert "\x1b" not in result.output
+
+    def test_off_a_terminal_one_line_per_refresh_until_ctrl_c(self, run, rows, monkeypatch):
+        """Without a terminal each refresh prints one plain line; Ctrl-C ends the command with exit 0."""
+        waits = []
+
+        def sleep(seconds):
+            waits.append(seconds)
+            if len(waits) == 2:
+                raise KeyboardInterrupt
+
+        monkeypatch.setattr(_watch_loop, "_sleep", sleep)
+        result = run("watch", "--interval", "3")
+        assert result.exit_code == 0
+        lines = result.output.splitlines()
+        assert len(lines) == 2
+        assert all("13 jobs: submitted 2" in line for line in lines)
+        assert all(0 <= wait <= 3 for wait in waits)
+        assert "\x1b" not in result.output
+
+    def test_json_without_once_is_one_document_per_line(self, run, rows, monkeypatch):
+        """--output json without --once prints one JSON document per refresh, each on one line."""
+
+        def sleep(_seconds):
+            raise KeyboardInterrupt
+
+        monkeypatch.setattr(_watch_loop, "_sleep", sleep)
+        result = run("watch", "--output", "json")
+        (line,) = result.output.splitlines()
+        assert json.loads(line)["total"] == 13
+
+    def test_no_table_says_which_option_gives_it(self, run, home):
+        """Without a table from flag or profile, the command names the option and the profile attribute."""
+        result = run("--use-env-variables", "False", "watch", "--once")
+        assert result.exit_code == 1
+        assert "--dynamo-db-to-query" in result.output
+
+
+class TestFilters:
+    def test_status_is_repeatable(self, run, rows):
+        """--status keeps only the rows of the groups named."""
+        document = _json(run, "--status", "failed", "--status", "rejected")
+        assert document["total"] == 3
+        assert document["counts"]["failed"] == 2
+
+    def test_tag_matches_the_tag_input_in_its_usual_spellings(self, run, rows):
+        """--tag keeps the rows whose TAG input (TAG, Tag or tag) has that value."""
+        document = _json(run, "--tag", "run1")
+        assert document["total"] == 1
+        assert document["problems"][0]["uuid"] == "job-tagged"
+
+    def test_prefix_selects_by_input_zip_key(self, run, rows):
+        """--prefix keeps the rows whose input zip key starts with it."""
+        assert _json(run, "--prefix", "other/")["total"] == 1
+        assert _json(run, "--prefix", "batch/")["total"] == 12
+
+    def test_since_drops_older_rows(self, run, rows):
+        """--since 1h leaves out a row submitted ten hours ago, keeps recent ones and rejected ones."""
+        document = _json(run, "--since", "1h")
+        assert document["total"] == 12
+        assert document["counts"]["rejected"] == 1
+        since = (NOW - timedelta(hours=11)).strftime("%Y-%m-%dT%H:%M:%SZ")
+        assert _json(run, "--since", since)["total"] == 13
+
+    def test_since_refuses_nonsense(self, run, rows):
+        """A --since that is neither an age nor a time is refused in one line."""
+        result = run("watch", "--once", "--since", "lately")
+        assert result.exit_code == 1
+        assert "neither an age" in result.output
+
+
+class TestScan:
+    @pytest.fixture
+    def many(self, flock):
+        """Sixty job rows and two manifest items."""
+        client = flock.client("dynamodb")
+        for i in range(60):
+            _put(flock, f"row-{i:03d}", JobStatus.SUBMITTED)
+        client.put_item(TableName=flock.table, Item=MANIFEST)
+        client.put_item(
+            TableName=flock.table, Item={**MANIFEST, Attr.UUID: {"S": manifest_key("0123abcd", 1)}}
+        )
+        return client
+
+    @pytest.mark.parametrize("segments", [1, 3, 8])
+    def test_segments_cover_every_row_exactly_once(self, flock, many, segments):
+        """Each segment, read page by page, holds rows no other holds, and together they hold every row."""
+        request = scan_request(flock.table, WatchFilters()) | {"Limit": 7}
+        seen = [
+            item["UUID"]["S"]
+            for segment in range(segments)
+            for item in _scan_segment(many, request, segment, segments, threading.Event())
+        ]
+        assert len(seen) == len(set(seen)) == 60
+        assert not any(is_manifest_key(uuid) for uuid in seen)
+
+    def test_parallel_scan_reads_only_the_projected_attributes(self, flock, many):
+        """The parallel scan returns every job row, without the inputs, and no manifest item."""
+        items = scan_items(many, scan_request(flock.table, WatchFilters()), segments=4)
+        rows, left_out = rows_from_items(items)
+        assert len(rows) == 60
+        assert left_out == 0
+        assert all(row.inputs == {} for row in rows)
+
+    def test_items_that_are_not_job_rows_are_left_out(self):
+        """A manifest is skipped; an item without JOB_STATUS or with an unknown status is left out."""
+        items = [MANIFEST, {"UUID": {"S": "x"}, "JOB_STATUS": {"S": "weird"}}, {"UUID": {"S": "y"}}]
+        assert rows_from_items(items) == ([], 2)
+
+    def test_a_scan_needs_a_segment(self, many, flock):
+        """Zero segments is refused."""
+        with pytest.raises(ValueError, match="at least one segment"):
+            scan_items(many, scan_request(flock.table, WatchFilters()), segments=0)
