@@ -62,9 +62,10 @@ class Flock:
         attempt: int | None = None,
         is_invoked: bool = False,
         claim: str | None = None,
+        zip_key: str | None = None,
     ) -> str:
         """Put a job row (and, unless invoked, its input zip) the way the scheduler does."""
-        zip_name = "" if is_invoked else f"{job_uuid}.zip"
+        zip_name = "" if is_invoked else (zip_key or f"{job_uuid}.zip")
         if not is_invoked:
             buffer = io.BytesIO()
             with zipfile.ZipFile(buffer, "w") as archive:

@@ -61,7 +61,7 @@ class TestCommandLine:
         with pytest.raises(SystemExit) as exited:
             main(["run", "--help"])
         assert exited.value.code == 0
-        out = capsys.readouterr().out
+        out = " ".join(capsys.readouterr().out.split())
         assert "143 stopped by SIGTERM" in out
         assert "1 payload exited non-zero" in out
 

@@ -266,12 +266,9 @@ class TestInputZipName:
             'cp "$ROOT_INPUT_NAME/$INPUT_ZIP_NAME" "$ROOT_OUTPUT_NAME/in.zip"\n'
         )
         flock.quick_deploy("qd", {"run.sh": script})
-        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, files={"data.csv": b"1,2"})
-        flock.s3.copy_object(
-            Bucket=flock.INPUTS, Key=key, CopySource={"Bucket": flock.INPUTS, "Key": "job-1.zip"}
-        )
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, files={"data.csv": b"1,2"}, zip_key=key)
         # WHEN the worker runs it
-        result, _echoed = run(flock, INPUT_ZIP_NAME=key)
+        result, _echoed = run(flock)
         # THEN the payload finds the zip by its file name inside its input folder
         assert result.exit_code == ExitCode.OK, result.reason
         archive = flock.zip(flock.OUTPUTS, result.output_keys[0])
@@ -285,8 +282,8 @@ class TestInputZipName:
     def test_a_key_with_no_usable_file_name_is_a_staging_failure(self, flock, key: str) -> None:
         """A key whose last part cannot be a file name fails staging (exit 5), naming the key."""
         flock.quick_deploy("qd", {"run.sh": "echo ran\n"})
-        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
-        result, echoed = run(flock, INPUT_ZIP_NAME=key)
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, zip_key=key)
+        result, echoed = run(flock)
         assert result.exit_code == ExitCode.STAGING_FAILED
         assert repr(key)[:40] in (result.reason or "")
         assert echoed == b""

@@ -122,13 +122,12 @@ class Reaper:
         The main process is not reaped here (its Popen does that); every other child is.
         """
         count = self.send(main_pid, signal.SIGTERM)
-        # SIGKILL is sent again on every poll: a process may fork once more before its parent dies.
-        if (
-            count
-            and not self._wait_gone(main_pid, grace_seconds)
-            and not self._wait_gone(main_pid, KILL_WAIT_SECONDS, signal.SIGKILL)
-        ):
-            log.error("processes of the payload survived SIGKILL: %s", sorted(self.processes(main_pid)))
+        if count and not self._wait_gone(main_pid, grace_seconds):
+            # Frozen first, so no survivor sees a sibling die (a shell would print "Killed" into the
+            # job's log); SIGKILL is sent again on every poll, as a process may fork once more.
+            self.send(main_pid, signal.SIGSTOP)
+            if not self._wait_gone(main_pid, KILL_WAIT_SECONDS, signal.SIGKILL):
+                log.error("processes of the payload survived SIGKILL: %s", sorted(self.processes(main_pid)))
         self.reap(main_pid)
         return count
 
