@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import sys
 import threading
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from shepard_worker._errors import (
 )
 from shepard_worker._job_lookup import locate_job
 from shepard_worker._logs import PayloadLog, WorkerLog
+from shepard_worker._metrics import JobMeasures, emf_document, publish
 from shepard_worker._outputs import upload_error_zip, upload_outputs
 from shepard_worker._run_script import run_script_hints
 from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
@@ -180,6 +182,7 @@ class _Job:
         self.status: JobStatus | None = None
         self.payload_exit: int | None = None
         self.hints: list[str] = []
+        self.measures = JobMeasures()
 
     def _set_status(self, status: JobStatus) -> None:
         self.table.set_status(status)
@@ -213,10 +216,33 @@ class _Job:
                 return JobResult(exit_code=exc.exit_code, status=self.status, reason=str(exc))
             except Exception as exc:  # noqa: BLE001 - every failure ends in the error zip and a final row
                 exit_code, reason = self._failure(exc)
-                return self._fail(exit_code, reason, start_time, tag, payload_log)
-        return JobResult(
-            exit_code=ExitCode.OK, status=self.status, payload_exit_code=self.payload_exit, output_keys=keys
+                return self._measured(self._fail(exit_code, reason, start_time, tag, payload_log))
+        return self._measured(
+            JobResult(
+                exit_code=ExitCode.OK, status=self.status, payload_exit_code=self.payload_exit, output_keys=keys
+            )
         )
+
+    def _measured(self, result: JobResult) -> JobResult:
+        """Publish the job's metrics on stdout (unless a later attempt took the job over); return `result`."""
+        if result.exit_code is ExitCode.LOST_OWNERSHIP:
+            return result
+        document = emf_document(
+            self.measures,
+            project=self.config.project_name,
+            job_uuid=self.config.job_uuid,
+            # As the row records it: the payload's code when it failed, else the worker's.
+            exit_code=result.payload_exit_code or int(result.exit_code),
+            succeeded=result.exit_code is ExitCode.OK,
+            attempt=self.config.attempt,
+            properties={
+                "BatchJobId": self.config.batch_job_id,
+                "JobStatus": result.status.value if result.status else None,
+                "WorkerExitCode": int(result.exit_code),
+            },
+        )
+        publish(document, self.echo if self.echo is not None else sys.stdout.buffer)
+        return result
 
     def _run_claimed(self, row: JobRow, payload_log: PayloadLog) -> tuple[str, ...]:
         config = self.config
@@ -226,6 +252,7 @@ class _Job:
         zip_name = staged_zip_name(row.input_zip_name) if has_zip else row.input_zip_name
         self.env = payload_environment(config, row, workspace, zip_name, self.runtime.read_only_path)
         workspace.create()
+        staging = self.measures.start()
         quick_deploy_dir: Path | None = None
         directory = special_value(row.inputs, QUICK_DEPLOY_DIRECTORY)
         with self.signals.interruptible():
@@ -251,6 +278,7 @@ class _Job:
             for hint in self.hints:
                 log.warning("hint: %s", hint)
         self.signals.check()
+        self.measures.staging_seconds = self.measures.since(staging)
         self._set_status(JobStatus.CALLING_PAYLOAD_CODE)
         spec = PayloadSpec(
             job_uuid=config.job_uuid,
@@ -260,13 +288,15 @@ class _Job:
             ulimit_fileno=config.ulimit_fileno,
             allow_docker_access=config.allow_docker_access,
             attempt=config.attempt,
-            stop=self.stop,
+            stop=self.signals.stop,
         )
+        payload = self.measures.start()
         running = self.runtime.start(spec, payload_log)
         try:
             self.payload_exit, stopped = self._supervise(running)
         finally:
             running.close()
+            self.measures.payload_seconds = self.measures.since(payload)
         log.info("payload exited with code %d", self.payload_exit)
         if stopped:
             raise TerminatedError(
@@ -277,6 +307,8 @@ class _Job:
             hints = "".join(f"; hint: {hint}" for hint in self.hints)
             raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}{hints}")
         self._set_status(JobStatus.JOB_COMPLETE_PUSHING_TO_S3)
+        upload = self.measures.start()
+        sizes: list[int] = []
         with self.signals.interruptible():
             keys = upload_outputs(
                 self.s3,
@@ -287,7 +319,10 @@ class _Job:
                 tag=special_value(row.inputs, TAG),
                 part_size=config.part_size,
                 compress_level=config.compress_level,
+                sizes=sizes,
             )
+        self.measures.upload_seconds = self.measures.since(upload)
+        self.measures.upload_bytes = sum(sizes)
         self.signals.check()  # the raise may be lost in a library's cleanup; the flag never is
         self._set_status(JobStatus.JOB_COMPLETE_CLEANING_UP_WORKSPACE)
         try:
