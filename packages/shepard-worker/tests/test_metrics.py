@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import subprocess
+import sys
 import time
 from typing import Any
 
@@ -63,9 +66,9 @@ def metric_names(document: dict[str, Any]) -> set[str]:
 
 
 def run(flock, **overrides: str):
-    echo = io.BytesIO()
-    result = run_job(flock.config(**overrides), handle_signals=False, echo=echo)
-    return result, echo.getvalue()
+    metrics = io.BytesIO()
+    result = run_job(flock.config(**overrides), handle_signals=False, echo=io.BytesIO(), metrics=metrics)
+    return result, metrics.getvalue()
 
 
 class TestJobMetrics:
@@ -99,9 +102,6 @@ class TestJobMetrics:
         size = flock.s3.head_object(Bucket=flock.OUTPUTS, Key=key)["ContentLength"]
         assert document["UploadBytes"] == size
         assert size > 200_000
-        # AND the document is the last line, after the payload's own output
-        assert output.splitlines()[-1].startswith(b'{"_aws"')
-        assert b"done\n" in output
 
     def test_a_failed_payload_counts_a_failure_with_its_exit_code(self, flock) -> None:
         """A payload exiting 3 gives JobsFailed 1 and ExitCode 3, and no upload figures."""
@@ -140,3 +140,29 @@ class TestJobMetrics:
         _, output = run(flock)
         # THEN no EMF document is written
         assert emf_documents(output) == []
+
+
+class TestWorkerStdout:
+    def test_the_worker_process_prints_the_document_after_the_payload_output(self, flock) -> None:
+        """`shepard-worker run` prints the payload's lines, then the job's EMF document, on its stdout."""
+        # GIVEN a job whose payload prints one line
+        flock.quick_deploy("qd", {"run.sh": "echo from-payload\n"})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        # WHEN the worker runs as the Batch container's process does, for the flock "Genomics"
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("SHEPARD_", "USES_", "UUID"))}
+        environment = {**base, **flock.env(SHEPARD_PROJECT_NAME="Genomics")}
+        done = subprocess.run(
+            [sys.executable, "-m", "shepard_worker", "run"],
+            env=environment,
+            capture_output=True,
+            check=False,
+            timeout=60,
+        )
+        # THEN stdout holds the payload's line, then one valid document for the completed job
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        assert lines[0] == b"from-payload"
+        [document] = emf_documents(done.stdout)
+        assert lines[-1].startswith(b'{"_aws"')
+        assert document["Project"] == "Genomics"
+        assert (document["JobsCompleted"], document["ExitCode"], document["Attempt"]) == (1, 0, 1)

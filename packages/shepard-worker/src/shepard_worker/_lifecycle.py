@@ -95,11 +95,13 @@ def run_job(  # noqa: PLR0913 - every collaborator is injectable
     stop_event: threading.Event | None = None,
     handle_signals: bool = True,
     echo: IO[bytes] | None = None,
+    metrics: IO[bytes] | None = None,
 ) -> JobResult:
     """Run the job `config` names to its end and return how it ended (never raises for a job's failure).
 
     Setting `stop_event` stops the job like SIGTERM does. With `handle_signals` (and on the main
-    thread) SIGTERM sets it. The payload's output is echoed line by line to `echo` (default stdout).
+    thread) SIGTERM sets it. The payload's output is echoed line by line to `echo` (default stdout);
+    the job's EMF metrics document goes to `metrics` (default stdout) once the job has ended.
     """
     stop = stop_event if stop_event is not None else threading.Event()
     if s3 is None or dynamodb is None or secretsmanager is None:
@@ -128,6 +130,7 @@ def run_job(  # noqa: PLR0913 - every collaborator is injectable
             signals=signals,
             worker_log=worker_log,
             echo=echo,
+            metrics=metrics,
         )
         try:
             return job.run()
@@ -161,6 +164,7 @@ class _Job:
         signals: StopSignal,
         worker_log: WorkerLog,
         echo: IO[bytes] | None,
+        metrics: IO[bytes] | None,
     ) -> None:
         self.config = config
         self.s3 = s3
@@ -169,6 +173,7 @@ class _Job:
         self.signals = signals
         self.worker_log = worker_log
         self.echo = echo
+        self.metrics = metrics
         self.table = JobTable(
             dynamodb,
             config.table_name,
@@ -219,7 +224,10 @@ class _Job:
                 return self._measured(self._fail(exit_code, reason, start_time, tag, payload_log))
         return self._measured(
             JobResult(
-                exit_code=ExitCode.OK, status=self.status, payload_exit_code=self.payload_exit, output_keys=keys
+                exit_code=ExitCode.OK,
+                status=self.status,
+                payload_exit_code=self.payload_exit,
+                output_keys=keys,
             )
         )
 
@@ -241,7 +249,7 @@ class _Job:
                 "WorkerExitCode": int(result.exit_code),
             },
         )
-        publish(document, self.echo if self.echo is not None else sys.stdout.buffer)
+        publish(document, self.metrics if self.metrics is not None else sys.stdout.buffer)
         return result
 
     def _run_claimed(self, row: JobRow, payload_log: PayloadLog) -> tuple[str, ...]:
@@ -307,22 +315,7 @@ class _Job:
             hints = "".join(f"; hint: {hint}" for hint in self.hints)
             raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}{hints}")
         self._set_status(JobStatus.JOB_COMPLETE_PUSHING_TO_S3)
-        upload = self.measures.start()
-        sizes: list[int] = []
-        with self.signals.interruptible():
-            keys = upload_outputs(
-                self.s3,
-                config.outputs_bucket,
-                workspace,
-                job_uuid=config.job_uuid,
-                start_time=row.start_time or "",
-                tag=special_value(row.inputs, TAG),
-                part_size=config.part_size,
-                compress_level=config.compress_level,
-                sizes=sizes,
-            )
-        self.measures.upload_seconds = self.measures.since(upload)
-        self.measures.upload_bytes = sum(sizes)
+        keys = self._upload_outputs(row)
         self.signals.check()  # the raise may be lost in a library's cleanup; the flag never is
         self._set_status(JobStatus.JOB_COMPLETE_CLEANING_UP_WORKSPACE)
         try:
@@ -333,6 +326,27 @@ class _Job:
         self.table.finish(JobStatus.JOB_COMPLETE, 0)
         self.status = JobStatus.JOB_COMPLETE
         return tuple(keys)
+
+    def _upload_outputs(self, row: JobRow) -> list[str]:
+        """Zip and upload the job's outputs, timing it and counting the bytes; return the keys written."""
+        config = self.config
+        upload = self.measures.start()
+        sizes: list[int] = []
+        with self.signals.interruptible():
+            keys = upload_outputs(
+                self.s3,
+                config.outputs_bucket,
+                self.workspace,
+                job_uuid=config.job_uuid,
+                start_time=row.start_time or "",
+                tag=special_value(row.inputs, TAG),
+                part_size=config.part_size,
+                compress_level=config.compress_level,
+                sizes=sizes,
+            )
+        self.measures.upload_seconds = self.measures.since(upload)
+        self.measures.upload_bytes = sum(sizes)
+        return keys
 
     def _failure(self, exc: Exception) -> tuple[ExitCode, str]:
         """Log why the job failed; return the exit code (TERMINATED once SIGTERM came) and the reason."""

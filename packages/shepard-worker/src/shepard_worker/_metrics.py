@@ -65,7 +65,7 @@ def emf_document(  # noqa: PLR0913 - one document carries the job's every figure
     properties: dict[str, object] | None = None,
     timestamp_ms: int | None = None,
 ) -> dict[str, object]:
-    """Return the EMF document of one finished job: its figures under the project's namespace and dimension."""
+    """Return the EMF document of one finished job: its figures in the project's namespace and dimension."""
     values: dict[str, float | None] = {
         STAGING_SECONDS: measures.staging_seconds,
         PAYLOAD_SECONDS: measures.payload_seconds,
