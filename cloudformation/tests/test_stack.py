@@ -9,6 +9,9 @@ NOT_MODELED = {
     "AWS::SecretsManager::Secret",
     "AWS::FSx::FileSystem",
     "AWS::Lambda::Url",
+    "AWS::CloudWatch::Alarm",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
 }
 DEFAULT_OFF = {  # conditional resources the defaults leave out
     "BatchInstanceSSHIngress",
@@ -21,6 +24,7 @@ DEFAULT_OFF = {  # conditional resources the defaults leave out
     "LustreSelfIngress1018",
     "LustreFileSystem",
     "LustreS3Bucket",
+    "AlarmEmailSubscription",
 }
 
 
@@ -167,6 +171,7 @@ class TestDefaultStack:
             "ULIMIT_FILENO": "1048576",
             "ALLOW_DOCKER_ACCESS": "False",
             "SHEPARD_PAYLOAD_NETWORK": "bridge",
+            "SHEPARD_PROJECT_NAME": "FlockTest",
         }
         assert {m["containerPath"] for m in container["mountPoints"]} == {
             "/var/run/docker.sock",

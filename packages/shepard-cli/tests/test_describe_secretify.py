@@ -35,6 +35,21 @@ class TestDescribe:
         assert "InputsBucket" in table
         assert "AWS::S3::Bucket" in table
 
+    def test_describe_prints_the_dashboard_url(self, run, flock):
+        """A flock with a DashboardUrl output gets it on its own line, and in the JSON document."""
+        url = "https://us-east-1.console.aws.amazon.com/cloudwatch/home?region=us-east-1#dashboards:name=f"
+        template = {**TEMPLATE, "Outputs": {**TEMPLATE["Outputs"], "DashboardUrl": {"Value": url}}}
+        flock.client("cloudformation").create_stack(
+            StackName="my-flock",
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": "InputsBucket", "ParameterValue": "described-inputs"}],
+        )
+        result = run("describe", "--cloudformation-to-describe", "my-flock", "--output", "json")
+        document = json.loads(result.output)
+        assert document["dashboard_url"] == url
+        table = run("describe", "--cloudformation-to-describe", "my-flock").output
+        assert f"Dashboard: {url}" in table.splitlines()
+
     def test_unknown_stack_is_one_line(self, run, flock):
         """An unknown stack ends in one line from AWS with advice."""
         result = run("describe", "--cloudformation-to-describe", "nope")

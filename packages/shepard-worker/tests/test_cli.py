@@ -85,7 +85,9 @@ class TestCommandLine:
             [*WORKER, "run"], env=_worker_env(flock), capture_output=True, text=True, check=False, timeout=60
         )
         assert done.returncode == 0, done.stderr
-        assert done.stdout == "from-payload\n"
+        # The payload's output, then the job's metrics document (see test_metrics).
+        assert done.stdout.splitlines()[0] == "from-payload"
+        assert done.stdout.splitlines()[1].startswith('{"_aws"')
         assert _statuses(done.stderr) == [
             "calling_payload_code",
             "job_complete_pushing_to_s3",

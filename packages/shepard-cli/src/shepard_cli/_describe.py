@@ -9,7 +9,7 @@ if TYPE_CHECKING:
 
 
 def describe_stack(cloudformation: CloudFormationClient, stack: str) -> dict[str, Any]:
-    """Return the stack's status, parameters, outputs and resources as a JSON-ready dict."""
+    """Return the stack's status, parameters, outputs, dashboard URL and resources as a JSON-ready dict."""
     described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     resources = []
     paginator = cloudformation.get_paginator("list_stack_resources")
@@ -23,10 +23,12 @@ def describe_stack(cloudformation: CloudFormationClient, stack: str) -> dict[str
             }
             for r in page.get("StackResourceSummaries", [])
         ]
+    outputs = {o["OutputKey"]: o.get("OutputValue") for o in described.get("Outputs", [])}
     return {
         "name": described["StackName"],
         "status": described["StackStatus"],
         "parameters": {p["ParameterKey"]: p.get("ParameterValue") for p in described.get("Parameters", [])},
-        "outputs": {o["OutputKey"]: o.get("OutputValue") for o in described.get("Outputs", [])},
+        "outputs": outputs,
+        "dashboard_url": outputs.get("DashboardUrl"),
         "resources": resources,
     }

@@ -30,7 +30,7 @@ class Setting(enum.StrEnum):
     DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES = "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES"
     """Days a row that never finished stays in the table (scheduler)."""
     PROJECT_NAME = "SHEPARD_PROJECT_NAME"
-    """The flock's name, for logs and metrics (scheduler)."""
+    """The flock's name, for logs and metrics (scheduler and worker)."""
     ALLOW_DOCKER_ACCESS = "ALLOW_DOCKER_ACCESS"
     """Whether the payload container gets the host's Docker socket (worker; the seed's spelling)."""
     RUNTIME = "SHEPARD_RUNTIME"
@@ -88,13 +88,14 @@ JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
         Setting.SECRET_STORE.value,
         Setting.ALLOW_DOCKER_ACCESS.value,
         Setting.PAYLOAD_NETWORK.value,
+        Setting.PROJECT_NAME.value,
         PayloadVariable.USES_EFS.value,
         PayloadVariable.USES_LUSTRE.value,
         PayloadVariable.ULIMIT_FILENO.value,
     }
 )
-"""What the job definition gives every worker: the flock's resources, its file-system options and the
-payload's network (the Docker bridge on AWS, never the host's)."""
+"""What the job definition gives every worker: the flock's resources and name (its metrics' project), its
+file-system options and the payload's network (the Docker bridge on AWS, never the host's)."""
 
 JOB_OVERRIDE_VARIABLES: Final[frozenset[str]] = frozenset(
     {PayloadVariable.UUID.value, Setting.ARRAY_CLAIM.value}

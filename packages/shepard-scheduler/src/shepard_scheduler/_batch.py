@@ -128,6 +128,7 @@ class ArraySubmitter:
             return results
         try:
             batch_job_ids = self._launch(claimed, token=token, end_time=end_time)
+            submitted_at = self._clock()
         except Exception as exc:  # noqa: BLE001 - every claimed job is left for a retry
             self._claims.release(claimed, token=token)
             results.update(dict.fromkeys(claimed, exc))
@@ -135,7 +136,9 @@ class ArraySubmitter:
         except BaseException:
             self._claims.release(claimed, token=token)
             raise
-        results.update(self._record(claimed, batch_job_ids, token=token, resumed=resumed))
+        results.update(
+            self._record(claimed, batch_job_ids, token=token, resumed=resumed, submitted_at=submitted_at)
+        )
         return results
 
     def _reclaim(self, job_id: str, *, token: str, lease_until_ms: int) -> Result | None:
@@ -173,7 +176,13 @@ class ArraySubmitter:
         return [child_job_id(response["jobId"], index) for index in range(len(claimed))]
 
     def _record(
-        self, claimed: list[str], batch_job_ids: list[str], *, token: str, resumed: set[str]
+        self,
+        claimed: list[str],
+        batch_job_ids: list[str],
+        *,
+        token: str,
+        resumed: set[str],
+        submitted_at: float,
     ) -> dict[str, Result]:
         """Record each child's Batch job id on its row and return each job's outcome."""
         is_array = len(claimed) > 1
@@ -203,5 +212,7 @@ class ArraySubmitter:
                 job_id=job_id,
                 batch_job_id=batch_job_id,
                 resumed=job_id in resumed,
+                submitted_at=submitted_at,
+                submit_size=len(claimed),
             )
         return results

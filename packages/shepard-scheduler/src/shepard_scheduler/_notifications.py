@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 from typing import TYPE_CHECKING, Final
 from urllib.parse import unquote_plus
@@ -26,6 +27,21 @@ class Notice:
     ref: S3ObjectRef | None
     event_name: str
     skip_reason: str | None = None
+    event_time: float | None = None
+    """When S3 saw the upload (the record's eventTime, epoch seconds), if the record says."""
+
+
+def _epoch_seconds(text: object) -> float | None:
+    """Return an ISO 8601 time (S3's eventTime) in epoch seconds, or None if it is not one."""
+    if not isinstance(text, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return moment.timestamp()
 
 
 def read_notices(record: SQSRecord) -> list[Notice]:
@@ -58,10 +74,11 @@ def read_notices(record: SQSRecord) -> list[Notice]:
             raise MalformedMessageError(
                 f"message {record.message_id} holds an S3 record without {exc}"
             ) from None
+        event_time = _epoch_seconds(s3_record.get("eventTime"))
         if not event_name.startswith(_CREATED_PREFIX):
             notices.append(Notice(ref=ref, event_name=event_name, skip_reason="not an object creation"))
         elif ref.key.endswith("/"):
             notices.append(Notice(ref=ref, event_name=event_name, skip_reason="a folder placeholder"))
         else:
-            notices.append(Notice(ref=ref, event_name=event_name))
+            notices.append(Notice(ref=ref, event_name=event_name, event_time=event_time))
     return notices

@@ -1,4 +1,4 @@
-"""The Powertools Logger and Metrics both handlers share, and the counters they publish."""
+"""The Powertools Logger and Metrics both handlers share, and the counters and timings they publish."""
 
 from __future__ import annotations
 
@@ -19,6 +19,15 @@ JOBS_SCHEDULED: Final = "JobsScheduled"
 JOBS_REJECTED: Final = "JobsRejected"
 DUPLICATES_SKIPPED: Final = "DuplicatesSkipped"
 SCHEDULING_FAILURES: Final = "SchedulingFailures"
+SCHEDULING_LATENCY: Final = "SchedulingLatency"
+"""Seconds from a job's arrival (its upload, or its request) to its SubmitJob; one value per job."""
+JOBS_PER_SUBMIT: Final = "JobsPerSubmitJob"
+"""Jobs one SubmitJob launched (an array's size, or 1); one value per SubmitJob."""
+
+COUNTERS: Final = (JOBS_SCHEDULED, JOBS_REJECTED, DUPLICATES_SKIPPED, SCHEDULING_FAILURES)
+"""The counters every invocation publishes, zeros included."""
+METRIC_NAMES: Final = (*COUNTERS, SCHEDULING_LATENCY, JOBS_PER_SUBMIT)
+"""Every metric the scheduler and the batching endpoint publish."""
 
 _METRIC_OF: Final = {
     OutcomeKind.SCHEDULED: JOBS_SCHEDULED,
@@ -28,28 +37,51 @@ _METRIC_OF: Final = {
 
 
 class Tally:
-    """Counts one invocation's outcomes and publishes them as EMF metrics, zeros included."""
+    """Counts one invocation's outcomes and times its submissions, and publishes them as EMF metrics."""
 
-    def __init__(self) -> None:
-        """Start every counter at zero."""
+    def __init__(self, *, arrived_at: float | None = None) -> None:
+        """Start every counter at zero; `arrived_at` is when the jobs arrived, unless told per job."""
+        self._arrived_at = arrived_at
         self._counts: collections.Counter[str] = collections.Counter()
+        self._latencies: list[float] = []
+        self._submit_sizes: dict[str, int] = {}
 
-    def count(self, outcome: Outcome) -> None:
-        """Count one outcome (ignored events are not counted)."""
+    def count(self, outcome: Outcome, *, arrived_at: float | None = None) -> None:
+        """Count one outcome (ignored events are not counted); time it if it was submitted now.
+
+        `arrived_at` (epoch seconds) is when the job arrived: the upload's event time, or the request's
+        (default: the tally's).
+        """
+        arrived_at = self._arrived_at if arrived_at is None else arrived_at
         name = _METRIC_OF.get(outcome.kind)
         if name is not None:
             self._counts[name] += 1
+        if outcome.kind is not OutcomeKind.SCHEDULED or outcome.submitted_at is None:
+            return
+        if arrived_at is not None:
+            self._latencies.append(max(outcome.submitted_at - arrived_at, 0.0))
+        if outcome.batch_job_id is not None and outcome.submit_size is not None:
+            # An array's children are "<array id>:<index>"; every child of one SubmitJob shares the array id.
+            self._submit_sizes[outcome.batch_job_id.split(":", 1)[0]] = outcome.submit_size
 
     def count_failure(self) -> None:
         """Count one job left for redelivery."""
         self._counts[SCHEDULING_FAILURES] += 1
 
     def publish(self, namespace: str) -> None:
-        """Emit every counter under `namespace` as one EMF document on stdout."""
+        """Emit every counter under `namespace` as EMF on stdout, with each latency and SubmitJob size.
+
+        Powertools writes a document per 100 values of one metric, so thousands of jobs stay valid EMF.
+        """
         metrics.namespace = namespace
-        for name in (JOBS_SCHEDULED, JOBS_REJECTED, DUPLICATES_SKIPPED, SCHEDULING_FAILURES):
+        for name in COUNTERS:
             metrics.add_metric(name=name, unit=MetricUnit.Count, value=self._counts[name])
-        metrics.flush_metrics()
+        for size in self._submit_sizes.values():
+            metrics.add_metric(name=JOBS_PER_SUBMIT, unit=MetricUnit.Count, value=size)
+        for latency in self._latencies:
+            metrics.add_metric(name=SCHEDULING_LATENCY, unit=MetricUnit.Seconds, value=round(latency, 3))
+        if metrics.metric_set:  # the last add may have written the document already
+            metrics.flush_metrics()
 
 
 def log_outcome(outcome: Outcome, **keys: object) -> None:

@@ -30,6 +30,10 @@ class Outcome:
     error: str | None = None
     report_key: str | None = None
     resumed: bool = False
+    submitted_at: float | None = None
+    """When the SubmitJob that launched the job returned (epoch seconds); only for SCHEDULED."""
+    submit_size: int | None = None
+    """How many jobs that SubmitJob launched (its array's size, or 1); only for SCHEDULED."""
 
 
 class SchedulingError(Exception):

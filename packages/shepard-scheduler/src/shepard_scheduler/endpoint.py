@@ -58,6 +58,15 @@ def request_payload(event: object) -> bytes:
         ) from None
 
 
+def request_time(event: object, default: float) -> float:
+    """Return when an HTTP request reached AWS (requestContext.timeEpoch, epoch seconds), else `default`."""
+    if is_http_event(event):
+        epoch_ms = event["requestContext"].get("timeEpoch")  # type: ignore[index]
+        if isinstance(epoch_ms, int | float) and not isinstance(epoch_ms, bool) and epoch_ms > 0:
+            return epoch_ms / 1000
+    return default
+
+
 def _response(status: int, body: dict[str, object]) -> dict[str, Any]:
     return {"statusCode": status, "headers": dict(_HEADERS), "body": json.dumps(body)}
 
@@ -183,6 +192,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:  # noqa: ANN4
     function-URL request whose `body` is that object; a JSON list of up to 1,000 such objects is
     validated as a whole and scheduled as one array.
     """
+    started = time.time()
     try:
         config = SchedulerConfig.from_env(os.environ)
     except ConfigError as exc:
@@ -196,7 +206,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:  # noqa: ANN4
     logger.append_keys(project=config.project_name, request_id=context.aws_request_id)
     # The job id follows from the request id, so even a failure before scheduling logs it.
     logger.set_correlation_id(job_id_for_api_request(context.aws_request_id))
-    tally = Tally()
+    tally = Tally(arrived_at=request_time(event, started))
     try:
         return _schedule(scheduler, event, context.aws_request_id, deadline, tally)
     finally:

@@ -24,9 +24,9 @@ if TYPE_CHECKING:
 
 def _pending_refs(
     records: list[SQSRecord], config: SchedulerConfig, tally: Tally, failed: list[str]
-) -> list[tuple[SQSRecord, S3ObjectRef]]:
-    """Return the (message, job zip) pairs to schedule; log what is ignored, fail malformed messages."""
-    pending: list[tuple[SQSRecord, S3ObjectRef]] = []
+) -> list[tuple[SQSRecord, S3ObjectRef, float | None]]:
+    """Return each (message, job zip, upload time) to schedule; log what is ignored, fail malformed ones."""
+    pending: list[tuple[SQSRecord, S3ObjectRef, float | None]] = []
     for record in records:
         try:
             notices = read_notices(record)
@@ -50,11 +50,19 @@ def _pending_refs(
                     extra={"bucket": ref.bucket, "key": ref.key, "inputs_bucket": config.inputs_bucket},
                 )
             else:
-                pending.append((record, ref))
+                pending.append((record, ref, notice.event_time))
     return pending
 
 
-def _report(record: SQSRecord, ref: S3ObjectRef, result: Result, tally: Tally, failed: list[str]) -> None:
+def _report(  # noqa: PLR0913 - the message, its job zip and how scheduling it went
+    record: SQSRecord,
+    ref: S3ObjectRef,
+    uploaded_at: float | None,
+    result: Result,
+    *,
+    tally: Tally,
+    failed: list[str],
+) -> None:
     """Count and log how one job zip of a message ended; note the message if it must be redelivered."""
     job_id = ref.job_id
     logger.set_correlation_id(job_id)
@@ -72,7 +80,7 @@ def _report(record: SQSRecord, ref: S3ObjectRef, result: Result, tally: Tally, f
                 },
             )
         else:
-            tally.count(result)
+            tally.count(result, arrived_at=uploaded_at)
             log_outcome(result, job_id=job_id, input_zip_name=ref.key, message_id=record.message_id)
     finally:
         logger.set_correlation_id(None)
@@ -98,9 +106,9 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     try:
         records = [SQSRecord(raw) for raw in event.get("Records", [])]
         pending = _pending_refs(records, config, tally, failed)
-        results = scheduler.schedule_s3_objects([ref for _, ref in pending], deadline=deadline)
-        for (record, ref), result in zip(pending, results, strict=True):
-            _report(record, ref, result, tally, failed)
+        results = scheduler.schedule_s3_objects([ref for _, ref, _ in pending], deadline=deadline)
+        for (record, ref, uploaded_at), result in zip(pending, results, strict=True):
+            _report(record, ref, uploaded_at, result, tally=tally, failed=failed)
     finally:
         tally.publish(config.project_name)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(failed)]}

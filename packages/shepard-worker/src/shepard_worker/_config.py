@@ -34,6 +34,7 @@ DEFAULT_ENGINE_SOCKET: Final = "/var/run/docker.sock"
 DEFAULT_PART_SIZE: Final = 8 * 1024 * 1024
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
 MAX_ULIMIT_FILENO: Final = 1048576
+DEFAULT_PROJECT_NAME: Final = "shepard"
 
 AWS_REGION: Final = "AWS_REGION"
 AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
@@ -138,6 +139,8 @@ class WorkerConfig:
     """This array child's index (AWS_BATCH_JOB_ARRAY_INDEX); None for a plain job."""
     quick_deploy_bucket: str | None = None
     secret_store: str | None = None
+    project_name: str = DEFAULT_PROJECT_NAME
+    """The flock's name: the namespace and Project dimension of the job's metrics."""
     uses_efs: bool = False
     uses_lustre: bool = False
     ulimit_fileno: int | None = None
@@ -193,6 +196,7 @@ class WorkerConfig:
             array_index=_integer(env, ARRAY_INDEX_VARIABLE, 0, 0, MAX_ARRAY_SIZE - 1) if raw_index else None,
             quick_deploy_bucket=_optional(env, Setting.QUICK_DEPLOY_BUCKET),
             secret_store=_optional(env, Setting.SECRET_STORE),
+            project_name=_optional(env, Setting.PROJECT_NAME) or DEFAULT_PROJECT_NAME,
             uses_efs=_flag(env, PayloadVariable.USES_EFS),
             uses_lustre=_flag(env, PayloadVariable.USES_LUSTRE),
             ulimit_fileno=(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import sys
 import threading
 from typing import IO, TYPE_CHECKING, Any
 
@@ -19,6 +20,7 @@ from shepard_worker._errors import (
 )
 from shepard_worker._job_lookup import locate_job
 from shepard_worker._logs import PayloadLog, WorkerLog
+from shepard_worker._metrics import JobMeasures, emf_document, publish
 from shepard_worker._outputs import upload_error_zip, upload_outputs
 from shepard_worker._run_script import run_script_hints
 from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
@@ -93,11 +95,13 @@ def run_job(  # noqa: PLR0913 - every collaborator is injectable
     stop_event: threading.Event | None = None,
     handle_signals: bool = True,
     echo: IO[bytes] | None = None,
+    metrics: IO[bytes] | None = None,
 ) -> JobResult:
     """Run the job `config` names to its end and return how it ended (never raises for a job's failure).
 
     Setting `stop_event` stops the job like SIGTERM does. With `handle_signals` (and on the main
-    thread) SIGTERM sets it. The payload's output is echoed line by line to `echo` (default stdout).
+    thread) SIGTERM sets it. The payload's output is echoed line by line to `echo` (default stdout);
+    the job's EMF metrics document goes to `metrics` (default stdout) once the job has ended.
     """
     stop = stop_event if stop_event is not None else threading.Event()
     if s3 is None or dynamodb is None or secretsmanager is None:
@@ -126,6 +130,7 @@ def run_job(  # noqa: PLR0913 - every collaborator is injectable
             signals=signals,
             worker_log=worker_log,
             echo=echo,
+            metrics=metrics,
         )
         try:
             return job.run()
@@ -159,6 +164,7 @@ class _Job:
         signals: StopSignal,
         worker_log: WorkerLog,
         echo: IO[bytes] | None,
+        metrics: IO[bytes] | None,
     ) -> None:
         self.config = config
         self.s3 = s3
@@ -167,6 +173,7 @@ class _Job:
         self.signals = signals
         self.worker_log = worker_log
         self.echo = echo
+        self.metrics = metrics
         self.table = JobTable(
             dynamodb,
             config.table_name,
@@ -180,6 +187,7 @@ class _Job:
         self.status: JobStatus | None = None
         self.payload_exit: int | None = None
         self.hints: list[str] = []
+        self.measures = JobMeasures()
 
     def _set_status(self, status: JobStatus) -> None:
         self.table.set_status(status)
@@ -213,10 +221,36 @@ class _Job:
                 return JobResult(exit_code=exc.exit_code, status=self.status, reason=str(exc))
             except Exception as exc:  # noqa: BLE001 - every failure ends in the error zip and a final row
                 exit_code, reason = self._failure(exc)
-                return self._fail(exit_code, reason, start_time, tag, payload_log)
-        return JobResult(
-            exit_code=ExitCode.OK, status=self.status, payload_exit_code=self.payload_exit, output_keys=keys
+                return self._measured(self._fail(exit_code, reason, start_time, tag, payload_log))
+        return self._measured(
+            JobResult(
+                exit_code=ExitCode.OK,
+                status=self.status,
+                payload_exit_code=self.payload_exit,
+                output_keys=keys,
+            )
         )
+
+    def _measured(self, result: JobResult) -> JobResult:
+        """Publish the job's metrics on stdout (unless a later attempt took the job over); return `result`."""
+        if result.exit_code is ExitCode.LOST_OWNERSHIP:
+            return result
+        document = emf_document(
+            self.measures,
+            project=self.config.project_name,
+            job_uuid=self.config.job_uuid,
+            # As the row records it: the payload's code when it failed, else the worker's.
+            exit_code=result.payload_exit_code or int(result.exit_code),
+            succeeded=result.exit_code is ExitCode.OK,
+            attempt=self.config.attempt,
+            properties={
+                "BatchJobId": self.config.batch_job_id,
+                "JobStatus": result.status.value if result.status else None,
+                "WorkerExitCode": int(result.exit_code),
+            },
+        )
+        publish(document, self.metrics if self.metrics is not None else sys.stdout.buffer)
+        return result
 
     def _run_claimed(self, row: JobRow, payload_log: PayloadLog) -> tuple[str, ...]:
         config = self.config
@@ -226,6 +260,7 @@ class _Job:
         zip_name = staged_zip_name(row.input_zip_name) if has_zip else row.input_zip_name
         self.env = payload_environment(config, row, workspace, zip_name, self.runtime.read_only_path)
         workspace.create()
+        staging = self.measures.start()
         quick_deploy_dir: Path | None = None
         directory = special_value(row.inputs, QUICK_DEPLOY_DIRECTORY)
         with self.signals.interruptible():
@@ -251,6 +286,7 @@ class _Job:
             for hint in self.hints:
                 log.warning("hint: %s", hint)
         self.signals.check()
+        self.measures.staging_seconds = self.measures.since(staging)
         self._set_status(JobStatus.CALLING_PAYLOAD_CODE)
         spec = PayloadSpec(
             job_uuid=config.job_uuid,
@@ -262,11 +298,13 @@ class _Job:
             attempt=config.attempt,
             stop=self.signals.stop,
         )
+        payload = self.measures.start()
         running = self.runtime.start(spec, payload_log)
         try:
             self.payload_exit, stopped = self._supervise(running)
         finally:
             running.close()
+            self.measures.payload_seconds = self.measures.since(payload)
         log.info("payload exited with code %d", self.payload_exit)
         if stopped:
             raise TerminatedError(
@@ -277,17 +315,7 @@ class _Job:
             hints = "".join(f"; hint: {hint}" for hint in self.hints)
             raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}{hints}")
         self._set_status(JobStatus.JOB_COMPLETE_PUSHING_TO_S3)
-        with self.signals.interruptible():
-            keys = upload_outputs(
-                self.s3,
-                config.outputs_bucket,
-                workspace,
-                job_uuid=config.job_uuid,
-                start_time=row.start_time or "",
-                tag=special_value(row.inputs, TAG),
-                part_size=config.part_size,
-                compress_level=config.compress_level,
-            )
+        keys = self._upload_outputs(row)
         self.signals.check()  # the raise may be lost in a library's cleanup; the flag never is
         self._set_status(JobStatus.JOB_COMPLETE_CLEANING_UP_WORKSPACE)
         try:
@@ -298,6 +326,27 @@ class _Job:
         self.table.finish(JobStatus.JOB_COMPLETE, 0)
         self.status = JobStatus.JOB_COMPLETE
         return tuple(keys)
+
+    def _upload_outputs(self, row: JobRow) -> list[str]:
+        """Zip and upload the job's outputs, timing it and counting the bytes; return the keys written."""
+        config = self.config
+        upload = self.measures.start()
+        sizes: list[int] = []
+        with self.signals.interruptible():
+            keys = upload_outputs(
+                self.s3,
+                config.outputs_bucket,
+                self.workspace,
+                job_uuid=config.job_uuid,
+                start_time=row.start_time or "",
+                tag=special_value(row.inputs, TAG),
+                part_size=config.part_size,
+                compress_level=config.compress_level,
+                sizes=sizes,
+            )
+        self.measures.upload_seconds = self.measures.since(upload)
+        self.measures.upload_bytes = sum(sizes)
+        return keys
 
     def _failure(self, exc: Exception) -> tuple[ExitCode, str]:
         """Log why the job failed; return the exit code (TERMINATED once SIGTERM came) and the reason."""

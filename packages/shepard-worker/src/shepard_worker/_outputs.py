@@ -46,8 +46,12 @@ def upload_outputs(  # noqa: PLR0913 - the names of the zips need the job's part
     tag: str | None,
     part_size: int,
     compress_level: int,
+    sizes: list[int] | None = None,
 ) -> list[str]:
-    """Zip and upload every non-empty output folder under the seed's names; return the keys written."""
+    """Zip and upload every non-empty output folder under the seed's names; return the keys written.
+
+    Each uploaded zip's size in bytes is appended to `sizes` when given.
+    """
     keys: list[str] = []
     for dirs in workspace.all:
         if dirs.output_dir.is_symlink() or not dirs.output_dir.is_dir():
@@ -91,6 +95,8 @@ def upload_outputs(  # noqa: PLR0913 - the names of the zips need the job's part
                 SKIPPED_REPORT,
             )
         keys.append(key)
+        if sizes is not None:
+            sizes.append(zipped)
     return keys
 
 

@@ -126,7 +126,7 @@ def build_flock(
 @OUTPUT_OPTION
 @aws_command
 def describe(aws: Aws, cloudformation_to_describe: str | None, output: str) -> None:
-    """Show the flock's stack: status, parameters, outputs and resources.
+    """Show the flock's stack: status, parameters, outputs, resources and its dashboard's URL.
 
     \b
     Example:
@@ -142,6 +142,8 @@ def describe(aws: Aws, cloudformation_to_describe: str | None, output: str) -> N
     from shepard_cli._render import stack_tables
 
     stack_tables(document)
+    if document["dashboard_url"]:
+        click.echo(f"Dashboard: {document['dashboard_url']}")
 
 
 @command("secretify")
