@@ -72,7 +72,9 @@ COMMANDS: Final = (
         "Create a flock's stack, or update it, from the template; wait for it; show its outputs.",
     ),
     Entry(
-        "describe", f"{_FLOCK}:describe", "Show the flock's stack: status, parameters, outputs and resources."
+        "describe",
+        f"{_FLOCK}:describe",
+        "Show the flock's stack: status, parameters, outputs, resources and its dashboard's URL.",
     ),
     Entry(
         "secretify",
