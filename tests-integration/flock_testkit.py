@@ -125,14 +125,18 @@ class Flock:
         batch_job_id = self.rows().get(job_uuid, {}).get("SHEPARD_BATCH_JOB_ID")
         return self.executor_jobs().get(str(batch_job_id)) if batch_job_id else None
 
-    def wait_for(self, condition: Callable[[], Any], timeout: float, what: str) -> Any:
-        """Poll `condition` until it returns something truthy; fail after `timeout` seconds."""
+    def wait_for(self, condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.5) -> Any:
+        """Poll `condition` every `interval` seconds until it returns something truthy; fail after `timeout`.
+
+        A condition that scans the table costs the emulator a second or more per thousand rows: poll
+        such a condition rarely, or the test's own polling slows the flock it waits for.
+        """
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             result = condition()
             if result:
                 return result
-            time.sleep(0.5)
+            time.sleep(interval)
         pytest.fail(f"timed out after {timeout} s waiting for {what}")
 
     def start_sleeping_job(self, key: str, name: str, seconds: int) -> str:

@@ -35,7 +35,9 @@ class TestManyUploadsFewArrays:
             done = len(rows) == UPLOADS and all(row["JOB_STATUS"] in SETTLED for row in rows.values())
             return rows if done else None
 
-        rows = flock.wait_for(settled, timeout=max(300, UPLOADS), what=f"{UPLOADS} jobs to settle")
+        rows = flock.wait_for(
+            settled, timeout=max(300, 1.2 * UPLOADS), what=f"{UPLOADS} jobs to settle", interval=20
+        )
         elapsed = time.monotonic() - started
 
         # THEN every job completed, each in its own child, with few SubmitJob calls

@@ -31,7 +31,7 @@ class TestManyJobs:
             done = len(rows) == MANY and all(row["JOB_STATUS"] in SETTLED for row in rows.values())
             return rows if done else None
 
-        rows = flock.wait_for(settled, timeout=300, what=f"{MANY} jobs to settle")
+        rows = flock.wait_for(settled, timeout=300, what=f"{MANY} jobs to settle", interval=5)
 
         # THEN each completed once, with exactly one output zip, and nothing is left in the queues
         assert {row["JOB_STATUS"] for row in rows.values()} == {"job_complete"}
