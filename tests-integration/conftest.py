@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-BATCHING_WINDOW_SECONDS = 5
+BATCHING_WINDOW_SECONDS = 10
 
 
 @pytest.fixture(scope="session")
