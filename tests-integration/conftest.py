@@ -20,15 +20,22 @@ if TYPE_CHECKING:
     from collections.abc import Iterator
 
 
-BATCHING_WINDOW_SECONDS = 10
+BATCHING_WINDOW_SECONDS = 5
+"""The integration flock's batching window: wider than the default second, so uploads from one test
+client that trickle in still gather into arrays, yet a lone job waits at most a few seconds."""
+
+ARRAYS_BATCHING_WINDOW_SECONDS = 30
+"""The window of the flock that takes 2,000 uploads at once: a test client uploads 10-20 zips a second
+on two cores, and a user batching thousands widens the window the same way."""
 
 
-@pytest.fixture(scope="session")
-def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
-    """Start one local flock (process runtime, the quick-deploy example uploaded) for the whole session."""
+def _running_flock(
+    tmp_path_factory: pytest.TempPathFactory, *, prefix: str, window_seconds: int
+) -> Iterator[Flock]:
+    """Start a local flock (process runtime, the quick-deploy example uploaded); stop it afterwards."""
     from shepard_local import LOCAL_CREDENTIALS, FlockState, local_session
 
-    work = tmp_path_factory.mktemp("flock")
+    work = tmp_path_factory.mktemp(prefix)
     env = {
         **os.environ,
         **LOCAL_CREDENTIALS,
@@ -40,10 +47,8 @@ def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
     up = subprocess.run(  # noqa: S603 - a fixed argument list
         [
             *shepard_command(),
-            *("local", "up", "--runtime", "process", "--concurrency", "4"),
-            # A wider batching window than the default second: uploads from one test client trickle
-            # in, and each window's uploads become one array (a user batching thousands sets it too).
-            *("--parameter", f"SchedulerBatchingWindowSeconds={BATCHING_WINDOW_SECONDS}"),
+            *("local", "up", "--runtime", "process", "--concurrency", "4", "--prefix", prefix),
+            *("--parameter", f"SchedulerBatchingWindowSeconds={window_seconds}"),
         ],
         env=env,
         capture_output=True,
@@ -67,3 +72,19 @@ def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
     )
     assert down.returncode == 0, down.stdout + down.stderr
     shutil.rmtree(work, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
+    """One local flock shared by the integration tests."""
+    yield from _running_flock(
+        tmp_path_factory, prefix="shepard-local", window_seconds=BATCHING_WINDOW_SECONDS
+    )
+
+
+@pytest.fixture(scope="module")
+def wide_window_flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
+    """A flock of its own whose scheduler gathers uploads for 30 s, for the tests that upload thousands."""
+    yield from _running_flock(
+        tmp_path_factory, prefix="shepard-arrays", window_seconds=ARRAYS_BATCHING_WINDOW_SECONDS
+    )

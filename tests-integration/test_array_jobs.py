@@ -15,8 +15,11 @@ JOBS_PER_SUBMIT = 100
 
 
 class TestManyUploadsFewArrays:
-    def test_uploads_become_at_most_one_submit_job_per_hundred_jobs_and_all_complete(self, flock: Flock):
+    def test_uploads_become_at_most_one_submit_job_per_hundred_jobs_and_all_complete(
+        self, wide_window_flock: Flock
+    ):
         """2,000 uploads take at most 20 SubmitJob calls, and each job completes exactly once."""
+        flock = wide_window_flock
         # GIVEN the flock's SubmitJob count so far, and many job zips dropped at once
         before = flock_stats(flock)["submit_job_calls"]
         keys = {f"arrays/job-{n:05d}.zip" for n in range(UPLOADS)}
