@@ -207,7 +207,7 @@ def status(directory: Path | None) -> None:
       shepard local status
     """
     from shepard_local._control import (
-        MOTO_MARKER,
+        EMULATOR_MODULE,
         RUNNER_MODULE,
         flock_stats,
         process_alive,
@@ -219,7 +219,7 @@ def status(directory: Path | None) -> None:
     if state is None:
         click.echo(f"No local flock in {directory}: start one with `shepard local up`.")
         raise SystemExit(1)
-    moto_up = process_alive(state.moto_pid, MOTO_MARKER)
+    moto_up = process_alive(state.moto_pid, EMULATOR_MODULE)
     runner_up = process_alive(state.runner_pid, RUNNER_MODULE)
     click.echo(f"Local flock in {directory}, started {state.started_at}")
     for label, alive, pid, url in (

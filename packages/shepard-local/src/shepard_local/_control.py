@@ -34,7 +34,7 @@ LOCAL_CREDENTIALS: Final = {
 """The emulator accepts any credentials; the flock's processes get these, never the user's own."""
 START_TIMEOUT_SECONDS: Final = 60
 STOP_TIMEOUT_SECONDS: Final = 45
-MOTO_MARKER: Final = "moto"
+EMULATOR_MODULE: Final = "shepard_local._emulator"
 RUNNER_MODULE: Final = "shepard_local._runner"
 
 
@@ -172,7 +172,7 @@ def running_state(directory: Path) -> FlockState | None:
     state = FlockState.load(directory)
     if state is None:
         return None
-    if process_alive(state.moto_pid, MOTO_MARKER) and process_alive(state.runner_pid, RUNNER_MODULE):
+    if process_alive(state.moto_pid, EMULATOR_MODULE) and process_alive(state.runner_pid, RUNNER_MODULE):
         return state
     return None
 
@@ -205,7 +205,7 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
 
     moto_port = free_port()
     moto = _spawn(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(moto_port)],
+        [sys.executable, "-m", EMULATOR_MODULE, "-H", "127.0.0.1", "-p", str(moto_port)],
         log_dir / "moto.log",
         environment,
     )
@@ -237,7 +237,7 @@ def stop_flock(state: FlockState) -> list[str]:
     stopped = []
     if stop_process(state.runner_pid, RUNNER_MODULE):
         stopped.append(f"runner (pid {state.runner_pid})")
-    if stop_process(state.moto_pid, MOTO_MARKER, timeout=10):
+    if stop_process(state.moto_pid, EMULATOR_MODULE, timeout=10):
         stopped.append(f"AWS emulator (pid {state.moto_pid})")
     with contextlib.suppress(FileNotFoundError):
         state.path.unlink()

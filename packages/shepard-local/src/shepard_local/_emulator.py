@@ -1,0 +1,95 @@
+"""Run the AWS emulator (moto's server) with S3 event notifications that identify each upload, as AWS's do.
+
+moto's S3 events carry neither the object's `versionId` nor a `sequencer`, so two uploads of the same bytes
+to one key arrive as one event delivered twice and the scheduler rightly makes one job of them. On AWS each
+upload is its own event: a versioned bucket names the new version, and every event has a sequencer that
+grows with each write of a key. This module adds both fields to the events moto builds, per stored object
+version, and then runs moto's own server: `python -m shepard_local._emulator -H HOST -p PORT`.
+
+moto sends two events for one multipart upload (Put, then CompleteMultipartUpload) about the same stored
+object; both get that object's version id and sequencer, so they stay one job, as the one event AWS sends.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+EVENT_BUILDER: Final = "_get_s3_event"
+EVENT_BUILDER_PARAMETERS: Final = ("event_name", "bucket", "key", "notification_id")
+_SEQUENCER_ATTRIBUTE: Final = "_shepard_event_sequencer"
+
+
+class EmulatorMismatchError(RuntimeError):
+    """The installed moto builds S3 events differently from what this module amends."""
+
+
+class _Sequencers:
+    """Hand out one sequencer per stored object: 16 hex digits that only ever grow."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._last = 0
+
+    def of(self, stored: object) -> str:
+        """Return `stored`'s sequencer, making one the first time that object is asked about."""
+        with self._lock:
+            # A copied object (moto deep-copies keys) carries its source's attribute: the id tells them apart.
+            known = getattr(stored, _SEQUENCER_ATTRIBUTE, None)
+            if isinstance(known, tuple) and known[0] == id(stored):
+                return str(known[1])
+            self._last = max(self._last + 1, time.time_ns())
+            sequencer = f"{self._last:016X}"
+            setattr(stored, _SEQUENCER_ATTRIBUTE, (id(stored), sequencer))
+            return sequencer
+
+
+def identify_uploads(build: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+    """Wrap moto's S3 event builder so each record names its object's version id (if any) and sequencer."""
+    sequencers = _Sequencers()
+
+    def build_identified(event_name: str, bucket: Any, key: Any, notification_id: str) -> dict[str, Any]:  # noqa: ANN401 - moto's models
+        event = build(event_name, bucket, key, notification_id)
+        for record in event["Records"]:
+            obj = record["s3"]["object"]
+            version_id = getattr(key, "version_id", None)
+            if version_id and version_id != "null":
+                obj["versionId"] = str(version_id)
+            obj["sequencer"] = sequencers.of(key)
+        return event
+
+    return build_identified
+
+
+def install() -> None:
+    """Amend the installed moto's S3 event builder; raise EmulatorMismatchError if moto changed its shape."""
+    from moto.s3 import notifications
+
+    build = getattr(notifications, EVENT_BUILDER, None)
+    if build is None or tuple(inspect.signature(build).parameters) != EVENT_BUILDER_PARAMETERS:
+        raise EmulatorMismatchError(
+            f"moto.s3.notifications.{EVENT_BUILDER}{EVENT_BUILDER_PARAMETERS} is not in the installed moto;"
+            " the local flock cannot tell two uploads of the same bytes apart without it"
+        )
+    setattr(notifications, EVENT_BUILDER, identify_uploads(build))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Start moto's server (same arguments as `python -m moto.server`) with identified upload events."""
+    from moto.server import main as moto_main
+
+    try:
+        install()
+    except EmulatorMismatchError as exc:
+        sys.exit(f"shepard local: {exc}")
+    moto_main(argv if argv is not None else sys.argv[1:])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,196 @@
+"""The flock's AWS emulator: every upload is an event of its own, as on AWS; one upload stays one event."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+from typing import TYPE_CHECKING, Any
+
+import boto3
+import pytest
+from boto3.s3.transfer import TransferConfig
+from shepard_core import job_id_for_s3_object
+from shepard_local import _emulator
+from shepard_local._control import LOCAL_CREDENTIALS, free_port
+
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
+MIB = 1024 * 1024
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The emulator as `shepard local up` starts it: its own process on a free port."""
+    port = free_port()
+    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    environment = {**os.environ, **LOCAL_CREDENTIALS}
+    environment.pop("AWS_ENDPOINT_URL", None)
+    with log.open("wb") as sink:
+        process = subprocess.Popen(  # noqa: S603 - a fixed argument list
+            [sys.executable, "-m", "shepard_local._emulator", "-H", "127.0.0.1", "-p", str(port)],
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            env=environment,
+        )
+    endpoint = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2).close()  # noqa: S310
+                break
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"the emulator did not start:\n{log.read_text()}")
+                time.sleep(0.2)
+        yield endpoint
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _session() -> boto3.Session:
+    return boto3.Session(
+        aws_access_key_id=LOCAL_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        region_name=LOCAL_CREDENTIALS["AWS_DEFAULT_REGION"],
+    )
+
+
+class _Bucket:
+    """A bucket of the emulator whose object-created events go to a queue of its own."""
+
+    def __init__(self, endpoint: str, name: str, *, versioned: bool) -> None:
+        session = _session()
+        self.name = name
+        self.s3 = session.client("s3", endpoint_url=endpoint)
+        self.sqs = session.client("sqs", endpoint_url=endpoint)
+        self.s3.create_bucket(Bucket=name)
+        if versioned:
+            self.s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+        self.queue = self.sqs.create_queue(QueueName=f"{name}-events")["QueueUrl"]
+        arn = self.sqs.get_queue_attributes(QueueUrl=self.queue, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        self.s3.put_bucket_notification_configuration(
+            Bucket=name,
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+        self.events()  # the configuration's test event
+
+    def events(self) -> list[dict[str, Any]]:
+        """Return the S3 records queued so far, removing them from the queue."""
+        records: list[dict[str, Any]] = []
+        while True:
+            messages = self.sqs.receive_message(QueueUrl=self.queue, MaxNumberOfMessages=10).get(
+                "Messages", []
+            )
+            if not messages:
+                return records
+            for message in messages:
+                records += json.loads(message["Body"]).get("Records", [])
+                self.sqs.delete_message(QueueUrl=self.queue, ReceiptHandle=message["ReceiptHandle"])
+
+    def job_ids(self, records: list[dict[str, Any]]) -> set[str]:
+        """Return the job UUIDs the scheduler derives from these records."""
+        return {
+            job_id_for_s3_object(
+                record["s3"]["bucket"]["name"],
+                urllib.parse.unquote_plus(record["s3"]["object"]["key"]),
+                version_id=record["s3"]["object"].get("versionId"),
+                etag=record["s3"]["object"]["eTag"],
+                sequencer=record["s3"]["object"].get("sequencer"),
+            )
+            for record in records
+        }
+
+
+class TestEachUploadIsItsOwnEvent:
+    @pytest.mark.parametrize("kind", ["versioned", "unversioned"])
+    def test_the_same_bytes_uploaded_twice_to_one_key_are_two_jobs(self, emulator: str, kind: str):
+        """Two PUTs of identical bytes give two events with growing sequencers, hence two job ids."""
+        # GIVEN a bucket whose events are queued
+        versioned = kind == "versioned"
+        bucket = _Bucket(emulator, f"twice-{kind}", versioned=versioned)
+
+        # WHEN the same bytes are uploaded twice to the same key
+        for _ in range(2):
+            bucket.s3.put_object(Bucket=bucket.name, Key="jobs/a job.zip", Body=b"the same bytes")
+
+        # THEN two events arrive, with the same ETag but sequencers that grow
+        records = bucket.events()
+        assert len(records) == 2
+        objects = [record["s3"]["object"] for record in records]
+        assert objects[0]["eTag"] == objects[1]["eTag"]
+        sequencers = sorted(obj["sequencer"] for obj in objects)
+        assert sequencers[0] < sequencers[1]
+        assert all(len(sequencer) == 16 for sequencer in sequencers)
+        # AND a versioned bucket names each version, as S3 does; an unversioned one names none
+        stored = bucket.s3.list_object_versions(Bucket=bucket.name)["Versions"] if versioned else []
+        assert {obj.get("versionId") for obj in objects} == (
+            {version["VersionId"] for version in stored} if versioned else {None}
+        )
+        # AND the scheduler makes two jobs of them
+        assert len(bucket.job_ids(records)) == 2
+
+    def test_the_same_event_delivered_again_is_still_one_job(self, emulator: str):
+        """An event's identity is fixed when it is sent: a redelivered copy derives the same job id."""
+        bucket = _Bucket(emulator, "redelivered", versioned=True)
+        bucket.s3.put_object(Bucket=bucket.name, Key="job.zip", Body=b"x")
+        records = bucket.events()
+        assert len(bucket.job_ids(records + json.loads(json.dumps(records)))) == 1
+
+    @pytest.mark.parametrize("kind", ["versioned", "unversioned"])
+    def test_one_multipart_upload_is_one_job(self, emulator: str, kind: str):
+        """The emulator's two events for one multipart upload name one object: one job, as on AWS."""
+        # GIVEN a bucket whose events are queued
+        bucket = _Bucket(emulator, f"multipart-{kind}", versioned=kind == "versioned")
+
+        # WHEN a 12 MiB object is uploaded in 5 MiB parts
+        config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
+        bucket.s3.upload_fileobj(io.BytesIO(os.urandom(12 * MIB)), bucket.name, "big.zip", Config=config)
+
+        # THEN both of its events carry the same identity
+        records = bucket.events()
+        assert [record["eventName"] for record in records] == [
+            "ObjectCreated:Put",
+            "ObjectCreated:CompleteMultipartUpload",
+        ]
+        assert len({json.dumps(record["s3"]["object"], sort_keys=True) for record in records}) == 1
+        assert len(bucket.job_ids(records)) == 1
+
+    def test_a_copy_is_an_upload_of_its_own(self, emulator: str):
+        """A copied object is a new upload: its event has a sequencer and a version of its own."""
+        bucket = _Bucket(emulator, "copied", versioned=True)
+        bucket.s3.put_object(Bucket=bucket.name, Key="a.zip", Body=b"x")
+        bucket.s3.copy_object(
+            Bucket=bucket.name, Key="b.zip", CopySource={"Bucket": bucket.name, "Key": "a.zip"}
+        )
+        records = bucket.events()
+        assert [record["eventName"] for record in records] == ["ObjectCreated:Put", "ObjectCreated:Copy"]
+        objects = [record["s3"]["object"] for record in records]
+        assert objects[0]["sequencer"] < objects[1]["sequencer"]
+        assert objects[0]["versionId"] != objects[1]["versionId"]
+
+
+class TestInstall:
+    def test_a_moto_that_builds_events_differently_is_refused_by_name(self, monkeypatch: pytest.MonkeyPatch):
+        """When moto's event builder changes shape, the emulator refuses to start and says what is missing."""
+        from moto.s3 import notifications
+
+        def changed(event_name: str, bucket: object, key: object) -> dict[str, object]:
+            return {}
+
+        monkeypatch.setattr(notifications, _emulator.EVENT_BUILDER, changed)
+        with pytest.raises(_emulator.EmulatorMismatchError, match="cannot tell two uploads"):
+            _emulator.install()
+        assert getattr(notifications, _emulator.EVENT_BUILDER) is changed
