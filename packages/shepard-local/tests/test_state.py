@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import TYPE_CHECKING
 
 import pytest
+from shepard_local._control import new_instance
 from shepard_local._state import LOCAL_DIR_VAR, FlockNames, FlockState, FlockStateError, default_local_dir
 
 if TYPE_CHECKING:
@@ -16,13 +18,29 @@ class TestFlockState:
     def test_state_round_trips_through_its_file(self, tmp_path: Path):
         """What `local up` records is what `status` and `down` read back."""
         state = FlockState(
-            directory=tmp_path, names=FlockNames(prefix="p"), aws_endpoint="http://127.0.0.1:1", moto_pid=7
+            directory=tmp_path,
+            names=FlockNames(prefix="p", instance="0a1b2c3d"),
+            aws_endpoint="http://127.0.0.1:1",
+            moto_pid=7,
         )
         state.save()
         loaded = FlockState.load(tmp_path)
         assert loaded == state
         assert loaded.names.inputs_bucket == "p-inputs"
-        assert json.loads(state.path.read_text())["names"] == {"prefix": "p"}
+        assert loaded.names.ecr_repo == "p-0a1b2c3d"
+        assert json.loads(state.path.read_text())["names"] == {"prefix": "p", "instance": "0a1b2c3d"}
+
+    def test_a_state_file_without_an_instance_still_loads(self, tmp_path: Path):
+        """A flock recorded before instances existed can still be read, and stopped, by name."""
+        state = FlockState(
+            directory=tmp_path, names=FlockNames(prefix="p"), aws_endpoint="http://e", moto_pid=7
+        )
+        state.save()
+        data = json.loads(state.path.read_text())
+        state.path.write_text(json.dumps({**data, "names": {"prefix": "p"}}))
+        loaded = FlockState.load(tmp_path)
+        assert loaded is not None
+        assert loaded.names == FlockNames(prefix="p")
 
     def test_no_state_file_means_no_flock(self, tmp_path: Path):
         """A directory without a state file holds no flock."""
@@ -48,10 +66,19 @@ class TestFlockState:
 class TestFlockNames:
     def test_every_name_derives_from_the_prefix(self):
         """Each resource name of a flock starts with its prefix, so two flocks never share a resource."""
-        names = FlockNames(prefix="p")
-        values = [getattr(names, attribute) for attribute in dir(FlockNames) if not attribute.startswith("_")]
+        names = FlockNames(prefix="p", instance="0a1b2c3d")
+        attributes = [attribute for attribute in dir(FlockNames) if not attribute.startswith("_")]
+        values = [getattr(names, attribute) for attribute in attributes if attribute != "instance"]
         assert all(str(value).startswith("p") for value in values)
         assert names.dead_letter_queue == f"{names.queue}-dlq"
+
+    def test_each_flock_deploys_to_a_repository_of_its_own(self):
+        """Two flocks with one prefix name different image repositories: one never runs the other's image."""
+        first, second = (FlockNames(prefix="p", instance=new_instance()) for _ in range(2))
+        assert first.ecr_repo != second.ecr_repo
+        assert first.inputs_bucket == second.inputs_bucket
+        # ECR's rule for repository names: lowercase parts joined by one of . _ -
+        assert all(re.fullmatch(r"[a-z0-9]+(?:[._-][a-z0-9]+)*", n.ecr_repo) for n in (first, second))
 
 
 class TestDefaultLocalDir:

@@ -171,6 +171,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     click.echo(f"  scheduler code   {template}")
     click.echo(f"  payload runtime  {chosen}" + ("" if docker else " (no Docker engine reachable)"))
     click.echo(f"  registry         {registry or 'none (deploy needs a Docker engine and a registry)'}")
+    click.echo(f"  image repository {state.names.ecr_repo}  (this flock's own: `shepard deploy` pushes here)")
     click.echo(f"  profile          {PROFILE_NAME} in {store.home}")
     click.echo(MEMORY_NOTE)
     click.echo("Next: shepard --profile local batch <job folder>   (see docs/local-flock.md)")

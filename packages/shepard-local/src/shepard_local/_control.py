@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import importlib.util
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -40,6 +42,11 @@ RUNNER_MODULE: Final = "shepard_local._runner"
 
 class FlockError(Exception):
     """A local flock could not be started, reached or stopped."""
+
+
+def new_instance() -> str:
+    """Return a fresh flock instance token: 8 lowercase hex digits, valid inside every resource name."""
+    return secrets.token_hex(4)
 
 
 def free_port() -> int:
@@ -189,10 +196,13 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
 ) -> FlockState:
     """Start the emulator, provision the flock, start the runner; return the recorded state.
 
-    `parameters` sets template parameters of the flock's stack beside its names.
+    `parameters` sets template parameters of the flock's stack beside its names. Each start gets a new
+    instance token unless `names` has one, so the flock deploys to, and runs from, an image repository of
+    its own.
     """
     if importlib.util.find_spec("moto") is None:
         raise FlockError("the AWS emulator is not installed: pip install shepard-local")
+    names = dataclasses.replace(names, instance=names.instance or new_instance())
     directory.mkdir(parents=True, exist_ok=True)
     for leftover in ("logs", "mnt", "payloads"):
         # A new flock starts clean; retrieved results (elsewhere) are kept.

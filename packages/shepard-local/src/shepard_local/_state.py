@@ -22,9 +22,11 @@ def default_local_dir() -> Path:
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class FlockNames:
-    """The resource names of a local flock, all derived from one prefix."""
+    """The resource names of a local flock, all derived from one prefix and the flock's instance token."""
 
     prefix: str = DEFAULT_PREFIX
+    instance: str = ""
+    """A new token at each `shepard local up`, carried by names that outlive the flock (its repository)."""
 
     @property
     def inputs_bucket(self) -> str:
@@ -68,8 +70,12 @@ class FlockNames:
 
     @property
     def ecr_repo(self) -> str:
-        """The ECR repository the worker image is deployed to."""
-        return self.prefix
+        """The ECR repository the worker image is deployed to: the flock's own, so no earlier image runs.
+
+        The local registry outlives the flock; a repository named after the prefix alone would hand a new
+        flock the image an earlier one was given.
+        """
+        return f"{self.prefix}-{self.instance}" if self.instance else self.prefix
 
     @property
     def compute_environment(self) -> str:
@@ -135,7 +141,7 @@ class FlockState:
         self.directory.mkdir(parents=True, exist_ok=True)
         data: dict[str, Any] = dataclasses.asdict(self)
         data["directory"] = str(self.directory)
-        data["names"] = {"prefix": self.names.prefix}
+        data["names"] = dataclasses.asdict(self.names)
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(data, indent=2) + "\n")
         tmp.replace(self.path)
