@@ -95,6 +95,22 @@ class TestCreateStack:
         )
         assert ttl["TimeToLiveDescription"] == {"TimeToLiveStatus": "ENABLED", "AttributeName": "END_TIME"}
 
+    def test_every_bucket_the_template_versions_is_versioned(self, created, aws_endpoint: str):
+        """Buckets are versioned as the template says, so each upload's event names its own version."""
+        stack, session, _ = created
+        s3 = session.client("s3", endpoint_url=aws_endpoint)
+        versioned = [
+            logical_id
+            for logical_id, resource in stack.template["Resources"].items()
+            if resource["Type"] == "AWS::S3::Bucket"
+            and "VersioningConfiguration" in resource["Properties"]
+            and logical_id in stack.resources  # a bucket under a false condition is not created
+        ]
+        assert {"InputsS3Bucket", "OutputsS3Bucket", "ErrorsS3Bucket"} <= set(versioned)
+        for logical_id in versioned:
+            status = s3.get_bucket_versioning(Bucket=stack.resources[logical_id]).get("Status")
+            assert status == "Enabled", logical_id
+
     def test_the_functions_use_a_job_definition_with_the_secret_and_string_values(
         self, created, aws_endpoint: str
     ):

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
     import boto3
+    from mypy_boto3_s3.client import S3Client
     from mypy_boto3_s3.type_defs import QueueConfigurationTypeDef
 
     from shepard_local._state import FlockNames
@@ -208,15 +209,16 @@ def _present(template: dict[str, Any], values: StackValues, resource_type: str) 
     }
 
 
-def _complete(session: boto3.Session, endpoint: str, stack: Stack, values: StackValues) -> StackValues:
-    """Apply what the emulator skipped, each from the template's own properties; return the values."""
-    template = stack.template
-    lambda_client = session.client("lambda", endpoint_url=endpoint)
-    for logical_id in stack.of_type("AWS::Lambda::EventSourceMapping"):
-        # The runner's poller feeds the scheduler; the emulator would invoke it inside SendMessage.
-        lambda_client.update_event_source_mapping(UUID=stack.resources[logical_id], Enabled=False)
-    s3 = session.client("s3", endpoint_url=endpoint)
-    for logical_id, resource in _present(template, values, "AWS::S3::Bucket").items():
+def _complete_buckets(s3: S3Client, stack: Stack, values: StackValues) -> None:
+    """Apply the buckets' versioning and queue notifications, which the emulator's CloudFormation skips."""
+    for logical_id, resource in _present(stack.template, values, "AWS::S3::Bucket").items():
+        versioning = values.resolve(resource["Properties"].get("VersioningConfiguration"))
+        if versioning:
+            # Before any upload: a versioned inputs bucket gives each upload's event its own version id.
+            s3.put_bucket_versioning(
+                Bucket=stack.resources[logical_id],
+                VersioningConfiguration={"Status": str(versioning["Status"])},  # type: ignore[typeddict-item]
+            )
         notifications = values.resolve(resource["Properties"].get("NotificationConfiguration", {}))
         queues: list[QueueConfigurationTypeDef] = [
             {"QueueArn": str(rule["Queue"]), "Events": [str(rule["Event"])]}  # type: ignore[list-item]
@@ -226,6 +228,16 @@ def _complete(session: boto3.Session, endpoint: str, stack: Stack, values: Stack
             s3.put_bucket_notification_configuration(
                 Bucket=stack.resources[logical_id], NotificationConfiguration={"QueueConfigurations": queues}
             )
+
+
+def _complete(session: boto3.Session, endpoint: str, stack: Stack, values: StackValues) -> StackValues:
+    """Apply what the emulator skipped, each from the template's own properties; return the values."""
+    template = stack.template
+    lambda_client = session.client("lambda", endpoint_url=endpoint)
+    for logical_id in stack.of_type("AWS::Lambda::EventSourceMapping"):
+        # The runner's poller feeds the scheduler; the emulator would invoke it inside SendMessage.
+        lambda_client.update_event_source_mapping(UUID=stack.resources[logical_id], Enabled=False)
+    _complete_buckets(session.client("s3", endpoint_url=endpoint), stack, values)
     secrets = session.client("secretsmanager", endpoint_url=endpoint)
     created: dict[str, str] = {}
     for logical_id, resource in _present(template, values, "AWS::SecretsManager::Secret").items():
