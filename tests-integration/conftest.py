@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -14,7 +12,7 @@ import pytest
 # The helpers live in a module beside the tests, importable by every test file.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from flock_testkit import EXAMPLES, TEMPLATE, Flock, shepard_command
+from flock_testkit import EXAMPLES, Flock, flock_down, flock_up
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -33,44 +31,11 @@ def _running_flock(
     tmp_path_factory: pytest.TempPathFactory, *, prefix: str, window_seconds: int
 ) -> Iterator[Flock]:
     """Start a local flock (process runtime, the quick-deploy example uploaded); stop it afterwards."""
-    from shepard_local import LOCAL_CREDENTIALS, FlockState, local_session
-
     work = tmp_path_factory.mktemp(prefix)
-    env = {
-        **os.environ,
-        **LOCAL_CREDENTIALS,
-        "SHEPARD_CLI_HOME": str(work / "cli"),
-        "SHEPARD_LOCAL_DIR": str(work / "local"),
-        "SHEPARD_TEMPLATE": os.environ.get("SHEPARD_TEMPLATE", str(TEMPLATE)),
-    }
-    env.pop("AWS_ENDPOINT_URL", None)
-    up = subprocess.run(  # noqa: S603 - a fixed argument list
-        [
-            *shepard_command(),
-            *("local", "up", "--runtime", "process", "--concurrency", "4", "--prefix", prefix),
-            *("--parameter", f"SchedulerBatchingWindowSeconds={window_seconds}"),
-        ],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-        check=False,
-    )
-    assert up.returncode == 0, up.stdout + up.stderr
-    state = FlockState.load(work / "local")
-    assert state is not None
-    running = Flock(directory=work / "local", env=env, state=state, session=local_session())
+    running = flock_up(work, prefix=prefix, window_seconds=window_seconds)
     running.cli("local", "quick-deploy", str(EXAMPLES / "hello-quick-deploy" / "hello"))
     yield running
-    down = subprocess.run(  # noqa: S603 - a fixed argument list
-        [*shepard_command(), "local", "down"],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert down.returncode == 0, down.stdout + down.stderr
+    flock_down(running)
     shutil.rmtree(work, ignore_errors=True)
 
 

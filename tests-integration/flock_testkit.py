@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import subprocess
 import sys
 import time
@@ -157,3 +158,39 @@ def flock_stats(flock: Flock) -> dict[str, Any]:
     with urllib.request.urlopen(f"{flock.state.api_endpoint}/local/stats", timeout=10) as response:  # noqa: S310
         stats: dict[str, Any] = json.loads(response.read())
     return stats
+
+
+def flock_up(work: Path, *, prefix: str, window_seconds: int, runtime: str = "process") -> Flock:
+    """Start a local flock from `work` with the real `shepard local up`, and return it."""
+    from shepard_local import LOCAL_CREDENTIALS, FlockState, local_session
+
+    env = {
+        **os.environ,
+        **LOCAL_CREDENTIALS,
+        "SHEPARD_CLI_HOME": str(work / "cli"),
+        "SHEPARD_LOCAL_DIR": str(work / "local"),
+        "SHEPARD_TEMPLATE": os.environ.get("SHEPARD_TEMPLATE", str(TEMPLATE)),
+    }
+    env.pop("AWS_ENDPOINT_URL", None)
+    up = subprocess.run(  # noqa: S603 - a fixed argument list
+        [
+            *shepard_command(),
+            *("local", "up", "--runtime", runtime, "--concurrency", "4", "--prefix", prefix),
+            *("--parameter", f"SchedulerBatchingWindowSeconds={window_seconds}"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert up.returncode == 0, up.stdout + up.stderr
+    state = FlockState.load(work / "local")
+    assert state is not None
+    return Flock(directory=work / "local", env=env, state=state, session=local_session())
+
+
+def flock_down(flock: Flock) -> None:
+    """Stop the flock with the real `shepard local down`."""
+    down = flock.cli("local", "down", check=False)
+    assert down.returncode == 0, down.stdout + down.stderr
