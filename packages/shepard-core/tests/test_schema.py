@@ -34,6 +34,15 @@ class TestJobRow:
         row = _row(attempt=2, exit_code=3, rejection_reason=None, start_time="T")
         assert JobRow.from_item(row.to_item()) == row
 
+    def test_the_upload_s_version_is_kept_and_is_not_an_input(self):
+        """A row made from a versioned upload names that version; it is Shepard's attribute, not an input."""
+        row = _row(input_zip_version="3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY+MTRCxf3vjVBH40Nr8X8gdRQBpUMLUo")
+        item = row.to_item()
+        assert item[Attr.INPUT_ZIP_VERSION] == {"S": row.input_zip_version}
+        assert is_row_attribute(Attr.INPUT_ZIP_VERSION)
+        assert JobRow.from_item(item) == row
+        assert Attr.INPUT_ZIP_VERSION not in _row().to_item()
+
     def test_from_item_needs_key_and_status(self):
         """An item without UUID or JOB_STATUS is not a job row."""
         with pytest.raises(ValueError, match="UUID and JOB_STATUS"):

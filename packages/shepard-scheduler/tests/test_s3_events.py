@@ -10,12 +10,15 @@ import pytest
 from shepard_core import (
     JOB_OVERRIDE_VARIABLES,
     MAX_INPUTS_BYTES,
+    Attr,
     array_job_name,
     job_id_for_s3_object,
     rejection_report_key,
 )
 from shepard_scheduler import s3_events
+from shepard_testing import ResourceNames, make_zip, s3_notification, s3_record, sqs_event
 
+INPUTS_BUCKET = ResourceNames().inputs_bucket
 GOOD_INPUTS = json.dumps({"test": "hello", "TAG": "run1", "COUNT": 3})
 
 
@@ -281,6 +284,35 @@ class TestMixedBatches:
         assert response == {"batchItemFailures": []}
         assert [row["test"] for row in flock.rows()] == ["new"]
         assert len(flock.jobs()) == 1
+
+    @pytest.mark.parametrize("order", ["in order", "newest first"])
+    def test_each_version_of_a_key_is_a_job_that_names_its_version(self, flock, context, order):
+        """In a versioned bucket every upload to one key is its own job, and its row names its version."""
+        # GIVEN a versioned inputs bucket into which one key was uploaded twice, with different inputs
+        flock.s3.put_bucket_versioning(Bucket=INPUTS_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        uploads = []
+        for word in ("first", "second"):
+            body = make_zip({"inputs.txt": json.dumps({"test": word})})
+            stored = flock.s3.put_object(Bucket=INPUTS_BUCKET, Key="versions/job.zip", Body=body)
+            uploads.append((word, stored["VersionId"], stored["ETag"].strip('"'), len(body)))
+        flock.receive()  # moto's own events, which name no version
+
+        # WHEN their notifications, as S3 sends them, arrive (in either order)
+        records = [
+            s3_record(INPUTS_BUCKET, "versions/job.zip", size=size, etag=etag, version_id=version)
+            for _, version, etag, size in uploads
+        ]
+        if order == "newest first":
+            records.reverse()
+        _, response = _run(flock, context, sqs_event(s3_notification(*records)))
+
+        # THEN each upload is a job whose row names the version its inputs came from
+        assert response == {"batchItemFailures": []}
+        rows = {row["test"]: row for row in flock.rows()}
+        assert {word: rows[word][Attr.INPUT_ZIP_VERSION] for word in rows} == {
+            word: version for word, version, _, _ in uploads
+        }
+        assert len(rows) == 2
 
     def test_missing_configuration_fails_the_invocation(self, flock, context, events, monkeypatch):
         """Without its environment variables the handler raises a ConfigError naming each one."""

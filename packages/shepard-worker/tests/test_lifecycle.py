@@ -127,6 +127,52 @@ class TestSuccessfulJob:
         found = flock.zip(flock.OUTPUTS, result.output_keys[0]).read("found").decode()
         assert found == f"./{staged_as}\n"
 
+    @pytest.mark.parametrize("later", ["overwritten", "deleted"])
+    def test_a_job_made_from_one_upload_stages_that_upload(self, flock, later: str) -> None:
+        """In a versioned bucket the worker stages the version the row names, whatever the key holds later."""
+        # GIVEN a job made from one version of a key, which was then overwritten or deleted
+        flock.s3.put_bucket_versioning(Bucket=flock.INPUTS, VersioningConfiguration={"Status": "Enabled"})
+        flock.quick_deploy(
+            "qd", {"run.sh": 'cp "$ROOT_INPUT_NAME/$INPUT_ZIP_NAME" "$ROOT_OUTPUT_NAME/in.zip"\n'}
+        )
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, files={"data.csv": b"mine"})
+        version = flock.s3.head_object(Bucket=flock.INPUTS, Key="job-1.zip")["VersionId"]
+        flock.dynamodb.update_item(
+            TableName=flock.TABLE,
+            Key={"UUID": {"S": "job-1"}},
+            UpdateExpression="SET SHEPARD_INPUT_ZIP_VERSION = :version",
+            ExpressionAttributeValues={":version": {"S": version}},
+        )
+        if later == "overwritten":
+            flock.s3.put_object(Bucket=flock.INPUTS, Key="job-1.zip", Body=b"another upload's bytes")
+        else:
+            flock.s3.delete_object(Bucket=flock.INPUTS, Key="job-1.zip")  # a delete marker; the version stays
+
+        # WHEN the worker runs it
+        result = run(flock)
+
+        # THEN the payload got the bytes of the upload the job was made from
+        assert result.exit_code == ExitCode.OK, result.reason
+        inner = flock.zip(flock.OUTPUTS, result.output_keys[0]).read("in.zip")
+        assert zipfile.ZipFile(io.BytesIO(inner)).read("data.csv") == b"mine"
+
+    def test_a_version_that_is_gone_is_a_staging_failure_naming_it(self, flock) -> None:
+        """When the named version was deleted for good, staging fails and names the object and the version."""
+        flock.s3.put_bucket_versioning(Bucket=flock.INPUTS, VersioningConfiguration={"Status": "Enabled"})
+        flock.quick_deploy("qd", {"run.sh": "true\n"})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        version = flock.s3.head_object(Bucket=flock.INPUTS, Key="job-1.zip")["VersionId"]
+        flock.dynamodb.update_item(
+            TableName=flock.TABLE,
+            Key={"UUID": {"S": "job-1"}},
+            UpdateExpression="SET SHEPARD_INPUT_ZIP_VERSION = :version",
+            ExpressionAttributeValues={":version": {"S": version}},
+        )
+        flock.s3.delete_object(Bucket=flock.INPUTS, Key="job-1.zip", VersionId=version)
+        result = run(flock)
+        assert result.exit_code == ExitCode.STAGING_FAILED
+        assert f"s3://shepard-inputs/job-1.zip (version {version})" in (result.reason or "")
+
     def test_an_invoked_job_has_no_input_zip(self, flock) -> None:
         """A job from the batching endpoint runs without downloading any input zip."""
         flock.quick_deploy(

@@ -10,8 +10,8 @@ MAX_ITEM_BYTES: Final = 400 * 1024
 """DynamoDB's item size limit: attribute names plus values, in UTF-8 bytes."""
 
 ROW_RESERVE_BYTES: Final = 8 * 1024
-"""Room kept in a row for Shepard's own attributes (UUID, status, a 1,024-byte zip key, times, Batch
-job id, exit code, ...): about 1.5 KiB at their largest today, with room for more."""
+"""Room kept in a row for Shepard's own attributes (UUID, status, a 1,024-byte zip key and its version
+id, times, Batch job id, exit code, ...): about 1.6 KiB at their largest today, with room for more."""
 
 MAX_ENV_STRING_BYTES: Final = 128 * 1024
 """Linux's MAX_ARG_STRLEN (32 pages of 4 KiB): the longest single `NAME=value` string, with its NUL

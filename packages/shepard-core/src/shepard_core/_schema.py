@@ -21,6 +21,8 @@ class Attr:
     START_TIME: Final = "START_TIME"
     END_TIME: Final = "END_TIME"
     INPUT_ZIP_NAME: Final = "INPUT_ZIP_NAME"
+    INPUT_ZIP_VERSION: Final = "SHEPARD_INPUT_ZIP_VERSION"
+    """The version id of the upload the job was made from (a versioned inputs bucket): the worker runs it."""
     IS_INVOKED: Final = "IS_INVOKED"
     BATCH_JOB_ID: Final = "SHEPARD_BATCH_JOB_ID"
     SUBMIT_TIME: Final = "SHEPARD_SUBMIT_TIME"
@@ -90,6 +92,7 @@ class JobRow:
     exit_code: int | None = None
     array_claim: str | None = None
     array_index: int | None = None
+    input_zip_version: str | None = None
 
     def to_item(self) -> dict[str, AttributeValue]:
         """Return the row in DynamoDB's low-level attribute-value form (for the client API)."""
@@ -98,6 +101,7 @@ class JobRow:
             Attr.UUID: self.uuid,
             Attr.JOB_STATUS: self.status.value,
             Attr.INPUT_ZIP_NAME: self.input_zip_name,
+            Attr.INPUT_ZIP_VERSION: self.input_zip_version,
             Attr.IS_INVOKED: "True" if self.is_invoked else "False",
             Attr.END_TIME: self.end_time,
             Attr.START_TIME: self.start_time,
@@ -161,4 +165,5 @@ class JobRow:
             exit_code=number(Attr.EXIT_CODE),
             array_claim=text(Attr.ARRAY_CLAIM),
             array_index=number(Attr.ARRAY_INDEX),
+            input_zip_version=text(Attr.INPUT_ZIP_VERSION),
         )

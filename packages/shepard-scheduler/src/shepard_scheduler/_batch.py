@@ -46,6 +46,8 @@ class Admission:
     inputs: dict[str, str]
     input_zip_name: str
     is_invoked: bool
+    input_zip_version: str | None = None
+    """The upload's version id, when the inputs bucket is versioned: the worker stages exactly that upload."""
 
 
 def settled(job_id: str, existing: Item) -> Outcome | None:
@@ -103,6 +105,7 @@ class ArraySubmitter:
                 status=JobStatus.NOT_YET_INITIATED,
                 inputs=admission.inputs,
                 input_zip_name=admission.input_zip_name,
+                input_zip_version=admission.input_zip_version,
                 is_invoked=admission.is_invoked,
                 end_time=end_time,
             ).to_item()  # type: ignore[misc]

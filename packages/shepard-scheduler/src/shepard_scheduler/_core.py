@@ -94,6 +94,11 @@ class S3ObjectRef:
             self.bucket, self.key, version_id=self.version_id, etag=self.etag, sequencer=self.sequencer
         )
 
+    @property
+    def stored_version(self) -> str | None:
+        """Return the object's version id in a versioned bucket, else None (S3 says "null" for none)."""
+        return self.version_id if self.version_id and self.version_id != "null" else None
+
 
 class _RejectedError(Exception):
     """A job is invalid; `code` names the problem and the message says what to fix."""
@@ -175,7 +180,13 @@ class Scheduler:
                 ref = first[job_id]
                 if isinstance(read, dict):
                     admissions.append(
-                        Admission(job_id=job_id, inputs=read, input_zip_name=ref.key, is_invoked=False)
+                        Admission(
+                            job_id=job_id,
+                            inputs=read,
+                            input_zip_name=ref.key,
+                            input_zip_version=ref.stored_version,
+                            is_invoked=False,
+                        )
                     )
                 elif isinstance(read, _GoneError):
                     reason = f"{read}; a replacement upload is scheduled by its own event"

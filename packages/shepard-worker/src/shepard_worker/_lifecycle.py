@@ -271,6 +271,7 @@ class _Job:
                     row.input_zip_name,
                     workspace.preferred_input_dir,
                     self.signals.check,
+                    version_id=row.input_zip_version,
                 )
             if directory is not None:
                 quick_deploy_dir = fetch_quick_deploy(

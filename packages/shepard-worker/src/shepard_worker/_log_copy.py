@@ -1,4 +1,4 @@
-"""The payload log's copy for the error zip: its first and last MiB, a marker where lines were dropped."""
+"""The payload log's copy for the error zip: its first and last 8 MiB, a marker where lines were dropped."""
 
 from __future__ import annotations
 

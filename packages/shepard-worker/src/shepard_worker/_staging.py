@@ -50,23 +50,29 @@ def _progress(check: Callable[[], None] | None) -> Callable[[int], None] | None:
     return lambda _bytes: check()
 
 
-def download_input_zip(
-    s3: S3Client, bucket: str, key: str, input_dir: Path, check: Callable[[], None] | None = None
+def download_input_zip(  # noqa: PLR0913 - the object, where it goes, and the stop check
+    s3: S3Client,
+    bucket: str,
+    key: str,
+    input_dir: Path,
+    check: Callable[[], None] | None = None,
+    *,
+    version_id: str | None = None,
 ) -> Path:
-    """Download the job's input zip to `input_dir`/<the key's file name> and return that path.
+    """Download the job's input zip (that version, when given) to `input_dir`/<the key's file name>.
 
-    `check` is called as data arrives; whatever it raises abandons the download.
+    Return the path. `check` is called as data arrives; whatever it raises abandons the download.
     """
     target = input_dir / staged_zip_name(key)
+    source = f"s3://{bucket}/{key}" + (f" (version {version_id})" if version_id else "")
+    extra = {"VersionId": version_id} if version_id else None
     try:
-        s3.download_file(bucket, key, str(target), Callback=_progress(check))
+        s3.download_file(bucket, key, str(target), ExtraArgs=extra, Callback=_progress(check))
     except ClientError as exc:
-        raise StagingError(
-            f"could not download the input zip s3://{bucket}/{key}: {_error_code(exc) or exc}"
-        ) from None
+        raise StagingError(f"could not download the input zip {source}: {_error_code(exc) or exc}") from None
     except OSError as exc:
         raise StagingError(f"could not write the input zip to {target}: {exc}") from None
-    log.info("input zip s3://%s/%s -> %s", bucket, key, target)
+    log.info("input zip %s -> %s", source, target)
     return target
 
 
