@@ -5,27 +5,18 @@ from __future__ import annotations
 import io
 import json
 import os
-import zipfile
 from typing import TYPE_CHECKING, Any
 
 import pytest
 from boto3.s3.transfer import TransferConfig
-from flock_testkit import EXAMPLES, SETTLED, Flock, flock_down, flock_up
+from flock_testkit import EXAMPLES, SETTLED, Flock, flock_down, flock_up, job_zip
+from shepard_local._demo import worker_image
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 MIB = 1024 * 1024
 QUICK_DEPLOYED = {"QUICK_DEPLOY_DIRECTORY": "hello"}
-
-
-def _zip_bytes(inputs: dict[str, str], extra: dict[str, bytes] | None = None) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        archive.writestr("inputs.txt", json.dumps(inputs))
-        for name, data in (extra or {}).items():
-            archive.writestr(name, data)
-    return buffer.getvalue()
 
 
 def _settled_rows(flock: Flock, key: str, count: int) -> list[dict[str, Any]] | None:
@@ -52,7 +43,7 @@ class TestEveryUploadIsAJob:
         """Two PUTs of identical bytes to one key are two jobs, each with its own output, as on AWS."""
         # GIVEN one job zip's bytes
         key = f"twice/{when}.zip"
-        data = _zip_bytes({**QUICK_DEPLOYED, "NAME": key})
+        data = job_zip({**QUICK_DEPLOYED, "NAME": key})
         s3 = flock.client("s3")
 
         # WHEN they are uploaded to the same key twice (right away, or once the first job has run)
@@ -74,7 +65,7 @@ class TestEveryUploadIsAJob:
         """A zip uploaded in parts is one job, though the emulator sends two events for it."""
         # GIVEN a 12 MiB job zip
         key = "twice/multipart.zip"
-        data = _zip_bytes({**QUICK_DEPLOYED, "NAME": key}, {"noise.bin": os.urandom(12 * MIB)})
+        data = job_zip({**QUICK_DEPLOYED, "NAME": key}, {"noise.bin": os.urandom(12 * MIB)})
 
         # WHEN it is uploaded in 5 MiB parts
         config = TransferConfig(multipart_threshold=5 * MIB, multipart_chunksize=5 * MIB)
@@ -90,24 +81,9 @@ class TestEveryUploadIsAJob:
         assert len(flock.outputs_by_job()[str(rows[0]["UUID"])]) == 1
 
 
-def _carrier_image() -> str | None:
-    """Return an engine image that can carry a payload tar, when the payload's base image is there too."""
-    import docker
-    from shepard_local._demo import BASE_IMAGE, CARRIER_IMAGES, WORKER_IMAGE
-
-    client = docker.from_env(timeout=10)
-    try:
-        present = {tag for image in client.images.list() for tag in image.tags}
-    finally:
-        client.close()
-    if BASE_IMAGE not in present:
-        return None
-    return next((image for image in (WORKER_IMAGE, *CARRIER_IMAGES) if image in present), None)
-
-
 def _run_container_job(flock: Flock, key: str) -> dict[str, Any]:
     job = EXAMPLES / "hello-container" / "job"
-    data = _zip_bytes(
+    data = job_zip(
         json.loads((job / "inputs.txt").read_text()), {"words.txt": (job / "words.txt").read_bytes()}
     )
     flock.client("s3").put_object(Bucket=flock.state.names.inputs_bucket, Key=key, Body=data)
@@ -132,7 +108,7 @@ def _deploy(flock: Flock, carrier: str) -> None:
 class TestEachFlockRunsItsOwnImages:
     def test_a_new_flock_does_not_run_the_image_an_earlier_flock_was_given(self, tmp_path: Path):
         """A flock started where another ran (same folder, prefix, registry) runs only what it was given."""
-        carrier = _carrier_image()
+        carrier = worker_image()
         if carrier is None:
             pytest.fail("the engine lacks the base images scripts/docker-engine.sh imports")
         # GIVEN a flock that was given the container example and ran a job in it

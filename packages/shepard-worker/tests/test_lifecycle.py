@@ -27,6 +27,20 @@ def env_lines(archive: zipfile.ZipFile) -> dict[str, str]:
     return dict(pairs)
 
 
+def _schedule_versioned(flock, data: bytes) -> str:
+    """Schedule job-1 from one upload to a versioned inputs bucket; return the version its row names."""
+    flock.s3.put_bucket_versioning(Bucket=flock.INPUTS, VersioningConfiguration={"Status": "Enabled"})
+    flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, files={"data.csv": data})
+    version = str(flock.s3.head_object(Bucket=flock.INPUTS, Key="job-1.zip")["VersionId"])
+    flock.dynamodb.update_item(
+        TableName=flock.TABLE,
+        Key={"UUID": {"S": "job-1"}},
+        UpdateExpression="SET SHEPARD_INPUT_ZIP_VERSION = :version",
+        ExpressionAttributeValues={":version": {"S": version}},
+    )
+    return version
+
+
 class TestSuccessfulJob:
     def test_outputs_are_zipped_under_the_seed_name_and_the_row_finishes(self, flock) -> None:
         """A payload exiting 0 gets its root outputs uploaded as result@<UUID>_<START_TIME>_root.zip."""
@@ -131,18 +145,10 @@ class TestSuccessfulJob:
     def test_a_job_made_from_one_upload_stages_that_upload(self, flock, later: str) -> None:
         """In a versioned bucket the worker stages the version the row names, whatever the key holds later."""
         # GIVEN a job made from one version of a key, which was then overwritten or deleted
-        flock.s3.put_bucket_versioning(Bucket=flock.INPUTS, VersioningConfiguration={"Status": "Enabled"})
         flock.quick_deploy(
             "qd", {"run.sh": 'cp "$ROOT_INPUT_NAME/$INPUT_ZIP_NAME" "$ROOT_OUTPUT_NAME/in.zip"\n'}
         )
-        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, files={"data.csv": b"mine"})
-        version = flock.s3.head_object(Bucket=flock.INPUTS, Key="job-1.zip")["VersionId"]
-        flock.dynamodb.update_item(
-            TableName=flock.TABLE,
-            Key={"UUID": {"S": "job-1"}},
-            UpdateExpression="SET SHEPARD_INPUT_ZIP_VERSION = :version",
-            ExpressionAttributeValues={":version": {"S": version}},
-        )
+        _schedule_versioned(flock, b"mine")
         if later == "overwritten":
             flock.s3.put_object(Bucket=flock.INPUTS, Key="job-1.zip", Body=b"another upload's bytes")
         else:
@@ -158,16 +164,8 @@ class TestSuccessfulJob:
 
     def test_a_version_that_is_gone_is_a_staging_failure_naming_it(self, flock) -> None:
         """When the named version was deleted for good, staging fails and names the object and the version."""
-        flock.s3.put_bucket_versioning(Bucket=flock.INPUTS, VersioningConfiguration={"Status": "Enabled"})
         flock.quick_deploy("qd", {"run.sh": "true\n"})
-        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
-        version = flock.s3.head_object(Bucket=flock.INPUTS, Key="job-1.zip")["VersionId"]
-        flock.dynamodb.update_item(
-            TableName=flock.TABLE,
-            Key={"UUID": {"S": "job-1"}},
-            UpdateExpression="SET SHEPARD_INPUT_ZIP_VERSION = :version",
-            ExpressionAttributeValues={":version": {"S": version}},
-        )
+        version = _schedule_versioned(flock, b"")
         flock.s3.delete_object(Bucket=flock.INPUTS, Key="job-1.zip", VersionId=version)
         result = run(flock)
         assert result.exit_code == ExitCode.STAGING_FAILED

@@ -85,6 +85,25 @@ class DemoResult:
         return statistics.median(values) if values else None
 
 
+def worker_image() -> str | None:
+    """Return the engine's image to deploy the container example in, or None when the engine lacks one.
+
+    The example's payload needs the base image scripts/docker-engine.sh imports. The local flock runs the
+    worker from the installed package, so the deployed image only has to carry the nested payload tar:
+    the worker image when it was built, else any small image stands in for it.
+    """
+    import docker
+
+    client = docker.from_env(timeout=10)
+    try:
+        present = {tag for image in client.images.list() for tag in image.tags}
+    finally:
+        client.close()
+    if BASE_IMAGE not in present:
+        return None
+    return next((image for image in (WORKER_IMAGE, *CARRIER_IMAGES) if image in present), None)
+
+
 class Demo:
     """Drive the CLI against a fresh local flock the way a user would, printing each command."""
 
@@ -174,7 +193,7 @@ class Demo:
         )
 
     def _deploy(self, state: FlockState) -> tuple[str, Path, dict[str, str]]:
-        carrier = self._worker_image() if state.runtime == "docker" and state.registry else None
+        carrier = worker_image() if state.runtime == "docker" and state.registry else None
         if carrier is not None:
             self.shepard_cli(
                 "--profile",
@@ -203,22 +222,6 @@ class Demo:
             self.examples / "hello-quick-deploy" / "job",
             {"QUICK_DEPLOY_DIRECTORY": "hello"},
         )
-
-    def _worker_image(self) -> str | None:
-        import docker
-
-        client = docker.from_env(timeout=10)
-        try:
-            present = {tag for image in client.images.list() for tag in image.tags}
-        finally:
-            client.close()
-        if BASE_IMAGE not in present:
-            return None
-        if WORKER_IMAGE in present:
-            return WORKER_IMAGE
-        # The local flock runs the worker from the installed package; the deployed image only has to
-        # carry the nested payload tar, so any small image can stand in for the worker image.
-        return next((image for image in CARRIER_IMAGES if image in present), None)
 
     def _batch(self, jobs: list[DemoJob], job_folder: Path, extra: dict[str, str], state: FlockState) -> None:
         table = self.work / "names.tsv"
