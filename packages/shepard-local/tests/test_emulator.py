@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.parse
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -194,3 +197,80 @@ class TestInstall:
         with pytest.raises(_emulator.EmulatorMismatchError, match="cannot tell two uploads"):
             _emulator.install()
         assert getattr(notifications, _emulator.EVENT_BUILDER) is changed
+
+    def test_a_moto_without_a_dynamodb_call_is_refused_by_name(self, monkeypatch: pytest.MonkeyPatch):
+        """When moto's DynamoDB backend lacks a call the lock must cover, the emulator names it and stops."""
+        from moto.dynamodb.models import DynamoDBBackend
+        from moto.s3 import notifications
+
+        build = getattr(notifications, _emulator.EVENT_BUILDER)
+        monkeypatch.delattr(DynamoDBBackend, "transact_write_items")
+        with pytest.raises(_emulator.EmulatorMismatchError, match="no transact_write_items"):
+            _emulator.install()
+        assert getattr(notifications, _emulator.EVENT_BUILDER) is build
+
+
+class TestTransactionsAreIsolated:
+    def test_a_failed_transaction_never_undoes_another_request_s_write(self, emulator: str):
+        """Writes made while transactions on the same table are cancelled all stay, as on DynamoDB."""
+        # GIVEN a table holding a counter and 3,000 other rows (moto copies the table for each transaction)
+        dynamodb = _session().client("dynamodb", endpoint_url=emulator)
+        table = "isolation"
+        dynamodb.create_table(
+            TableName=table,
+            KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        dynamodb.put_item(TableName=table, Item={"k": {"S": "counter"}, "n": {"N": "0"}})
+        for start in range(0, 3000, 25):
+            rows = [
+                {"PutRequest": {"Item": {"k": {"S": f"row-{n}"}, "pad": {"S": "x" * 200}}}}
+                for n in range(start, start + 25)
+            ]
+            dynamodb.batch_write_item(RequestItems={table: rows})
+
+        # WHEN transactions whose condition fails run without pause while four clients add 1 to the counter
+        stop = threading.Event()
+        cancelled = 0
+
+        def cancel_transactions() -> None:
+            nonlocal cancelled
+            while not stop.is_set():
+                with contextlib.suppress(dynamodb.exceptions.TransactionCanceledException):
+                    dynamodb.transact_write_items(
+                        TransactItems=[
+                            {
+                                "ConditionCheck": {
+                                    "TableName": table,
+                                    "Key": {"k": {"S": "row-1"}},
+                                    "ConditionExpression": "attribute_exists(absent)",
+                                }
+                            }
+                        ]
+                    )
+                cancelled += 1
+
+        def add(times: int) -> None:
+            client = _session().client("dynamodb", endpoint_url=emulator)
+            for _ in range(times):
+                client.update_item(
+                    TableName=table,
+                    Key={"k": {"S": "counter"}},
+                    UpdateExpression="ADD n :one",
+                    ExpressionAttributeValues={":one": {"N": "1"}},
+                )
+
+        canceller = threading.Thread(target=cancel_transactions)
+        canceller.start()
+        try:
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                list(pool.map(add, [100] * 4))
+        finally:
+            stop.set()
+            canceller.join()
+
+        # THEN every addition stayed (moto alone loses some: a cancelled transaction puts back its copy)
+        assert cancelled > 10
+        item = dynamodb.get_item(TableName=table, Key={"k": {"S": "counter"}}, ConsistentRead=True)["Item"]
+        assert item["n"] == {"N": "400"}

@@ -8,10 +8,16 @@ version, and then runs moto's own server: `python -m shepard_local._emulator -H 
 
 moto sends two events for one multipart upload (Put, then CompleteMultipartUpload) about the same stored
 object; both get that object's version id and sequencer, so they stay one job, as the one event AWS sends.
+
+moto's TransactWriteItems copies each table it touches and, when any condition fails, puts the copy back:
+every write another request made to that table meanwhile is lost (a worker's claim, a job's final
+status). DynamoDB isolates a transaction from other requests, so here the table calls of moto's DynamoDB
+backend take one lock: no request reads or writes a table while a transaction is open on it.
 """
 
 from __future__ import annotations
 
+import functools
 import inspect
 import sys
 import threading
@@ -21,6 +27,22 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+DYNAMODB_TABLE_CALLS: Final = (
+    "put_item",
+    "get_item",
+    "query",
+    "scan",
+    "update_item",
+    "delete_item",
+    "transact_write_items",
+    "transact_get_items",
+    "batch_get_item",
+    "batch_write_item",
+    "execute_statement",
+    "execute_transaction",
+    "batch_execute_statement",
+)
+"""The methods of moto's DynamoDBBackend that read or write items: each holds the lock while it runs."""
 EVENT_BUILDER: Final = "_get_s3_event"
 EVENT_BUILDER_PARAMETERS: Final = ("event_name", "bucket", "key", "notification_id")
 _SEQUENCER_ATTRIBUTE: Final = "_shepard_event_sequencer"
@@ -67,8 +89,20 @@ def identify_uploads(build: Callable[..., dict[str, Any]]) -> Callable[..., dict
     return build_identified
 
 
+def serialized(method: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
+    """Return `method` made to hold `lock` while it runs."""
+
+    @functools.wraps(method)
+    def locked(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - moto's own signatures
+        with lock:
+            return method(*args, **kwargs)
+
+    return locked
+
+
 def install() -> None:
-    """Amend the installed moto's S3 event builder; raise EmulatorMismatchError if moto changed its shape."""
+    """Amend the installed moto (S3 events, DynamoDB isolation); raise EmulatorMismatchError if it changed."""
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.s3 import notifications
 
     build = getattr(notifications, EVENT_BUILDER, None)
@@ -77,7 +111,16 @@ def install() -> None:
             f"moto.s3.notifications.{EVENT_BUILDER}{EVENT_BUILDER_PARAMETERS} is not in the installed moto;"
             " the local flock cannot tell two uploads of the same bytes apart without it"
         )
+    missing = [name for name in DYNAMODB_TABLE_CALLS if not callable(getattr(DynamoDBBackend, name, None))]
+    if missing:
+        raise EmulatorMismatchError(
+            f"moto's DynamoDBBackend has no {', '.join(missing)}; the local flock cannot keep its"
+            " transactions from undoing other requests' writes without them"
+        )
     setattr(notifications, EVENT_BUILDER, identify_uploads(build))
+    lock = threading.RLock()
+    for name in DYNAMODB_TABLE_CALLS:
+        setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name), lock))
 
 
 def main(argv: list[str] | None = None) -> None:
