@@ -84,20 +84,9 @@ def zipping(scratch: Path) -> None:
 
 def aws_calls(scratch: Path) -> None:
     """Count the S3 calls batch makes for a small job and for a 100 MiB job (multipart)."""
-    import logging
-
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
-
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
+    server, endpoint = _moto_server()
     try:
-        host, port = server.get_host_and_port()
-        s3 = boto3.client("s3", endpoint_url=f"http://{host}:{port}")
+        s3 = boto3.client("s3", endpoint_url=endpoint)
         s3.create_bucket(Bucket="inputs")
         calls: collections.Counter[str] = collections.Counter()
         s3.meta.events.register("before-call.s3", lambda model, **_: calls.update([model.name]))
