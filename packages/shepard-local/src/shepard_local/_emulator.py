@@ -1,10 +1,10 @@
-"""Run the AWS emulator (moto's server) with S3 event notifications that identify each upload, as AWS's do.
+"""Run the AWS emulator (moto's server) with S3 events and DynamoDB transactions that behave as AWS's do.
 
 moto's S3 events carry neither the object's `versionId` nor a `sequencer`, so two uploads of the same bytes
 to one key arrive as one event delivered twice and the scheduler rightly makes one job of them. On AWS each
 upload is its own event: a versioned bucket names the new version, and every event has a sequencer that
 grows with each write of a key. This module adds both fields to the events moto builds, per stored object
-version, and then runs moto's own server: `python -m shepard_local._emulator -H HOST -p PORT`.
+version.
 
 moto sends two events for one multipart upload (Put, then CompleteMultipartUpload) about the same stored
 object; both get that object's version id and sequencer, so they stay one job, as the one event AWS sends.
@@ -13,6 +13,8 @@ moto's TransactWriteItems copies each table it touches and, when any condition f
 every write another request made to that table meanwhile is lost (a worker's claim, a job's final
 status). DynamoDB isolates a transaction from other requests, so here the table calls of moto's DynamoDB
 backend take one lock: no request reads or writes a table while a transaction is open on it.
+
+Then it runs moto's own server: `python -m shepard_local._emulator -H HOST -p PORT`.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ _SEQUENCER_ATTRIBUTE: Final = "_shepard_event_sequencer"
 
 
 class EmulatorMismatchError(RuntimeError):
-    """The installed moto builds S3 events differently from what this module amends."""
+    """The installed moto lacks the S3 event builder or a DynamoDB call this module amends."""
 
 
 class _Sequencers:
