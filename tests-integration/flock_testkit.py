@@ -116,6 +116,18 @@ class Flock:
         keys = self.keys(self.state.names.errors_bucket)
         return [key for key in keys if (name := parse_error_object_name(key)) and name.job_uuid == job_uuid]
 
+    def error_report(self, job_uuid: str) -> str:
+        """Return the text files of the job's error zips, each under its name, to explain a failure."""
+        s3 = self.client("s3")
+        parts: list[str] = []
+        for key in self.error_zips_of(job_uuid):
+            body = s3.get_object(Bucket=self.state.names.errors_bucket, Key=key)["Body"].read()
+            with zipfile.ZipFile(io.BytesIO(body)) as archive:
+                for member in archive.namelist():
+                    text = archive.read(member)[-4000:].decode("utf-8", "replace")
+                    parts.append(f"--- {key}:{member}\n{text}")
+        return "\n".join(parts) or f"no error zip names job {job_uuid}"
+
     def executor_jobs(self) -> dict[str, dict[str, Any]]:
         """Return the executor's view of every Batch job (arrays, their children, plain jobs), by job id."""
         with urllib.request.urlopen(f"{self.state.api_endpoint}/local/jobs", timeout=10) as response:  # noqa: S310

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 import os
+import shutil
+import zipfile
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -14,6 +16,7 @@ from shepard_local._demo import worker_image
 
 if TYPE_CHECKING:
     from pathlib import Path
+
 
 MIB = 1024 * 1024
 QUICK_DEPLOYED = {"QUICK_DEPLOY_DIRECTORY": "hello"}
@@ -91,13 +94,20 @@ def _run_container_job(flock: Flock, key: str) -> dict[str, Any]:
     return rows[0]
 
 
-def _deploy(flock: Flock, carrier: str) -> None:
+def _greeting(flock: Flock, job_uuid: str) -> str:
+    (key,) = flock.outputs_by_job()[job_uuid]
+    body = flock.client("s3").get_object(Bucket=flock.state.names.outputs_bucket, Key=key)["Body"].read()
+    with zipfile.ZipFile(io.BytesIO(body)) as archive:
+        return archive.read("greeting.txt").decode()
+
+
+def _deploy(flock: Flock, carrier: str, payload: Path = EXAMPLES / "hello-container" / "payload") -> None:
     flock.cli(
         "--profile",
         "local",
         "deploy",
         "--path-to-docker-folder",
-        str(EXAMPLES / "hello-container" / "payload"),
+        str(payload),
         "--worker-image",
         carrier,
     )
@@ -118,7 +128,7 @@ class TestEachFlockRunsItsOwnImages:
                 pytest.fail("no registry answers at 127.0.0.1:5000 (scripts/docker-engine.sh starts one)")
             _deploy(first, carrier)
             ran = _run_container_job(first, "first.zip")
-            assert ran["JOB_STATUS"] == "job_complete"
+            assert ran["JOB_STATUS"] == "job_complete", first.error_report(str(ran["UUID"]))
         finally:
             flock_down(first)
 
@@ -137,7 +147,19 @@ class TestEachFlockRunsItsOwnImages:
             # AND once the payload is deployed to this flock, the same job runs in it
             _deploy(second, carrier)
             deployed = _run_container_job(second, "after-deploy.zip")
-            assert deployed["JOB_STATUS"] == "job_complete"
-            assert len(second.outputs_by_job()[str(deployed["UUID"])]) == 1
+            assert deployed["JOB_STATUS"] == "job_complete", second.error_report(str(deployed["UUID"]))
+            assert _greeting(second, str(deployed["UUID"])) == "Hello, container payload!\n"
+
+            # AND a changed payload deployed right after runs in the very next job
+            changed = tmp_path / "changed-payload"
+            shutil.copytree(EXAMPLES / "hello-container" / "payload", changed)
+            script = changed / "hello.py"
+            script.write_text(
+                script.read_text().replace('f"{greeting}, {name}!\\n"', 'f"{greeting} again, {name}!\\n"')
+            )
+            _deploy(second, carrier, changed)
+            redeployed = _run_container_job(second, "after-redeploy.zip")
+            assert redeployed["JOB_STATUS"] == "job_complete", second.error_report(str(redeployed["UUID"]))
+            assert _greeting(second, str(redeployed["UUID"])) == "Hello again, container payload!\n"
         finally:
             flock_down(second)

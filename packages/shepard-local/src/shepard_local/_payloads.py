@@ -1,8 +1,9 @@
 """Decide how the worker runs a job's payload: the deployed image's nested payload, else a process.
 
 A job whose worker image was deployed (`shepard deploy` pushed it to the flock's registry) runs its
-payload with the worker's DockerRuntime: the executor pulls the image once per digest, takes the nested
-payload tar out of it and loads it into the engine, as a Batch host running the worker image would.
+payload with the worker's DockerRuntime. As each job starts, the executor asks the registry which digest
+the image's tag names now, so a job started after a deploy runs what was deployed; it pulls each digest
+once, takes the nested payload tar out of it and loads it into the engine, as a Batch host would.
 Everything else runs with the worker's ProcessRuntime, which runs a quick-deploy `run.sh`.
 """
 
@@ -12,7 +13,6 @@ import logging
 import shutil
 import tarfile
 import threading
-import time
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import Setting
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     from shepard_local._state import FlockState
 
 PAYLOAD_TAR_PATH: Final = "/opt/shepard/payload.tar"
-RECHECK_SECONDS: Final = 5.0
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +64,8 @@ class PayloadResolver:
         self._state = state
         self._use_docker = state.runtime == "docker"
         self._payload_dir: Path = state.directory / "payloads"
-        self._lock = threading.Lock()
-        self._by_reference: dict[str, tuple[float, str | None]] = {}
-        self._by_image_id: dict[str, str] = {}
+        self._lock = threading.RLock()
+        self._by_digest: dict[str, str | None] = {}
         self._client: Any = None
 
     def describe(self) -> str:
@@ -88,31 +86,34 @@ class PayloadResolver:
         return {Setting.RUNTIME: "docker", Setting.PAYLOAD_IMAGE: payload, Setting.PAYLOAD_NETWORK: "host"}
 
     def _payload_image(self, image: str) -> str | None:
+        if not self._state.registry:
+            return None
         reference = registry_reference(image, self._state.registry)
+        try:
+            deployed = self._docker().images.get_registry_data(reference)
+        except Exception as exc:  # noqa: BLE001 - nothing deployed under the name means the process runtime
+            log.info("no deployed payload for %s (%s); jobs run with the process runtime", reference, exc)
+            return None
         with self._lock:
-            checked = self._by_reference.get(reference)
-            if checked is not None and time.monotonic() - checked[0] < RECHECK_SECONDS:
-                return checked[1]
-            try:
-                payload = self._resolve(reference)
-            except Exception as exc:  # noqa: BLE001 - no deployed image means the process runtime
-                log.info("no deployed payload for %s (%s); jobs run with the process runtime", reference, exc)
-                payload = None
-            self._by_reference[reference] = (time.monotonic(), payload)
-            return payload
+            if deployed.id not in self._by_digest:
+                try:
+                    self._by_digest[deployed.id] = self._unpack(deployed)
+                except Exception as exc:  # noqa: BLE001 - an image without a payload tar runs as a process
+                    log.warning("%s@%s carries no loadable payload (%s)", reference, deployed.id, exc)
+                    self._by_digest[deployed.id] = None
+            return self._by_digest[deployed.id]
 
-    def _resolve(self, reference: str) -> str:
+    def _docker(self) -> Any:  # noqa: ANN401 - the docker SDK's client
         import docker
 
-        if self._client is None:
-            self._client = docker.from_env(timeout=120)
-        client = self._client
-        repository, _, tag = reference.rpartition(":")
-        if "/" in tag or not repository:
-            repository, tag = reference, "latest"
-        image = client.images.pull(repository, tag=tag)
-        if image.id in self._by_image_id:
-            return self._by_image_id[image.id]
+        with self._lock:
+            if self._client is None:
+                self._client = docker.from_env(timeout=120)
+            return self._client
+
+    def _unpack(self, deployed: Any) -> str:  # noqa: ANN401 - the docker SDK's RegistryData
+        client = self._docker()
+        image = deployed.pull()
         self._payload_dir.mkdir(parents=True, exist_ok=True)
         tar_path = self._payload_dir / f"{image.id.replace(':', '-')}.tar"
         container = client.containers.create(image.id, command=["true"])
@@ -131,6 +132,5 @@ class PayloadResolver:
             loaded = client.images.load(data)
         tar_path.unlink()
         payload = str(loaded[0].id)
-        log.info("deployed image %s carries payload %s %s", reference, loaded[0].tags, payload)
-        self._by_image_id[image.id] = payload
+        log.info("deployed image %s carries payload %s %s", deployed.image_name, loaded[0].tags, payload)
         return payload
