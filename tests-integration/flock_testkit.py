@@ -116,16 +116,19 @@ class Flock:
         keys = self.keys(self.state.names.errors_bucket)
         return [key for key in keys if (name := parse_error_object_name(key)) and name.job_uuid == job_uuid]
 
+    def zip_members(self, bucket: str, key: str) -> dict[str, bytes]:
+        """Return the members of the zip stored at `bucket`/`key`, by name."""
+        body = self.client("s3").get_object(Bucket=bucket, Key=key)["Body"].read()
+        with zipfile.ZipFile(io.BytesIO(body)) as archive:
+            return {name: archive.read(name) for name in archive.namelist()}
+
     def error_report(self, job_uuid: str) -> str:
         """Return the text files of the job's error zips, each under its name, to explain a failure."""
-        s3 = self.client("s3")
-        parts: list[str] = []
-        for key in self.error_zips_of(job_uuid):
-            body = s3.get_object(Bucket=self.state.names.errors_bucket, Key=key)["Body"].read()
-            with zipfile.ZipFile(io.BytesIO(body)) as archive:
-                for member in archive.namelist():
-                    text = archive.read(member)[-4000:].decode("utf-8", "replace")
-                    parts.append(f"--- {key}:{member}\n{text}")
+        parts = [
+            f"--- {key}:{name}\n{data[-4000:].decode('utf-8', 'replace')}"
+            for key in self.error_zips_of(job_uuid)
+            for name, data in self.zip_members(self.state.names.errors_bucket, key).items()
+        ]
         return "\n".join(parts) or f"no error zip names job {job_uuid}"
 
     def executor_jobs(self) -> dict[str, dict[str, Any]]:

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import json
-import zipfile
 
 from flock_testkit import SETTLED, Flock
 from shepard_core import REJECTED_PREFIX, Attr, parse_error_object_name, rejection_report_key
@@ -35,13 +33,7 @@ class TestPayloadFailure:
         errors = flock.error_zips_of(uuid)
         assert len(errors) == 1
         assert parse_error_object_name(errors[0]).tag == "failing"
-        body = (
-            flock.client("s3")
-            .get_object(Bucket=flock.state.names.errors_bucket, Key=errors[0])["Body"]
-            .read()
-        )
-        with zipfile.ZipFile(io.BytesIO(body)) as archive:
-            text = b"".join(archive.read(name) for name in archive.namelist())
+        text = b"".join(flock.zip_members(flock.state.names.errors_bucket, errors[0]).values())
         assert b"failing on purpose" in text
         assert not [k for k in flock.keys(flock.state.names.outputs_bucket) if uuid in k]
         assert len(flock.executor_job_of(uuid)["attempts"]) == 1

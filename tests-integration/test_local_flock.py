@@ -6,7 +6,6 @@ import io
 import json
 import os
 import shutil
-import zipfile
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -96,9 +95,7 @@ def _run_container_job(flock: Flock, key: str) -> dict[str, Any]:
 
 def _greeting(flock: Flock, job_uuid: str) -> str:
     (key,) = flock.outputs_by_job()[job_uuid]
-    body = flock.client("s3").get_object(Bucket=flock.state.names.outputs_bucket, Key=key)["Body"].read()
-    with zipfile.ZipFile(io.BytesIO(body)) as archive:
-        return archive.read("greeting.txt").decode()
+    return flock.zip_members(flock.state.names.outputs_bucket, key)["greeting.txt"].decode()
 
 
 def _deploy(flock: Flock, carrier: str, payload: Path = EXAMPLES / "hello-container" / "payload") -> None:
