@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from typing import Any
 
 import boto3
@@ -140,3 +141,45 @@ def gate():
         return wait
 
     return make
+
+
+@dataclasses.dataclass
+class HeldBatchJob:
+    """A Batch job held unended on moto server: its id (the first child's for an array) and its submitter."""
+
+    job_id: str
+    submitter: threading.Thread
+    submitted_ids: list[str]
+
+    def submitted(self) -> str:
+        """Wait for SubmitJob to return (after the gate's release) and return the id it answered."""
+        self.submitter.join()
+        return self.submitted_ids[0]
+
+
+@pytest.fixture
+def hold_batch_job(flock, submit_batch_job, batch_job_gate):
+    """Return a function that submits a Batch job held unended until `batch_job_gate.release()`.
+
+    It returns once the job (or an array's first child) is listed; the test's end releases and joins it.
+    """
+    held: list[HeldBatchJob] = []
+
+    def hold(name: str, size: int | None = None) -> HeldBatchJob:
+        ids: list[str] = []
+        submitter = threading.Thread(target=lambda: ids.append(submit_batch_job(name, size)), daemon=True)
+        submitter.start()
+        batch = flock.client("batch")
+        while True:
+            listed = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
+            found = [job["jobId"] for job in listed if (":" in job["jobId"]) == (size is not None)]
+            if found:
+                held.append(HeldBatchJob(found[0], submitter, ids))
+                return held[-1]
+            if not submitter.is_alive():
+                raise AssertionError(f"Batch job {name} ended before it could be held")
+
+    yield hold
+    batch_job_gate.release()
+    for job in held:
+        job.submitter.join()

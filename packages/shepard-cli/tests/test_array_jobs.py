@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 
@@ -100,22 +99,12 @@ class TestLogsOfAChild:
 
 
 class TestCancelAChild:
-    def test_a_queued_child_is_cancelled_alone(self, flock, submit_batch_job, monkeypatch):
+    def test_a_queued_child_is_cancelled_alone(self, flock, hold_batch_job, batch_job_gate):
         """Cancelling a job whose child is queued calls CancelJob on that child only, never on the array."""
-        # GIVEN an array whose child 0 is held SUBMITTED (moto's simple Batch sleeps per child)
-        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "2")
-        ids: list[str] = []
-        submitter = threading.Thread(target=lambda: ids.append(submit_batch_job("shepard-array", size=2)))
-        submitter.start()
+        # GIVEN an array whose child 0 is held unended (moto's simple Batch runs children one by one)
+        held = hold_batch_job("shepard-array", size=2)
+        child = held.job_id
         batch = flock.client("batch")
-        queued = []
-        for _ in range(100):
-            listed = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
-            queued = [job for job in listed if ":" in job["jobId"]]  # children, not the array
-            if queued:
-                break
-            time.sleep(0.05)
-        child = queued[0]["jobId"]
         row = _put(flock, JobStatus.SUBMITTED, batch_job_id=child)
         calls: list[tuple[str, str]] = []
         batch.meta.events.register(
@@ -124,9 +113,9 @@ class TestCancelAChild:
         )
         # WHEN the job is cancelled
         message = cancel_job(flock.client("dynamodb"), batch, flock.table, row.uuid)
-        submitter.join()
+        batch_job_gate.release()
+        array_id = held.submitted()
         # THEN only the child was cancelled, with CancelJob
-        array_id = ids[0]
         assert child == f"{array_id}:0"
         assert [call for call in calls if call[0] in {"CancelJob", "TerminateJob"}] == [("CancelJob", child)]
         assert f"child 0 of array {array_id}" in message

@@ -1,6 +1,5 @@
 import dataclasses
 import json
-import threading
 import time
 import urllib.request
 import uuid
@@ -194,17 +193,11 @@ class TestLogs:
         row = self._logged_job(flock, submit_batch_job, ["only line"])
         assert run("logs", row.uuid, "--follow").output == "only line\n"
 
-    def test_follow_prints_lines_written_while_running(self, flock, submit_batch_job, monkeypatch):
+    def test_follow_prints_lines_written_while_running(self, flock, hold_batch_job, batch_job_gate):
         """Following a running job prints lines written after it started, then stops when it ends."""
-        # GIVEN a Batch job held SUBMITTED for two seconds, with one line logged already
-        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "2")
-        submitter = threading.Thread(target=submit_batch_job, args=("followed",))
-        submitter.start()
+        # GIVEN a Batch job held unended, with one line logged already
         batch = flock.client("batch")
-        waiting = []
-        while not waiting:
-            waiting = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
-        batch_id = waiting[0]["jobId"]
+        batch_id = hold_batch_job("followed").job_id
         row = _put(flock, JobStatus.IN_PROGRESS, batch_job_id=batch_id)
         logs = flock.client("logs")
         logs.create_log_group(logGroupName="/aws/batch/job")
@@ -216,10 +209,16 @@ class TestLogs:
             logs.put_log_events(logGroupName="/aws/batch/job", logStreamName=stream, logEvents=[event])
 
         log("first")
-        later = threading.Timer(0.5, log, args=("second",))
-        later.start()
-        # WHEN following it
         lines: list[str] = []
+
+        def emit(line: str) -> None:
+            lines.append(line)
+            if line == "first":
+                # a second line is written while the job runs, then the job ends
+                log("second")
+                batch_job_gate.release()
+
+        # WHEN following it
         follow_logs(
             flock.client("dynamodb"),
             batch,
@@ -228,10 +227,8 @@ class TestLogs:
             row.uuid,
             follow=True,
             poll_seconds=0.2,
-            emit=lines.append,
+            emit=emit,
         )
-        submitter.join()
-        later.join()
         # THEN both lines arrive once each
         assert lines == ["first", "second"]
 
@@ -251,18 +248,11 @@ class TestLogs:
         assert result.exit_code == 1
         assert f"with no log stream test-worker/default/{batch_id} in /aws/batch/job" in result.output
 
-    def test_no_stream_yet(self, run, flock, submit_batch_job, monkeypatch):
+    def test_no_stream_yet(self, run, flock, hold_batch_job):
         """A Batch job that has not ended and has no log stream is reported with a hint to follow."""
-        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "1")
-        submitter = threading.Thread(target=submit_batch_job, args=("quiet",))
-        submitter.start()
-        batch = flock.client("batch")
-        waiting = []
-        while not waiting:
-            waiting = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
-        row = _put(flock, JobStatus.SUBMITTED, batch_job_id=waiting[0]["jobId"])
+        batch_id = hold_batch_job("quiet").job_id
+        row = _put(flock, JobStatus.SUBMITTED, batch_job_id=batch_id)
         result = run("logs", row.uuid)
-        submitter.join()
         assert result.exit_code == 1
         assert "has no logs yet" in result.output
 
@@ -287,24 +277,14 @@ class TestCancel:
         assert result.exit_code == 0
         assert "already ended (job_complete)" in result.output
 
-    def test_cancel_terminates_the_batch_job(self, run, flock, submit_batch_job, monkeypatch):
+    def test_cancel_terminates_the_batch_job(self, run, flock, hold_batch_job, batch_job_gate):
         """Cancelling a job whose Batch job has not ended terminates the Batch job."""
-        # GIVEN a Batch job that runs for a few seconds (moto's simple Batch holds it SUBMITTED meanwhile)
-        monkeypatch.setenv("MOTO_SIMPLE_BATCH_FAIL_AFTER", "3")
-        submitter = threading.Thread(target=submit_batch_job, args=("long",))
-        submitter.start()
-        batch = flock.client("batch")
-        running = []
-        for _ in range(50):
-            running = batch.list_jobs(jobQueue="test-queue", jobStatus="SUBMITTED")["jobSummaryList"]
-            if running:
-                break
-            time.sleep(0.05)
-        batch_id = running[0]["jobId"]
+        # GIVEN a Batch job held unended
+        batch_id = hold_batch_job("long").job_id
         row = _put(flock, JobStatus.IN_PROGRESS, batch_job_id=batch_id)
         # WHEN it is cancelled
         result = run("cancel", row.uuid)
-        submitter.join()
+        batch_job_gate.release()
         # THEN Batch was asked to end it
         assert result.exit_code == 0, result.output
         assert f"Cancelled job {row.uuid} (AWS Batch job {batch_id})" in result.output

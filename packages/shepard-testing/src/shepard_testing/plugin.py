@@ -14,6 +14,7 @@ from shepard_testing._lambda_context import LambdaContext
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from shepard_testing._batch_gate import BatchJobGate
     from shepard_testing._moto import MotoServer
 
 
@@ -59,3 +60,12 @@ def aws_endpoint(moto_server: MotoServer) -> str:
 def lambda_context() -> LambdaContext:
     """Return a fresh Lambda context with a minute to go."""
     return LambdaContext()
+
+
+@pytest.fixture
+def batch_job_gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchJobGate]:
+    """Hold Batch jobs on the in-process moto server unended until `release()` (or the test's end)."""
+    from shepard_testing._batch_gate import BatchJobGate
+
+    with BatchJobGate(monkeypatch) as gate:
+        yield gate
