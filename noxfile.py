@@ -149,16 +149,24 @@ def tests_lambda_runtime(session: nox.Session, package: str) -> None:
     _run_package_tests(session, package)
 
 
-@nox.session(python=PYTHON, tags=["test"])
-def integration(session: nox.Session) -> None:
-    """Run the end-to-end tests that cross packages, against moto server (and Docker when present)."""
+def _integration(session: nox.Session, marks: str) -> None:
     tests_dir = ROOT / "tests-integration"
-    if not any(tests_dir.glob("test_*.py")):
-        session.skip("no integration tests yet")
     install_packages(session, *PACKAGES)
     with (tests_dir / "requirements.txt").open() as f:
         session.install(*[line.strip() for line in f if line.strip() and not line.startswith("#")])
-    session.run("pytest", "tests-integration", *session.posargs)
+    session.run("pytest", "tests-integration", "-m", marks, "--durations=10", *session.posargs)
+
+
+@nox.session(python=PYTHON, tags=["test"])
+def integration(session: nox.Session) -> None:
+    """Run the end-to-end tests that cross packages, against moto server (and Docker when present)."""
+    _integration(session, "not long")
+
+
+@nox.session(python=PYTHON, tags=["long"])
+def integration_long(session: nox.Session) -> None:
+    """Run the long end-to-end runs (thousands of uploads through the local flock; SHEPARD_ARRAY_UPLOADS)."""
+    _integration(session, "long")
 
 
 @nox.session(python=PYTHON, tags=["test", "lint"])

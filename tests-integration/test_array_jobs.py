@@ -7,6 +7,7 @@ import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from flock_testkit import SETTLED, Flock, flock_stats
 
 UPLOADS = int(os.environ.get("SHEPARD_ARRAY_UPLOADS", "2000"))
@@ -14,6 +15,7 @@ UPLOADS = int(os.environ.get("SHEPARD_ARRAY_UPLOADS", "2000"))
 JOBS_PER_SUBMIT = 100
 
 
+@pytest.mark.long
 class TestManyUploadsFewArrays:
     def test_uploads_become_at_most_one_submit_job_per_hundred_jobs_and_all_complete(
         self, wide_window_flock: Flock
