@@ -118,6 +118,28 @@ def _test_group(package: str) -> list[str]:
     return list(nox.project.dependency_groups(_pyproject(package), "test"))
 
 
+WHEELS_DIR = ROOT / ".nox" / ".wheels"
+_wheels: dict[str, Path] = {}
+
+
+def _package_wheels() -> dict[str, Path]:
+    """Build every package's wheel once per nox run (with uv) and return them by package name.
+
+    Every session of one run installs the same wheel files instead of building each package again;
+    without uv on PATH the sessions install from the package folders, as pip builds them.
+    """
+    uv = shutil.which("uv")
+    if _wheels or uv is None:
+        return _wheels
+    shutil.rmtree(WHEELS_DIR, ignore_errors=True)
+    build = [uv, "build", "--quiet", "--wheel", "--all-packages", "--out-dir", str(WHEELS_DIR)]
+    subprocess.run(build, cwd=ROOT, check=True)
+    for package in PACKAGES:
+        (wheel,) = WHEELS_DIR.glob(f"{package.replace('-', '_')}-*.whl")
+        _wheels[package] = wheel
+    return _wheels
+
+
 def install_packages(session: nox.Session, *requirements: str) -> None:
     """Install sibling packages (`shepard-zipindex[s3]` names an extra) as wheels, with their siblings."""
     wanted = [Requirement(requirement) for requirement in requirements]
@@ -125,7 +147,11 @@ def install_packages(session: nox.Session, *requirements: str) -> None:
     closure: list[str] = []
     for requirement in wanted:
         closure += [p for p in _local_closure(requirement.name) if p not in closure]
-    targets = [str(PACKAGES_DIR / p) + (f"[{','.join(extras[p])}]" if extras.get(p) else "") for p in closure]
+    wheels = _package_wheels()
+    targets = [
+        str(wheels.get(p, PACKAGES_DIR / p)) + (f"[{','.join(extras[p])}]" if extras.get(p) else "")
+        for p in closure
+    ]
     session.install(*targets)
 
 
