@@ -155,10 +155,16 @@ def install_packages(session: nox.Session, *requirements: str) -> None:
     session.install(*targets)
 
 
+# Tests run in one process per core (pytest-xdist); the Docker tests keep to one of them (the test kit
+# groups them), the others spread. SHEPARD_TEST_PROCESSES=0 runs everything in one process.
+XDIST = ["pytest-xdist>=3.6"]
+XDIST_ARGS = ["-n", os.environ.get("SHEPARD_TEST_PROCESSES", "auto"), "--dist", "loadgroup"]
+
+
 def _run_package_tests(session: nox.Session, package: str) -> None:
     install_packages(session, package, TEST_KIT)
-    session.install(*_test_group(package))
-    session.run("pytest", f"packages/{package}/tests", *session.posargs)
+    session.install(*_test_group(package), *XDIST)
+    session.run("pytest", f"packages/{package}/tests", *XDIST_ARGS, *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["test"])
