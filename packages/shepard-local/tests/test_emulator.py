@@ -55,8 +55,14 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 time.sleep(0.2)
         yield endpoint
     finally:
+        # As `shepard local down` does: SIGTERM, and SIGKILL if the process has not exited by then (a
+        # loaded machine can take longer than that to exit moto's server with thousands of items).
         process.terminate()
-        process.wait(timeout=10)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def _session() -> boto3.Session:

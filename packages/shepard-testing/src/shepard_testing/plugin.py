@@ -29,19 +29,6 @@ def pytest_configure(config: pytest.Config) -> None:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Under pytest-xdist, run every `requires_docker` test in one process, one at a time.
-
-    The Docker tests share one engine and find their containers by the job's label, so two of them at
-    once would see (and stop) each other's containers; the other tests spread over the other processes.
-    """
-    if not config.pluginmanager.hasplugin("xdist"):
-        return
-    for item in items:
-        if item.get_closest_marker("requires_docker") is not None:
-            item.add_marker(pytest.mark.xdist_group("docker-engine"))
-
-
 def pytest_runtest_setup(item: pytest.Item) -> None:
     """Skip `requires_docker` tests without an engine, or fail them when CI demands an engine."""
     if item.get_closest_marker("requires_docker") is None:
