@@ -56,13 +56,15 @@ def _registry_reachable(address: str) -> bool:
 def local() -> None:
     """Run a whole flock on this machine: an AWS emulator, the scheduler code and the worker.
 
-    `shepard local up` writes a profile named `local`; every command then works against it.
+    `shepard local up` writes a profile named `local` and makes it current (unless another profile
+    is current: then it says how); every command then works against it. No AWS account or
+    credentials are needed. `eval "$(shepard local env)"` points the aws CLI and boto3 at it.
 
     \b
     Example:
       shepard local up
-      shepard --profile local batch examples/hello-quick-deploy/job
-      shepard --profile local query
+      shepard batch examples/hello-quick-deploy/job
+      shepard query
       shepard local down
     """
     from shepard_cli.engine import adopt_local_engine
@@ -124,7 +126,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     registry: str,
     parameters: tuple[str, ...],
 ) -> None:
-    """Start a local flock and write the `local` profile.
+    """Start a local flock, write the `local` profile and make it current (or say how).
 
     \b
     Example:
@@ -138,7 +140,12 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     directory = (directory or default_local_dir()).absolute()
     existing = running_state(directory)
     if existing is not None:
-        click.echo(f"A local flock already runs from {directory} (endpoint {existing.api_endpoint}).")
+        click.echo(f"A local flock already runs from {directory} (AWS endpoint {existing.api_endpoint}).")
+        from shepard_cli.profiles import ProfileStore
+
+        from shepard_local._local_profile import adopt_profile
+
+        click.echo(adopt_profile(ProfileStore(), PROFILE_NAME))
         return
     stale = FlockState.load(directory)
     if stale is not None:
@@ -162,19 +169,63 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     except FlockError as exc:
         raise click.ClickException(str(exc)) from None
     from shepard_local._control import profile_attributes
+    from shepard_local._local_profile import adopt_profile
 
     store = ProfileStore()
     store.save(PROFILE_NAME, profile_attributes(state))
     click.echo(f"Local flock up in {directory}")
-    click.echo(f"  AWS endpoint     {state.api_endpoint}  (emulator at {state.aws_endpoint})")
+    click.echo(
+        f"  AWS endpoint     {state.api_endpoint}  (use this one: every AWS API and the batching endpoint)"
+    )
+    click.echo(
+        f"  emulator         {state.aws_endpoint}  (internal: the moto server behind the AWS endpoint)"
+    )
     click.echo(f"  provisioned by   {state.provisioned_from}")
     click.echo(f"  scheduler code   {template}")
     click.echo(f"  payload runtime  {chosen}" + ("" if docker else " (no Docker engine reachable)"))
     click.echo(f"  registry         {registry or 'none (deploy needs a Docker engine and a registry)'}")
     click.echo(f"  image repository {state.names.ecr_repo}  (this flock's own: `shepard deploy` pushes here)")
     click.echo(f"  profile          {PROFILE_NAME} in {store.home}")
+    click.echo(adopt_profile(store, PROFILE_NAME))
+    click.echo('The aws CLI and boto3 reach the flock after: eval "$(shepard local env)"')
     click.echo(MEMORY_NOTE)
-    click.echo("Next: shepard --profile local batch <job folder>   (see docs/local-flock.md)")
+    click.echo("Next: shepard batch <job folder>   (see docs/local-flock.md)")
+
+
+@local.command()
+@_DIR_OPTION
+@click.option("--unset", is_flag=True, help="Print the line that undoes the exports instead.")
+def env(directory: Path | None, unset: bool) -> None:  # noqa: FBT001 - a flag
+    """Print `export` lines pointing the aws CLI and boto3 at the local flock, for `eval`.
+
+    They set AWS_ENDPOINT_URL to the flock's AWS endpoint and the stand-in credentials the flock
+    accepts (no AWS account is needed or used), and unset AWS_PROFILE and any session token.
+
+    \b
+    Example:
+      shepard local env
+      eval "$(shepard local env)"
+      aws s3 ls
+      eval "$(shepard local env --unset)"
+    """
+    from shepard_local._control import EMULATOR_MODULE, LOCAL_CREDENTIALS, RUNNER_MODULE, process_alive
+    from shepard_local._local_profile import env_exports, env_unsets
+
+    if unset:
+        click.echo("\n".join(env_unsets(LOCAL_CREDENTIALS)))
+        return
+    directory = (directory or default_local_dir()).absolute()
+    state = FlockState.load(directory)
+    if state is None:
+        raise click.ClickException(f"no local flock in {directory}: start one with `shepard local up`")
+    if not (
+        process_alive(state.moto_pid, EMULATOR_MODULE) and process_alive(state.runner_pid, RUNNER_MODULE)
+    ):
+        click.echo(
+            f"Warning: the flock recorded in {directory} is not running; `shepard local up` starts it",
+            err=True,
+        )
+    click.echo("\n".join(env_exports(state, LOCAL_CREDENTIALS)))
 
 
 @local.command()
