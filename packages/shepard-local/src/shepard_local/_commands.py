@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import click
 
@@ -249,6 +249,23 @@ def down(directory: Path | None) -> None:
     click.echo("The flock's state is gone; its logs stay in " + str(state.log_dir) + ".")
 
 
+def scheduler_line(stats: dict[str, Any]) -> str:
+    """Return `local status`'s line on the scheduler: invocations, upload messages done and failed.
+
+    S3's `s3:TestEvent` (sent when the inputs bucket's notification is set up) is named on its own,
+    so a fresh flock shows no upload handled.
+    """
+    tests = int(stats.get("s3_test_events", 0))
+    test_note = (
+        f"; {tests} s3:TestEvent (S3 sends one when the bucket's notification is set up)" if tests else ""
+    )
+    return (
+        f"  scheduler     {stats['scheduler_invocations']} invocation(s), "
+        f"{stats['messages_deleted']} upload message(s) done, "
+        f"{stats['messages_failed']} failed (retried by SQS){test_note}"
+    )
+
+
 @local.command()
 @_DIR_OPTION
 def status(directory: Path | None) -> None:
@@ -284,10 +301,7 @@ def status(directory: Path | None) -> None:
     if stats:
         click.echo(f"  scheduler     {stats['scheduler_code']}")
         click.echo(f"  runtime       {stats['runtime']}")
-        click.echo(
-            f"  scheduler     {stats['scheduler_invocations']} invocations, "
-            f"{stats['messages_deleted']} messages done, {stats['messages_failed']} failed (retried by SQS)"
-        )
+        click.echo(scheduler_line(stats))
         jobs = ", ".join(f"{count} {name.lower()}" for name, count in sorted(stats["batch_jobs"].items()))
         click.echo(f"  Batch jobs    {jobs or 'none yet'} (array children and plain jobs)")
         arrays = stats.get("arrays", [])
