@@ -380,8 +380,9 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
         prefix, count = upload_folder(s3, state.names.quick_deploy_bucket, folder, name)
     except QuickDeployError as exc:
         raise click.ClickException(str(exc)) from None
+    files = "1 file" if count == 1 else f"{count} files"
     click.echo(
-        f"Uploaded {count} files to s3://{state.names.quick_deploy_bucket}/{prefix}/; "
+        f"Uploaded {files} to s3://{state.names.quick_deploy_bucket}/{prefix}/; "
         f'run them with {{"QUICK_DEPLOY_DIRECTORY": "{prefix}"}} in a job\'s inputs.'
     )
 
@@ -404,8 +405,12 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
 @click.option(
     "--runtime", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True
 )
-def demo(examples: Path, work: Path, runtime: str) -> None:
+@click.option("--keep-images", is_flag=True, help="Keep the images the demo builds (removed at its end).")
+def demo(examples: Path, work: Path, runtime: str, keep_images: bool) -> None:  # noqa: FBT001 - a flag
     """Start a flock, run the examples through S3 and the API plus a bad job, summarise, stop.
+
+    The images the demo builds for the container example are removed from the Docker engine at
+    its end, unless --keep-images.
 
     \b
     Example:
@@ -415,7 +420,7 @@ def demo(examples: Path, work: Path, runtime: str) -> None:
 
     docker = {"auto": None, "docker": True, "process": False}[runtime]
     try:
-        result = run_demo(examples, work, docker=docker, echo=click.echo)
+        result = run_demo(examples, work, docker=docker, keep_images=keep_images, echo=click.echo)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     for line in summary_lines(result):
