@@ -198,6 +198,7 @@ def _backlog_reader(
     warned: list[str] = []
 
     def read(now: datetime) -> Backlog | None:
+        """Return the backlog at `now`, or None (warning once) when AWS refuses to say."""
         import botocore.exceptions
 
         try:
