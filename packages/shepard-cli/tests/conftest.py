@@ -16,8 +16,11 @@ from shepard_cli.profiles import ProfileStore
 
 @pytest.fixture
 def home(tmp_path, monkeypatch):
-    """Point SHEPARD_CLI_HOME at an empty folder, and make tables wide enough to read."""
+    """Point SHEPARD_CLI_HOME at an empty folder, work in a fresh folder, make tables wide enough to read."""
     folder = tmp_path / "shepard-home"
+    workdir = tmp_path / "workdir"
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
     monkeypatch.setenv("SHEPARD_CLI_HOME", str(folder))
     monkeypatch.setenv("COLUMNS", "250")
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
@@ -77,6 +80,8 @@ def flock(aws_endpoint, store):
     s3 = made.client("s3")
     for bucket in (made.inputs_bucket, made.outputs_bucket, made.errors_bucket):
         s3.create_bucket(Bucket=bucket)
+        # As the template makes them: a job's UUID derives from its upload's version id.
+        s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     made.client("dynamodb").create_table(
         TableName=made.table,
         KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],

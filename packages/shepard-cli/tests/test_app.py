@@ -48,9 +48,9 @@ AWS_COMMANDS = [
         "ListObjectsV2",
     ),
     (["query", "--dynamo-db-to-query", "no-such-table"], "Scan"),
-    (["status", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
-    (["logs", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
-    (["cancel", "job", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+    (["status", "3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+    (["logs", "3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
+    (["cancel", "3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10", "--dynamo-db-to-query", "no-such-table"], "GetItem"),
     (["describe", "--cloudformation-to-describe", "no-such-stack"], "DescribeStacks"),
     (["batch-via-api", "--lambda-to-invoke", "no-such-function", "--json-payload", "{{}}"], "Invoke"),
     (

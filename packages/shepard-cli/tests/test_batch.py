@@ -5,6 +5,7 @@ import random
 import re
 import threading
 import zipfile
+from pathlib import Path
 
 import botocore.exceptions
 import pytest
@@ -223,13 +224,14 @@ class TestBatchCommand:
         folders = [str(_job(tmp_path / f"job{i}", {"I": str(i)})) for i in range(3)]
         # WHEN three jobs are batched
         result = run("batch", *folders, "--parallel", "1")
-        # THEN the two that arrived are listed, with a note and the refusal in one line each
+        # THEN the two that arrived are in the record, with a note and the refusal in one line each
         assert result.exit_code == 1
         keys = flock.keys(flock.inputs_bucket)
         assert len(keys) == 2
-        batched = [line for line in result.stdout.splitlines() if line.startswith("Batched")]
-        assert sorted(line.rsplit("/", 1)[1] for line in batched) == keys
-        assert "2 of 3 job(s) were batched" in result.stderr
+        (record,) = Path.cwd().glob("shepard-batch-*.tsv")
+        batched = record.read_text().splitlines()[1:]
+        assert sorted(line.split("\t")[2] for line in batched) == keys
+        assert "2 of 3 job(s) were batched (in " in result.stderr
         assert "Error: AWS refused PutObject: AccessDenied" in result.stderr
         assert "Traceback" not in result.output
 
@@ -261,7 +263,7 @@ class TestBatchCommand:
         table.write_text("OK\tjob_status\n1\t2\n")
         result = run("batch", "--path-to-local-folder-to-batch", str(folder), "--many", str(table))
         assert result.exit_code == 1
-        assert "params.tsv line 2" in result.output
+        assert "params.tsv line 1, column 2" in result.output
         assert flock.keys(flock.inputs_bucket) == []
 
     def test_tsv_with_ragged_line_is_refused(self, run, flock, tmp_path):
@@ -271,7 +273,7 @@ class TestBatchCommand:
         table.write_text("A\tB\n1\n")
         result = run("batch", "--path-to-local-folder-to-batch", str(folder), "--many", str(table))
         assert result.exit_code == 1
-        assert "has 1 cells but the header has 2" in result.output
+        assert "line 2 has 1 cell(s) but the header has 2" in result.output
 
     def test_large_zip_is_uploaded_in_parts(self, run, flock, tmp_path, monkeypatch):
         """A zip above the multipart threshold is uploaded in parts and arrives whole."""

@@ -9,6 +9,8 @@ from shepard_cli._errors import CliError
 from shepard_cli._jobs import follow_logs, invoke_endpoint, log_location, parse_status_filter
 from shepard_core import JobRow, JobStatus, rejection_report_key
 
+OTHER_ITEM = "0a0b0c0d-0000-4000-8000-000000000000"
+
 
 def _put(flock, status, *, batch_job_id=None, reason=None, zip_name=None, **inputs):
     row = JobRow(
@@ -150,17 +152,20 @@ class TestStatus:
         """An unknown job id is refused with advice."""
         result = run("status", "nope")
         assert result.exit_code == 1
-        assert "job nope is not in table test-jobs" in result.output
+        assert "no job 'nope': it is not a job UUID, bucket test-inputs has no such key" in result.output
+        unknown = run("status", "3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10")
+        assert unknown.exit_code == 1
+        assert "job 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10 is not in table test-jobs" in unknown.output
 
     @pytest.mark.parametrize("command", ["status", "logs", "cancel"])
     def test_item_that_is_not_a_job_row_is_one_line(self, run, flock, command):
         """An item that is not a job row (another table) is refused in one line naming the table."""
         flock.client("dynamodb").put_item(
-            TableName=flock.table, Item={"UUID": {"S": "other"}, "JOB_STATUS": {"S": "running"}}
+            TableName=flock.table, Item={"UUID": {"S": OTHER_ITEM}, "JOB_STATUS": {"S": "running"}}
         )
-        result = run(command, "other")
+        result = run(command, OTHER_ITEM)
         assert result.exit_code == 1
-        assert "the item other of table test-jobs is not a Shepard job row" in result.output
+        assert f"the item {OTHER_ITEM} of table test-jobs is not a Shepard job row" in result.output
         assert "Traceback" not in result.output
 
 

@@ -142,3 +142,64 @@ class TestMappingBatching:
         assert sizes == [25, 5]
         assert sum(len(chunk) for chunk in sqs.deleted) == 30
         assert max(len(chunk) for chunk in sqs.deleted) <= BATCH_SIZE
+
+
+class TestS3TestEvent:
+    def test_the_test_event_is_counted_apart_from_uploads(self, aws_endpoint: str):
+        """On moto server, S3's s3:TestEvent and one upload: one upload message done, one test event named."""
+        import boto3
+        from shepard_local._commands import scheduler_line
+
+        # GIVEN a bucket notifying a queue (S3 sends its test event then) and one upload
+        sqs = boto3.client("sqs", endpoint_url=aws_endpoint)
+        s3 = boto3.client("s3", endpoint_url=aws_endpoint)
+        queue_url = sqs.create_queue(QueueName="uploads-test-event")["QueueUrl"]
+        arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"][
+            "QueueArn"
+        ]
+        s3.create_bucket(Bucket="uploads-test-event")
+        s3.put_bucket_notification_configuration(
+            Bucket="uploads-test-event",
+            NotificationConfiguration={
+                "QueueConfigurations": [{"QueueArn": arn, "Events": ["s3:ObjectCreated:*"]}]
+            },
+        )
+        s3.put_object(Bucket="uploads-test-event", Key="job.zip", Body=b"zip")
+        seen: list[str] = []
+
+        def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+            seen.extend(record["body"] for record in event["Records"])
+            return {"batchItemFailures": []}
+
+        polling = QueuePoller(
+            sqs,
+            queue_url=queue_url,
+            queue_arn=arn,
+            function_name="scheduler",
+            handler=handler,
+            region="us-east-1",
+        )
+        # WHEN the poller has handled both messages
+        while len(seen) < 2:
+            assert polling.poll_once() > 0
+        # THEN the test event is counted on its own and `local status` names it
+        assert (polling.messages_deleted, polling.test_events) == (1, 1)
+        line = scheduler_line(
+            {
+                "scheduler_invocations": polling.invocations,
+                "messages_deleted": polling.messages_deleted,
+                "messages_failed": polling.messages_failed,
+                "s3_test_events": polling.test_events,
+            }
+        )
+        assert "1 upload message(s) done, 0 failed" in line
+        assert "1 s3:TestEvent (S3 sends one when the bucket's notification is set up)" in line
+
+    def test_a_fresh_flock_shows_no_upload_done(self):
+        """Only the test event handled: the line says no upload message was done."""
+        from shepard_local._commands import scheduler_line
+
+        line = scheduler_line(
+            {"scheduler_invocations": 1, "messages_deleted": 0, "messages_failed": 0, "s3_test_events": 1}
+        )
+        assert "0 upload message(s) done" in line

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import csv
 import dataclasses
 import json
 import os
@@ -15,10 +14,11 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from shepard_core import InputsError, parse_inputs
+from shepard_core import InputsError, job_id_for_s3_object, parse_inputs
 
 from shepard_cli._errors import CliError
 from shepard_cli._job_files import job_files
+from shepard_cli._tsv import read_parameter_table
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterator
@@ -38,6 +38,8 @@ class JobSpec:
     folder: Path
     inputs_text: bytes | None = None
     label: str = ""
+    source: Path | None = None
+    line: int | None = None
 
     @property
     def name(self) -> str:
@@ -70,34 +72,28 @@ def read_job(folder: Path) -> JobSpec:
 
 
 def jobs_from_tsv(table: Path, folder: Path) -> list[JobSpec]:
-    """Return one job per row of a TSV of parameter sets over `folder`; each row overrides its inputs.txt.
+    """Return one job per line of a TSV of parameter sets over `folder`; each line overrides its inputs.txt.
 
-    The header row names the variables; an empty cell leaves that variable as the folder sets it.
+    The header line names the variables; an empty cell leaves that variable as the folder sets it.
+    Cells are taken literally and anything ambiguous is refused (see `_tsv`), before any upload.
     """
     base = read_job(folder)
     defaults = parse_inputs((base.folder / INPUTS_FILE).read_bytes())
-    try:
-        with table.open(newline="", encoding="utf-8") as f:
-            rows = list(csv.reader(f, delimiter="\t"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CliError(f"cannot read {table}: {exc}", "Give a UTF-8, tab-separated file") from None
-    rows = [row for row in rows if any(cell.strip() for cell in row)]
-    if len(rows) < 2:  # noqa: PLR2004 - a header and at least one row
-        raise CliError(
-            f"{table} has no parameter sets", "Put variable names on the first line, one job per line"
-        )
-    header = [cell.strip() for cell in rows[0]]
-    jobs = []
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
+    parameters = read_parameter_table(table)
+    for column, name in enumerate(parameters.header, start=1):
+        try:
+            parse_inputs(json.dumps({name: ""}).encode())
+        except InputsError as exc:
             raise CliError(
-                f"{table} line {number} has {len(row)} cells but the header has {len(header)}",
-                "Separate cells with tabs, one per header column",
-            )
-        inputs = dict(defaults) | {key: value for key, value in zip(header, row, strict=True) if value != ""}
+                f"{table} line 1, column {column}: {exc}", "Rename the column; nothing was uploaded"
+            ) from None
+    jobs = []
+    for row in parameters.rows:
+        cells = zip(parameters.header, row.cells, strict=True)
+        inputs = dict(defaults) | {key: value for key, value in cells if value != ""}
         text = json.dumps(inputs, indent=2).encode()
-        _inputs_of(folder, text, f"{table} line {number}")
-        jobs.append(JobSpec(folder, text, f"{table.name} line {number}"))
+        _inputs_of(folder, text, f"{table} line {row.line}")
+        jobs.append(JobSpec(folder, text, f"{table.name} line {row.line}", source=table, line=row.line))
     return jobs
 
 
@@ -127,14 +123,45 @@ def zip_key(override: str | None) -> str:
     return key
 
 
+@dataclasses.dataclass(frozen=True)
+class BatchedJob:
+    """One uploaded job: its spec, its object key and version, and the job UUID the scheduler will give it.
+
+    `job_uuid` is derived as the scheduler derives it from the object's identity; it is None when the
+    bucket is not versioned (the scheduler then also uses the event's sequencer, which only S3 knows).
+    """
+
+    job: JobSpec
+    key: str
+    version_id: str | None
+    job_uuid: str | None
+
+
 def upload(
     s3: S3Client, path: Path, bucket: str, key: str, on_bytes: Callable[[int], None] | None = None
-) -> None:
-    """Upload one zip, in parallel parts when it is large, reporting bytes sent to `on_bytes`."""
+) -> str | None:
+    """Upload one zip, in parallel parts when it is large; return the stored version id (None: unversioned).
+
+    A zip below the multipart threshold is one PutObject, whose answer names the version; a larger
+    one is sent in parts and its version read back with HeadObject (its key is this upload's own).
+    """
     from boto3.s3.transfer import TransferConfig
 
+    size = path.stat().st_size
+    if size < MULTIPART_THRESHOLD:
+        with path.open("rb") as body:
+            answer = s3.put_object(Bucket=bucket, Key=key, Body=body)
+        if on_bytes is not None:
+            on_bytes(size)
+        return _version(answer.get("VersionId"))
     config = TransferConfig(multipart_threshold=MULTIPART_THRESHOLD, multipart_chunksize=MULTIPART_THRESHOLD)
     s3.upload_file(str(path), bucket, key, Callback=on_bytes, Config=config)
+    return _version(s3.head_object(Bucket=bucket, Key=key).get("VersionId"))
+
+
+def _version(version_id: str | None) -> str | None:
+    """Return a version id, or None for an unversioned bucket's (absent or "null")."""
+    return version_id if version_id and version_id != "null" else None
 
 
 @contextlib.contextmanager
@@ -151,12 +178,13 @@ def batch_jobs(  # noqa: PLR0913 - the client, where, what and how
     zip_name_override: str | None = None,
     parallel: int = 4,
     progress: Progress | None = None,
-    on_done: Callable[[JobSpec, str], None] | None = None,
-) -> list[tuple[JobSpec, str]]:
+    on_done: Callable[[BatchedJob], None] | None = None,
+) -> list[BatchedJob]:
     """Zip and upload every job (all were validated before), in parallel; return each job with its key.
 
     `on_done` hears of each job as soon as its upload is complete, so when one upload fails the
     caller still knows which jobs were batched (the others are still tried; the first failure is raised).
+    With several jobs, progress shows one bar counting jobs rather than a bar per upload.
     """
     if zip_name_override is not None and len(jobs) > 1:
         raise CliError("--zip-name-override names one zip", "Leave it out when batching several jobs")
@@ -164,12 +192,12 @@ def batch_jobs(  # noqa: PLR0913 - the client, where, what and how
     overall = progress.add_task("jobs", total=len(jobs)) if progress is not None and len(jobs) > 1 else None
     lock = threading.Lock()
 
-    def run(job: JobSpec, key: str) -> tuple[JobSpec, str]:
+    def run(job: JobSpec, key: str) -> BatchedJob:
         with _scratch() as scratch:
             path = scratch / "job.zip"
             size = zip_job(job, path)
             task = None
-            if progress is not None:
+            if progress is not None and overall is None:
                 with lock:
                     task = progress.add_task(key, total=size)
 
@@ -177,15 +205,22 @@ def batch_jobs(  # noqa: PLR0913 - the client, where, what and how
                 if progress is not None and task is not None:
                     progress.advance(task, sent)
 
-            upload(s3, path, bucket, key, advance)
-            with lock:
-                if progress is not None and task is not None and overall is not None:
-                    progress.remove_task(task)
-                    progress.advance(overall, 1)
-                if on_done is not None:
-                    on_done(job, key)
-        return job, key
+            version_id = upload(s3, path, bucket, key, advance)
+        uploaded = BatchedJob(job, key, version_id, job_uuid_of(bucket, key, version_id))
+        with lock:
+            if progress is not None and overall is not None:
+                progress.advance(overall, 1)
+            if on_done is not None:
+                on_done(uploaded)
+        return uploaded
 
     workers = max(1, min(parallel, len(jobs), (os.cpu_count() or 1) * 4))
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="shepard-batch") as pool:
         return list(pool.map(run, jobs, keys))
+
+
+def job_uuid_of(bucket: str, key: str, version_id: str | None) -> str | None:
+    """Return the job UUID the scheduler gives this object version, or None when it is not versioned."""
+    if version_id is None:
+        return None
+    return job_id_for_s3_object(bucket, key, version_id=version_id)

@@ -57,6 +57,22 @@ def byte_progress() -> Progress:
     )
 
 
+def count_progress() -> Progress:
+    """Return a progress display counting items (bar, done of total, time left), shown on terminals only."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    console = stderr()
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+        disable=not console.is_terminal,
+    )
+
+
 def warn(message: str) -> None:
     """Print a warning on stderr as one line, never wrapped, the message shown as written."""
     from rich.text import Text

@@ -79,11 +79,31 @@ def problem_detail(snapshot: Snapshot, problem: Problem) -> str:
     return "; ".join(parts) or "no reason recorded"
 
 
+def backlog_text(snapshot: Snapshot) -> str | None:
+    """Return the uploads waiting for the scheduler, in words, or None when the queue is not known."""
+    backlog = snapshot.backlog
+    if backlog is None:
+        return None
+    if backlog.total == 0:
+        return "Waiting for the scheduler: no upload"
+    age = (
+        "oldest age unknown yet (CloudWatch publishes it each minute)"
+        if backlog.oldest_age_seconds is None
+        else f"the oldest {format_duration(backlog.oldest_age_seconds)} old"
+    )
+    return (
+        f"Waiting for the scheduler: {backlog.total} upload(s) not yet jobs "
+        f"({backlog.waiting} queued, {backlog.in_flight} being scheduled), {age}"
+    )
+
+
 def summary_line(snapshot: Snapshot) -> str:
-    """Return the snapshot as one plain line: time, counts, share ended, rate and ETA."""
+    """Return the snapshot as one plain line: time, counts, share ended, rate, ETA, uploads waiting."""
+    waiting = "" if snapshot.backlog is None else f"  |  {snapshot.backlog.total} uploads waiting"
     return (
         f"{_clock(snapshot)}  {snapshot.total} jobs: {_counts(snapshot, ', ')}  |  "
         f"{snapshot.progress:.1%} ended  |  {snapshot.rate_per_minute:.1f} jobs/min  |  ETA {_eta(snapshot)}"
+        f"{waiting}"
     )
 
 
@@ -97,6 +117,8 @@ def plain_snapshot(snapshot: Snapshot) -> str:
         f"Rate: {snapshot.rate_per_minute:.1f} jobs/min (jobs ended in the last {window} min)",
         f"ETA: {_eta(snapshot)}",
     ]
+    if (waiting := backlog_text(snapshot)) is not None:
+        lines.insert(2, waiting)
     if snapshot.problems:
         lines.append(
             f"Newest failures and rejections ({len(snapshot.problems)} of {snapshot.problems_total}):"
@@ -134,6 +156,8 @@ def live_view(snapshot: Snapshot, interval: float) -> RenderableType:
     )
     pace = Text(f"{snapshot.rate_per_minute:.1f} jobs/min   ETA {_eta(snapshot)}")
     parts: list[RenderableType] = [header, Text(), counts, Text(), bar, pace]
+    if (waiting := backlog_text(snapshot)) is not None:
+        parts.append(Text(waiting, style="cyan"))
     if snapshot.problems:
         problems = Table(
             title=f"newest failures and rejections ({len(snapshot.problems)} of {snapshot.problems_total})",

@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
 
     from shepard_cli._watch_filters import WatchFilters
+    from shepard_cli._watch_queue import Backlog
 
 RATE_WINDOW: Final = timedelta(minutes=10)
 """How far back the completion rate looks: recent enough to follow a change of pace."""
@@ -119,6 +120,8 @@ class Snapshot:
     left_out: int = 0
     """Items of the table that are not job rows."""
     scan_seconds: float = 0.0
+    backlog: Backlog | None = None
+    """Uploads in the scheduler's queue, which have no row yet (None: the queue is not known)."""
 
     @property
     def total(self) -> int:
@@ -166,6 +169,7 @@ class Snapshot:
             "problems": [problem.to_json() for problem in self.problems],
             "left_out_items": self.left_out,
             "scan_seconds": round(self.scan_seconds, 3),
+            "waiting_for_scheduler": None if self.backlog is None else self.backlog.to_json(),
         }
 
 

@@ -5,7 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import click
 
@@ -56,13 +56,15 @@ def _registry_reachable(address: str) -> bool:
 def local() -> None:
     """Run a whole flock on this machine: an AWS emulator, the scheduler code and the worker.
 
-    `shepard local up` writes a profile named `local`; every command then works against it.
+    `shepard local up` writes a profile named `local` and makes it current (unless another profile
+    is current: then it says how); every command then works against it. No AWS account or
+    credentials are needed. `eval "$(shepard local env)"` points the aws CLI and boto3 at it.
 
     \b
     Example:
       shepard local up
-      shepard --profile local batch examples/hello-quick-deploy/job
-      shepard --profile local query
+      shepard batch examples/hello-quick-deploy/job
+      shepard query
       shepard local down
     """
     from shepard_cli.engine import adopt_local_engine
@@ -124,7 +126,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     registry: str,
     parameters: tuple[str, ...],
 ) -> None:
-    """Start a local flock and write the `local` profile.
+    """Start a local flock, write the `local` profile and make it current (or say how).
 
     \b
     Example:
@@ -138,7 +140,12 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     directory = (directory or default_local_dir()).absolute()
     existing = running_state(directory)
     if existing is not None:
-        click.echo(f"A local flock already runs from {directory} (endpoint {existing.api_endpoint}).")
+        click.echo(f"A local flock already runs from {directory} (AWS endpoint {existing.api_endpoint}).")
+        from shepard_cli.profiles import ProfileStore
+
+        from shepard_local._local_profile import adopt_profile
+
+        click.echo(adopt_profile(ProfileStore(), PROFILE_NAME))
         return
     stale = FlockState.load(directory)
     if stale is not None:
@@ -162,19 +169,63 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     except FlockError as exc:
         raise click.ClickException(str(exc)) from None
     from shepard_local._control import profile_attributes
+    from shepard_local._local_profile import adopt_profile
 
     store = ProfileStore()
     store.save(PROFILE_NAME, profile_attributes(state))
     click.echo(f"Local flock up in {directory}")
-    click.echo(f"  AWS endpoint     {state.api_endpoint}  (emulator at {state.aws_endpoint})")
+    click.echo(
+        f"  AWS endpoint     {state.api_endpoint}  (use this one: every AWS API and the batching endpoint)"
+    )
+    click.echo(
+        f"  emulator         {state.aws_endpoint}  (internal: the moto server behind the AWS endpoint)"
+    )
     click.echo(f"  provisioned by   {state.provisioned_from}")
     click.echo(f"  scheduler code   {template}")
     click.echo(f"  payload runtime  {chosen}" + ("" if docker else " (no Docker engine reachable)"))
     click.echo(f"  registry         {registry or 'none (deploy needs a Docker engine and a registry)'}")
     click.echo(f"  image repository {state.names.ecr_repo}  (this flock's own: `shepard deploy` pushes here)")
     click.echo(f"  profile          {PROFILE_NAME} in {store.home}")
+    click.echo(adopt_profile(store, PROFILE_NAME))
+    click.echo('The aws CLI and boto3 reach the flock after: eval "$(shepard local env)"')
     click.echo(MEMORY_NOTE)
-    click.echo("Next: shepard --profile local batch <job folder>   (see docs/local-flock.md)")
+    click.echo("Next: shepard batch <job folder>   (see docs/local-flock.md)")
+
+
+@local.command()
+@_DIR_OPTION
+@click.option("--unset", is_flag=True, help="Print the line that undoes the exports instead.")
+def env(directory: Path | None, unset: bool) -> None:  # noqa: FBT001 - a flag
+    """Print `export` lines pointing the aws CLI and boto3 at the local flock, for `eval`.
+
+    They set AWS_ENDPOINT_URL to the flock's AWS endpoint and the stand-in credentials the flock
+    accepts (no AWS account is needed or used), and unset AWS_PROFILE and any session token.
+
+    \b
+    Example:
+      shepard local env
+      eval "$(shepard local env)"
+      aws s3 ls
+      eval "$(shepard local env --unset)"
+    """
+    from shepard_local._control import EMULATOR_MODULE, LOCAL_CREDENTIALS, RUNNER_MODULE, process_alive
+    from shepard_local._local_profile import env_exports, env_unsets
+
+    if unset:
+        click.echo("\n".join(env_unsets(LOCAL_CREDENTIALS)))
+        return
+    directory = (directory or default_local_dir()).absolute()
+    state = FlockState.load(directory)
+    if state is None:
+        raise click.ClickException(f"no local flock in {directory}: start one with `shepard local up`")
+    if not (
+        process_alive(state.moto_pid, EMULATOR_MODULE) and process_alive(state.runner_pid, RUNNER_MODULE)
+    ):
+        click.echo(
+            f"Warning: the flock recorded in {directory} is not running; `shepard local up` starts it",
+            err=True,
+        )
+    click.echo("\n".join(env_exports(state, LOCAL_CREDENTIALS)))
 
 
 @local.command()
@@ -196,6 +247,23 @@ def down(directory: Path | None) -> None:
     stopped = stop_flock(state)
     click.echo(f"Stopped {', '.join(stopped) if stopped else 'nothing (it had already stopped)'}.")
     click.echo("The flock's state is gone; its logs stay in " + str(state.log_dir) + ".")
+
+
+def scheduler_line(stats: dict[str, Any]) -> str:
+    """Return `local status`'s line on the scheduler: invocations, upload messages done and failed.
+
+    S3's `s3:TestEvent` (sent when the inputs bucket's notification is set up) is named on its own,
+    so a fresh flock shows no upload handled.
+    """
+    tests = int(stats.get("s3_test_events", 0))
+    test_note = (
+        f"; {tests} s3:TestEvent (S3 sends one when the bucket's notification is set up)" if tests else ""
+    )
+    return (
+        f"  scheduler     {stats['scheduler_invocations']} invocation(s), "
+        f"{stats['messages_deleted']} upload message(s) done, "
+        f"{stats['messages_failed']} failed (retried by SQS){test_note}"
+    )
 
 
 @local.command()
@@ -233,10 +301,7 @@ def status(directory: Path | None) -> None:
     if stats:
         click.echo(f"  scheduler     {stats['scheduler_code']}")
         click.echo(f"  runtime       {stats['runtime']}")
-        click.echo(
-            f"  scheduler     {stats['scheduler_invocations']} invocations, "
-            f"{stats['messages_deleted']} messages done, {stats['messages_failed']} failed (retried by SQS)"
-        )
+        click.echo(scheduler_line(stats))
         jobs = ", ".join(f"{count} {name.lower()}" for name, count in sorted(stats["batch_jobs"].items()))
         click.echo(f"  Batch jobs    {jobs or 'none yet'} (array children and plain jobs)")
         arrays = stats.get("arrays", [])
@@ -315,8 +380,9 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
         prefix, count = upload_folder(s3, state.names.quick_deploy_bucket, folder, name)
     except QuickDeployError as exc:
         raise click.ClickException(str(exc)) from None
+    files = "1 file" if count == 1 else f"{count} files"
     click.echo(
-        f"Uploaded {count} files to s3://{state.names.quick_deploy_bucket}/{prefix}/; "
+        f"Uploaded {files} to s3://{state.names.quick_deploy_bucket}/{prefix}/; "
         f'run them with {{"QUICK_DEPLOY_DIRECTORY": "{prefix}"}} in a job\'s inputs.'
     )
 
@@ -339,8 +405,12 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
 @click.option(
     "--runtime", type=click.Choice(["auto", "docker", "process"]), default="auto", show_default=True
 )
-def demo(examples: Path, work: Path, runtime: str) -> None:
+@click.option("--keep-images", is_flag=True, help="Keep the images the demo builds (removed at its end).")
+def demo(examples: Path, work: Path, runtime: str, keep_images: bool) -> None:  # noqa: FBT001 - a flag
     """Start a flock, run the examples through S3 and the API plus a bad job, summarise, stop.
+
+    The images the demo builds for the container example are removed from the Docker engine at
+    its end, unless --keep-images.
 
     \b
     Example:
@@ -350,7 +420,7 @@ def demo(examples: Path, work: Path, runtime: str) -> None:
 
     docker = {"auto": None, "docker": True, "process": False}[runtime]
     try:
-        result = run_demo(examples, work, docker=docker, echo=click.echo)
+        result = run_demo(examples, work, docker=docker, keep_images=keep_images, echo=click.echo)
     except DemoError as exc:
         raise click.ClickException(str(exc)) from None
     for line in summary_lines(result):

@@ -8,6 +8,7 @@ import io
 import json
 import os
 import re
+import shlex
 import shutil
 import statistics
 import subprocess
@@ -32,12 +33,14 @@ if TYPE_CHECKING:
 SETTLED: Final = frozenset({"job_complete", "job_failed", "rejected"})
 WORKER_IMAGE: Final = "shepard-worker:latest"
 CARRIER_IMAGES: Final = ("local/busybox:1",)
+PAYLOAD_REPOSITORY: Final = "shepard-payload"
+"""Where `shepard deploy` tags the payload image it builds (`shepard-payload/<repository>:<tag>`)."""
 BASE_IMAGE: Final = "local/bookworm-py:1"
 BAD_INPUTS: Final = {"UUID": "my-own-id", "NAME": "a job that sets a reserved keyword"}
 SETTLE_TIMEOUT_SECONDS: Final = 240
 MANY_JOBS: Final = 20
 """How many jobs the demo batches at once with `shepard batch --many`: enough to fill a Batch array."""
-_BATCHED: Final = re.compile(r"^Batched (?P<name>.+) as s3://(?P<bucket>[^/]+)/(?P<key>\S+)$", re.MULTILINE)
+_DEPLOYED: Final = re.compile(r"^Deployed (?P<reference>\S+)$", re.MULTILINE)
 _SUBMITTED: Final = re.compile(r"^Job (?P<uuid>[0-9a-f-]{36}) submitted", re.MULTILINE)
 
 
@@ -74,6 +77,8 @@ class DemoResult:
     seconds: float
     submit_job_calls: int | None = None
     """How many SubmitJob calls the flock's Batch received for all the demo's jobs (None: not known)."""
+    removed_images: list[str] = dataclasses.field(default_factory=list)
+    """The images the demo built and removed from the Docker engine at its end."""
 
     def median(self, attribute: str) -> float | None:
         """Return the median seconds from upload to `attribute` (started_at or outputs_at)."""
@@ -115,9 +120,15 @@ class Demo:
         s3_jobs: int = MANY_JOBS,
         api_jobs: int = 2,
         docker: bool | None = None,
+        keep_images: bool = False,
         echo: Callable[[str], None] = print,
     ) -> None:
-        """Use the example folders under `examples`; keep the flock, profiles and results under `work`."""
+        """Use the example folders under `examples`; keep the flock, profiles and results under `work`.
+
+        The images the demo builds are removed from the engine at its end unless `keep_images`.
+        """
+        self.keep_images = keep_images
+        self.built_images: list[str] = []
         self.examples = examples.absolute()
         self.work = work.absolute()
         self.s3_jobs = s3_jobs
@@ -132,6 +143,8 @@ class Demo:
             "SHEPARD_CLI_HOME": str(self.work / "cli"),
             LOCAL_DIR_VAR: str(self.flock_dir),
             "COLUMNS": "120",
+            # The CLI's stdout and stderr share one pipe: unbuffered, its lines keep their order.
+            "PYTHONUNBUFFERED": "1",
         }
         for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
             self.env.pop(name, None)
@@ -141,12 +154,21 @@ class Demo:
     # -- steps ---------------------------------------------------------------------------------------
 
     def shepard_cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run `shepard ARGS`, show the command and its output, and return the result."""
-        self.echo(f"\n$ shepard {' '.join(args)}")
+        """Run `shepard ARGS`; show the command (quoted so it pastes back) and its output in written order.
+
+        stderr goes to the same pipe as stdout, so `done.stdout` holds both, as a terminal shows them.
+        """
+        self.echo(f"\n$ {shlex.join(['shepard', *args])}")
         done = subprocess.run(  # noqa: S603 - a fixed argument list
-            [*self.shepard, *args], env=self.env, capture_output=True, text=True, timeout=600, check=False
+            [*self.shepard, *args],
+            env=self.env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            timeout=600,
+            check=False,
         )
-        for line in (done.stdout + done.stderr).splitlines():
+        for line in done.stdout.splitlines():
             if line.strip() and "━" not in line:
                 self.echo(f"  {line}")
         if check and done.returncode != 0:
@@ -183,6 +205,7 @@ class Demo:
             retrieved = self._retrieve()
         finally:
             self.shepard_cli("local", "down", check=False)
+            removed = self._remove_built_images()
         return DemoResult(
             mode=mode,
             jobs=jobs,
@@ -190,12 +213,25 @@ class Demo:
             retrieve_dir=self.results,
             seconds=time.monotonic() - began,
             submit_job_calls=submit_job_calls,
+            removed_images=removed,
         )
+
+    def _remove_built_images(self) -> list[str]:
+        """Remove the images the demo's deploy built (and the flock pulled) from the engine; return them."""
+        if not self.built_images:
+            return []
+        if self.keep_images:
+            self.echo(f"\nKeeping the demo's images: {', '.join(self.built_images)}")
+            return []
+        removed = remove_images(self.built_images, on_problem=self.echo)
+        if removed:
+            self.echo(f"\nRemoved the demo's images: {', '.join(removed)} (--keep-images keeps them)")
+        return removed
 
     def _deploy(self, state: FlockState) -> tuple[str, Path, dict[str, str]]:
         carrier = worker_image() if state.runtime == "docker" and state.registry else None
         if carrier is not None:
-            self.shepard_cli(
+            deployed = self.shepard_cli(
                 "--profile",
                 "local",
                 "deploy",
@@ -204,6 +240,10 @@ class Demo:
                 "--worker-image",
                 carrier,
             )
+            found = _DEPLOYED.search(deployed.stdout)
+            self.built_images = [f"{PAYLOAD_REPOSITORY}/{state.names.ecr_repo}:latest"]
+            if found:
+                self.built_images.append(found["reference"])
             return (
                 f"Docker: the container example, deployed nested in {carrier}",
                 self.examples / "hello-container" / "job",
@@ -226,9 +266,10 @@ class Demo:
     def _batch(self, jobs: list[DemoJob], job_folder: Path, extra: dict[str, str], state: FlockState) -> None:
         table = self.work / "names.tsv"
         table.write_text("NAME\n" + "".join(f"S3 job {n}\n" for n in range(1, self.s3_jobs + 1)))
+        record = self.work / "batched.tsv"
         # A job's clock starts when its command is issued: its first jobs may start before it returns.
         uploaded = time.time()
-        done = self.shepard_cli(
+        self.shepard_cli(
             "--profile",
             "local",
             "batch",
@@ -236,10 +277,18 @@ class Demo:
             str(job_folder),
             "--many",
             str(table),
+            "--record",
+            str(record),
         )
         jobs += [
-            DemoJob(label=m["name"], path="S3", uploaded_at=uploaded, zip_key=m["key"])
-            for m in _BATCHED.finditer(done.stdout)
+            DemoJob(
+                label=f"{table.name} line {row['line']}",
+                path="S3",
+                uploaded_at=uploaded,
+                zip_key=row["key"],
+                uuid=row["job_uuid"] or None,
+            )
+            for row in read_batch_record(record)
         ]
         for n in range(1, self.api_jobs + 1):
             payload = json.dumps({"GREETING": "Hi", "NAME": f"API job {n}", **extra})
@@ -428,10 +477,47 @@ def demo_problems(result: DemoResult) -> list[str]:
 
 
 def run_demo(
-    examples: Path, work: Path, *, docker: bool | None = None, echo: Callable[[str], None] = print
+    examples: Path,
+    work: Path,
+    *,
+    docker: bool | None = None,
+    keep_images: bool = False,
+    echo: Callable[[str], None] = print,
 ) -> DemoResult:
     """Run the demo against the examples under `examples`, keeping its files under `work`."""
-    return Demo(examples, work, docker=docker, echo=echo).run()
+    return Demo(examples, work, docker=docker, keep_images=keep_images, echo=echo).run()
+
+
+def read_batch_record(path: Path) -> list[dict[str, str]]:
+    """Return the rows of the record `shepard batch --record` wrote, as dicts keyed by its header."""
+    header, *lines = path.read_text(encoding="utf-8").splitlines()
+    names = header.split("\t")
+    return [dict(zip(names, line.split("\t"), strict=True)) for line in lines if line]
+
+
+def remove_images(references: list[str], on_problem: Callable[[str], None] = print) -> list[str]:
+    """Remove each image reference from the Docker engine (missing ones skipped); return those removed."""
+    import docker
+    from docker.errors import APIError, DockerException, ImageNotFound
+
+    removed = []
+    try:
+        client = docker.from_env(timeout=60)
+    except DockerException:
+        return []
+    try:
+        for reference in references:
+            try:
+                client.images.remove(reference)
+            except ImageNotFound:
+                continue
+            except APIError as exc:  # an image still used by a container stays; the demo says so
+                on_problem(f"Could not remove the image {reference}: {exc.explanation or exc}")
+                continue
+            removed.append(reference)
+    finally:
+        client.close()
+    return removed
 
 
 def _output_job(key: str) -> str | None:

@@ -66,6 +66,8 @@ class PayloadResolver:
         self._payload_dir: Path = state.directory / "payloads"
         self._lock = threading.RLock()
         self._by_digest: dict[str, str | None] = {}
+        self._undeployed: set[str] = set()
+        """The registry references found without a deployed image, each logged once."""
         self._client: Any = None
 
     def describe(self) -> str:
@@ -92,9 +94,16 @@ class PayloadResolver:
         try:
             deployed = self._docker().images.get_registry_data(reference)
         except Exception as exc:  # noqa: BLE001 - nothing deployed under the name means the process runtime
-            log.info("no deployed payload for %s (%s); jobs run with the process runtime", reference, exc)
+            with self._lock:
+                first = reference not in self._undeployed
+                self._undeployed.add(reference)
+            if first:  # once per image until it is deployed, not once per job
+                log.info(
+                    "no deployed payload for %s (%s); its jobs run with the process runtime", reference, exc
+                )
             return None
         with self._lock:
+            self._undeployed.discard(reference)
             if deployed.id not in self._by_digest:
                 try:
                     self._by_digest[deployed.id] = self._unpack(deployed)

@@ -6,6 +6,7 @@ for at most `window_seconds` after the first one arrives, then invokes the handl
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -52,7 +53,10 @@ class QueuePoller:
         self._stop = threading.Event()
         self.invocations = 0
         self.messages_deleted = 0
+        """Messages done (handled and deleted), S3 test events left out."""
         self.messages_failed = 0
+        self.test_events = 0
+        """S3's `s3:TestEvent` messages, sent once when the bucket's notification is set up."""
 
     def stop(self) -> None:
         """Ask every polling loop to end after its current batch."""
@@ -96,7 +100,9 @@ class QueuePoller:
                 QueueUrl=self._queue_url,
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)],
             )
-        self.messages_deleted += len(done)
+        tests = sum(is_s3_test_event(message) for message in done)
+        self.test_events += tests
+        self.messages_deleted += len(done) - tests
         self.messages_failed += len(failed)
         if failed:
             log.warning("%d of %d messages failed; SQS will redeliver them", len(failed), len(messages))
@@ -111,3 +117,12 @@ class QueuePoller:
             MessageAttributeNames=["All"],
         )
         return list(received.get("Messages", []))  # type: ignore[arg-type]
+
+
+def is_s3_test_event(message: dict[str, Any]) -> bool:
+    """Return whether an SQS message is the `s3:TestEvent` S3 sends when a notification is configured."""
+    try:
+        body = json.loads(message.get("Body") or "")
+    except ValueError:
+        return False
+    return isinstance(body, dict) and body.get("Event") == "s3:TestEvent"

@@ -163,6 +163,7 @@ class Runner:
             },
             "messages_deleted": self.poller.messages_deleted,
             "messages_failed": self.poller.messages_failed,
+            "s3_test_events": self.poller.test_events,
             "batch_jobs": by_status,
             "submit_job_calls": self.executor.submitted(),
             "arrays": arrays,

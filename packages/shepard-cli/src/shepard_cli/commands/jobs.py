@@ -23,6 +23,7 @@ from shepard_cli._command import (
 from shepard_cli._errors import CliError
 
 if TYPE_CHECKING:
+    from shepard_cli import _batch
     from shepard_cli._aws import Aws
 
 _TABLE: Final = click.option(
@@ -31,6 +32,15 @@ _TABLE: Final = click.option(
     "dynamo_db_to_query",
     metavar="TABLE",
     help="The flock's DynamoDB table (profile: shepard_cli_dynamo_db_to_query).",
+)
+
+_INPUTS_BUCKET: Final = click.option(
+    "--s3-bucket-to-upload-to",
+    "--s3_bucket_to_upload_to",
+    "s3_bucket_to_upload_to",
+    metavar="BUCKET",
+    help="The flock's inputs bucket, to find a job by its zip's key "
+    "(profile: shepard_cli_s3_bucket_to_upload_to).",
 )
 
 _ERRORS_BUCKET: Final = click.option(
@@ -73,6 +83,12 @@ _ERRORS_BUCKET: Final = click.option(
     "names, one job per line) applied over --path-to-local-folder-to-batch.",
 )
 @click.option("--parallel", default=4, show_default=True, type=click.IntRange(1, 64), help="Uploads at once.")
+@click.option(
+    "--record",
+    metavar="FILE",
+    help="Where to write the TSV naming each job's source line, zip key and job UUID "
+    "(default with --many: shepard-batch-<UTC time>.tsv in the current folder).",
+)
 @aws_command
 @click.pass_context
 def batch(
@@ -84,6 +100,7 @@ def batch(
     zip_name_override: str | None,
     many: tuple[str, ...],
     parallel: int,
+    record: str | None,
 ) -> None:
     """Zip job folders and upload them to the inputs bucket: each zip is one job.
 
@@ -99,6 +116,15 @@ def batch(
     Job folders may also be given as arguments: one stands for --path-to-local-folder-to-batch,
     several for one --many each.
 
+    A .tsv of parameter sets is read literally: line 1 names the variables, each later line is one
+    job, cells are split on tabs only (quotes are ordinary characters). A UTF-8 byte-order mark and
+    CRLF line ends are accepted; empty or repeated column names, lines with a different number of
+    cells, and other byte-order marks or carriage returns are refused, by line and column.
+
+    One job prints its key and job UUID. Several print a one-line summary and write a record
+    (--record, by default shepard-batch-<UTC time>.tsv here) naming each job's source line, zip key
+    and job UUID; `shepard status`, `logs` and `cancel` take the UUID or the key.
+
     \b
     Example:
       shepard batch ./job
@@ -107,7 +133,6 @@ def batch(
       shepard batch --path-to-local-folder-to-batch ./job --many params.tsv
     """
     from shepard_cli import _batch
-    from shepard_cli._render import byte_progress, warn
 
     flag_given = (
         ctx.get_parameter_source("path_to_local_folder_to_batch") is click.core.ParameterSource.COMMANDLINE
@@ -133,24 +158,64 @@ def batch(
     bucket = required(s3_bucket_to_upload_to, "s3_bucket_to_upload_to")
     if zip_name_override is not None:
         _batch.zip_key(zip_name_override)  # refuse a bad name before zipping anything
-    s3 = aws.client("s3")
-    done: list[tuple[_batch.JobSpec, str]] = []
+    _upload_and_report(aws, bucket, jobs, zip_name_override, parallel, record, recorded=bool(many))
+
+
+def _upload_and_report(
+    aws: Aws,
+    bucket: str,
+    jobs: list[_batch.JobSpec],
+    zip_name_override: str | None,
+    parallel: int,
+    record: str | None,
+    *,
+    recorded: bool,
+) -> None:
+    """Upload the jobs; print one line per job for one job, else a summary and the record file's path."""
+    import time
+
+    from shepard_cli import _batch
+    from shepard_cli._batch_record import default_record_path, write_record
+    from shepard_cli._render import byte_progress, count_progress, warn
+
+    record_path = None
+    if record is not None:
+        record_path = local_path(record)
+    elif recorded or len(jobs) > 1:
+        record_path = default_record_path(Path.cwd())
+    done: list[_batch.BatchedJob] = []
+    started = time.monotonic()
     try:
-        with byte_progress() as progress:
+        with byte_progress() if len(jobs) == 1 else count_progress() as progress:
             _batch.batch_jobs(
-                s3,
+                aws.client("s3"),
                 bucket,
                 jobs,
                 zip_name_override=zip_name_override,
                 parallel=parallel,
                 progress=progress,
-                on_done=lambda job, key: done.append((job, key)),
+                on_done=done.append,
             )
     finally:
-        for job, key in done:
-            click.echo(f"Batched {job.name} as s3://{bucket}/{key}")
+        if record_path is not None and done:
+            write_record(record_path, done)
+        if record_path is None:
+            for item in done:
+                job = f" (job {item.job_uuid})" if item.job_uuid else ""
+                click.echo(f"Batched {item.job.name} as s3://{bucket}/{item.key}{job}")
+        elif len(done) == len(jobs):
+            click.echo(
+                f"Batched {len(done):,} job(s) to s3://{bucket} in {time.monotonic() - started:.0f} s; "
+                f"each job's source line, key and job UUID are in {record_path}"
+            )
         if done and len(done) < len(jobs):
-            warn(f"{len(done)} of {len(jobs)} job(s) were batched (listed above); the others were not")
+            where = f"in {record_path}" if record_path is not None else "listed above"
+            warn(f"{len(done)} of {len(jobs)} job(s) were batched ({where}); the others were not")
+        if done and not any(item.job_uuid for item in done):
+            warn(
+                f"bucket {bucket} is not versioned, so job UUIDs are known only once the scheduler has "
+                "run; `shepard status KEY` finds a job by its zip's key"
+            )
 
 
 @command("batch-via-api")
@@ -257,24 +322,45 @@ def query(
     job_table(views, table)
 
 
+def _job_id(aws: Aws, job: str, table: str, bucket: str | None) -> str:
+    """Return the UUID of the job named by UUID, by its zip's key, or by s3://BUCKET/KEY."""
+    from shepard_cli._job_keys import is_job_uuid, resolve_job_id
+
+    if is_job_uuid(job):  # no client is made for the common case
+        return job.lower()
+    return resolve_job_id(
+        job, dynamodb=aws.client("dynamodb"), table=table, s3=aws.client("s3"), bucket=bucket
+    )
+
+
 @command("status")
-@click.argument("job")
+@click.argument("job", metavar="JOB")
 @_TABLE
+@_INPUTS_BUCKET
 @_ERRORS_BUCKET
 @OUTPUT_OPTION
 @aws_command
 def status(
-    aws: Aws, job: str, dynamo_db_to_query: str | None, errors_bucket: str | None, output: str
+    aws: Aws,
+    job: str,
+    dynamo_db_to_query: str | None,
+    s3_bucket_to_upload_to: str | None,
+    errors_bucket: str | None,
+    output: str,
 ) -> None:
     """Show one job: its row (status, inputs, times) and its AWS Batch state.
+
+    JOB is the job's UUID, or its zip's key in the inputs bucket (or s3://BUCKET/KEY).
 
     \b
     Example:
       shepard status 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10
+      shepard status 0d9b5c4e-2f1a-4b8e-9c3d-7e6f5a4b3c2d.zip
     """
     from shepard_cli._jobs import job_status
 
     table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    job = _job_id(aws, job, table, s3_bucket_to_upload_to)
     document = job_status(
         aws.client("dynamodb"), aws.client("batch"), table, job, errors_bucket=errors_bucket or None
     )
@@ -287,8 +373,9 @@ def status(
 
 
 @command("logs")
-@click.argument("job")
+@click.argument("job", metavar="JOB")
 @_TABLE
+@_INPUTS_BUCKET
 @_ERRORS_BUCKET
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the job ends.")
 @aws_command
@@ -296,12 +383,14 @@ def logs(
     aws: Aws,
     job: str,
     dynamo_db_to_query: str | None,
+    s3_bucket_to_upload_to: str | None,
     errors_bucket: str | None,
     follow: bool,  # noqa: FBT001
 ) -> None:
     """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job).
 
     A rejected job never ran: logs says why it was rejected and where its report is.
+    JOB is the job's UUID, or its zip's key in the inputs bucket (or s3://BUCKET/KEY).
 
     \b
     Example:
@@ -310,6 +399,7 @@ def logs(
     from shepard_cli._jobs import follow_logs
 
     table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    job = _job_id(aws, job, table, s3_bucket_to_upload_to)
     follow_logs(
         aws.client("dynamodb"),
         aws.client("batch"),
@@ -324,13 +414,15 @@ def logs(
 
 
 @command("cancel")
-@click.argument("job")
+@click.argument("job", metavar="JOB")
 @_TABLE
+@_INPUTS_BUCKET
 @aws_command
-def cancel(aws: Aws, job: str, dynamo_db_to_query: str | None) -> None:
+def cancel(aws: Aws, job: str, dynamo_db_to_query: str | None, s3_bucket_to_upload_to: str | None) -> None:
     """Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.
 
     A job still queued is cancelled (CancelJob); one starting or running is terminated (TerminateJob).
+    JOB is the job's UUID, or its zip's key in the inputs bucket (or s3://BUCKET/KEY).
 
     \b
     Example:
@@ -339,6 +431,7 @@ def cancel(aws: Aws, job: str, dynamo_db_to_query: str | None) -> None:
     from shepard_cli._jobs import cancel_job
 
     table = required(dynamo_db_to_query, "dynamo_db_to_query")
+    job = _job_id(aws, job, table, s3_bucket_to_upload_to)
     click.echo(cancel_job(aws.client("dynamodb"), aws.client("batch"), table, job))
 
 

@@ -13,7 +13,11 @@ import click
 from shepard_cli._command import OUTPUT_OPTION, aws_command, command, required
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from shepard_cli._aws import Aws
+    from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_snapshot import Snapshot
 
 GROUPS = ("submitted", "running", "complete", "failed", "rejected")
@@ -73,6 +77,19 @@ GROUPS = ("submitted", "running", "complete", "failed", "rejected")
     type=click.IntRange(1, 64),
     help="Parallel scan segments per refresh.",
 )
+@click.option(
+    "--cloudformation-to-describe",
+    "--cloudformation_to_describe",
+    "cloudformation_to_describe",
+    metavar="STACK",
+    help="The flock's stack, whose upload queue shows the uploads waiting for the scheduler "
+    "(profile: shepard_cli_cloudformation_to_describe).",
+)
+@click.option(
+    "--scheduler-queue-url",
+    metavar="URL",
+    help="The flock's upload queue, when no stack names it (its SchedulerQueueUrl output).",
+)
 @OUTPUT_OPTION
 @aws_command
 def watch(
@@ -87,6 +104,8 @@ def watch(
     once: bool,  # noqa: FBT001
     failures: int,
     segments: int,
+    cloudformation_to_describe: str | None,
+    scheduler_queue_url: str | None,
     output: str,
 ) -> None:
     """Watch the flock's jobs: counts per status, progress, jobs per minute, ETA, newest failures.
@@ -95,6 +114,9 @@ def watch(
     terminal it prints one plain line per refresh; --output json prints one JSON document per
     refresh (one line each), or one indented document with --once. Groups: submitted (waiting for
     AWS Batch), running (including uploading outputs or logs), complete, failed, rejected.
+
+    Uploads the scheduler has not yet made jobs of have no row: watch shows them apart, from the
+    depth of the flock's upload queue (found through its stack) and the age of its oldest message.
 
     \b
     Example:
@@ -125,15 +147,21 @@ def watch(
         groups=frozenset(StatusGroup(value.lower()) for value in statuses),
     )
     dynamodb = aws.client("dynamodb")
+    backlog = _backlog_reader(aws, cloudformation_to_describe, scheduler_queue_url)
 
     def take() -> Snapshot:
-        return read_snapshot(
+        import dataclasses
+
+        snapshot = read_snapshot(
             dynamodb,
             table,
             filters,
             segments=segments,
             problems_shown=failures,
             errors_bucket=errors_bucket or None,
+        )
+        return (
+            snapshot if backlog is None else dataclasses.replace(snapshot, backlog=backlog(snapshot.taken_at))
         )
 
     console = stdout()
@@ -147,3 +175,38 @@ def watch(
         watch_live(take, console, interval=interval)
     else:
         run_watch(take, lambda s: click.echo(summary_line(s)), interval=interval)
+
+
+def _backlog_reader(
+    aws: Aws, stack: str | None, queue_url: str | None
+) -> Callable[[datetime], Backlog | None] | None:
+    """Return a reader of the upload queue's backlog, or None when no queue is known (nothing is shown)."""
+    from shepard_cli._render import warn
+    from shepard_cli._watch_queue import read_backlog, scheduler_queue_url
+
+    if not queue_url and stack:
+        import botocore.exceptions
+
+        try:
+            queue_url = scheduler_queue_url(aws.client("cloudformation"), stack)
+        except botocore.exceptions.ClientError as exc:
+            warn(f"uploads waiting for the scheduler are not shown: stack {stack}: {exc}")
+            return None
+    if not queue_url:
+        return None
+    sqs, cloudwatch = aws.client("sqs"), aws.client("cloudwatch")
+    warned: list[str] = []
+
+    def read(now: datetime) -> Backlog | None:
+        """Return the backlog at `now`, or None (warning once) when AWS refuses to say."""
+        import botocore.exceptions
+
+        try:
+            return read_backlog(sqs, cloudwatch, queue_url, now)
+        except botocore.exceptions.ClientError as exc:
+            if not warned:  # once, not at every refresh
+                warned.append(str(exc))
+                warn(f"uploads waiting for the scheduler are not shown: {exc}")
+            return None
+
+    return read
