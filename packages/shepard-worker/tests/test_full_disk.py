@@ -95,12 +95,12 @@ class TestRealFullDisk:
         assert result.payload_exit_code == 4
         row = flock.job()
         assert (row.status, row.exit_code) == (JobStatus.JOB_FAILED, 4)
-        # AND the error zip holds the lines from before the disk filled, a marker, and every later line
+        # AND the error zip holds every line in order, with a marker where the disk copy stopped (when the
+        # worker read that far before the disk filled is up to the scheduler: any place is right)
         archive = flock.zip(flock.ERRORS, result.error_key)
         log = archive.read("payload.log").decode().splitlines()
         [marker] = [n for n, line in enumerate(log) if line.startswith("[shepard: ")]
         assert log[marker].startswith("[shepard: the worker could not keep this log on disk (No space left")
-        assert marker >= LINES_BEFORE  # the head's last page may have taken a few lines more
         expected = [f"before {n} {0:0100d}" for n in range(LINES_BEFORE)]
         expected += [f"after {n} {0:0100d}" for n in range(LINES_AFTER)] + ["last-line"]
         assert log[:marker] + log[marker + 1 :] == expected
