@@ -44,7 +44,7 @@ class Setting(enum.StrEnum):
     PIDS_LIMIT = "SHEPARD_PIDS_LIMIT"
     """The most processes and threads one job's payload may have at once (worker; template JobPidsLimit)."""
     DOCKER_SOCKET = "SHEPARD_DOCKER_SOCKET"
-    """The Docker engine's unix socket (worker; default from DOCKER_HOST)."""
+    """The engine's socket as a path on its machine, for ALLOW_DOCKER_ACCESS (worker; default: found)."""
     WORKER_HOSTNAME = "SHEPARD_WORKER_HOSTNAME"
     """The HOSTNAME the payload sees (worker; default the machine's)."""
     ROOT_MOUNT = "SHEPARD_ROOT_MOUNT"
