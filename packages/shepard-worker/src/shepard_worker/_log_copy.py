@@ -61,6 +61,7 @@ class CappedCopy:
             self.dropped_bytes += len(gone)
 
     def _write_head(self, line: bytes) -> None:
+        """Append `line` to the head file (made on first use), or raise the OSError that stopped it."""
         if self._head_fd is None:
             with tempfile.TemporaryFile() as made:
                 self._head_fd = os.dup(made.fileno())
@@ -99,6 +100,7 @@ class CappedCopy:
         yield from tail
 
     def _head_chunks(self) -> Iterator[bytes]:
+        """Yield the head file's bytes; a read that fails ends them with a marker line."""
         fd, offset = self._head_fd, 0
         while fd is not None and offset < self._head_size:
             try:

@@ -116,6 +116,7 @@ def payload_budget(root: Path = CGROUP_ROOT, proc_cgroup: Path = Path("/proc/sel
 
 
 def _least(first: int | None, second: int | None) -> int | None:
+    """Return the smaller limit, None meaning no limit."""
     if first is None:
         return second
     if second is None:
