@@ -171,6 +171,7 @@ class TestDefaultStack:
             "ULIMIT_FILENO": "1048576",
             "ALLOW_DOCKER_ACCESS": "False",
             "SHEPARD_PAYLOAD_NETWORK": "bridge",
+            "SHEPARD_PIDS_LIMIT": "4096",
             "SHEPARD_PROJECT_NAME": "FlockTest",
         }
         assert {m["containerPath"] for m in container["mountPoints"]} == {

@@ -28,6 +28,7 @@ SEED_PARAMETERS = {
     "Ec2KeyPair",
     "DefaultCapacity",
     "UlimitsNoFilesOpen",
+    "JobPidsLimit",
     # Instance tagging, ECR, EFS, Lustre, EBS, SQS, Lambda
     "ProjectName",
     "TeamName",

@@ -130,6 +130,8 @@ class Flock:
             "AWS_ENDPOINT_URL": self.endpoint,
             "AWS_DEFAULT_REGION": "us-east-1",
             "SHEPARD_STOP_GRACE_SECONDS": "2",
+            # The test engine (and the worker image's own) has no bridge network: host, chosen explicitly.
+            "SHEPARD_PAYLOAD_NETWORK": "host",
         }
         if os.environ.get("DOCKER_HOST"):
             env["DOCKER_HOST"] = os.environ["DOCKER_HOST"]

@@ -86,7 +86,7 @@ class TestCommandLine:
         )
         assert done.returncode == 0, done.stderr
         # The payload's output, then the job's metrics document (see test_metrics).
-        assert done.stdout.splitlines()[0] == "from-payload"
+        assert done.stdout.splitlines()[0] == "payload| from-payload"
         assert done.stdout.splitlines()[1].startswith('{"_aws"')
         assert _statuses(done.stderr) == [
             "calling_payload_code",

@@ -70,7 +70,9 @@ class TestWorkerConfig:
         assert config.ulimit_fileno is None
         assert config.array_claim is None
         assert config.hostname == "h"
-        assert config.engine_socket == "/var/run/docker.sock"
+        assert config.engine_socket is None  # found at start (see the Docker runtime)
+        assert config.payload_network == "bridge"  # never the host's network unless asked for
+        assert config.pids_limit is None
 
     def test_every_variable_is_read(self, tmp_path: Path) -> None:
         """Each documented variable lands in its field."""
@@ -95,6 +97,8 @@ class TestWorkerConfig:
             "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI": "/v2/creds",
             "AWS_SECRET_ACCESS_KEY": "never-passed-on",
             "DOCKER_HOST": "unix:///tmp/engine.sock",
+            "SHEPARD_PAYLOAD_NETWORK": "host",
+            "SHEPARD_PIDS_LIMIT": "2048",
         }
         config = WorkerConfig.from_env(env)
         assert config.quick_deploy_bucket == "qd"
@@ -111,7 +115,10 @@ class TestWorkerConfig:
         assert config.payload_image == "payload:1"
         assert config.aws_endpoint_url == "http://127.0.0.1:1"
         assert config.region == "eu-west-1"
-        assert config.engine_socket == "/tmp/engine.sock"
+        assert config.engine_socket is None
+        assert config.docker_host == "unix:///tmp/engine.sock"
+        assert config.payload_network == "host"
+        assert config.pids_limit == 2048
         assert config.passthrough == {
             "AWS_REGION": "eu-west-1",
             "AWS_ENDPOINT_URL": "http://127.0.0.1:1",
@@ -119,6 +126,12 @@ class TestWorkerConfig:
             "AWS_BATCH_JOB_ID": "batch-id",
             "AWS_BATCH_JOB_ATTEMPT": "3",
         }
+
+    @pytest.mark.parametrize("raw", ["0", "-5", "many", "4194305"])
+    def test_a_bad_pids_limit_is_a_config_error(self, raw: str) -> None:
+        """SHEPARD_PIDS_LIMIT must be a whole number from 1 to the kernel's largest pid_max."""
+        with pytest.raises(ConfigError, match="SHEPARD_PIDS_LIMIT"):
+            WorkerConfig.from_env({**BASE, "SHEPARD_PIDS_LIMIT": raw})
 
     def test_an_array_child_needs_no_uuid(self) -> None:
         """A child with an array index and a claim token is configured without UUID; it reads the manifest."""

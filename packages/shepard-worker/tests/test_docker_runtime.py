@@ -230,14 +230,14 @@ class TestDockerRuntime:
         worker = threading.Thread(target=lambda: results.append(run_in_docker(flock, payload_image, echo)))
         worker.start()
         deadline = time.monotonic() + 30
-        while b"ready\n" not in echo.getvalue():
+        while b"payload| ready\n" not in echo.getvalue():
             assert time.monotonic() < deadline, "no line arrived while the payload ran"
             time.sleep(0.05)
         assert flock.row()[Attr.JOB_STATUS]["S"] == JobStatus.CALLING_PAYLOAD_CODE.value
         (flock.mounts["root"] / "job-1" / "input" / "go").touch()
         worker.join(30)
         assert results[0].exit_code == ExitCode.OK
-        assert echo.getvalue() == b"ready\ndone\n"
+        assert echo.getvalue() == b"payload| ready\npayload| done\n"
 
     def test_stopping_stops_and_removes_the_container(self, flock, payload_image, docker_client) -> None:
         """The stop event stops the container, fails the job and leaves no container behind."""

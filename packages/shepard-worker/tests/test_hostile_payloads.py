@@ -98,7 +98,7 @@ class TestProcessesLeftBehind:
         assert time.monotonic() - began < 20
         assert result.exit_code == ExitCode.OK, result.reason
         assert flock.job().status is JobStatus.JOB_COMPLETE
-        assert echoed.endswith(b"main-done\n")
+        assert echoed.endswith(b"payload| main-done\n")
         pid = int(flock.zip(flock.OUTPUTS, result.output_keys[0]).read("pid"))
         assert not running(pid)
 
@@ -109,7 +109,7 @@ class TestProcessesLeftBehind:
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
         result, echoed = run(flock)
         assert result.exit_code == ExitCode.OK, result.reason
-        assert sorted(echoed.splitlines()) == [b"from-leftover", b"main-done"]
+        assert sorted(echoed.splitlines()) == [b"payload| from-leftover", b"payload| main-done"]
 
     def test_a_failing_payload_with_leftovers_fails_promptly(self, flock) -> None:
         """A payload that exits 3 leaving a process behind fails with its code, its log in the error zip."""
@@ -337,7 +337,7 @@ class TestRunScriptHints:
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
         result, echoed = run(flock)
         assert result.exit_code == ExitCode.OK, result.reason
-        assert echoed == b"ok\n"
+        assert echoed == b"payload| ok\n"
         assert "hint:" not in caplog.text
 
 

@@ -212,7 +212,7 @@ class TestSuccessfulJob:
         flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
         echo = io.BytesIO()
         run_job(flock.config(), handle_signals=False, echo=echo)
-        assert echo.getvalue() == b"one\ntwo\nthree\n"
+        assert echo.getvalue() == b"payload| one\npayload| two\npayload| three\n"
 
 
 class TestFileSystems:

@@ -161,7 +161,7 @@ class TestWorkerStdout:
         # THEN stdout holds the payload's line, then one valid document for the completed job
         assert done.returncode == 0, done.stderr
         lines = done.stdout.splitlines()
-        assert lines[0] == b"from-payload"
+        assert lines[0] == b"payload| from-payload"
         [document] = emf_documents(done.stdout)
         assert lines[-1].startswith(b'{"_aws"')
         assert document["Project"] == "Genomics"

@@ -14,7 +14,12 @@ from shepard_worker._errors import PayloadStartError
 from shepard_worker._log_copy import CappedCopy
 from shepard_worker._payload_containers import own_container_id
 from shepard_worker._payload_image import tar_image_id
-from shepard_worker._payload_limits import PayloadLimits, read_own_limits
+from shepard_worker._payload_limits import (
+    MIN_PAYLOAD_MEMORY,
+    PayloadLimits,
+    payload_budget,
+    read_own_limits,
+)
 from shepard_worker._payload_user import give_to_user, resolve_user
 
 if TYPE_CHECKING:
@@ -107,6 +112,58 @@ class TestLimits:
         proc = tmp_path / "proc-cgroup"
         proc.write_text("0::/batch/job\n")
         assert read_own_limits(tmp_path, proc) == PayloadLimits(268435456, 1_500_000_000, 512)
+
+    def test_cgroup_v2_budget_leaves_the_payload_what_the_worker_does_not_hold(self, tmp_path: Path) -> None:
+        """The payload gets the memory limit less the worker's use without page cache, and the pids left."""
+        own = tmp_path / "batch" / "job"
+        own.mkdir(parents=True)
+        (tmp_path / "cgroup.controllers").write_text("cpu memory pids\n")
+        files = {
+            "memory.max": "1073741824",
+            "memory.current": "314572800",
+            "memory.stat": "anon 104857600\nfile 209715200\nkernel 0\n",
+            "cpu.max": "200000 100000",
+            "pids.max": "4096",
+            "pids.current": "21",
+        }
+        for name, text in files.items():
+            (own / name).write_text(text + "\n")
+        proc = tmp_path / "proc-cgroup"
+        proc.write_text("0::/batch/job\n")
+        budget = payload_budget(tmp_path, proc)
+        assert budget == PayloadLimits(1073741824 - 104857600, 2_000_000_000, 4096 - 21)
+
+    def test_cgroup_v1_budget_takes_off_rss_not_cache(self, tmp_path: Path) -> None:
+        """v1: usage_in_bytes less total_cache, and pids.current, come off the limits."""
+        for controller, files in {
+            "memory": {
+                "memory.limit_in_bytes": "536870912",
+                "memory.usage_in_bytes": "400000000",
+                "memory.stat": "cache 1\nrss 2\ntotal_cache 300000000\ntotal_rss 100000000",
+            },
+            "pids": {"pids.max": "100", "pids.current": "7"},
+        }.items():
+            folder = tmp_path / controller / "ecs" / "task" / "abc"
+            folder.mkdir(parents=True)
+            for name, text in files.items():
+                (folder / name).write_text(text + "\n")
+        proc = tmp_path / "proc-cgroup"
+        proc.write_text("5:memory:/ecs/task/abc\n3:pids:/ecs/task/abc\n")
+        assert payload_budget(tmp_path, proc) == PayloadLimits(536870912 - 100000000, None, 93)
+
+    def test_a_worker_holding_almost_everything_still_starts_its_payload(self, tmp_path: Path) -> None:
+        """When the worker holds nearly all its memory the payload gets the engine-acceptable minimum."""
+        (tmp_path / "cgroup.controllers").write_text("memory\n")
+        (tmp_path / "memory.max").write_text("67108864\n")
+        (tmp_path / "memory.current").write_text("67100000\n")
+        assert payload_budget(tmp_path, tmp_path / "absent").memory_bytes == MIN_PAYLOAD_MEMORY
+
+    def test_the_pids_bound_of_the_flock_narrows_the_budget(self) -> None:
+        """`within` keeps the tighter of each limit; None is no limit."""
+        budget = PayloadLimits(memory_bytes=100, nano_cpus=None, pids=500)
+        assert budget.within(PayloadLimits(pids=64)) == PayloadLimits(100, None, 64)
+        assert budget.within(PayloadLimits(pids=None)) == budget
+        assert PayloadLimits().within(PayloadLimits(pids=64)) == PayloadLimits(pids=64)
 
     def test_cgroup_v2_max_means_unlimited(self, tmp_path: Path) -> None:
         """`max` in every file (a cgroup namespace: the mount is the process's own) gives no limits."""
@@ -228,7 +285,7 @@ class TestCappedCopy:
         copy = CappedCopy(head_bytes=100, tail_bytes=100)
         for number in range(5):
             copy.write(f"line {number}\n".encode())
-        assert copy.read().read() == b"".join(f"line {n}\n".encode() for n in range(5))
+        assert b"".join(copy.chunks()) == b"".join(f"line {n}\n".encode() for n in range(5))
         copy.close()
 
     def test_a_long_log_keeps_its_head_and_tail_with_a_marker(self) -> None:
@@ -236,7 +293,7 @@ class TestCappedCopy:
         copy = CappedCopy(head_bytes=30, tail_bytes=30)
         for number in range(100):
             copy.write(f"line {number:03}\n".encode())
-        lines = copy.read().read().decode().splitlines()
+        lines = b"".join(copy.chunks()).decode().splitlines()
         assert lines[:3] == ["line 000", "line 001", "line 002"]
         assert lines[-3:] == ["line 097", "line 098", "line 099"]
         assert lines[3].startswith("[shepard: 94 lines (846 bytes) dropped here")

@@ -28,6 +28,8 @@ class Attr:
     SUBMIT_TIME: Final = "SHEPARD_SUBMIT_TIME"
     FINISH_TIME: Final = "SHEPARD_FINISH_TIME"
     REJECTION_REASON: Final = "SHEPARD_REJECTION_REASON"
+    FAILURE_REASON: Final = "SHEPARD_FAILURE_REASON"
+    """Why a failed job failed, in one line (the error zip's reason.txt holds the same)."""
     ATTEMPT: Final = "SHEPARD_ATTEMPT"
     EXIT_CODE: Final = "SHEPARD_EXIT_CODE"
     INPUT_KEYS: Final = "SHEPARD_INPUT_KEYS"
@@ -88,6 +90,7 @@ class JobRow:
     finish_time: str | None = None
     batch_job_id: str | None = None
     rejection_reason: str | None = None
+    failure_reason: str | None = None
     attempt: int | None = None
     exit_code: int | None = None
     array_claim: str | None = None
@@ -109,6 +112,7 @@ class JobRow:
             Attr.FINISH_TIME: self.finish_time,
             Attr.BATCH_JOB_ID: self.batch_job_id,
             Attr.REJECTION_REASON: self.rejection_reason,
+            Attr.FAILURE_REASON: self.failure_reason,
             Attr.ATTEMPT: self.attempt,
             Attr.EXIT_CODE: self.exit_code,
             Attr.ARRAY_CLAIM: self.array_claim,
@@ -161,6 +165,7 @@ class JobRow:
             finish_time=text(Attr.FINISH_TIME),
             batch_job_id=text(Attr.BATCH_JOB_ID),
             rejection_reason=text(Attr.REJECTION_REASON),
+            failure_reason=text(Attr.FAILURE_REASON),
             attempt=number(Attr.ATTEMPT),
             exit_code=number(Attr.EXIT_CODE),
             array_claim=text(Attr.ARRAY_CLAIM),

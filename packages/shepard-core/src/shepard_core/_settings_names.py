@@ -40,9 +40,11 @@ class Setting(enum.StrEnum):
     PAYLOAD_TAR = "SHEPARD_PAYLOAD_TAR"
     """Where the worker image holds the nested payload image tar."""
     PAYLOAD_NETWORK = "SHEPARD_PAYLOAD_NETWORK"
-    """The Docker network of the payload container (worker; default `host`)."""
+    """The Docker network of the payload container (worker; default `bridge`, `host` only when set)."""
+    PIDS_LIMIT = "SHEPARD_PIDS_LIMIT"
+    """The most processes and threads one job's payload may have at once (worker; template JobPidsLimit)."""
     DOCKER_SOCKET = "SHEPARD_DOCKER_SOCKET"
-    """The Docker engine's unix socket (worker; default from DOCKER_HOST)."""
+    """The engine's socket as a path on its machine, for ALLOW_DOCKER_ACCESS (worker; default: found)."""
     WORKER_HOSTNAME = "SHEPARD_WORKER_HOSTNAME"
     """The HOSTNAME the payload sees (worker; default the machine's)."""
     ROOT_MOUNT = "SHEPARD_ROOT_MOUNT"
@@ -88,6 +90,7 @@ JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
         Setting.SECRET_STORE.value,
         Setting.ALLOW_DOCKER_ACCESS.value,
         Setting.PAYLOAD_NETWORK.value,
+        Setting.PIDS_LIMIT.value,
         Setting.PROJECT_NAME.value,
         PayloadVariable.USES_EFS.value,
         PayloadVariable.USES_LUSTRE.value,
@@ -95,7 +98,7 @@ JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
     }
 )
 """What the job definition gives every worker: the flock's resources and name (its metrics' project), its
-file-system options and the payload's network (the Docker bridge on AWS, never the host's)."""
+file-system options, the payload's network (the Docker bridge on AWS, never the host's) and its pids bound."""
 
 JOB_OVERRIDE_VARIABLES: Final[frozenset[str]] = frozenset(
     {PayloadVariable.UUID.value, Setting.ARRAY_CLAIM.value}

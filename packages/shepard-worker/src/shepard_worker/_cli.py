@@ -55,11 +55,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, stop: threading.Event) -> int:
     """Run the parsed command; a set `stop` makes the job stop as SIGTERM does."""
-    logging.basicConfig(
-        level=logging.INFO,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    from shepard_worker._logs import safe_stream_handler
+
+    # Every line of the container reaches CloudWatch Logs: none of the worker's may read as a metric.
+    logging.basicConfig(level=logging.INFO, handlers=[safe_stream_handler(sys.stderr)])
     logging.getLogger("botocore").setLevel(logging.WARNING)
     if args.command != "run":  # pragma: no cover - argparse allows only run
         return int(ExitCode.CONFIG_ERROR)
@@ -69,7 +68,9 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
     try:
         config = WorkerConfig.from_env()
     except ConfigError as exc:
-        print(f"shepard-worker: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's own message
+        from shepard_worker._log_safety import safe_log_text
+
+        print(safe_log_text(f"shepard-worker: {exc}"), file=sys.stderr)  # noqa: T201 - the CLI's message
         return int(exc.exit_code)
     result = run_job(config, stop_event=stop)
     return int(result.exit_code)

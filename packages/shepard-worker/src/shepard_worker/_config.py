@@ -30,10 +30,11 @@ DEFAULT_ROOT_MOUNT: Final = "/mnt/root"
 DEFAULT_EFS_MOUNT: Final = "/mnt/efs"
 DEFAULT_LUSTRE_MOUNT: Final = "/mnt/fsx"
 DEFAULT_PAYLOAD_TAR: Final = "/opt/shepard/payload.tar"
-DEFAULT_ENGINE_SOCKET: Final = "/var/run/docker.sock"
 DEFAULT_PART_SIZE: Final = 8 * 1024 * 1024
 MIN_PART_SIZE: Final = 5 * 1024 * 1024
 MAX_ULIMIT_FILENO: Final = 1048576
+MAX_PIDS_LIMIT: Final = 4194304
+"""The kernel's largest pid_max."""
 DEFAULT_PROJECT_NAME: Final = "shepard"
 
 AWS_REGION: Final = "AWS_REGION"
@@ -112,17 +113,6 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxi
     return value
 
 
-def _engine_socket(env: Mapping[str, str]) -> str:
-    """Return the Docker engine's unix socket: SHEPARD_DOCKER_SOCKET, else DOCKER_HOST's, else the default."""
-    explicit = _optional(env, Setting.DOCKER_SOCKET)
-    if explicit:
-        return explicit
-    host = env.get(DOCKER_HOST, "").strip()
-    if host.startswith("unix://"):
-        return "/" + host.removeprefix("unix://").lstrip("/")
-    return DEFAULT_ENGINE_SOCKET
-
-
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class WorkerConfig:
     """Everything the worker needs to run one job: the flock's resources, the job and the machine."""
@@ -154,8 +144,14 @@ class WorkerConfig:
     runtime: RuntimeName = "docker"
     payload_tar: Path = Path(DEFAULT_PAYLOAD_TAR)
     payload_image: str | None = None
-    payload_network: str = "host"
-    engine_socket: str = DEFAULT_ENGINE_SOCKET
+    payload_network: str = "bridge"
+    """The payload container's Docker network: the engine's bridge unless `host` is asked for."""
+    pids_limit: int | None = None
+    """The most processes and threads the payload may have at once (within the job's own pids budget)."""
+    engine_socket: str | None = None
+    """SHEPARD_DOCKER_SOCKET: the engine's socket as a path on the engine's machine; None: found at start."""
+    docker_host: str | None = None
+    """DOCKER_HOST as the worker sees it (where its client reaches the engine)."""
     aws_endpoint_url: str | None = None
     region: str | None = None
     part_size: int = DEFAULT_PART_SIZE
@@ -216,8 +212,10 @@ class WorkerConfig:
             runtime="process" if runtime == "process" else "docker",
             payload_tar=Path(env.get(Setting.PAYLOAD_TAR, "").strip() or DEFAULT_PAYLOAD_TAR),
             payload_image=_optional(env, Setting.PAYLOAD_IMAGE),
-            payload_network=_optional(env, Setting.PAYLOAD_NETWORK) or "host",
-            engine_socket=_engine_socket(env),
+            payload_network=_optional(env, Setting.PAYLOAD_NETWORK) or "bridge",
+            pids_limit=_integer(env, Setting.PIDS_LIMIT, 0, 1, MAX_PIDS_LIMIT) or None,
+            engine_socket=_optional(env, Setting.DOCKER_SOCKET),
+            docker_host=_optional(env, DOCKER_HOST),
             aws_endpoint_url=_optional(env, AWS_ENDPOINT_URL),
             region=_optional(env, AWS_REGION) or _optional(env, AWS_DEFAULT_REGION),
             part_size=_integer(env, Setting.PART_SIZE, DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024**3),

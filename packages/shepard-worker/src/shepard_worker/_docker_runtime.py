@@ -14,12 +14,13 @@ from shepard_worker._logs import split_lines
 from shepard_worker._payload_containers import (
     JOB_LABEL,
     engine_knows,
+    engine_socket_source,
     own_container_id,
     payload_labels,
     remove_leftovers,
 )
 from shepard_worker._payload_image import resolve_payload_image
-from shepard_worker._payload_limits import PayloadLimits, read_own_limits
+from shepard_worker._payload_limits import PayloadLimits, payload_budget
 from shepard_worker._payload_user import give_to_user, image_accounts, image_user, resolve_user
 from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
 from shepard_worker._staging import RUN_SCRIPT
@@ -37,7 +38,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 DOCKER_SOCKET_IN_PAYLOAD: Final = "/var/run/docker.sock"
-DEFAULT_ENGINE_SOCKET: Final = "/var/run/docker.sock"
 __all__ = ["JOB_LABEL", "DockerRuntime"]
 
 DRAIN_SECONDS: Final = 300
@@ -64,6 +64,8 @@ class _RunningContainer(RunningPayload):
         self._logs = threading.Thread(
             target=self._pump, args=(payload_log,), name="payload-output", daemon=True
         )
+        self._oom_killed = False
+        self._memory_limit: int | None = None
         self._waiter = threading.Thread(target=self._wait, name="payload-wait", daemon=True)
         self._waiter.start()
         self._logs.start()
@@ -110,6 +112,21 @@ class _RunningContainer(RunningPayload):
             self._exit_code = int(result.get("StatusCode", -1))
         except BaseException as exc:  # noqa: BLE001 - handed to wait()
             self._error = exc
+            return
+        try:
+            self._container.reload()
+            attrs = self._container.attrs
+            self._oom_killed = bool(attrs.get("State", {}).get("OOMKilled"))
+            self._memory_limit = attrs.get("HostConfig", {}).get("Memory") or None
+        except Exception:  # the exit code is known; how it ended is a detail
+            log.warning("could not inspect the ended payload container", exc_info=True)
+
+    def ending(self) -> str | None:
+        """Say so when the kernel killed the payload for memory (the engine's State.OOMKilled)."""
+        if not self._oom_killed:
+            return None
+        limit = f" of {self._memory_limit // (1024 * 1024)} MiB" if self._memory_limit else ""
+        return f"killed for running out of memory (OOMKilled): it used all its memory{limit}"
 
     def wait(self, timeout: float | None = None) -> int | None:
         self._waiter.join(timeout)
@@ -177,16 +194,22 @@ class DockerRuntime(Runtime):
         client: docker.DockerClient | None = None,
         image: str | None = None,
         image_tar: Path | None = None,
-        network_mode: str = "host",
+        network_mode: str = "bridge",
         engine_socket: str | None = None,
+        docker_host: str | None = None,
         limits: PayloadLimits | None = None,
+        pids_limit: int | None = None,
         worker_container: str | None = None,
     ) -> None:
         """Use `client` (default: from DOCKER_HOST) to run the image in `image_tar`, else `image`.
 
-        `engine_socket` is the engine's socket as the engine sees it, bound into the payload when the
-        job definition allows Docker access. `limits` default to the worker's own cgroup limits;
-        `worker_container` (default: this process's container) labels the payload when the engine runs it.
+        `engine_socket` is the engine's socket as the engine's machine names it, bound into the payload
+        when the job definition allows Docker access; without it the socket `docker_host` (default
+        /var/run/docker.sock) names is found on that machine (`engine_socket_source`). `limits`
+        default to what the job's budget (the worker's own cgroup limits) has left once the worker's
+        own use is taken off; `pids_limit` bounds the payload's processes further.
+        `worker_container` (default: this process's container) labels the payload when the engine
+        runs it.
         """
         if image is None and image_tar is None:
             raise ValueError("DockerRuntime needs an image name or an image tar")
@@ -194,9 +217,11 @@ class DockerRuntime(Runtime):
         self._image = image
         self._image_tar = image_tar
         self._network_mode = network_mode
-        self._engine_socket = engine_socket or DEFAULT_ENGINE_SOCKET
+        self._engine_socket = engine_socket
+        self._docker_host = docker_host
         self._image_id: str | None = None
         self._limits = limits
+        self._pids_limit = pids_limit
         self._worker_container = worker_container
 
     @classmethod
@@ -207,6 +232,8 @@ class DockerRuntime(Runtime):
             image_tar=config.payload_tar,
             network_mode=config.payload_network,
             engine_socket=config.engine_socket,
+            docker_host=config.docker_host,
+            pids_limit=config.pids_limit,
         )
 
     @property
@@ -238,7 +265,7 @@ class DockerRuntime(Runtime):
             raise PayloadStartError(f"could not get the payload image: {exc.explanation or exc}") from None
         return self._image_id
 
-    def _mounts(self, spec: PayloadSpec) -> list[Any]:
+    def _mounts(self, spec: PayloadSpec, worker_id: str | None) -> list[Any]:
         from docker.types import Mount
 
         mounts = [
@@ -256,7 +283,8 @@ class DockerRuntime(Runtime):
             if dirs is not None
         )
         if spec.allow_docker_access:
-            mounts.append(Mount(target=DOCKER_SOCKET_IN_PAYLOAD, source=self._engine_socket, type="bind"))
+            source = engine_socket_source(self._client, self._engine_socket, self._docker_host, worker_id)
+            mounts.append(Mount(target=DOCKER_SOCKET_IN_PAYLOAD, source=source, type="bind"))
         return mounts
 
     def _worker_id(self) -> str | None:
@@ -264,13 +292,15 @@ class DockerRuntime(Runtime):
         candidate = self._worker_container or own_container_id()
         return candidate if engine_knows(self._client, candidate) else None
 
-    def _options(self, spec: PayloadSpec, labels: dict[str, str]) -> dict[str, Any]:
+    def _options(self, spec: PayloadSpec, labels: dict[str, str], worker_id: str | None) -> dict[str, Any]:
         from docker.types import LogConfig, Ulimit
 
-        limits = self._limits if self._limits is not None else read_own_limits()
+        budget = self._limits if self._limits is not None else payload_budget()
+        limits = budget.within(PayloadLimits(pids=self._pids_limit))
+        log.info("the payload's limits: %s", limits.describe())
         options: dict[str, Any] = {
             "environment": spec.env,
-            "mounts": self._mounts(spec),
+            "mounts": self._mounts(spec, worker_id),
             "network_mode": self._network_mode,
             "labels": labels,
             "detach": True,
@@ -312,10 +342,11 @@ class DockerRuntime(Runtime):
         remove_leftovers(self._client, spec.job_uuid)
         image = self.image_id(stop)
         _check(stop)
-        labels = payload_labels(spec.job_uuid, spec.attempt, self._worker_id())
+        worker_id = self._worker_id()
+        labels = payload_labels(spec.job_uuid, spec.attempt, worker_id)
         try:
             self._hand_folders_to_image_user(image, spec, labels)
-            options = self._options(spec, labels)
+            options = self._options(spec, labels, worker_id)
         except docker.errors.APIError as exc:
             raise PayloadStartError(
                 f"could not inspect the payload image: {exc.explanation or exc}"

@@ -303,10 +303,11 @@ class _Job:
         running = self.runtime.start(spec, payload_log)
         try:
             self.payload_exit, stopped = self._supervise(running)
+            ending = running.ending()
         finally:
             running.close()
             self.measures.payload_seconds = self.measures.since(payload)
-        log.info("payload exited with code %d", self.payload_exit)
+        log.info("payload exited with code %d%s", self.payload_exit, f" ({ending})" if ending else "")
         if stopped:
             raise TerminatedError(
                 "the worker was asked to stop (SIGTERM); "
@@ -314,7 +315,8 @@ class _Job:
             )
         if self.payload_exit != 0:
             hints = "".join(f"; hint: {hint}" for hint in self.hints)
-            raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}{hints}")
+            how = f": {ending}" if ending else ""
+            raise _PayloadFailedError(f"the payload exited with code {self.payload_exit}{how}{hints}")
         self._set_status(JobStatus.JOB_COMPLETE_PUSHING_TO_S3)
         keys = self._upload_outputs(row)
         self.signals.check()  # the raise may be lost in a library's cleanup; the flag never is
@@ -400,7 +402,7 @@ class _Job:
                 self.workspace.remove()
             except Exception as exc:  # noqa: BLE001 - whatever cleanup hits, the row must reach its final status
                 log.error("could not remove the job's folders (%s); they are left on disk", exc)  # noqa: TRY400
-            self.table.finish(JobStatus.JOB_FAILED, recorded_exit)
+            self.table.finish(JobStatus.JOB_FAILED, recorded_exit, reason=reason)
             self.status = JobStatus.JOB_FAILED
         except LostOwnershipError as exc:
             log.error("%s; leaving the job to it", exc)  # noqa: TRY400 - expected, not a crash

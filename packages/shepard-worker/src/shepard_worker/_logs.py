@@ -1,4 +1,4 @@
-"""Capture the payload's output line by line (echoed to the worker's stdout) and the worker's own log."""
+"""Capture the payload's output line by line (echoed, prefixed, on the worker's stdout) and the worker log."""
 
 from __future__ import annotations
 
@@ -9,20 +9,30 @@ import threading
 from typing import IO, TYPE_CHECKING, Final, Self
 
 from shepard_worker._log_copy import CappedCopy
+from shepard_worker._log_safety import SafeFormatter, echo_pieces
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Iterator
     from types import TracebackType
 
+log = logging.getLogger("shepard_worker")
+
+LOG_FORMAT: Final = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+"""The worker's log lines; each starts with its time, so none is a JSON document."""
 MAX_LINE: Final = 64 * 1024
 """Longer lines are cut into pieces of this size, so one line never holds unbounded memory."""
 
 
 class PayloadLog:
-    """The payload's output: each line goes to the worker's stdout (CloudWatch) and to a capped copy."""
+    """The payload's output: each line goes to the worker's stdout (CloudWatch) and to a capped copy.
+
+    On stdout each line carries the payload prefix (see `_log_safety`), so nothing the payload prints
+    is read as a metric. Recording a line never raises: the payload is never stopped or blocked by
+    the worker's bookkeeping (a full disk, a closed stdout).
+    """
 
     def __init__(self, echo: IO[bytes] | None = None) -> None:
-        """Echo to `echo` (default: the worker's stdout) and keep a copy in a temporary file."""
+        """Echo to `echo` (default: the worker's stdout) and keep a copy (its head in a temporary file)."""
         self._echo = echo if echo is not None else sys.stdout.buffer
         self._copy = CappedCopy()
         self._lock = threading.Lock()
@@ -33,10 +43,13 @@ class PayloadLog:
         if not line.endswith(b"\n"):
             line += b"\n"
         with self._lock:
-            self._copy.write(line)
             self.lines += 1
             try:
-                self._echo.write(line)
+                self._copy.write(line)
+            except Exception:  # the copy is bookkeeping: the payload's output goes on
+                log.warning("could not keep a payload line for the error zip", exc_info=True)
+            try:
+                self._echo.write(b"".join(echo_pieces(line)))
                 self._echo.flush()
             except (OSError, ValueError):
                 pass  # a closed stdout must not stop the job
@@ -46,10 +59,14 @@ class PayloadLog:
         for line in split_lines(chunks):
             self.write_line(line)
 
-    def read(self) -> IO[bytes]:
-        """Return the copy so far, positioned at its start (only after the payload stopped writing)."""
-        with self._lock:
-            return self._copy.read()
+    def chunks(self) -> Iterator[bytes]:
+        """Yield the copy so far, streamed from where it is kept (after the payload stopped writing)."""
+        return self._copy.chunks()
+
+    @property
+    def disk_error(self) -> str | None:
+        """Why the copy could not be kept on disk, or None."""
+        return self._copy.disk_error
 
     def close(self) -> None:
         """Drop the copy."""
@@ -98,7 +115,7 @@ class WorkerLog(logging.Handler):
         """Start an empty log."""
         super().__init__(logging.DEBUG)
         self._buffer = io.StringIO()
-        self.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        self.setFormatter(logging.Formatter(LOG_FORMAT))
 
     def emit(self, record: logging.LogRecord) -> None:
         """Append one formatted record."""
@@ -110,3 +127,10 @@ class WorkerLog(logging.Handler):
     def text(self) -> str:
         """Return everything logged so far."""
         return self._buffer.getvalue()
+
+
+def safe_stream_handler(stream: IO[str]) -> logging.Handler:
+    """Return a handler writing the worker's log to `stream` with no line CloudWatch could take for EMF."""
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(SafeFormatter(LOG_FORMAT))
+    return handler

@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 import json
 import logging
-import shutil
 import zipfile
 from typing import TYPE_CHECKING, Final
 
@@ -121,7 +120,8 @@ def upload_error_zip(  # noqa: PLR0913 - each piece of the report is its own arg
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
             with archive.open("payload.log", "w", force_zip64=True) as member:
                 if payload_log is not None:
-                    shutil.copyfileobj(payload_log.read(), member, 1024 * 1024)
+                    for chunk in payload_log.chunks():
+                        member.write(chunk)
             archive.writestr("worker.log", worker_log)
             archive.writestr("environment.json", json.dumps(dict(environment), indent=2, sort_keys=True))
             archive.writestr("exit_code.txt", "" if exit_code is None else f"{exit_code}\n")

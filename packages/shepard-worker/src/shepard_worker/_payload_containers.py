@@ -17,6 +17,11 @@ ATTEMPT_LABEL: Final = "io.shepard.attempt"
 WORKER_LABEL: Final = "io.shepard.worker"
 _CONTAINER_ID: Final = re.compile(r"/(?:docker|containers|docker-|cri-containerd-)[/-]?([0-9a-f]{64})\b")
 REMOVE_TIMEOUT_SECONDS: Final = 10
+DEFAULT_ENGINE_SOCKET: Final = "/var/run/docker.sock"
+SOCKET_HELP: Final = (
+    "set SHEPARD_DOCKER_SOCKET to the engine's socket as a path on the engine's machine "
+    "(on AWS Batch, /var/run/docker.sock, which the job definition mounts)"
+)
 
 
 def own_container_id(
@@ -48,6 +53,53 @@ def engine_knows(client: docker.DockerClient, container_id: str | None) -> bool:
         log.warning("could not look up the worker's container %s", container_id, exc_info=True)
         return False
     return True
+
+
+def engine_socket_source(
+    client: docker.DockerClient, explicit: str | None, docker_host: str | None, worker_id: str | None
+) -> str:
+    """Return the engine's socket as a path on the engine's machine, to bind into a payload.
+
+    `explicit` (SHEPARD_DOCKER_SOCKET) wins. Otherwise the socket is the one the worker reaches
+    (DOCKER_HOST's unix path, default /var/run/docker.sock): its own path when the worker is not in
+    one of the engine's containers (the engine shares its files), else the source of the worker
+    container's bind mount holding it. Raises PayloadStartError saying how to set it when neither.
+    """
+    import docker
+
+    from shepard_worker._errors import PayloadStartError
+
+    if explicit:
+        return explicit
+    if docker_host and not docker_host.startswith("unix://"):
+        raise PayloadStartError(
+            f"ALLOW_DOCKER_ACCESS needs the engine's unix socket, and DOCKER_HOST is {docker_host}: "
+            + SOCKET_HELP
+        )
+    here = "/" + docker_host.removeprefix("unix://").lstrip("/") if docker_host else DEFAULT_ENGINE_SOCKET
+    if worker_id is None:
+        return here
+    try:
+        mounts = client.containers.get(worker_id).attrs.get("Mounts") or []
+    except docker.errors.APIError as exc:
+        raise PayloadStartError(f"could not inspect the worker's container for its socket: {exc}") from None
+    found = [
+        (str(mount["Destination"]), str(mount["Source"]))
+        for mount in mounts
+        if mount.get("Type") == "bind" and _holds(str(mount.get("Destination")), here)
+    ]
+    if not found:
+        raise PayloadStartError(
+            f"ALLOW_DOCKER_ACCESS: the worker reaches the engine at {here}, which is not a bind mount of its "
+            f"container {worker_id[:12]}, so its path on the engine's machine is unknown: " + SOCKET_HELP
+        )
+    destination, source = max(found, key=lambda pair: len(pair[0]))
+    return source.rstrip("/") + here[len(destination.rstrip("/")) :] if here != destination else source
+
+
+def _holds(folder: str, path: str) -> bool:
+    """Return whether `path` is `folder` or lies under it."""
+    return path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
 def payload_labels(job_uuid: str, attempt: int, worker_id: str | None) -> dict[str, str]:

@@ -44,6 +44,10 @@ class RunningPayload(abc.ABC):
     def close(self) -> None:
         """Release what the payload held (its container); safe to call more than once."""
 
+    def ending(self) -> str | None:
+        """Return how the payload ended when the runtime knows more than its exit code, else None."""
+        return None
+
 
 class Runtime(abc.ABC):
     """Runs a payload with the job's environment and folders, streaming its output to a PayloadLog."""

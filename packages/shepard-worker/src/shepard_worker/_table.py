@@ -111,6 +111,7 @@ class JobTable:
             "#attempt": Attr.ATTEMPT,
             "#exit": Attr.EXIT_CODE,
             "#finish": Attr.FINISH_TIME,
+            "#reason": Attr.FAILURE_REASON,
         }
         values: dict[str, Any] = {
             ":in_progress": {"S": JobStatus.IN_PROGRESS.value},
@@ -131,7 +132,7 @@ class JobTable:
             self._client.update_item(
                 TableName=self._table,
                 Key={Attr.UUID: {"S": self._uuid}},
-                UpdateExpression=f"{update} REMOVE #exit, #finish",
+                UpdateExpression=f"{update} REMOVE #exit, #finish, #reason",
                 ConditionExpression=condition,
                 ExpressionAttributeNames=names,
                 ExpressionAttributeValues=values,
@@ -162,19 +163,27 @@ class JobTable:
         self._owned_update("SET #status = :status", {":status": {"S": status.value}}, {})
         log.info("job %s: %s", self._uuid, status.value)
 
-    def finish(self, status: JobStatus, exit_code: int, now: datetime | None = None) -> None:
-        """Set the final status, END_TIME = now (so the row's TTL removes it), finish time and exit code."""
+    def finish(
+        self, status: JobStatus, exit_code: int, now: datetime | None = None, *, reason: str | None = None
+    ) -> None:
+        """Set the final status, END_TIME = now (so the row's TTL removes it), finish time and exit code.
+
+        A failed job's `reason` (its first 1,000 characters) is recorded too.
+        """
         moment = datetime.now(UTC) if now is None else now
-        self._owned_update(
-            "SET #status = :status, #end = :end, #finish = :finish, #exit = :exit",
-            {
-                ":status": {"S": status.value},
-                ":end": {"N": str(int(moment.timestamp()))},
-                ":finish": {"S": iso_now()},
-                ":exit": {"N": str(exit_code)},
-            },
-            {"#end": Attr.END_TIME, "#finish": Attr.FINISH_TIME, "#exit": Attr.EXIT_CODE},
-        )
+        expression = "SET #status = :status, #end = :end, #finish = :finish, #exit = :exit"
+        values: dict[str, Any] = {
+            ":status": {"S": status.value},
+            ":end": {"N": str(int(moment.timestamp()))},
+            ":finish": {"S": iso_now()},
+            ":exit": {"N": str(exit_code)},
+        }
+        names = {"#end": Attr.END_TIME, "#finish": Attr.FINISH_TIME, "#exit": Attr.EXIT_CODE}
+        if reason:
+            expression += ", #reason = :reason"
+            values[":reason"] = {"S": reason[:1000]}
+            names["#reason"] = Attr.FAILURE_REASON
+        self._owned_update(expression, values, names)
         log.info("job %s: %s (exit code %d)", self._uuid, status.value, exit_code)
 
     def _owned_update(self, expression: str, values: dict[str, Any], names: dict[str, str]) -> None:

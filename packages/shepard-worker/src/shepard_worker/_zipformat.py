@@ -100,12 +100,17 @@ class Entry:
         return layout.pack(0x08074B50, self.crc, self.compressed_size, self.size)
 
     def central_record(self) -> bytes:
-        """Return the member's central directory record, with a zip64 extra field for what exceeds 32 bits."""
+        """Return the member's central directory record, with a zip64 extra field when a value needs 64 bits.
+
+        A value of 0xFFFFFFFF or more needs it. The extra field then holds all three (size, compressed
+        size, offset) and the record's three fields say 0xFFFFFFFF: unzip 6.0 decides which values
+        the field holds from state left by other members, and misreads one that holds only some.
+        """
         date, clock = dos_date_time(self.mtime)
-        values = [self.size, self.compressed_size, self.offset]
-        wide = [value for value in values if value >= LIMIT_32]
-        extra = struct.pack(f"<HH{len(wide)}Q", 1, 8 * len(wide), *wide) if wide else b""
-        size, csize, offset = (min(value, LIMIT_32) for value in values)
+        values = (self.size, self.compressed_size, self.offset)
+        wide = any(value >= LIMIT_32 for value in values)
+        extra = struct.pack("<HH3Q", 1, 24, *values) if wide else b""
+        size, csize, offset = (LIMIT_32,) * 3 if wide else values
         version = ZIP64_VERSION if wide or self.zip64 else BASE_VERSION
         record = _CENTRAL.pack(
             0x02014B50,

@@ -24,6 +24,7 @@ from shepard_worker._tree import DirChain, Node, walk
 from shepard_worker._zipformat import DEFLATED, LIMIT_16, LIMIT_32, STORED, Entry, end_records
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 log = logging.getLogger(__name__)
@@ -32,7 +33,14 @@ CHUNK: Final = 1024 * 1024
 DICTIONARY: Final = 32 * 1024
 SKIPPED_REPORT: Final = "SHEPARD_SKIPPED_FILES.txt"
 RENAMED_REPORT: Final = "SHEPARD_RENAMED_FILES.json"
-RENAMED_NOTE: Final = "names that were not UTF-8 are stored with each bad byte written as \\xNN"
+SKIPPED_HEADER: Final = (
+    "These outputs could not be read and are not in this zip, or not whole, or changed while being "
+    "zipped (name, then reason):"
+)
+RENAMED_NOTE: Final = (
+    "names that were not UTF-8 are stored with each bad byte written as \\xNN; a stored name that "
+    "another file already has gets ~N before its extension (a folder's new name holds for all it holds)"
+)
 _EMPTY_FINAL_BLOCK: Final = b"\x03\x00"
 _FILE_FLAGS: Final = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
@@ -121,11 +129,15 @@ class _ZipWriter:
         self._central = bytearray()
         self._entries = 0
         self._root_names: set[bytes] = set()
+        self._folders: dict[bytes, bytes] = {}
+        """Each renamed folder's path (as on disk) and its stored path: what lies under it moves with it."""
+        self._taken: set[bytes] = set()
+        """Every stored path given to a renamed entry, so no two entries share one."""
         self.stats = ZipStats()
 
     def add(self, chain: DirChain, node: Node) -> None:
         """Add one walked entry (a folder, file or symlink); skip and note what cannot be read."""
-        name = self._stored_name(node.path)
+        name = self._stored_name(chain, node)
         if b"/" not in name:
             self._root_names.add(name)
         if node.error is not None or node.stat is None:
@@ -163,16 +175,29 @@ class _ZipWriter:
         self._write(end_records(self._entries, directory_offset, len(self._central)))
         self.stats.bytes_out = self._offset
 
-    def _stored_name(self, path: bytes) -> bytes:
-        """Return `path` itself if it is UTF-8, else its escaped form (the original is recorded)."""
-        try:
-            path.decode("utf-8")
-        except UnicodeDecodeError:
-            escaped = _shown(path).encode()
-            log.warning("%s is not a UTF-8 name: stored as %s", path, _shown(path))
-            self.stats.renamed.append((escaped, path))
-            return escaped
-        return path
+    def _stored_name(self, chain: DirChain, node: Node) -> bytes:
+        r"""Return the path `node` is stored under: unique, UTF-8, under its folder's stored path.
+
+        A name that is not UTF-8 is escaped (`\xNN` per bad byte); when that name is taken (by a
+        sibling on disk, or another escaped entry) it gets `~N` before its extension. Each renamed
+        entry is recorded with its original path.
+        """
+        parent, slash, component = node.path.rpartition(b"/")
+        stored_parent = self._folders.get(parent, parent)
+        escaped = _shown(component).encode()
+        candidate = stored_parent + slash + escaped
+        if escaped != component or candidate in self._taken:
+            counter = 0
+            while candidate in self._taken or (escaped != component and _exists(chain, escaped)):
+                counter += 1
+                escaped = _numbered(_shown(component).encode(), counter)
+                candidate = stored_parent + slash + escaped
+            self._taken.add(candidate)
+            log.warning("%r is stored as %s (not UTF-8, or its name was taken)", node.path, _shown(candidate))
+            self.stats.renamed.append((candidate, node.path))
+        if candidate != node.path and node.is_dir:
+            self._folders[node.path] = candidate
+        return candidate
 
     def _skip(self, name: bytes, error: OSError | None) -> None:
         reason = (error.strerror or str(error)) if error is not None else "unreadable"
@@ -209,23 +234,25 @@ class _ZipWriter:
                 zip64=size + size // 64 + CHUNK >= LIMIT_32,
             )
             self._push("header", entry)
-            self._stream_file(name, source, first, size, entry)
+            if not self._stream_file(name, source, first, size, entry):
+                _check_unchanged(name, source, st, entry.size, self._skip)
         self.stats.files += 1
         self.stats.bytes_in += entry.size
         self.stats.deflated += deflate
         self.stats.stored += not deflate
 
-    def _stream_file(self, name: bytes, source: IO[bytes], first: bytes, size: int, entry: Entry) -> None:
+    def _stream_file(self, name: bytes, source: IO[bytes], first: bytes, size: int, entry: Entry) -> bool:
+        """Store the file's bytes (at most `size`); return whether a read error was reported."""
         read = source.read
         deflate = entry.method == DEFLATED
-        chunk, dictionary, done = first, b"", 0
+        chunk, dictionary, done, failed = first, b"", 0, False
         while chunk:
             done += len(chunk)
             entry.crc = zlib.crc32(chunk, entry.crc)
             try:
                 following = read(min(CHUNK, size - done)) if done < size else b""
             except OSError as exc:
-                following = b""
+                following, failed = b"", True
                 self._skip(name, OSError(exc.errno, f"{exc.strerror}; stored only the first {done} bytes"))
             if deflate:
                 future = self._pool.submit(_deflate, chunk, dictionary, self._level, final=not following)
@@ -236,9 +263,10 @@ class _ZipWriter:
             chunk = following
         entry.size = done
         self._push("end", entry)
+        return failed
 
     def _add_skipped_report(self) -> None:
-        lines = ["These outputs could not be read and are not in this zip, or not whole (name, then reason):"]
+        lines = [SKIPPED_HEADER]
         lines += [f"{_shown(skipped)}\t{reason}" for skipped, reason in self.stats.unreadable]
         self._add_report(SKIPPED_REPORT, ("\n".join(lines) + "\n").encode())
 
@@ -305,3 +333,45 @@ class _ZipWriter:
 
 def _shown(name: bytes) -> str:
     return name.decode("utf-8", "backslashreplace")
+
+
+def _exists(chain: DirChain, name: bytes) -> bool:
+    """Return whether the current folder holds an entry named `name` (not following a symlink)."""
+    try:
+        os.lstat(name, dir_fd=chain.fd())
+    except OSError:
+        return False
+    return True
+
+
+def _numbered(name: bytes, counter: int) -> bytes:
+    """Return `name` with `~counter` before its extension (`a.txt` -> `a~1.txt`, `.rc` -> `.rc~1`)."""
+    stem, dot, suffix = name.rpartition(b".")
+    if not dot or not stem:
+        return b"%s~%d" % (name, counter)
+    return b"%s~%d.%s" % (stem, counter, suffix)
+
+
+def _check_unchanged(
+    name: bytes,
+    source: IO[bytes],
+    before: os.stat_result,
+    stored: int,
+    report: Callable[[bytes, OSError | None], None],
+) -> None:
+    """Report the file when its bytes changed while it was zipped: cut short, grown or rewritten."""
+    try:
+        grew = bool(source.read(1))
+        after = os.fstat(source.fileno())
+    except OSError as exc:
+        report(name, OSError(exc.errno, f"{exc.strerror}, after storing {stored} bytes"))
+        return
+    if stored < before.st_size or after.st_size < before.st_size:
+        why = f"it was cut short while being zipped: {stored} of its {before.st_size} bytes are stored"
+    elif grew or after.st_size > before.st_size:
+        why = f"it grew while being zipped: its first {stored} bytes are stored, of {after.st_size} now"
+    elif (after.st_mtime_ns, after.st_ctime_ns) != (before.st_mtime_ns, before.st_ctime_ns):
+        why = f"it was written to while being zipped: its {stored} stored bytes may mix old and new"
+    else:
+        return
+    report(name, OSError(0, why))
