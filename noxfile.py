@@ -6,9 +6,9 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import subprocess
+import sys
 import tomllib
 from pathlib import Path
 
@@ -28,21 +28,24 @@ PACKAGES = sorted(p.name for p in PACKAGES_DIR.iterdir() if (p / "pyproject.toml
 CLOUDFORMATION_DIR = ROOT / "cloudformation"
 TEMPLATE = CLOUDFORMATION_DIR / "shepard.yml"
 TEST_KIT = "shepard-testing"
+# The flock's definition: it renders the template and names what the Lambda functions run on.
+FLOCK = "shepard-flock"
 # The development Python, and the worker's: its image (Debian bookworm) ships python3 = 3.11.
 PYTHON = "3.11"
-# The code bundled into the Lambda functions also runs on their runtime, read from the template.
-LAMBDA_PACKAGES = ["shepard-core", "shepard-zipindex", "shepard-scheduler"]
 
 
-def _lambda_python() -> str:
-    """Return the Python version of the template's Lambda runtime (`Runtime: python3.13` -> "3.13")."""
-    runtimes = set(re.findall(r"^\s+Runtime: python(3\.\d+)$", TEMPLATE.read_text(), re.MULTILINE))
-    if len(runtimes) != 1:
-        raise RuntimeError(f"{TEMPLATE.name} should name one Lambda runtime, found {sorted(runtimes)}")
-    return runtimes.pop()
+def _lambda_runtime() -> tuple[str, list[str]]:
+    """Return the Lambda runtime's Python and the distributions bundled into it, as shepard-flock says."""
+    sys.path.insert(0, str(PACKAGES_DIR / FLOCK / "src"))
+    try:
+        from shepard_flock._lambda_runtime import BUNDLED_DISTRIBUTIONS, LAMBDA_PYTHON
+    finally:
+        sys.path.pop(0)
+    return LAMBDA_PYTHON, list(BUNDLED_DISTRIBUTIONS.values())
 
 
-LAMBDA_PYTHON = _lambda_python()
+# The code bundled into the Lambda functions also runs on their runtime.
+LAMBDA_PYTHON, LAMBDA_PACKAGES = _lambda_runtime()
 
 
 def _pyenv_root() -> Path | None:
@@ -238,33 +241,21 @@ def typecheck(session: nox.Session) -> None:
         session.run("mypy", "--strict", str(PACKAGES_DIR / package / "src"))
 
 
-# The copy shepard-local ships, so `shepard local up` outside a checkout builds the flock from it.
-TEMPLATE_COPIES = (TEMPLATE, PACKAGES_DIR / "shepard-local" / "src" / "shepard_local" / "shepard.yml")
-
-
 def _render_template(session: nox.Session, *args: str) -> None:
-    install_packages(session, "shepard-scheduler")
-    for output in TEMPLATE_COPIES:
-        session.run(
-            "python",
-            "-m",
-            "shepard_template",
-            "--output",
-            str(output),
-            *args,
-            env={"PYTHONPATH": str(CLOUDFORMATION_DIR)},
-        )
+    install_packages(session, FLOCK, *LAMBDA_PACKAGES)
+    source = CLOUDFORMATION_DIR / "src" / "shepard.template.yml"
+    session.run("python", "-m", "shepard_flock", "--source", str(source), "--output", str(TEMPLATE), *args)
 
 
 @nox.session(python=PYTHON, default=False)
 def template(session: nox.Session) -> None:
-    """Render shepard.yml and shepard-local's copy with the scheduler code inlined (`-- --check` verifies)."""
+    """Render cloudformation/shepard.yml with the Lambda code inlined (`-- --check` verifies it)."""
     _render_template(session, *session.posargs)
 
 
 @nox.session(python=PYTHON, tags=["test"])
 def template_check(session: nox.Session) -> None:
-    """Fail when the committed shepard.yml, or shepard-local's copy, differs from a fresh render."""
+    """Fail when the committed cloudformation/shepard.yml differs from a fresh render."""
     _render_template(session, "--check")
 
 
@@ -295,11 +286,9 @@ def template_tests(session: nox.Session) -> None:
     """Run the inline Lambda code extracted from shepard.yml, and create the stack, against moto server."""
     # What the Lambda runtime and the Powertools layer provide; the shepard-* code comes from the template.
     runtime = [str(dep) for dep in _dependencies("shepard-scheduler") if dep.name not in PACKAGES]
-    install_packages(session, TEST_KIT)
-    session.install(*runtime, "pytest>=8", "moto[server]>=5.0", "PyYAML>=6")
-    session.run(
-        "pytest", "cloudformation/tests", *session.posargs, env={"PYTHONPATH": str(CLOUDFORMATION_DIR)}
-    )
+    install_packages(session, TEST_KIT, FLOCK)
+    session.install(*runtime, "pytest>=8", "moto[server]>=5.0", "PyYAML>=6", *XDIST)
+    _pytest_in_two_parts(session, "cloudformation/tests")
 
 
 @nox.session(python=PYTHON, default=False)

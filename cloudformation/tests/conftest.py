@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import importlib.util
-import json
 import sys
-import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import boto3
 import pytest
-import yaml
+from shepard_flock import create_emulated_stack, forget_bundled_modules, inline_code, load_template
 from shepard_testing import REGION, LambdaContext, make_zip
 
 if TYPE_CHECKING:
@@ -25,8 +22,6 @@ TEMPLATE_PATH = REPO / "cloudformation" / "shepard.yml"
 SCHEDULER_SRC = REPO / "packages" / "shepard-scheduler" / "src" / "shepard_scheduler"
 SCHEDULER_FUNCTION = "ShepardSchedulerFunction"
 ENDPOINT_FUNCTION = "ShepardSchedulerFunctionBatchingEndpoint"
-POWERTOOLS_LAYER = "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.13/latest}}"
-BUNDLED_PACKAGES = ("shepard_core", "shepard_zipindex", "shepard_scheduler")
 
 STACK_PARAMETERS = {
     "InputsBucket": "flock-inputs",
@@ -62,48 +57,15 @@ def require_handlers() -> None:
         pytest.skip(f"packages/shepard-scheduler has no {', '.join(missing)} yet, so no handler to bundle")
 
 
-class CloudFormationLoader(yaml.SafeLoader):
-    """A YAML loader that reads CloudFormation's short-form tags (`!Ref`, `!Sub`, ...) as their long form."""
-
-
-def _construct_intrinsic(loader: CloudFormationLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    value: Any
-    if isinstance(node, yaml.ScalarNode):
-        value = loader.construct_scalar(node)
-        if suffix == "GetAtt":
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    key = suffix if suffix in {"Ref", "Condition"} else f"Fn::{suffix}"
-    return {key: value}
-
-
-CloudFormationLoader.add_multi_constructor("!", _construct_intrinsic)
-
-
-def load_template(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
-    """Return the CloudFormation template at `path` as plain data, intrinsics in long form."""
-    with path.open(encoding="utf-8") as f:
-        return yaml.load(f, CloudFormationLoader)  # noqa: S506 - a SafeLoader subclass
-
-
 @pytest.fixture(scope="session")
 def template() -> dict[str, Any]:
-    """Return the generated template."""
-    return load_template()
-
-
-def inline_code(template: dict[str, Any], logical_id: str) -> str:
-    """Return the inline `index.py` of the Lambda function `logical_id`."""
-    return template["Resources"][logical_id]["Properties"]["Code"]["ZipFile"]
+    """Return the generated template (the checkout's cloudformation/shepard.yml)."""
+    return load_template(TEMPLATE_PATH)
 
 
 def _forget_bundled_modules() -> None:
-    for name in list(sys.modules):
-        if name.split(".")[0] in BUNDLED_PACKAGES or name == "index":
-            del sys.modules[name]
+    forget_bundled_modules()
+    sys.modules.pop("index", None)
     sys.meta_path[:] = [f for f in sys.meta_path if type(f).__name__ != "ShepardBundleImporter"]
 
 
@@ -127,30 +89,6 @@ def import_index(template: dict[str, Any], tmp_path: Path) -> Iterator[Callable[
 
     yield load
     _forget_bundled_modules()
-
-
-def moto_compatible(template: dict[str, Any], *, layer_arn: str, service_role_arn: str) -> dict[str, Any]:
-    """Return a copy of `template` with the three things moto's CloudFormation cannot take replaced.
-
-    - The Powertools layer is an SSM dynamic reference, which moto does not resolve: it becomes `layer_arn`.
-    - moto requires a compute environment's ServiceRole; AWS uses Batch's service-linked role without one.
-    - Outputs of resource types moto does not model (the function URL) cannot be resolved: they go.
-    """
-    compatible = copy.deepcopy(template)
-    resources = compatible["Resources"]
-    for resource in resources.values():
-        properties = resource.get("Properties", {})
-        if properties.get("Layers"):
-            assert properties["Layers"] == [POWERTOOLS_LAYER]
-            properties["Layers"] = [layer_arn]
-    resources["ComputeEnvironment"]["Properties"]["ServiceRole"] = service_role_arn
-    unmodeled = {name for name, resource in resources.items() if resource["Type"] == "AWS::Lambda::Url"}
-    compatible["Outputs"] = {
-        name: output
-        for name, output in compatible["Outputs"].items()
-        if not (isinstance(output["Value"], dict) and output["Value"].get("Fn::GetAtt", [""])[0] in unmodeled)
-    }
-    return compatible
 
 
 @dataclasses.dataclass
@@ -180,39 +118,20 @@ class Stack:
 
 
 def create_stack(endpoint: str, template: dict[str, Any], **overrides: str) -> Stack:
-    """Create a stack from `template` (made moto-compatible) on the moto server at `endpoint`."""
-    session = boto3.session.Session(region_name=REGION)
-    layer_arn = session.client("lambda", endpoint_url=endpoint).publish_layer_version(
-        LayerName="AWSLambdaPowertoolsPythonV3-python313-x86_64",
-        Content={"ZipFile": make_zip({"python/aws_lambda_powertools/__init__.py": ""})},
-        CompatibleRuntimes=["python3.13"],
-    )["LayerVersionArn"]
-    service_role = session.client("iam", endpoint_url=endpoint).create_role(
-        RoleName="batch-service-role", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    body = moto_compatible(template, layer_arn=layer_arn, service_role_arn=service_role)
-    cloudformation = session.client("cloudformation", endpoint_url=endpoint)
-    name = "flock"
-    parameters = {**STACK_PARAMETERS, **overrides}
-    cloudformation.create_stack(
-        StackName=name,
-        TemplateBody=json.dumps(body),
-        Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in parameters.items()],
-        Capabilities=["CAPABILITY_IAM"],
+    """Create the flock from `template` (made moto-compatible by shepard-flock) on the moto server."""
+    created = create_emulated_stack(
+        boto3.session.Session(region_name=REGION),
+        endpoint,
+        name="flock",
+        template=template,
+        parameters={**STACK_PARAMETERS, **overrides},
     )
-    for _ in range(100):
-        stack = cloudformation.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            break
-        time.sleep(0.1)
-    assert stack["StackStatus"] == "CREATE_COMPLETE", stack.get("StackStatusReason")
-    summaries = cloudformation.list_stack_resources(StackName=name)["StackResourceSummaries"]
     return Stack(
         endpoint=endpoint,
-        name=name,
-        outputs={output["OutputKey"]: output["OutputValue"] for output in stack.get("Outputs", [])},
-        resources={s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries},
-        layer_arn=layer_arn,
+        name=created.name,
+        outputs=created.outputs,
+        resources=created.resources,
+        layer_arn=created.layer_arn,
     )
 
 

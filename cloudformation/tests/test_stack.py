@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from shepard_flock import LAMBDA_RUNTIME
+
 # Resource types moto's CloudFormation skips or cannot create; they are checked in test_template.py instead.
 NOT_MODELED = {
     "AWS::S3::BucketPolicy",
@@ -83,11 +85,11 @@ class TestDefaultStack:
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
 
     def test_lambdas_run_the_inline_bundle_with_the_flock_environment(self, stack):
-        """Both Lambdas run python3.13 `index.handler` with the flock's resource names in their env."""
+        """Both Lambdas run the flock's runtime, `index.handler`, with its resource names in their env."""
         aws_lambda = stack.client("lambda")
         for logical_id in ("ShepardSchedulerFunction", "ShepardSchedulerFunctionBatchingEndpoint"):
             configuration = aws_lambda.get_function_configuration(FunctionName=stack.resources[logical_id])
-            assert configuration["Runtime"] == "python3.13"
+            assert configuration["Runtime"] == LAMBDA_RUNTIME
             assert configuration["Handler"] == "index.handler"
             environment = stack.function_environment(logical_id)
             assert environment["SHEPARD_TABLE_NAME"] == "flock-jobs"

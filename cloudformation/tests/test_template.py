@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from shepard_flock import LAMBDA_RUNTIME, POWERTOOLS_LAYER
 
 TEMPLATE_PATH = Path(__file__).resolve().parents[1] / "shepard.yml"
 
@@ -134,13 +135,12 @@ class TestResources:
 
     @pytest.mark.parametrize("logical_id", LAMBDAS)
     def test_lambdas_use_the_public_powertools_layer_and_inline_code(self, template, logical_id):
-        """Each Lambda runs python3.13 inline code on the public Powertools layer, resolved through SSM."""
+        """Each Lambda runs the flock's runtime and inline code on the public Powertools layer, via SSM."""
         properties = props(template, logical_id)
-        assert properties["Runtime"] == "python3.13"
+        assert properties["Runtime"] == LAMBDA_RUNTIME
         assert properties["Handler"] == "index.handler"
-        assert properties["Layers"] == [
-            "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.13/latest}}"
-        ]
+        assert properties["Layers"] == [POWERTOOLS_LAYER]
+        assert POWERTOOLS_LAYER.startswith("{{resolve:ssm:/aws/service/powertools/python/x86_64/python3")
         assert set(properties["Code"]) == {"ZipFile"}
 
     def test_batching_endpoint_url_requires_iam_authentication(self, template):

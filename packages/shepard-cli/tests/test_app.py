@@ -198,7 +198,7 @@ class TestLocalHook:
         assert run("--help").exit_code == 0
         result = run("local", "up")
         assert result.exit_code == 1
-        assert "pip install 'shepard-cli[local]'" in result.output
+        assert "pip install shepard-local" in result.output
         assert "(yaml)" in result.output
 
     def test_no_local_command_without_the_extra(self, monkeypatch):
@@ -209,7 +209,7 @@ class TestLocalHook:
         assert result.exit_code == 1
         assert "(shepard-local)" in result.output
         assert result.output.strip().count("\n") == 0
-        assert "pip install 'shepard-cli[local]'" in result.output
+        assert "pip install shepard-local" in result.output
 
 
 class TestErrors:

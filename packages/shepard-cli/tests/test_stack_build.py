@@ -3,7 +3,9 @@ import json
 import boto3
 import pytest
 from shepard_cli._errors import CliError
-from shepard_cli._stack_build import INLINE_TEMPLATE_LIMIT, parse_parameters, profile_from_outputs
+from shepard_cli._stack_build import INLINE_TEMPLATE_LIMIT, parse_parameters
+from shepard_cli.profiles import PROFILE_ATTRIBUTES
+from shepard_flock import FLOCK_VALUES, STACK_PROFILE_KEY, TEMPLATE_VAR
 
 
 def _template(path, *, pad_to=0):
@@ -41,6 +43,18 @@ class TestBuildFlockCommand:
         assert profile["shepard_cli_cloudformation_to_describe"] == "my-flock"
         assert profile["shepard_cli_endpoint_url"] == aws_endpoint
         assert store.current() == "mine"
+
+    def test_without_template_the_flock_package_s_lookup_is_used(
+        self, run, aws_endpoint, store, tmp_path, monkeypatch
+    ):
+        """Without --template, build-flock deploys what shepard_flock.find_template names."""
+        monkeypatch.setenv(TEMPLATE_VAR, str(_template(tmp_path / "found.json")))
+        result = run(
+            "build-flock", "found", "-p", "InputsBucket=found-in", "--endpoint-url", aws_endpoint,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        assert f"from {tmp_path / 'found.json'}" in result.output
+        assert "InputsBucket = found-in" in result.output
 
     def test_large_template_needs_a_staging_bucket(self, run, aws_endpoint, tmp_path):
         """A template over the inline limit is refused without a staging bucket, and nothing is created."""
@@ -93,14 +107,8 @@ class TestParseParameters:
             parse_parameters(pairs)
 
 
-class TestProfileFromOutputs:
-    def test_outputs_fill_the_seed_attributes(self):
-        """The template's outputs map onto the seed's profile attributes; missing ones are left out."""
-        profile = profile_from_outputs(
-            "s", {"TableName": "t", "BatchingEndpointFunction": "fn", "ECRRepoName": "", "Other": "x"}
-        )
-        assert profile == {
-            "shepard_cli_cloudformation_to_describe": "s",
-            "shepard_cli_dynamo_db_to_query": "t",
-            "shepard_cli_lambda_to_invoke": "fn",
-        }
+class TestFlockProfileKeys:
+    def test_every_key_the_flock_fills_is_a_profile_attribute(self):
+        """Each profile key shepard-flock maps a stack output onto is one the CLI knows and documents."""
+        keys = {value.profile_key for value in FLOCK_VALUES} | {STACK_PROFILE_KEY}
+        assert keys <= set(PROFILE_ATTRIBUTES)

@@ -1,8 +1,7 @@
-"""Fixtures of shepard-local's tests: the template the package ships, and a moto server."""
+"""Fixtures of shepard-local's tests: the template shepard-flock ships, and a moto server."""
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 import pytest
@@ -14,23 +13,12 @@ if TYPE_CHECKING:
 
 @pytest.fixture(scope="session")
 def template() -> Path:
-    """The generated shepard.yml shipped inside the installed package."""
-    from shepard_local._handlers import packaged_template
+    """The generated shepard.yml shipped inside the installed shepard-flock package."""
+    from shepard_flock import packaged_template
 
     path = packaged_template()
     assert path.is_file(), f"{path} is missing: run `nox -s template`"
     return path
-
-
-@pytest.fixture
-def isolated_imports() -> Iterator[None]:
-    """Undo the modules and import hooks that loading a template's inline code installs."""
-    modules, meta_path = dict(sys.modules), list(sys.meta_path)
-    yield
-    sys.meta_path[:] = meta_path
-    for name in set(sys.modules) - set(modules):
-        del sys.modules[name]
-    sys.modules.update(modules)
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,9 @@
-"""The queue poller and the Lambda shapes it builds: batches, partial batch responses, the context."""
+"""The queue poller: batches of the SQS event source mapping and what it deletes."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import pytest
-from shepard_local._lambda import LambdaContext, failed_message_ids, sqs_event
 from shepard_local._poller import BATCH_SIZE, QueuePoller
 
 MESSAGES = [
@@ -77,45 +75,6 @@ class TestQueuePoller:
         assert running.poll_once() == 2
         assert sqs.deleted == []
         assert running.messages_failed == 2
-
-
-class TestFailedMessageIds:
-    def test_reported_failures_are_the_only_failures(self):
-        """Only the messages listed in batchItemFailures are failed."""
-        response = {"batchItemFailures": [{"itemIdentifier": "m2"}]}
-        assert failed_message_ids(response, MESSAGES) == {"m2"}
-
-    def test_an_empty_list_fails_nothing(self):
-        """An empty batchItemFailures acknowledges the whole batch."""
-        assert failed_message_ids({"batchItemFailures": []}, MESSAGES) == set()
-
-    @pytest.mark.parametrize(
-        "response",
-        [None, "ok", {"batchItemFailures": "m1"}, {"batchItemFailures": [{"itemIdentifier": "unknown"}]}],
-    )
-    def test_a_malformed_response_fails_the_whole_batch(self, response):
-        """A response Lambda cannot read as a partial batch response fails every message, as Lambda does."""
-        assert failed_message_ids(response, MESSAGES) == {"m1", "m2"}
-
-
-class TestSqsEvent:
-    def test_records_have_the_shape_lambda_delivers(self):
-        """Each message becomes a record with Lambda's camel-case keys and the queue's ARN."""
-        event = sqs_event(MESSAGES, "arn:aws:sqs:us-east-1:123456789012:q", "us-east-1")
-        record = event["Records"][0]
-        assert record["messageId"] == "m1"
-        assert record["receiptHandle"] == "r1"
-        assert record["eventSource"] == "aws:sqs"
-        assert record["eventSourceARN"].endswith(":q")
-        assert record["attributes"] == {"ApproximateReceiveCount": "1"}
-
-
-class TestLambdaContext:
-    def test_the_context_counts_down_from_the_timeout(self):
-        """The remaining time starts near the timeout and the ARN names the function."""
-        context = LambdaContext("f")
-        assert 0 < context.get_remaining_time_in_millis() <= 60_000
-        assert context.invoked_function_arn.endswith(":function:f")
 
 
 class TestMappingBatching:

@@ -1,4 +1,4 @@
-"""The flock's stack: the emulator-compatible copy of the template, its parameters, and the stack itself."""
+"""The local flock's stack: its parameters, and the stack itself with what the emulator skips applied."""
 
 from __future__ import annotations
 
@@ -8,30 +8,15 @@ from typing import TYPE_CHECKING
 
 import boto3
 import pytest
-from shepard_local._handlers import load_template
-from shepard_local._stack import Stack, create_stack, emulator_compatible, stack_parameters
+from shepard_flock import Stack, load_template
+from shepard_local._stack import create_stack, stack_parameters
 from shepard_local._state import FlockNames
 
 if TYPE_CHECKING:
     from pathlib import Path
 
 
-class TestEmulatorCompatible:
-    def test_only_what_the_emulator_cannot_take_is_replaced(self, template: Path):
-        """The layer and the compute environment's role are filled in, function-URL outputs dropped."""
-        template = load_template(template)
-        compatible = emulator_compatible(template, layer_arn="arn:layer", service_role_arn="arn:role")
-        layers = [
-            resource["Properties"]["Layers"]
-            for resource in compatible["Resources"].values()
-            if resource["Type"] == "AWS::Lambda::Function"
-        ]
-        assert layers == [["arn:layer"], ["arn:layer"]]
-        assert compatible["Resources"]["ComputeEnvironment"]["Properties"]["ServiceRole"] == "arn:role"
-        assert "BatchingEndpointFunctionUrl" not in compatible["Outputs"]
-        assert set(compatible["Resources"]) == set(template["Resources"])
-        assert template["Resources"]["ComputeEnvironment"]["Properties"].get("ServiceRole") != "arn:role"
-
+class TestLocalParameters:
     def test_the_local_names_are_template_parameters(self, template: Path):
         """Every parameter the local flock sets is one the template declares."""
         parameters = load_template(template)["Parameters"]

@@ -7,7 +7,7 @@ import re
 from typing import TYPE_CHECKING
 
 import pytest
-from shepard_local._control import new_instance
+from shepard_local._control import new_instance, profile_attributes
 from shepard_local._state import LOCAL_DIR_VAR, FlockNames, FlockState, FlockStateError, default_local_dir
 
 if TYPE_CHECKING:
@@ -91,3 +91,38 @@ class TestDefaultLocalDir:
         """Without SHEPARD_LOCAL_DIR the flock lives in ~/.shepard/local."""
         monkeypatch.delenv(LOCAL_DIR_VAR, raising=False)
         assert default_local_dir().parts[-2:] == (".shepard", "local")
+
+
+class TestLocalProfile:
+    def test_the_profile_names_every_resource_the_cli_acts_on(self, tmp_path: Path):
+        """The `local` profile holds the flock's names under the keys shepard-flock maps its outputs to."""
+        names = FlockNames(prefix="p", instance="0a1b2c3d")
+        state = FlockState(
+            directory=tmp_path,
+            names=names,
+            aws_endpoint="http://127.0.0.1:1",
+            api_endpoint="http://127.0.0.1:2",
+            registry="127.0.0.1:5000",
+            endpoint_function="p-endpoint-from-stack",
+        )
+        assert profile_attributes(state) == {
+            "shepard_cli_endpoint_url": "http://127.0.0.1:2",
+            "shepard_cli_s3_bucket_to_upload_to": "p-inputs",
+            "shepard_cli_s3_bucket_for_results": "p-outputs",
+            "shepard_cli_errors_bucket": "p-errors",
+            "shepard_cli_dynamo_db_to_query": names.table,
+            "shepard_cli_secret_store": names.secret,
+            "shepard_cli_ecr_repo_to_push_to": "p-0a1b2c3d",
+            "shepard_cli_lambda_to_invoke": "p-endpoint-from-stack",
+            "shepard_cli_cloudformation_to_describe": "p",
+            "shepard_cli_directory_to_sync_s3_bucket_to": str(tmp_path / "results"),
+            "shepard_cli_registry": "127.0.0.1:5000",
+        }
+
+    def test_before_the_stack_reports_it_the_endpoint_function_is_the_named_one(self, tmp_path: Path):
+        """Without a recorded endpoint function the profile names the one the flock's names give."""
+        names = FlockNames(prefix="p")
+        state = FlockState(directory=tmp_path, names=names, aws_endpoint="http://127.0.0.1:1")
+        profile = profile_attributes(state)
+        assert profile["shepard_cli_lambda_to_invoke"] == names.endpoint_function
+        assert "shepard_cli_registry" not in profile

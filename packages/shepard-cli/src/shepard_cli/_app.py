@@ -19,7 +19,7 @@ from shepard_cli._settings import Settings
 from shepard_cli.profiles import ProfileStore, check_profile_name, option_defaults
 
 LOCAL_MODULE: Final = "shepard_local"
-"""The shepard-local package (`shepard-cli[local]`); imported only when a `shepard local` command runs,
+"""The shepard-local package (`pip install shepard-local`); imported only when a `shepard local` command runs,
 its click object `local` becomes `shepard local` (for example `shepard local up`)."""
 
 CONTEXT_SETTINGS: Final = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -49,10 +49,10 @@ def _missing_local_extra(exc: ImportError | None) -> click.Command:
     @click.command(name="local", context_settings={"ignore_unknown_options": True})
     @click.argument("args", nargs=-1, type=click.UNPROCESSED)
     def local(args: tuple[str, ...]) -> None:  # noqa: ARG001 - accepts whatever was meant for `local`
-        """Run a local flock (needs the `local` extra: pip install 'shepard-cli[local]')."""
+        """Run a local flock (needs shepard-local: pip install shepard-local)."""
         raise click.ClickException(
             f"the local flock needs packages that are not installed ({missing}). "
-            "Install them with: pip install 'shepard-cli[local]'"
+            "Install them with: pip install shepard-local"
         )
 
     return local

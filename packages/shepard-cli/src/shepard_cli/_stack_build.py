@@ -22,17 +22,6 @@ INLINE_TEMPLATE_LIMIT: Final = 51_200
 
 CAPABILITIES: Final = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"]
 
-OUTPUT_TO_PROFILE: Final[dict[str, str]] = {
-    "InputsBucket": "shepard_cli_s3_bucket_to_upload_to",
-    "OutputsBucket": "shepard_cli_s3_bucket_for_results",
-    "ErrorsBucket": "shepard_cli_errors_bucket",
-    "TableName": "shepard_cli_dynamo_db_to_query",
-    "SecretStore": "shepard_cli_secret_store",
-    "ECRRepoName": "shepard_cli_ecr_repo_to_push_to",
-    "BatchingEndpointFunction": "shepard_cli_lambda_to_invoke",
-}
-"""Which stack output fills which profile attribute."""
-
 
 @dataclasses.dataclass(frozen=True)
 class StackBuild:
@@ -149,12 +138,3 @@ def _finish(
     described = cloudformation.describe_stacks(StackName=stack)["Stacks"][0]
     outputs = {o["OutputKey"]: o.get("OutputValue", "") for o in described.get("Outputs", [])}
     return StackBuild(stack, action, described["StackStatus"], outputs, template_url)
-
-
-def profile_from_outputs(stack: str, outputs: dict[str, str]) -> dict[str, str]:
-    """Return the profile attributes a flock's stack outputs fill in."""
-    profile = {"shepard_cli_cloudformation_to_describe": stack}
-    for output, attribute in OUTPUT_TO_PROFILE.items():
-        if outputs.get(output):
-            profile[attribute] = outputs[output]
-    return profile

@@ -133,9 +133,9 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
       shepard local up --concurrency 4
     """
     from shepard_cli.profiles import ProfileStore
+    from shepard_flock import find_template
 
     from shepard_local._control import FlockError, running_state, start_flock, stop_flock
-    from shepard_local._handlers import find_template
 
     directory = (directory or default_local_dir()).absolute()
     existing = running_state(directory)

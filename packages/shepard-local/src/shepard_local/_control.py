@@ -281,17 +281,16 @@ def queue_depths(state: FlockState) -> dict[str, int]:
 
 def profile_attributes(state: FlockState) -> dict[str, str]:
     """Return the `local` profile's attributes: every CLI command then acts on this flock."""
+    from shepard_flock import profile_from_stack
+
+    from shepard_local._stack import stack_parameters
+
     names = state.names
+    # The flock's names are its stack's parameters; the endpoint function's name is an output.
+    outputs = {"BatchingEndpointFunction": state.endpoint_function or names.endpoint_function}
     attributes = {
         "shepard_cli_endpoint_url": state.api_endpoint,
-        "shepard_cli_s3_bucket_to_upload_to": names.inputs_bucket,
-        "shepard_cli_s3_bucket_for_results": names.outputs_bucket,
-        "shepard_cli_errors_bucket": names.errors_bucket,
-        "shepard_cli_dynamo_db_to_query": names.table,
-        "shepard_cli_secret_store": names.secret,
-        "shepard_cli_ecr_repo_to_push_to": names.ecr_repo,
-        "shepard_cli_lambda_to_invoke": state.endpoint_function or names.endpoint_function,
-        "shepard_cli_cloudformation_to_describe": names.stack,
+        **profile_from_stack(names.stack, outputs, stack_parameters(names)),
         "shepard_cli_directory_to_sync_s3_bucket_to": str(state.directory / "results"),
     }
     if state.registry:

@@ -12,7 +12,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_local._lambda import LambdaContext, failed_message_ids, sqs_event
+from shepard_flock import LambdaContext, failed_message_ids, sqs_event_from_messages
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -85,7 +85,7 @@ class QueuePoller:
             if not more and left < WAIT_SECONDS:
                 self._stop.wait(min(left, 0.1))
             messages.extend(more)
-        event = sqs_event(messages, self._queue_arn, self._region)
+        event = sqs_event_from_messages(messages, queue_arn=self._queue_arn, region=self._region)
         self.invocations += 1
         try:
             response = self._handler(event, LambdaContext(self._function_name, region=self._region))

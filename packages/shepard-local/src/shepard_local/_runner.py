@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import Setting
+from shepard_flock import TemplateError, handlers_from_template
 
 from shepard_local._executor import Executor
-from shepard_local._handlers import TemplateError, handlers_from_template
 from shepard_local._payloads import PayloadResolver
 from shepard_local._poller import BATCH_SIZE, QueuePoller
 from shepard_local._server import FlockServer, Routes

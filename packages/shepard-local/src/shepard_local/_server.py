@@ -18,7 +18,7 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_local._lambda import LambdaContext
+from shepard_flock import LambdaContext
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -1,29 +1,22 @@
-"""Create the flock in the emulator's CloudFormation from the generated template, then add what it skips.
+"""Create the local flock's stack from the generated template, then add what the emulator skips.
 
-The emulator's CloudFormation models most of the template. What it cannot take is replaced in a copy of
-the template, never in the template itself: the Powertools layer (an SSM dynamic reference it does not
-resolve) becomes a placeholder layer, the compute environment gets the service role it insists on, and
-outputs of resource types it does not model go. What it skips is applied afterwards, each value taken
-from the template's own properties and resolved against the created stack: buckets' notifications,
-secrets, tables' TTL. The SQS event source mapping is disabled, since the emulator would invoke the
-function inside SendMessage; the runner's poller feeds the scheduler instead. The job definition's
-environment refers to the skipped secret and holds numbers where Batch holds strings, so a corrected
-revision is registered and the functions pointed at it.
+The stack itself is created by shepard_flock (`create_emulated_stack`, from an emulator-compatible copy
+of the template). What the emulator's CloudFormation skips is applied afterwards, each value taken from
+the template's own properties and resolved against the created stack: buckets' notifications, secrets,
+tables' TTL. The SQS event source mapping is disabled, since the emulator would invoke the function
+inside SendMessage; the runner's poller feeds the scheduler instead. The job definition's environment
+refers to the skipped secret and holds numbers where Batch holds strings, so a corrected revision is
+registered and the functions pointed at it.
 """
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import io
-import json
-import time
-import zipfile
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import Setting
+from shepard_flock import Stack, StackError, TemplateError, create_emulated_stack, load_template
 
-from shepard_local._handlers import load_template
 from shepard_local._intrinsics import IntrinsicError, StackValues, parameter_values
 from shepard_local._state import REGION
 
@@ -37,8 +30,8 @@ if TYPE_CHECKING:
 
     from shepard_local._state import FlockNames
 
-POWERTOOLS_LAYER: Final = "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.13/latest}}"
-CREATE_TIMEOUT_SECONDS: Final = 180
+__all__ = ["Stack", "StackError", "create_stack", "function_environment", "stack_parameters", "stack_values"]
+
 ACCOUNT: Final = "123456789012"
 """The account the emulator answers for."""
 LOCAL_PARAMETERS: Final = {
@@ -47,25 +40,6 @@ LOCAL_PARAMETERS: Final = {
     # The most open files a container may have on the Docker engines this runs on.
     "UlimitsNoFilesOpen": "20000",
 }
-
-
-class StackError(Exception):
-    """The flock's stack could not be created from the template."""
-
-
-@dataclasses.dataclass(frozen=True, kw_only=True)
-class Stack:
-    """The created stack: its outputs and the physical ids of its resources, by logical id."""
-
-    name: str
-    outputs: dict[str, str]
-    resources: dict[str, str]
-    types: dict[str, str]
-    template: dict[str, Any] = dataclasses.field(repr=False, default_factory=dict)
-
-    def of_type(self, resource_type: str) -> list[str]:
-        """Return the logical ids of the stack's resources of `resource_type`."""
-        return sorted(logical for logical, kind in self.types.items() if kind == resource_type)
 
 
 def stack_parameters(names: FlockNames) -> dict[str, str]:
@@ -86,35 +60,6 @@ def stack_parameters(names: FlockNames) -> dict[str, str]:
     }
 
 
-def _zip(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as archive:
-        for name, content in files.items():
-            archive.writestr(name, content)
-    return buffer.getvalue()
-
-
-def emulator_compatible(template: dict[str, Any], *, layer_arn: str, service_role_arn: str) -> dict[str, Any]:
-    """Return a copy of `template` with what the emulator's CloudFormation cannot take replaced."""
-    compatible = copy.deepcopy(template)
-    resources: dict[str, Any] = compatible["Resources"]
-    for resource in resources.values():
-        properties = resource.get("Properties", {})
-        if properties.get("Layers") == [POWERTOOLS_LAYER]:
-            properties["Layers"] = [layer_arn]
-        if resource.get("Type") == "AWS::Batch::ComputeEnvironment":
-            properties["ServiceRole"] = service_role_arn
-    unmodeled = {name for name, resource in resources.items() if resource.get("Type") == "AWS::Lambda::Url"}
-    compatible["Outputs"] = {
-        name: output
-        for name, output in compatible.get("Outputs", {}).items()
-        if not (
-            isinstance(output.get("Value"), dict) and output["Value"].get("Fn::GetAtt", [""])[0] in unmodeled
-        )
-    }
-    return compatible
-
-
 def create_stack(
     session: boto3.Session,
     endpoint: str,
@@ -127,47 +72,22 @@ def create_stack(
     `overrides` sets template parameters beside the flock's names (e.g. the scheduler's batching window).
     """
     parameters = {**stack_parameters(names), **(overrides or {})}
-    lambda_client = session.client("lambda", endpoint_url=endpoint)
-    layer_arn = lambda_client.publish_layer_version(
-        LayerName="AWSLambdaPowertoolsPythonV3-python313-x86_64",
-        Content={"ZipFile": _zip({"python/aws_lambda_powertools/__init__.py": ""})},
-        CompatibleRuntimes=["python3.13"],
-    )["LayerVersionArn"]
-    service_role = session.client("iam", endpoint_url=endpoint).create_role(
-        RoleName=f"{names.prefix}-batch-service", AssumeRolePolicyDocument="{}"
-    )["Role"]["Arn"]
-    body = emulator_compatible(load_template(template), layer_arn=layer_arn, service_role_arn=service_role)
-    cloudformation = session.client("cloudformation", endpoint_url=endpoint)
-    cloudformation.create_stack(
-        StackName=names.stack,
-        TemplateBody=json.dumps(body),
-        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
-        Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
-    )
-    deadline = time.monotonic() + CREATE_TIMEOUT_SECONDS
-    while True:
-        described = cloudformation.describe_stacks(StackName=names.stack)["Stacks"][0]
-        if not described["StackStatus"].endswith("_IN_PROGRESS"):
-            break
-        if time.monotonic() > deadline:
-            raise StackError(
-                f"the stack was still {described['StackStatus']} after {CREATE_TIMEOUT_SECONDS} s"
-            )
-        time.sleep(0.2)
-    if described["StackStatus"] != "CREATE_COMPLETE":
-        raise StackError(
-            f"creating the stack from {template} ended {described['StackStatus']}: "
-            f"{described.get('StackStatusReason', 'no reason given')}"
+    try:
+        document = load_template(template)
+    except TemplateError as exc:
+        raise StackError(str(exc)) from None
+    try:
+        stack = create_emulated_stack(
+            session,
+            endpoint,
+            name=names.stack,
+            template=document,
+            parameters=parameters,
+            service_role_name=f"{names.prefix}-batch-service",
         )
-    summaries = cloudformation.list_stack_resources(StackName=names.stack)["StackResourceSummaries"]
-    stack = Stack(
-        name=names.stack,
-        outputs={o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])},
-        resources={s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries},
-        types={s["LogicalResourceId"]: s["ResourceType"] for s in summaries},
-        template=body,
-    )
-    _complete(session, endpoint, stack, stack_values(session, endpoint, body, parameters, stack))
+    except StackError as exc:
+        raise StackError(f"{exc} (template {template})") from None
+    _complete(session, endpoint, stack, stack_values(session, endpoint, stack.template, parameters, stack))
     return stack
 
 

@@ -1,8 +1,13 @@
 """Shepard's test kit: the local AWS endpoint, builders of zips and Lambda events, a Lambda context.
 
+The Lambda context and the SQS event of an event source mapping are shepard-flock's emulation (the one
+the local flock runs its handlers with), re-exported here.
+
 Installing the package registers its pytest plugin (`shepard_testing.plugin`), which provides the
 `moto_server`, `aws_endpoint` and `lambda_context` fixtures and the `requires_docker` marker.
 """
+
+from shepard_flock import LambdaContext
 
 from shepard_testing._docker import REQUIRE_DOCKER_VAR, docker_unavailable_reason
 from shepard_testing._environment import (
@@ -21,7 +26,6 @@ from shepard_testing._events import (
     sqs_event_from_messages,
     sqs_record,
 )
-from shepard_testing._lambda_context import LambdaContext
 from shepard_testing._moto import BATCH_WITHOUT_DOCKER, MotoServer
 from shepard_testing._resources import (
     FlockResources,

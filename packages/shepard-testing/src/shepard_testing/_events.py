@@ -1,4 +1,8 @@
-"""The events AWS hands a Lambda function: S3 notification records and SQS event-source records."""
+"""The events AWS hands a Lambda function: S3 notification records and SQS event-source records.
+
+The event an SQS event source mapping builds from ReceiveMessage's messages is shepard-flock's (the local
+flock builds it the same way): `sqs_event_from_messages` is re-exported from there.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +12,22 @@ import urllib.parse
 import uuid
 from typing import TYPE_CHECKING, Any
 
+from shepard_flock import sqs_event_from_messages
+
 from shepard_testing._environment import ACCOUNT, REGION
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable, Mapping
+    from collections.abc import Mapping
+
+__all__ = [
+    "DEFAULT_QUEUE_ARN",
+    "s3_notification",
+    "s3_record",
+    "s3_test_event",
+    "sqs_event",
+    "sqs_event_from_messages",
+    "sqs_record",
+]
 
 DEFAULT_QUEUE_ARN = f"arn:aws:sqs:{REGION}:{ACCOUNT}:shepard-scheduler-queue"
 EMPTY_ETAG = "d41d8cd98f00b204e9800998ecf8427e"
@@ -110,28 +126,6 @@ def sqs_event(
     """Return an SQS Lambda event whose records carry `bodies`, in order."""
     return {
         "Records": [sqs_record(body, receive_count=receive_count, queue_arn=queue_arn) for body in bodies]
-    }
-
-
-def sqs_event_from_messages(
-    messages: Iterable[Mapping[str, Any]], *, queue_arn: str, region: str | None = None
-) -> dict[str, Any]:
-    """Return the event an SQS event source mapping hands its function for ReceiveMessage's `messages`."""
-    return {
-        "Records": [
-            {
-                "messageId": message["MessageId"],
-                "receiptHandle": message["ReceiptHandle"],
-                "body": message["Body"],
-                "attributes": dict(message.get("Attributes", {})),
-                "messageAttributes": dict(message.get("MessageAttributes", {})),
-                "md5OfBody": message.get("MD5OfBody", ""),
-                "eventSource": "aws:sqs",
-                "eventSourceARN": queue_arn,
-                "awsRegion": region or queue_arn.split(":")[3],
-            }
-            for message in messages
-        ]
     }
 
 

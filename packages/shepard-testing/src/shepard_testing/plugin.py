@@ -6,10 +6,10 @@ import os
 from typing import TYPE_CHECKING
 
 import pytest
+from shepard_flock import LambdaContext
 
 from shepard_testing._docker import REQUIRE_DOCKER_VAR, docker_unavailable_reason
 from shepard_testing._environment import use_fake_aws_credentials, use_local_docker_engine
-from shepard_testing._lambda_context import LambdaContext
 
 if TYPE_CHECKING:
     from collections.abc import Iterator

@@ -27,20 +27,13 @@ if TYPE_CHECKING:
     from shepard_cli._settings import Settings
 
 
-def _default_template() -> Path | None:
-    for folder in (Path.cwd(), *Path.cwd().parents):
-        candidate = folder / "cloudformation" / "shepard.yml"
-        if candidate.is_file():
-            return candidate
-    return None
-
-
 @command("build-flock")
 @click.argument("stack")
 @click.option(
     "--template",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The generated shepard.yml (default: the nearest cloudformation/shepard.yml).",
+    help="The generated shepard.yml (default: $SHEPARD_TEMPLATE, the nearest cloudformation/shepard.yml, "
+    "else the one shepard-flock ships).",
 )
 @click.option(
     "--parameter",
@@ -81,12 +74,11 @@ def build_flock(
         -p InputsBucket=my-inputs -p OutputsBucket=my-outputs \\
         -p ErrorsBucket=my-errors -p QuickDeployBucket=my-quick-deploy --save-profile my-flock
     """
-    from shepard_cli._errors import CliError
-    from shepard_cli._stack_build import build_stack, parse_parameters, profile_from_outputs
+    from shepard_flock import find_template, profile_from_stack
 
-    template = template or _default_template()
-    if template is None:
-        raise CliError("no cloudformation/shepard.yml here or above", "Pass --template PATH")
+    from shepard_cli._stack_build import build_stack, parse_parameters
+
+    template = template or find_template()
     if save_profile is not None:
         check_profile_name(save_profile)
     cloudformation = aws.client("cloudformation")
@@ -105,7 +97,7 @@ def build_flock(
     for key, value in sorted(result.outputs.items()):
         click.echo(f"  {key} = {value}")
     if save_profile is not None:
-        profile = profile_from_outputs(stack, result.outputs)
+        profile = profile_from_stack(stack, result.outputs)
         if aws.access.endpoint_url:
             profile[ENDPOINT_ATTRIBUTE] = aws.access.endpoint_url
         if region:

@@ -8,14 +8,7 @@ import importlib.util
 from pathlib import Path
 from typing import Final
 
-BUNDLED_PACKAGES: Final = ("shepard_core", "shepard_zipindex", "shepard_scheduler")
-"""The import packages every Lambda's `index.py` carries, in dependency order."""
-
-_DISTRIBUTIONS: Final = {
-    "shepard_core": "shepard-core",
-    "shepard_zipindex": "shepard-zipindex",
-    "shepard_scheduler": "shepard-scheduler",
-}
+from shepard_flock._lambda_runtime import BUNDLED_DISTRIBUTIONS, BUNDLED_PACKAGES
 
 
 class BundleError(Exception):
@@ -159,7 +152,7 @@ def render_index(entry_module: str, title: str, modules: list[ModuleSource]) -> 
     lines = [
         _PREAMBLE.format(
             title=title,
-            distributions=", ".join(_DISTRIBUTIONS.get(package, package) for package in packages),
+            distributions=", ".join(BUNDLED_DISTRIBUTIONS.get(package, package) for package in packages),
             digest=_digest(modules),
             packages=", ".join(f'"{name}"' for name in package_names),
         ).rstrip("\n")

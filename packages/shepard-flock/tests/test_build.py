@@ -9,7 +9,16 @@ import textwrap
 
 import pytest
 import yaml
-from shepard_template import BundleError, TemplateError, collect_sources, render_index, render_template
+from shepard_flock import (
+    LAMBDA_PYTHON,
+    LAMBDA_RUNTIME,
+    POWERTOOLS_LAYER,
+    BundleError,
+    TemplateError,
+    collect_sources,
+    render_index,
+    render_template,
+)
 
 SOURCE = textwrap.dedent(
     """\
@@ -136,3 +145,73 @@ class TestRenderTemplate:
         """A bundle that is not ASCII text ending in a newline is refused."""
         with pytest.raises(TemplateError, match="must be ASCII"):
             render_template(SOURCE, lambda _module: "x = 'h\u00e9'\n")
+
+
+class TestLambdaRuntimeCheck:
+    @pytest.mark.parametrize(
+        ("old", "new"),
+        [
+            ("Runtime: python3.13", "Runtime: python3.12"),
+            ("Runtime: python3.13", "Runtime:   python3.14  "),
+        ],
+    )
+    def test_another_runtime_is_refused(self, old, new):
+        """A Runtime other than LAMBDA_RUNTIME fails the render, naming both."""
+        with pytest.raises(
+            TemplateError, match=r"names the runtime python3\.1[24].*LAMBDA_RUNTIME is python3\.13"
+        ):
+            render_template(SOURCE.replace(old, new), lambda _module: "x = 1\n")
+
+    @pytest.mark.parametrize(
+        "layer",
+        [
+            '"{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.12/latest}}"',
+            "'{{resolve:ssm:/aws/service/powertools/python/arm64/python3.13/latest}}'",
+            "{{resolve:ssm:/aws/service/powertools/python/x86_64/python3.13/3.1.0}}",
+        ],
+    )
+    def test_another_powertools_layer_is_refused(self, layer):
+        """A Powertools layer other than POWERTOOLS_LAYER fails the render, whatever its quoting."""
+        source = SOURCE + f"          Layers:\n            - {layer}\n"
+        with pytest.raises(TemplateError, match="POWERTOOLS_LAYER is"):
+            render_template(source, lambda _module: "x = 1\n")
+
+    def test_the_flock_s_own_layer_passes(self):
+        """The layer the package names renders, quoted as the source template quotes it."""
+        source = SOURCE + f'          Layers:\n            - "{POWERTOOLS_LAYER}"\n'
+        assert POWERTOOLS_LAYER in render_template(source, lambda _module: "x = 1\n")
+
+
+class TestCommandLine:
+    def test_lambda_python_is_printed(self):
+        """`python -m shepard_flock --lambda-python` prints the runtime's version, for the noxfile and CI."""
+        result = subprocess.run(
+            [sys.executable, "-m", "shepard_flock", "--lambda-python"],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        assert result.stdout == f"{LAMBDA_PYTHON}\n"
+        assert f"python{LAMBDA_PYTHON}" == LAMBDA_RUNTIME
+
+    def test_outside_a_checkout_the_paths_must_be_given(self, tmp_path):
+        """Without --source, the command looks for a checkout and says plainly when there is none."""
+        result = subprocess.run(
+            [sys.executable, "-m", "shepard_flock", "--check"],
+            capture_output=True,
+            text=True,
+            check=False,
+            cwd=tmp_path,
+        )
+        assert result.returncode == 2
+        assert "inside a Shepard checkout" in result.stderr
+
+    def test_a_missing_source_is_an_error_not_a_traceback(self, tmp_path):
+        """A --source that does not exist is reported in one line with exit status 2."""
+        command = [sys.executable, "-m", "shepard_flock", "--source", str(tmp_path / "nope.yml")]
+        result = subprocess.run(  # noqa: S603 - a fixed interpreter and program
+            [*command, "--output", str(tmp_path / "out.yml")], capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 2
+        assert result.stderr.startswith("error: ")
+        assert "Traceback" not in result.stderr

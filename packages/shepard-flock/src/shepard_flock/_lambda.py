@@ -1,26 +1,39 @@
-"""What the Lambda service gives a handler: an invocation context and the SQS event shape."""
+"""What the Lambda service gives a handler, emulated: an invocation context and the SQS event shape."""
 
 from __future__ import annotations
 
 import dataclasses
 import time
 import uuid
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-TIMEOUT_SECONDS: Final = 60
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+
+REGION: Final = "us-east-1"
+"""The region a local or test flock answers for."""
+ACCOUNT: Final = "123456789012"
+"""The account a local or test flock answers for."""
+TIMEOUT_SECONDS: Final = 60.0
+"""The invocation timeout a context counts down from unless told otherwise."""
 
 
 @dataclasses.dataclass
 class LambdaContext:
-    """The attributes and method of Lambda's context object that handlers and Powertools read."""
+    """The attributes and method of Lambda's context that handlers and Powertools read.
 
-    function_name: str
-    region: str = "us-east-1"
-    account: str = "123456789012"
-    memory_limit_in_mb: int = 128
+    The remaining time counts down from `timeout_seconds`, unless `remaining_ms` pins it.
+    """
+
+    function_name: str = "shepard-scheduler"
+    region: str = REGION
+    account: str = ACCOUNT
+    memory_limit_in_mb: int = 256
     function_version: str = "$LATEST"
+    timeout_seconds: float = TIMEOUT_SECONDS
+    remaining_ms: int | None = None
     aws_request_id: str = dataclasses.field(default_factory=lambda: str(uuid.uuid4()))
-    _deadline: float = dataclasses.field(default_factory=lambda: time.monotonic() + TIMEOUT_SECONDS)
+    _started: float = dataclasses.field(default_factory=time.monotonic, repr=False)
 
     @property
     def invoked_function_arn(self) -> str:
@@ -39,11 +52,16 @@ class LambdaContext:
 
     def get_remaining_time_in_millis(self) -> int:
         """Return the milliseconds left before the invocation's timeout."""
-        return max(0, int((self._deadline - time.monotonic()) * 1000))
+        if self.remaining_ms is not None:
+            return self.remaining_ms
+        left = self._started + self.timeout_seconds - time.monotonic()
+        return max(0, int(left * 1000))
 
 
-def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> dict[str, Any]:
-    """Return the event an SQS event source mapping hands its function for `messages`."""
+def sqs_event_from_messages(
+    messages: Iterable[Mapping[str, Any]], *, queue_arn: str, region: str | None = None
+) -> dict[str, Any]:
+    """Return the event an SQS event source mapping hands its function for ReceiveMessage's `messages`."""
     return {
         "Records": [
             {
@@ -55,7 +73,7 @@ def sqs_event(messages: list[dict[str, Any]], queue_arn: str, region: str) -> di
                 "md5OfBody": message.get("MD5OfBody", ""),
                 "eventSource": "aws:sqs",
                 "eventSourceARN": queue_arn,
-                "awsRegion": region,
+                "awsRegion": region or queue_arn.split(":")[3],
             }
             for message in messages
         ]

@@ -1,4 +1,4 @@
-"""Finding the generated template and loading the scheduler's two handlers from its inline code."""
+"""Finding the generated template, reading it, and loading the two handlers from its inline code."""
 
 from __future__ import annotations
 
@@ -7,11 +7,15 @@ import textwrap
 from typing import TYPE_CHECKING
 
 import pytest
-from shepard_local._handlers import (
+from shepard_flock import (
+    SOURCE_RELATIVE,
+    TEMPLATE_RELATIVE,
     TEMPLATE_VAR,
     TemplateError,
+    checkout_root,
     find_template,
     handlers_from_template,
+    inline_code,
     load_template,
     packaged_template,
 )
@@ -53,6 +57,34 @@ class TestFindTemplate:
         assert queue["RedrivePolicy"]["deadLetterTargetArn"] == {
             "Fn::GetAtt": ["SchedulerDeadLetterQueue", "Arn"]
         }
+
+    def test_the_packaged_copy_is_the_committed_template(self, template: Path):
+        """The package carries cloudformation/shepard.yml byte for byte: the template is committed once."""
+        assert template.read_bytes() == (checkout_root() / TEMPLATE_RELATIVE).read_bytes()
+
+    def test_the_checkout_is_found_by_its_source_template(self, tmp_path: Path):
+        """The checkout root is the nearest folder holding the source template; elsewhere it is an error."""
+        (tmp_path / SOURCE_RELATIVE).parent.mkdir(parents=True)
+        (tmp_path / SOURCE_RELATIVE).write_text("Resources: {}\n")
+        (tmp_path / "docs").mkdir()
+        assert checkout_root(tmp_path / "docs") == tmp_path.resolve()
+        with pytest.raises(TemplateError, match="inside a Shepard checkout"):
+            checkout_root(tmp_path.parent)
+
+    def test_inline_code_is_the_function_s_index(self, template: Path):
+        """inline_code gives a function's index.py, and names a function that has none."""
+        document = load_template(template)
+        assert "ShepardBundleImporter" in inline_code(document, "ShepardSchedulerFunction")
+        with pytest.raises(TemplateError, match="no Lambda function SchedulerQueue"):
+            inline_code(document, "SchedulerQueue")
+
+    def test_a_file_that_is_not_a_template_is_refused(self, tmp_path: Path):
+        """YAML without Resources, and a missing file, are refused with the file's name."""
+        (tmp_path / "t.yml").write_text("just: text\n")
+        with pytest.raises(TemplateError, match="not a CloudFormation template"):
+            load_template(tmp_path / "t.yml")
+        with pytest.raises(TemplateError, match="cannot read"):
+            load_template(tmp_path / "missing.yml")
 
 
 class TestHandlersFromTemplate:
