@@ -18,6 +18,7 @@ OUTPUT: Final = CLOUDFORMATION_DIR / "shepard.yml"
 TITLES: Final = {
     "shepard_scheduler.s3_events": "the scheduler, turning S3 upload events from SQS into jobs",
     "shepard_scheduler.endpoint": "the batching endpoint, turning a JSON payload into a job",
+    "shepard_scheduler.reconciler": "the reconciler, ending the jobs AWS Batch ended without their worker",
 }
 
 

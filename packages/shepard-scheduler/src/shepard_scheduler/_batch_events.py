@@ -83,6 +83,10 @@ def _environment(detail: Mapping[str, Any]) -> dict[str, str]:
     return found
 
 
+def _mapping(value: object) -> dict[str, Any]:
+    return dict(value) if isinstance(value, dict) else {}
+
+
 def _text(value: object) -> str | None:
     return value if isinstance(value, str) and value.strip() else None
 
@@ -124,8 +128,8 @@ def read_batch_end(event: Mapping[str, Any]) -> BatchEnd:
         raise NotAnEndError(f"Batch job {job_id} names neither an array index nor a job UUID")
     attempts = [a for a in detail.get("attempts") or [] if isinstance(a, dict)]
     last: dict[str, Any] = attempts[-1] if attempts else {}
-    last_container = last.get("container") if isinstance(last.get("container"), dict) else {}
-    job_container = detail.get("container") if isinstance(detail.get("container"), dict) else {}
+    last_container = _mapping(last.get("container"))
+    job_container = _mapping(detail.get("container"))
     exit_code = _exit_code(last_container.get("exitCode"))
     if exit_code is None and attempts:
         exit_code = _exit_code(job_container.get("exitCode"))
