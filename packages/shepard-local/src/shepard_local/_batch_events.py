@@ -50,7 +50,7 @@ def container_exit_code(returncode: int | None) -> int | None:
 def job_state_change(job: BatchJob, *, job_queue_arn: str, region: str, account: str) -> dict[str, Any]:
     """Return the EventBridge event Batch sends when `job` reaches its current status."""
     job_arn = f"arn:aws:batch:{region}:{account}:job/{job.job_id}"
-    attempts = [
+    attempts: list[dict[str, Any]] = [
         {
             "container": {
                 "exitCode": container_exit_code(attempt.exit_code),
@@ -205,20 +205,16 @@ def event_bus_for(  # noqa: PLR0913 - where the rule, the queue and the handler 
     if rule_id is None:
         return None
     cloudformation = session.client("cloudformation", endpoint_url=endpoint)
-    rule = cloudformation.describe_stack_resource(StackName=stack, LogicalResourceId=rule_id)
+    summaries = cloudformation.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    physical = {summary["LogicalResourceId"]: summary["PhysicalResourceId"] for summary in summaries}
     events = session.client("events", endpoint_url=endpoint)
-    pattern = json.loads(
-        events.describe_rule(Name=rule["StackResourceDetail"]["PhysicalResourceId"])["EventPattern"]
-    )
-    function = cloudformation.describe_stack_resource(
-        StackName=stack, LogicalResourceId=handlers.reconciler_id
-    )
+    pattern = json.loads(events.describe_rule(Name=physical[rule_id])["EventPattern"])
     queues = session.client("batch", endpoint_url=endpoint).describe_job_queues(jobQueues=[job_queue])
     queue_arn = queues["jobQueues"][0]["jobQueueArn"]
     bus = BatchEventBus(
         pattern=pattern,
         handler=handlers.reconciler,
-        function_name=function["StackResourceDetail"]["PhysicalResourceId"],
+        function_name=physical[handlers.reconciler_id],
         region=region,
     )
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import Setting
 
-from shepard_local._batch_events import event_bus_for
+from shepard_local._batch_events import BatchEventBus, event_bus_for
 from shepard_local._executor import Executor
 from shepard_local._handlers import TemplateError, handlers_from_template
 from shepard_local._payloads import PayloadResolver
@@ -129,7 +129,8 @@ class Runner:
             region=REGION,
             account=ACCOUNT,
         )
-        self.events, on_end = events or (None, None)
+        self.events: BatchEventBus | None = events[0] if events else None
+        on_end = events[1] if events else None
         self.executor = Executor(
             session.client("batch", endpoint_url=state.aws_endpoint, config=config),
             job_queue=names.job_queue,
