@@ -8,6 +8,7 @@ import pytest
 
 SCHEDULER_FUNCTION = "ShepardSchedulerFunction"
 ENDPOINT_FUNCTION = "ShepardSchedulerFunctionBatchingEndpoint"
+RECONCILER_FUNCTION = "ShepardReconcilerFunction"
 POWERTOOLS_PREFIX = "POWERTOOLS_"
 
 
@@ -28,6 +29,15 @@ class TestEnvironmentContract:
         powertools = {name for name in variables if name.startswith(POWERTOOLS_PREFIX)}
         assert set(variables) - powertools == config.variable_names()
         assert config.variable_names() == sys.modules["shepard_core"].SCHEDULER_SETTINGS
+
+    def test_the_reconciler_gets_exactly_what_its_config_reads(self, template, import_index):
+        """The reconciler's variables are the names its bundled ReconcilerConfig reads, plus Powertools'."""
+        import_index(RECONCILER_FUNCTION)
+        config = sys.modules["shepard_scheduler"].ReconcilerConfig
+        variables = template["Resources"][RECONCILER_FUNCTION]["Properties"]["Environment"]["Variables"]
+        powertools = {name for name in variables if name.startswith(POWERTOOLS_PREFIX)}
+        assert set(variables) - powertools == config.variable_names()
+        assert config.variable_names() == sys.modules["shepard_core"].RECONCILER_SETTINGS
 
     def test_the_job_definition_gives_exactly_what_core_promises_the_worker(self, template, import_index):
         """The job definition sets exactly core's JOB_DEFINITION_VARIABLES, which the worker reads."""

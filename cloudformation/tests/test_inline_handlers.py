@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import inspect
 import json
 import sys
@@ -13,6 +14,7 @@ from shepard_testing import drain_queue, sqs_event_from_messages
 
 SCHEDULER = "ShepardSchedulerFunction"
 ENDPOINT = "ShepardSchedulerFunctionBatchingEndpoint"
+RECONCILER = "ShepardReconcilerFunction"
 
 pytestmark = pytest.mark.usefixtures("require_handlers")
 
@@ -167,10 +169,72 @@ class TestBatchingEndpointFunction:
         assert batch_jobs(flock) == {}
 
 
+def scheduled_array(flock, code_of, size=2):
+    """Schedule `size` uploads as one array with the scheduler's inline code; return the rows by index."""
+    handler, context = code_of(SCHEDULER)
+    s3 = flock.client("s3")
+    for number in range(size):
+        zip_bytes = flock.make_zip({"inputs.txt": json.dumps({"N": str(number), "TAG": "t1"})})
+        s3.put_object(Bucket=flock.outputs["InputsBucket"], Key=f"jobs/{number}.zip", Body=zip_bytes)
+    assert handler({"Records": queued_records(flock)}, context) == {"batchItemFailures": []}
+    return {int(row["SHEPARD_ARRAY_INDEX"]): row for row in rows(flock) if "SHEPARD_ARRAY_INDEX" in row}
+
+
+def cancelled_event(flock, row):
+    """Return the event Batch sends when the row's array child is cancelled before it starts."""
+    batch_job_id = row["SHEPARD_BATCH_JOB_ID"]
+    job_arn = f"arn:aws:batch:us-east-1:123456789012:job/{batch_job_id}"
+    claim = row["SHEPARD_ARRAY_CLAIM"]
+    return {
+        "version": "0",
+        "id": "c8f9c4b5-76e5-d76a-f980-7011e206042b",
+        "detail-type": "Batch Job State Change",
+        "source": "aws.batch",
+        "account": "123456789012",
+        "time": "2026-12-07T16:40:40Z",
+        "region": "us-east-1",
+        "resources": [job_arn],
+        "detail": {
+            "jobArn": job_arn,
+            "jobName": f"shepard-{claim}",
+            "jobId": batch_job_id,
+            "jobQueue": flock.outputs["JobQueue"],
+            "status": "FAILED",
+            "statusReason": "Cancelled with shepard cancel",
+            "attempts": [],
+            "createdAt": 1765125600000,
+            "arrayProperties": {"index": int(batch_job_id.rpartition(":")[2])},
+            "jobDefinition": flock.outputs["JobDefinition"],
+            "container": {"environment": [{"name": "SHEPARD_ARRAY_CLAIM", "value": claim}]},
+        },
+    }
+
+
+class TestReconcilerFunction:
+    def test_a_cancelled_pending_child_fails_with_the_cancel_reason(self, flock, code_of):
+        """The template's reconciler code ends a child Batch cancelled, with the reason and an error zip."""
+        array = scheduled_array(flock, code_of)
+        handler, context = code_of(RECONCILER)
+        answer = handler(cancelled_event(flock, array[1]), context)
+        assert answer["kind"] == "recorded"
+        after = {row["UUID"]: row for row in rows(flock)}
+        assert len(array) == 2
+        assert after[array[1]["UUID"]]["JOB_STATUS"] == "job_failed"
+        assert "Cancelled with shepard cancel" in after[array[1]["UUID"]]["SHEPARD_FAILURE_REASON"]
+        assert after[array[0]["UUID"]]["JOB_STATUS"] == "submitted"
+        keys = flock.client("s3").list_objects_v2(Bucket=flock.outputs["ErrorsBucket"])["Contents"]
+        assert [key["Key"] for key in keys] == [answer["report_key"]]
+        assert answer["report_key"].startswith(f"t1_error@{array[1]['UUID']}_")
+
+
 class TestBundle:
     @pytest.mark.parametrize(
         ("logical_id", "module"),
-        [(SCHEDULER, "shepard_scheduler.s3_events"), (ENDPOINT, "shepard_scheduler.endpoint")],
+        [
+            (SCHEDULER, "shepard_scheduler.s3_events"),
+            (ENDPOINT, "shepard_scheduler.endpoint"),
+            (RECONCILER, "shepard_scheduler.reconciler"),
+        ],
     )
     def test_each_function_exposes_its_own_handler(self, import_index, logical_id, module):
         """Each function's index.py exposes `handler` from its own handler module."""
@@ -229,6 +293,8 @@ class _CallRecorder:
         if (service, operation) == ("s3", "GetObject") and params.get("VersionId"):
             action = "s3:GetObjectVersion"
         resource = f"{params['Bucket']}/{params['Key']}" if service == "s3" else None
+        if (service, operation) == ("dynamodb", "GetItem"):
+            resource = params["Key"]["UUID"]["S"]
         self.calls.add((action, resource))
 
     def actions(self):
@@ -257,13 +323,14 @@ def recorder(monkeypatch):
 def _granted(template, role):
     """Return the role's granted actions with their resources, leaving out what the Lambda service uses.
 
-    Logs (the runtime writes them) and the upload queue (the event source mapping consumes it) are the
-    platform's calls under the function's role, not the code's.
+    Logs (the runtime writes them), the upload queue (the event source mapping consumes it) and the
+    dead-letter queue (Lambda sends events its retries gave up on) are the platform's calls under the
+    function's role, not the code's.
     """
     granted = {}
     for policy in template["Resources"][role]["Properties"]["Policies"]:
         for statement in policy["PolicyDocument"]["Statement"]:
-            if statement["Sid"] in {"Logs", "UploadEvents"}:
+            if statement["Sid"] in {"Logs", "UploadEvents", "DeadLetters"}:
                 continue
             actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
             for action in actions:
@@ -356,3 +423,20 @@ class TestLeastPrivilege:
         assert recorder.actions() == set(_granted(template, "BatchingEndpointRole"))
         [report] = recorder.keys("s3:PutObject")
         assert report.startswith(f"{flock.outputs['ErrorsBucket']}/rejected/api/")
+
+    def test_reconciler_role_grants_exactly_the_calls_its_code_makes(
+        self, flock, code_of, recorder, template
+    ):
+        """Recording an end and repeating it use every grant: manifest reads, row writes, error zips only."""
+        array = scheduled_array(flock, code_of)
+        handler, context = code_of(RECONCILER)
+        event = cancelled_event(flock, array[0])
+        recorder.on = True
+        first, again = handler(event, context), handler(event, context)
+        recorder.on = False
+        assert (first["kind"], again["kind"]) == ("recorded", "left_alone")
+        assert recorder.actions() == set(_granted(template, "ReconcilerRole"))
+        assert all(key.startswith("SHEPARD_ARRAY#") for key in recorder.keys("dynamodb:GetItem"))
+        [report] = recorder.keys("s3:PutObject")
+        assert report == f"{flock.outputs['ErrorsBucket']}/{first['report_key']}"
+        assert fnmatch.fnmatchcase(report, f"{flock.outputs['ErrorsBucket']}/*error@*.zip")

@@ -14,6 +14,7 @@ NOT_MODELED = {
     "AWS::CloudWatch::Alarm",
     "AWS::SNS::TopicPolicy",
     "AWS::SNS::Subscription",
+    "AWS::Lambda::EventInvokeConfig",
 }
 DEFAULT_OFF = {  # conditional resources the defaults leave out
     "BatchInstanceSSHIngress",

@@ -66,7 +66,11 @@ SEED_PARAMETERS = {
     "AllowSSHAccessToCIDRToAllowSSHAccessTo",
     "MakeSubnetsPublic",
 }
-LAMBDAS = ("ShepardSchedulerFunction", "ShepardSchedulerFunctionBatchingEndpoint")
+LAMBDAS = (
+    "ShepardSchedulerFunction",
+    "ShepardSchedulerFunctionBatchingEndpoint",
+    "ShepardReconcilerFunction",
+)
 
 
 def props(template, logical_id):
@@ -142,6 +146,66 @@ class TestResources:
         assert properties["Layers"] == [POWERTOOLS_LAYER]
         assert POWERTOOLS_LAYER.startswith("{{resolve:ssm:/aws/service/powertools/python/x86_64/python3")
         assert set(properties["Code"]) == {"ZipFile"}
+
+    def test_batch_job_ends_of_the_flock_s_queue_go_to_the_reconciler(self, template):
+        """The rule takes Batch's FAILED and SUCCEEDED job changes of the flock's queue to the reconciler."""
+        rule = props(template, "BatchJobEndRule")
+        assert rule["State"] == "ENABLED"
+        assert rule["EventPattern"] == {
+            "source": ["aws.batch"],
+            "detail-type": ["Batch Job State Change"],
+            "detail": {"status": ["FAILED", "SUCCEEDED"], "jobQueue": [{"Ref": "JobQueue"}]},
+        }
+        [target] = rule["Targets"]
+        assert target["Arn"] == {"Fn::GetAtt": ["ShepardReconcilerFunction", "Arn"]}
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+    def test_only_the_rule_may_invoke_the_reconciler(self, template):
+        """EventBridge may invoke the reconciler for this rule alone."""
+        permission = props(template, "ReconcilerInvokePermission")
+        assert permission["Action"] == "lambda:InvokeFunction"
+        assert permission["Principal"] == "events.amazonaws.com"
+        assert permission["FunctionName"] == {"Fn::GetAtt": ["ShepardReconcilerFunction", "Arn"]}
+        assert permission["SourceArn"] == {"Fn::GetAtt": ["BatchJobEndRule", "Arn"]}
+
+    def test_an_event_the_reconciler_keeps_failing_on_lands_in_its_dead_letter_queue(self, template):
+        """Failed invocations are retried twice, then dead-lettered; only the rule may send to the queue."""
+        function = props(template, "ShepardReconcilerFunction")
+        assert function["DeadLetterConfig"] == {
+            "TargetArn": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}
+        }
+        assert function["LoggingConfig"] == {"LogGroup": {"Ref": "ReconcilerLogGroup"}}
+        invoke = props(template, "ReconcilerEventInvokeConfig")
+        assert invoke["FunctionName"] == {"Ref": "ShepardReconcilerFunction"}
+        assert invoke["MaximumRetryAttempts"] == 2
+        [statement] = props(template, "ReconcilerDeadLetterQueuePolicy")["PolicyDocument"]["Statement"]
+        assert statement["Principal"] == {"Service": "events.amazonaws.com"}
+        assert statement["Condition"] == {
+            "ArnEquals": {"aws:SourceArn": {"Fn::GetAtt": ["BatchJobEndRule", "Arn"]}}
+        }
+        alarm = props(template, "ReconcilerDeadLetterQueueAlarm")
+        assert alarm["Dimensions"] == [
+            {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "QueueName"]}}
+        ]
+
+    def test_the_reconciler_may_update_rows_read_manifests_and_write_error_zips_only(self, template):
+        """Its role grants UpdateItem on the table, GetItem on manifest keys, PutObject on error zips."""
+        statements = {
+            statement["Sid"]: statement
+            for policy in props(template, "ReconcilerRole")["Policies"]
+            for statement in policy["PolicyDocument"]["Statement"]
+        }
+        assert set(statements) == {"Logs", "JobRows", "ArrayManifests", "ErrorReports", "DeadLetters"}
+        assert statements["JobRows"]["Action"] == "dynamodb:UpdateItem"
+        assert statements["ArrayManifests"]["Action"] == "dynamodb:GetItem"
+        assert statements["ArrayManifests"]["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SHEPARD_ARRAY#*"]}
+        }
+        assert statements["ErrorReports"]["Action"] == "s3:PutObject"
+        assert statements["ErrorReports"]["Resource"] == {
+            "Fn::Sub": "arn:${AWS::Partition}:s3:::${ErrorsBucket}/*error@*.zip"
+        }
 
     def test_batching_endpoint_url_requires_iam_authentication(self, template):
         """The batching endpoint's function URL accepts only IAM-signed requests."""

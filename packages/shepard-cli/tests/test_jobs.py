@@ -65,6 +65,18 @@ class TestQuery:
         assert rejected.uuid in result.output
         assert "'UUID' is a reserved keyword" in result.output
 
+    def test_a_job_batch_ended_shows_batch_s_reason(self, run, flock):
+        """A failed job whose row holds Batch's reason (the worker never finished it) shows that reason."""
+        row = dataclasses.replace(
+            _put(flock, JobStatus.JOB_FAILED),
+            failure_reason="AWS Batch ended the job (FAILED) on attempt 1: OutOfMemoryError: killed",
+        )
+        flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+        result = run("query", "--status", "failed", "--output", "json")
+        (only,) = json.loads(result.output)
+        assert only["uuid"] == row.uuid
+        assert only["reason"] == row.failure_reason
+
     def test_status_filter_and_json(self, run, flock):
         """--status keeps only matching jobs and --output json prints them for scripts."""
         _put(flock, JobStatus.IN_PROGRESS)

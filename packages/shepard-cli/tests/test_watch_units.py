@@ -181,6 +181,22 @@ class TestSnapshot:
         older = take_snapshot(self._rows(), table="t", now=NOON, filters=WatchFilters()).problems[2]
         assert older.report_key == rejection_report_key("z.zip")
 
+    def test_a_job_batch_ended_shows_batch_s_reason(self):
+        """A job the reconciler failed (Batch cancelled it) is a problem with Batch's reason and exit code."""
+        reason = "AWS Batch ended the job before it started (FAILED): Cancelled with shepard cancel b"
+        row = _row(
+            JobStatus.JOB_FAILED,
+            uuid="b",
+            start_time="2026-05-01T11-59-00Z",
+            finish_time=_iso(_minutes_before_noon(1)),
+            failure_reason=reason,
+            exit_code=137,
+        )
+        [problem] = take_snapshot([row], table="t", now=NOON, filters=WatchFilters()).problems
+        assert problem.reason == reason
+        assert problem.exit_code == 137
+        assert problem.error_zip_key == error_object_name("b", "2026-05-01T11-59-00Z")
+
     def test_json_shape(self):
         """The JSON snapshot holds the documented keys, counts for every group and the problems."""
         document = take_snapshot(

@@ -43,6 +43,24 @@ class TestJobRow:
         assert JobRow.from_item(item) == row
         assert Attr.INPUT_ZIP_VERSION not in _row().to_item()
 
+    def test_a_failure_batch_recorded_round_trips_and_is_the_row_s_reason(self):
+        """Batch's failure reason and the end event it came from survive a round trip and are not inputs."""
+        row = _row(
+            status=JobStatus.JOB_FAILED,
+            failure_reason="AWS Batch ended the job: Host EC2 (instance i-1) terminated.",
+            batch_end="b-1#3",
+            exit_code=137,
+        )
+        item = row.to_item()
+        assert item[Attr.FAILURE_REASON] == {"S": row.failure_reason}
+        assert item[Attr.BATCH_END] == {"S": "b-1#3"}
+        assert is_row_attribute(Attr.FAILURE_REASON)
+        assert is_row_attribute(Attr.BATCH_END)
+        assert JobRow.from_item(item) == row
+        assert row.reason == row.failure_reason
+        assert _row(rejection_reason="bad key").reason == "bad key"
+        assert _row().reason is None
+
     def test_from_item_needs_key_and_status(self):
         """An item without UUID or JOB_STATUS is not a job row."""
         with pytest.raises(ValueError, match="UUID and JOB_STATUS"):

@@ -113,6 +113,16 @@ class TestRenderIndex:
         assert 'File "shepard-bundle/demo_pkg/fails.py", line 2, in boom' in result.stderr
         assert "raise RuntimeError('bundled failure')" in result.stderr
 
+    def test_sources_are_packed_and_unpack_to_the_modules_text(self, demo_package, tmp_path):
+        """The index holds the sources packed, not as plain lines, and they unpack to each module's text."""
+        modules = collect_sources(("demo_pkg",))
+        code = render_index("demo_pkg.handlers", "demo", modules)
+        (tmp_path / "index.py").write_text(code)
+        assert "raise RuntimeError('bundled failure')" not in code
+        result = run_index(tmp_path, "import json; print(json.dumps(index._SOURCES))")
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout) == {module.name: module.text for module in modules}
+
     def test_rendering_is_deterministic_and_ascii(self, demo_package):
         """Rendering the same sources twice gives the same ASCII text."""
         first = render_index("demo_pkg.handlers", "demo", collect_sources(("demo_pkg",)))

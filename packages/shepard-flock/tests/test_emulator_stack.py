@@ -40,7 +40,7 @@ class TestEmulatorCompatible:
             for resource in compatible["Resources"].values()
             if resource["Type"] == "AWS::Lambda::Function"
         ]
-        assert layers == [["arn:layer"], ["arn:layer"]]
+        assert layers == [["arn:layer"]] * 3  # the scheduler, the endpoint and the reconciler
         assert compatible["Resources"]["ComputeEnvironment"]["Properties"]["ServiceRole"] == "arn:role"
         assert "BatchingEndpointFunctionUrl" not in compatible["Outputs"]
         assert set(compatible["Resources"]) == set(template["Resources"])

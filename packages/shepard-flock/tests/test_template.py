@@ -1,4 +1,4 @@
-"""Finding the generated template, reading it, and loading the two handlers from its inline code."""
+"""Finding the generated template, reading it, and loading the handlers from its inline code."""
 
 from __future__ import annotations
 
@@ -92,13 +92,19 @@ class TestHandlersFromTemplate:
     def _isolated(self, isolated_imports):
         """Loading the inline code installs its import hook and modules; keep them out of other tests."""
 
-    def test_the_generated_template_yields_both_handlers(self, template: Path):
-        """The scheduler (behind the event source mapping) and the endpoint load from shepard.yml."""
+    def test_the_generated_template_yields_every_handler(self, template: Path):
+        """The scheduler (SQS-mapped), the endpoint and the reconciler (a rule's target) all load."""
         handlers = handlers_from_template(template)
         assert callable(handlers.s3_events)
         assert callable(handlers.endpoint)
+        assert callable(handlers.reconciler)
+        assert handlers.reconciler_id == "ShepardReconcilerFunction"
+        assert sys.modules[handlers.reconciler.__module__].__name__ == "shepard_scheduler.reconciler"
         assert "shepard.yml" in handlers.source
-        assert "(ShepardSchedulerFunction, ShepardSchedulerFunctionBatchingEndpoint)" in handlers.source
+        assert (
+            "(ShepardSchedulerFunction, ShepardSchedulerFunctionBatchingEndpoint, ShepardReconcilerFunction)"
+            in handlers.source
+        )
 
     def test_the_scheduler_code_that_runs_is_the_template_s(self, template: Path):
         """The loaded scheduler's modules come from the template's inline code, not the installed packages."""
@@ -108,7 +114,7 @@ class TestHandlersFromTemplate:
         assert str(module.__file__).startswith("shepard-bundle/shepard_scheduler/")
 
     def test_a_template_without_a_mapped_function_is_refused(self, tmp_path: Path):
-        """A template that does not inline two functions, one mapped to SQS, is refused with what it found."""
+        """A template without a function mapped to SQS and an endpoint is refused with what it found."""
         template = tmp_path / "t.yml"
         template.write_text(
             textwrap.dedent(
@@ -124,7 +130,7 @@ class TestHandlersFromTemplate:
                 """
             )
         )
-        with pytest.raises(TemplateError, match="two Lambda functions"):
+        with pytest.raises(TemplateError, match="behind an SQS event source mapping"):
             handlers_from_template(template)
 
     def test_a_template_that_is_not_yaml_is_refused(self, tmp_path: Path):

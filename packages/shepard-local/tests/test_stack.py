@@ -60,10 +60,26 @@ class TestCreateStack:
             b["Name"] for b in session.client("s3", endpoint_url=aws_endpoint).list_buckets()["Buckets"]
         }
         assert {names.inputs_bucket, names.outputs_bucket, names.errors_bucket} <= buckets
-        assert stack.of_type("AWS::Lambda::Function") == [
+        assert sorted(stack.of_type("AWS::Lambda::Function")) == [
+            "ShepardReconcilerFunction",
             "ShepardSchedulerFunction",
             "ShepardSchedulerFunctionBatchingEndpoint",
         ]
+
+    def test_the_emulator_holds_the_rule_sending_batch_job_ends_to_the_reconciler(
+        self, created, aws_endpoint: str
+    ):
+        """The rule exists with its queue resolved to the flock's job queue ARN, targeting the reconciler."""
+        stack, session, names = created
+        events = session.client("events", endpoint_url=aws_endpoint)
+        rule = events.describe_rule(Name=stack.resources["BatchJobEndRule"])
+        pattern = json.loads(rule["EventPattern"])
+        queue = session.client("batch", endpoint_url=aws_endpoint).describe_job_queues(
+            jobQueues=[names.job_queue]
+        )["jobQueues"][0]
+        assert pattern["detail"] == {"status": ["FAILED", "SUCCEEDED"], "jobQueue": [queue["jobQueueArn"]]}
+        [target] = events.list_targets_by_rule(Rule=rule["Name"])["Targets"]
+        assert target["Arn"].endswith(f":function:{stack.resources['ShepardReconcilerFunction']}")
 
     def test_what_the_emulator_skips_is_applied_from_the_template(self, created, aws_endpoint: str):
         """The bucket notification, the secret and the TTL exist with the template's values."""

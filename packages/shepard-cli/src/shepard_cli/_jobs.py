@@ -91,7 +91,7 @@ class JobView:
             start_time=row.start_time or row.submit_time,
             input_zip_name=row.input_zip_name or None,
             batch_job_id=row.batch_job_id,
-            reason=row.rejection_reason,
+            reason=row.reason,
             inputs=row.inputs,
         )
 

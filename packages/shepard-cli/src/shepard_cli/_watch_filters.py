@@ -24,6 +24,7 @@ PROJECTED: Final = (
     Attr.INPUT_ZIP_NAME,
     Attr.IS_INVOKED,
     Attr.REJECTION_REASON,
+    Attr.FAILURE_REASON,
     Attr.EXIT_CODE,
     *TAG_SPELLINGS,
 )

@@ -93,7 +93,7 @@ class Problem:
             group=group,
             ended_at=row.finish_time,
             input_zip_name=row.input_zip_name or None,
-            reason=" ".join(row.rejection_reason.split()) if row.rejection_reason else None,
+            reason=" ".join(row.reason.split()) if row.reason else None,
             exit_code=row.exit_code,
             error_zip_key=error_zip,
             report_key=report_key(row) if group is StatusGroup.REJECTED else None,

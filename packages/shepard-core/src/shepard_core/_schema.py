@@ -41,6 +41,11 @@ class Attr:
     """The job's child index in that array (absent for a plain job)."""
     MANIFEST_JOBS: Final = "SHEPARD_MANIFEST_JOBS"
     """On a manifest item: the job UUIDs of one chunk of an array, in child-index order."""
+    FAILURE_REASON: Final = "SHEPARD_FAILURE_REASON"
+    """Why AWS Batch ended a job its worker could not finish: Batch's status reason, the container's."""
+    BATCH_END: Final = "SHEPARD_BATCH_END"
+    """`<Batch job id>#<attempts>` of the Batch end event that gave the row its final status, when the
+    worker could not record one (absent when the worker did)."""
 
 
 _OWN_ATTRIBUTES: Final = frozenset(
@@ -96,6 +101,13 @@ class JobRow:
     array_claim: str | None = None
     array_index: int | None = None
     input_zip_version: str | None = None
+    failure_reason: str | None = None
+    batch_end: str | None = None
+
+    @property
+    def reason(self) -> str | None:
+        """Return why the job did not succeed as the row records it: its rejection or its failure reason."""
+        return self.rejection_reason or self.failure_reason
 
     def to_item(self) -> dict[str, AttributeValue]:
         """Return the row in DynamoDB's low-level attribute-value form (for the client API)."""
@@ -117,6 +129,8 @@ class JobRow:
             Attr.EXIT_CODE: self.exit_code,
             Attr.ARRAY_CLAIM: self.array_claim,
             Attr.ARRAY_INDEX: self.array_index,
+            Attr.FAILURE_REASON: self.failure_reason,
+            Attr.BATCH_END: self.batch_end,
         }
         for name, value in own.items():
             if value is None:
@@ -171,4 +185,6 @@ class JobRow:
             array_claim=text(Attr.ARRAY_CLAIM),
             array_index=number(Attr.ARRAY_INDEX),
             input_zip_version=text(Attr.INPUT_ZIP_VERSION),
+            failure_reason=text(Attr.FAILURE_REASON),
+            batch_end=text(Attr.BATCH_END),
         )

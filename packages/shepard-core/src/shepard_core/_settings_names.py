@@ -76,6 +76,11 @@ SCHEDULER_SETTINGS: Final[frozenset[str]] = frozenset(
 )
 """What each scheduler Lambda reads, all required: the template gives both functions exactly these."""
 
+RECONCILER_SETTINGS: Final[frozenset[str]] = frozenset(
+    {Setting.TABLE_NAME.value, Setting.ERRORS_BUCKET.value, Setting.PROJECT_NAME.value}
+)
+"""What the reconciler Lambda reads, all required: the table, the errors bucket and the flock's name."""
+
 AWS_DEFAULT_REGION: Final = "AWS_DEFAULT_REGION"
 """The region the job definition names, so the worker's clients (and the payload's) find the flock."""
 

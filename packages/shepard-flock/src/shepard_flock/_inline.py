@@ -1,4 +1,4 @@
-"""Load the flock's two Lambda handlers from the inline code of the generated template."""
+"""Load the flock's Lambda handlers from the inline code of the generated template."""
 
 from __future__ import annotations
 
@@ -18,11 +18,15 @@ if TYPE_CHECKING:
 
 @dataclasses.dataclass(frozen=True)
 class Handlers:
-    """The S3-event scheduler and the batching endpoint, and where their code came from."""
+    """The S3-event scheduler, the batching endpoint, the reconciler, and where their code came from."""
 
     s3_events: Callable[[dict[str, Any], Any], Any]
     endpoint: Callable[[dict[str, Any], Any], Any]
     source: str
+    reconciler: Callable[[dict[str, Any], Any], Any] | None = None
+    """The function the template's EventBridge rule sends Batch job ends to (None in a template without)."""
+    reconciler_id: str | None = None
+    """The reconciler's logical id; its rule is the one whose target it is."""
 
 
 def _referenced_resource(value: Any) -> str | None:  # noqa: ANN401 - template values are untyped
@@ -61,7 +65,8 @@ def _load_inline_module(logical_id: str, code: str, template: Path) -> types.Mod
 def handlers_from_template(template: Path) -> Handlers:
     """Return the handlers whose code is inlined in `template` (one `index.py` per Lambda function).
 
-    The scheduler is the function an SQS event source mapping invokes; the endpoint is the other one.
+    The scheduler is the function an SQS event source mapping invokes, the reconciler the one an
+    EventBridge rule targets; the endpoint is the other one.
     """
     resources: dict[str, Any] = load_template(template)["Resources"]
     functions = {
@@ -75,12 +80,20 @@ def handlers_from_template(template: Path) -> Handlers:
         for resource in resources.values()
         if resource.get("Type") == "AWS::Lambda::EventSourceMapping"
     }
+    targeted = {
+        _referenced_resource(target.get("Arn"))
+        for resource in resources.values()
+        if resource.get("Type") == "AWS::Events::Rule"
+        for target in resource.get("Properties", {}).get("Targets", [])
+    }
     scheduler_ids = [logical_id for logical_id in functions if logical_id in mapped]
-    endpoint_ids = [logical_id for logical_id in functions if logical_id not in mapped]
-    if len(scheduler_ids) != 1 or len(endpoint_ids) != 1:
+    reconciler_ids = [logical_id for logical_id in functions if logical_id in targeted]
+    endpoint_ids = [logical_id for logical_id in functions if logical_id not in mapped | targeted]
+    if len(scheduler_ids) != 1 or len(endpoint_ids) != 1 or len(reconciler_ids) > 1:
         raise TemplateError(
-            f"{template} should inline two Lambda functions, one behind an SQS event source mapping; "
-            f"found {sorted(functions)} with {sorted(i for i in mapped if i)} mapped"
+            f"{template} should inline a Lambda function behind an SQS event source mapping, one more and "
+            f"at most one an EventBridge rule targets; found {sorted(functions)} with "
+            f"{sorted(i for i in mapped if i)} mapped and {sorted(i for i in targeted if i)} targeted"
         )
 
     forget_bundled_modules()
@@ -99,5 +112,7 @@ def handlers_from_template(template: Path) -> Handlers:
     return Handlers(
         s3_events=handler_of(scheduler_ids[0]),
         endpoint=handler_of(endpoint_ids[0]),
-        source=f"{template} ({scheduler_ids[0]}, {endpoint_ids[0]})",
+        source=f"{template} ({', '.join([*scheduler_ids, *endpoint_ids, *reconciler_ids])})",
+        reconciler=handler_of(reconciler_ids[0]) if reconciler_ids else None,
+        reconciler_id=reconciler_ids[0] if reconciler_ids else None,
     )

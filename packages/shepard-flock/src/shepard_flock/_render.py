@@ -24,6 +24,7 @@ HEADER: Final = (
 TITLES: Final = {
     "shepard_scheduler.s3_events": "the scheduler, turning S3 upload events from SQS into jobs",
     "shepard_scheduler.endpoint": "the batching endpoint, turning a JSON payload into a job",
+    "shepard_scheduler.reconciler": "the reconciler, ending the jobs AWS Batch ended without their worker",
 }
 """The first docstring line of each entry module's `index.py`."""
 

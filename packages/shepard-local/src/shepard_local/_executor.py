@@ -138,8 +138,12 @@ class Executor:
         runtime_environment: Callable[[BatchJob], dict[str, str]],
         logs: CloudWatchLogsClient | None = None,
         poll_seconds: float = 0.5,
+        on_end: Callable[[BatchJob], None] | None = None,
     ) -> None:
-        """Prepare to run jobs of `job_queue`; nothing runs until `run` is called."""
+        """Prepare to run jobs of `job_queue`; nothing runs until `run` is called.
+
+        `on_end` is told of each job (a plain job or an array child) that ends, as Batch's event says.
+        """
         self._batch = batch
         self._job_queue = job_queue
         self._worker_command = list(worker_command)
@@ -149,6 +153,7 @@ class Executor:
         self._runtime_environment = runtime_environment
         self._logs = logs
         self._poll_seconds = poll_seconds
+        self._on_end = on_end
         self._jobs: dict[str, BatchJob] = {}
         self._pending: queue.Queue[BatchJob | None] = queue.Queue()
         self._definitions: dict[str, dict[str, Any]] = {}
@@ -371,6 +376,8 @@ class Executor:
                 parent = self._parent_of(job)
                 if parent is not None:
                     parent.settle()
+            if self._on_end is not None and job.status in ENDED and not self._stop.is_set():
+                self._on_end(job)
 
     def _run_job(self, job: BatchJob) -> None:
         definition = self._definition(job.job_definition)

@@ -15,11 +15,12 @@ from typing import TYPE_CHECKING, Any, Final
 from shepard_core import Setting
 from shepard_flock import TemplateError, handlers_from_template
 
+from shepard_local._batch_events import BatchEventBus, event_bus_for
 from shepard_local._executor import Executor
 from shepard_local._payloads import PayloadResolver
 from shepard_local._poller import BATCH_SIZE, QueuePoller
 from shepard_local._server import FlockServer, Routes
-from shepard_local._stack import function_environment
+from shepard_local._stack import ACCOUNT, function_environment
 from shepard_local._state import REGION, FlockState
 
 if TYPE_CHECKING:
@@ -118,6 +119,18 @@ class Runner:
             window_seconds=window,
         )
         self.payloads = PayloadResolver(state)
+        events = event_bus_for(
+            self.handlers,
+            template=Path(state.template),
+            session=session,
+            endpoint=state.aws_endpoint,
+            stack=names.stack,
+            job_queue=names.job_queue,
+            region=REGION,
+            account=ACCOUNT,
+        )
+        self.events: BatchEventBus | None = events[0] if events else None
+        on_end = events[1] if events else None
         self.executor = Executor(
             session.client("batch", endpoint_url=state.aws_endpoint, config=config),
             job_queue=names.job_queue,
@@ -127,6 +140,7 @@ class Runner:
             concurrency=concurrency,
             runtime_environment=self.payloads.environment_for,
             logs=session.client("logs", endpoint_url=state.aws_endpoint, config=config),
+            on_end=on_end,
         )
         self.server = FlockServer(
             Routes(
@@ -167,10 +181,13 @@ class Runner:
             "batch_jobs": by_status,
             "submit_job_calls": self.executor.submitted(),
             "arrays": arrays,
+            "batch_events_reconciled": self.events.delivered if self.events else None,
         }
 
     def start(self) -> None:
         """Start every part."""
+        if self.events is not None:
+            self.events.start()
         self.server.start()
         for index in range(POLLERS):
             thread = threading.Thread(target=self.poller.run, name=f"poller-{index}", daemon=True)
@@ -186,6 +203,8 @@ class Runner:
         self.executor.stop()
         for thread in self._threads:
             thread.join(40)
+        if self.events is not None:
+            self.events.stop()
         self.server.stop()
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import TYPE_CHECKING, Final
 
-from shepard_core import SCHEDULER_SETTINGS, Setting
+from shepard_core import RECONCILER_SETTINGS, SCHEDULER_SETTINGS, Setting
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -66,5 +66,32 @@ class SchedulerConfig:
             inputs_bucket=environ[INPUTS_BUCKET].strip(),
             errors_bucket=environ[ERRORS_BUCKET].strip(),
             days_to_keep_failed_launch_indexes=days,
+            project_name=environ[PROJECT_NAME].strip(),
+        )
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class ReconcilerConfig:
+    """Where the reconciler finds job rows and files the error reports of jobs Batch ended."""
+
+    table_name: str
+    errors_bucket: str
+    project_name: str
+
+    @classmethod
+    def variable_names(cls) -> frozenset[str]:
+        """Return the name of every environment variable from_env reads (core's RECONCILER_SETTINGS)."""
+        return RECONCILER_SETTINGS
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> ReconcilerConfig:
+        """Return the config the variables in `environ` describe, or raise ConfigError naming every gap."""
+        names = (TABLE_NAME, ERRORS_BUCKET, PROJECT_NAME)
+        problems = [f"{name} is not set" for name in names if not environ.get(name, "").strip()]
+        if problems:
+            raise ConfigError("the reconciler is misconfigured: " + "; ".join(problems))
+        return cls(
+            table_name=environ[TABLE_NAME].strip(),
+            errors_bucket=environ[ERRORS_BUCKET].strip(),
             project_name=environ[PROJECT_NAME].strip(),
         )
