@@ -6,6 +6,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from shepard_flock import load_template
 from shepard_local._batch_events import (
     BatchEventBus,
     container_exit_code,
@@ -14,7 +15,6 @@ from shepard_local._batch_events import (
     rule_of,
 )
 from shepard_local._executor import Executor
-from shepard_flock import load_template
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -29,7 +29,8 @@ class Attr:
     FINISH_TIME: Final = "SHEPARD_FINISH_TIME"
     REJECTION_REASON: Final = "SHEPARD_REJECTION_REASON"
     FAILURE_REASON: Final = "SHEPARD_FAILURE_REASON"
-    """Why a failed job failed, in one line (the error zip's reason.txt holds the same)."""
+    """Why a failed job failed, in one line: the worker's reason (its error zip's reason.txt holds the
+    same), or Batch's status reason and the container's when Batch ended the job without its worker."""
     ATTEMPT: Final = "SHEPARD_ATTEMPT"
     EXIT_CODE: Final = "SHEPARD_EXIT_CODE"
     INPUT_KEYS: Final = "SHEPARD_INPUT_KEYS"
@@ -41,8 +42,6 @@ class Attr:
     """The job's child index in that array (absent for a plain job)."""
     MANIFEST_JOBS: Final = "SHEPARD_MANIFEST_JOBS"
     """On a manifest item: the job UUIDs of one chunk of an array, in child-index order."""
-    FAILURE_REASON: Final = "SHEPARD_FAILURE_REASON"
-    """Why AWS Batch ended a job its worker could not finish: Batch's status reason, the container's."""
     BATCH_END: Final = "SHEPARD_BATCH_END"
     """`<Batch job id>#<attempts>` of the Batch end event that gave the row its final status, when the
     worker could not record one (absent when the worker did)."""
@@ -101,7 +100,6 @@ class JobRow:
     array_claim: str | None = None
     array_index: int | None = None
     input_zip_version: str | None = None
-    failure_reason: str | None = None
     batch_end: str | None = None
 
     @property
@@ -129,7 +127,6 @@ class JobRow:
             Attr.EXIT_CODE: self.exit_code,
             Attr.ARRAY_CLAIM: self.array_claim,
             Attr.ARRAY_INDEX: self.array_index,
-            Attr.FAILURE_REASON: self.failure_reason,
             Attr.BATCH_END: self.batch_end,
         }
         for name, value in own.items():
@@ -185,6 +182,5 @@ class JobRow:
             array_claim=text(Attr.ARRAY_CLAIM),
             array_index=number(Attr.ARRAY_INDEX),
             input_zip_version=text(Attr.INPUT_ZIP_VERSION),
-            failure_reason=text(Attr.FAILURE_REASON),
             batch_end=text(Attr.BATCH_END),
         )

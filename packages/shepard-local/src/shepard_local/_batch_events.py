@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_flock import Handlers, load_template
+
 from shepard_local._lambda import LambdaContext
 
 if TYPE_CHECKING:
