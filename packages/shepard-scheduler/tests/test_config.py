@@ -6,7 +6,7 @@ from collections.abc import Iterator, Mapping
 
 import pytest
 from shepard_core import SCHEDULER_SETTINGS
-from shepard_scheduler import ConfigError, SchedulerConfig
+from shepard_scheduler import SchedulerConfig, SchedulerConfigError
 
 ENVIRONMENT = {
     "SHEPARD_TABLE_NAME": "jobs",
@@ -59,16 +59,16 @@ class TestSchedulerConfig:
         )
 
     def test_names_every_missing_variable(self):
-        """A ConfigError names each unset or blank variable at once."""
+        """A SchedulerConfigError names each unset or blank variable at once."""
         environ = {**ENVIRONMENT, "SHEPARD_ERRORS_BUCKET": "  "}
         del environ["SHEPARD_PROJECT_NAME"]
-        with pytest.raises(ConfigError) as caught:
+        with pytest.raises(SchedulerConfigError) as caught:
             SchedulerConfig.from_env(environ)
         assert "SHEPARD_ERRORS_BUCKET is not set" in str(caught.value)
         assert "SHEPARD_PROJECT_NAME is not set" in str(caught.value)
 
     @pytest.mark.parametrize(("days", "problem"), [("two", "not a whole number"), ("0", "at least 1")])
     def test_rejects_unusable_days(self, days, problem):
-        """A retention that is not a positive whole number of days is a ConfigError."""
-        with pytest.raises(ConfigError, match=problem):
+        """A retention that is not a positive whole number of days is a SchedulerConfigError."""
+        with pytest.raises(SchedulerConfigError, match=problem):
             SchedulerConfig.from_env({**ENVIRONMENT, "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": days})

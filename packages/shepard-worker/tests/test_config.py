@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from shepard_core import JOB_DEFINITION_VARIABLES, JOB_OVERRIDE_VARIABLES
-from shepard_worker import PASSTHROUGH_VARIABLES, ConfigError, WorkerConfig
+from shepard_worker import PASSTHROUGH_VARIABLES, WorkerConfig, WorkerConfigError
 
 BASE = {
     "SHEPARD_TABLE_NAME": "t",
@@ -133,14 +133,14 @@ class TestWorkerConfig:
     def test_no_uuid_and_no_array_entry_is_refused(self, extra: dict[str, str]) -> None:
         """Without UUID, an array index and a claim token together are the only way to name the job."""
         env = {k: v for k, v in BASE.items() if k != "UUID"}
-        with pytest.raises(ConfigError, match="UUID is not set"):
+        with pytest.raises(WorkerConfigError, match="UUID is not set"):
             WorkerConfig.from_env({**env, **extra})
 
     @pytest.mark.parametrize("name", sorted(set(BASE) - {"UUID"}))
     def test_a_missing_required_variable_is_named(self, name: str) -> None:
-        """A missing required variable raises ConfigError naming it."""
+        """A missing required variable raises WorkerConfigError naming it."""
         env = {k: v for k, v in BASE.items() if k != name}
-        with pytest.raises(ConfigError, match=f"{name} is not set"):
+        with pytest.raises(WorkerConfigError, match=f"{name} is not set"):
             WorkerConfig.from_env(env)
 
     @pytest.mark.parametrize(
@@ -156,6 +156,6 @@ class TestWorkerConfig:
         ],
     )
     def test_a_malformed_value_is_explained(self, name: str, value: str, message: str) -> None:
-        """A malformed value raises ConfigError saying what is expected."""
-        with pytest.raises(ConfigError, match=message):
+        """A malformed value raises WorkerConfigError saying what is expected."""
+        with pytest.raises(WorkerConfigError, match=message):
             WorkerConfig.from_env({**BASE, name: value})

@@ -16,6 +16,12 @@ from shepard_core._arrays import (
     new_claim_token,
     parse_child_job_id,
 )
+from shepard_core._aws_errors import (
+    CONDITION_FAILED_ERROR,
+    CONDITION_FAILED_REASON,
+    TRANSACTION_CANCELLED_ERROR,
+    error_code,
+)
 from shepard_core._inputs import (
     MAX_INPUTS_BYTES,
     MAX_NAME_BYTES,
@@ -102,10 +108,18 @@ from shepard_core._settings_names import (
 )
 from shepard_core._startup_variables import STARTUP_PREFIXES, STARTUP_VARIABLES, is_startup_variable
 from shepard_core._statuses import (
-    FAILURE_STATUSES,
-    SUCCESS_STATUSES,
+    ENDED_GROUPS,
+    GROUP_OF,
+    PROBLEM_GROUPS,
+    RAN_GROUPS,
+    STATUS_WORDS,
     TERMINAL_STATUSES,
     JobStatus,
+    StatusGroup,
+    UnknownStatusWordError,
+    status_choices,
+    statuses_for_words,
+    statuses_of,
 )
 
 __all__ = [
@@ -113,9 +127,12 @@ __all__ = [
     "ARRAY_INDEX_VARIABLE",
     "AWS_DEFAULT_REGION",
     "BATCH_JOB_ID_VARIABLE",
+    "CONDITION_FAILED_ERROR",
+    "CONDITION_FAILED_REASON",
+    "ENDED_GROUPS",
     "ENV_RESERVE_BYTES",
     "ERROR_MARKER",
-    "FAILURE_STATUSES",
+    "GROUP_OF",
     "JOB_DEFINITION_VARIABLES",
     "JOB_ID_NAMESPACE",
     "JOB_OVERRIDE_VARIABLES",
@@ -131,7 +148,9 @@ __all__ = [
     "MIN_ARRAY_SIZE",
     "OUTPUT_MARKER",
     "PARTITION_KEY",
+    "PROBLEM_GROUPS",
     "QUICK_DEPLOY_DIRECTORY",
+    "RAN_GROUPS",
     "REJECTED_PREFIX",
     "RESERVED_KEYWORDS",
     "RESERVED_PREFIX",
@@ -140,9 +159,10 @@ __all__ = [
     "SPECIAL_KEYWORDS",
     "STARTUP_PREFIXES",
     "STARTUP_VARIABLES",
-    "SUCCESS_STATUSES",
+    "STATUS_WORDS",
     "TAG",
     "TERMINAL_STATUSES",
+    "TRANSACTION_CANCELLED_ERROR",
     "TTL_ATTRIBUTE",
     "Attr",
     "DuplicateKeyError",
@@ -168,7 +188,9 @@ __all__ = [
     "RowTooLargeError",
     "Setting",
     "StartupVariableError",
+    "StatusGroup",
     "TooDeeplyNestedError",
+    "UnknownStatusWordError",
     "UnusablePathError",
     "ValueTooLongError",
     "api_rejection_report_key",
@@ -176,6 +198,7 @@ __all__ = [
     "child_job_id",
     "env_string_bytes",
     "env_total_bytes",
+    "error_code",
     "error_object_name",
     "folder_parts",
     "format_start_time",
@@ -202,5 +225,8 @@ __all__ = [
     "row_input_bytes",
     "sanitize_tag",
     "special_value",
+    "status_choices",
+    "statuses_for_words",
+    "statuses_of",
     "ttl_after_days",
 ]

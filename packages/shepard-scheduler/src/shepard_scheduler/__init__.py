@@ -1,7 +1,7 @@
 """Shepard's Lambda handlers: the S3-event scheduler and the batching endpoint, over one scheduling core."""
 
 from shepard_scheduler._aws import AwsClients, aws_clients
-from shepard_scheduler._config import ConfigError, SchedulerConfig
+from shepard_scheduler._config import SchedulerConfig, SchedulerConfigError
 from shepard_scheduler._core import S3ObjectRef, Scheduler
 from shepard_scheduler._outcome import (
     JobInFlightError,
@@ -13,7 +13,6 @@ from shepard_scheduler._outcome import (
 
 __all__ = [
     "AwsClients",
-    "ConfigError",
     "JobInFlightError",
     "MalformedMessageError",
     "Outcome",
@@ -21,6 +20,7 @@ __all__ = [
     "S3ObjectRef",
     "Scheduler",
     "SchedulerConfig",
+    "SchedulerConfigError",
     "SchedulingError",
     "aws_clients",
 ]

@@ -37,7 +37,7 @@ from shepard_zipindex import (
 from shepard_scheduler._batch import Admission, ArraySubmitter, Result
 from shepard_scheduler._claims import ClaimTable
 from shepard_scheduler._outcome import Outcome, OutcomeKind
-from shepard_scheduler._rows import JobTable, text_attribute
+from shepard_scheduler._rows import JobRowCreator, text_attribute
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -141,7 +141,7 @@ class Scheduler:
         self._config = config
         self._s3 = s3_client
         self._batch = batch_client
-        self._table = JobTable(dynamodb_client, config.table_name)
+        self._table = JobRowCreator(dynamodb_client, config.table_name)
         self._submitter = ArraySubmitter(
             config,
             claims=ClaimTable(dynamodb_client, config.table_name),

@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from shepard_worker._errors import ConfigError, ExitCode
+from shepard_worker._errors import ExitCode, WorkerConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -68,7 +68,7 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
 
     try:
         config = WorkerConfig.from_env()
-    except ConfigError as exc:
+    except WorkerConfigError as exc:
         print(f"shepard-worker: {exc}", file=sys.stderr)  # noqa: T201 - the CLI's own message
         return int(exc.exit_code)
     result = run_job(config, stop_event=stop)
