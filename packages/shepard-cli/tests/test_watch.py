@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from shepard_cli import _watch_loop
-from shepard_cli._watch_filters import WatchFilters, scan_request
 from shepard_cli._table_scan import _scan_segment, rows_from_items, scan_items
+from shepard_cli._watch_filters import WatchFilters, scan_request
 from shepard_core import (
     Attr,
     JobRow,
