@@ -94,8 +94,8 @@ class TestParseParameters:
 
 
 class TestProfileFromOutputs:
-    def test_outputs_fill_the_seed_attributes(self):
-        """The template's outputs map onto the seed's profile attributes; missing ones are left out."""
+    def test_outputs_fill_the_original_attributes(self):
+        """The template's outputs map onto the original Shepard's profile attributes; others are left out."""
         profile = profile_from_outputs(
             "s", {"TableName": "t", "BatchingEndpointFunction": "fn", "ECRRepoName": "", "Other": "x"}
         )

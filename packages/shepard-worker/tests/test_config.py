@@ -56,7 +56,7 @@ class TestVariableNames:
 
 
 class TestWorkerConfig:
-    def test_defaults_follow_the_seed(self) -> None:
+    def test_defaults_follow_the_original_shepard(self) -> None:
         """Without optional variables the mounts are /mnt/root, /mnt/efs, /mnt/fsx and Docker runs the tar."""
         config = WorkerConfig.from_env({**BASE, "HOSTNAME": "h"})
         assert config.root_mount == Path("/mnt/root")

@@ -157,7 +157,7 @@ def aws_command(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add the role and endpoint options to a command and hand it an `aws` client factory instead."""
 
     @functools.wraps(func)
-    def wrapper(  # noqa: PLR0913 - the seed's access options
+    def wrapper(  # noqa: PLR0913 - the original Shepard CLI's access options
         *args: Any,  # noqa: ANN401
         account_number: str | None,
         role_to_assume_to_target_account: str | None,
