@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-
 import pytest
 from shepard_core import SCHEDULER_SETTINGS
 from shepard_scheduler import SchedulerConfig, SchedulerConfigError
+from shepard_testing import RecordingEnviron
 
 ENVIRONMENT = {
     "SHEPARD_TABLE_NAME": "jobs",
@@ -17,24 +16,6 @@ ENVIRONMENT = {
     "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": " 7 ",
     "SHEPARD_PROJECT_NAME": "Flock",
 }
-
-
-class RecordingEnviron(Mapping[str, str]):
-    """An environment that remembers every name looked up in it."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = dict(values)
-        self.looked_up: set[str] = set()
-
-    def __getitem__(self, name: str) -> str:
-        self.looked_up.add(name)
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        raise AssertionError("the config must look names up, not list the environment")
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 class TestSchedulerConfig:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from shepard_core import JOB_DEFINITION_VARIABLES, JOB_OVERRIDE_VARIABLES
+from shepard_testing import RecordingEnviron
 from shepard_worker import PASSTHROUGH_VARIABLES, WorkerConfig, WorkerConfigError
 
 BASE = {
@@ -16,24 +16,6 @@ BASE = {
     "SHEPARD_ERRORS_BUCKET": "err",
     "UUID": "6f1d2a52-4c3e-5b8e-9a57-536865706172",
 }
-
-
-class RecordingEnviron(Mapping[str, str]):
-    """An environment that remembers every name looked up in it."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = dict(values)
-        self.looked_up: set[str] = set()
-
-    def __getitem__(self, name: str) -> str:
-        self.looked_up.add(name)
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        raise AssertionError("the config must look names up, not list the environment")
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 class TestVariableNames:

@@ -23,6 +23,7 @@ from shepard_testing._events import (
 )
 from shepard_testing._lambda_context import LambdaContext
 from shepard_testing._moto import BATCH_WITHOUT_DOCKER, MotoServer
+from shepard_testing._recording_environ import RecordingEnviron
 from shepard_testing._resources import (
     FlockResources,
     ResourceNames,
@@ -42,6 +43,7 @@ __all__ = [
     "FlockResources",
     "LambdaContext",
     "MotoServer",
+    "RecordingEnviron",
     "ResourceNames",
     "docker_unavailable_reason",
     "drain_queue",
