@@ -3,12 +3,10 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shepard_core import (
-    MAX_INPUTS_BYTES,
-    RESERVED_KEYWORDS,
+from shepard_core import MAX_INPUTS_BYTES, RESERVED_KEYWORDS, InputsError, parse_inputs
+from shepard_core._inputs import (
     DuplicateKeyError,
     InputsEncodingError,
-    InputsError,
     InputsTooLargeError,
     InvalidJSONError,
     InvalidKeyError,
@@ -17,9 +15,8 @@ from shepard_core import (
     NotAnObjectError,
     NullValueError,
     ReservedKeywordError,
-    is_startup_variable,
-    parse_inputs,
 )
+from shepard_core._startup_variables import is_startup_variable
 
 
 class TestParseInputsAccepts:

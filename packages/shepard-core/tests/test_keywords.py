@@ -1,4 +1,5 @@
-from shepard_core import RESERVED_KEYWORDS, SPECIAL_KEYWORDS, PayloadVariable, is_reserved, special_value
+from shepard_core import RESERVED_KEYWORDS, PayloadVariable, special_value
+from shepard_core._keywords import SPECIAL_KEYWORDS, is_reserved
 
 
 class TestReservedKeywords:

@@ -4,8 +4,8 @@ from shepard_core import (
     RESERVED_KEYWORDS,
     SCHEDULER_SETTINGS,
     Setting,
-    is_reserved,
 )
+from shepard_core._keywords import is_reserved
 
 
 class TestSettingNames:

@@ -8,8 +8,8 @@ from shepard_core import (
     UnknownStatusWordError,
     status_choices,
     statuses_for_words,
-    statuses_of,
 )
+from shepard_core._statuses import statuses_of
 
 
 class TestJobStatus:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from shepard_local import DemoJob, DemoResult, demo_problems
+from shepard_local import demo_problems
+from shepard_local._demo import DemoJob, DemoResult
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -161,7 +161,8 @@ def main() -> None:
             "SHEPARD_PROJECT_NAME": "Bench",
         }
     )
-    from shepard_scheduler import aws_clients, endpoint, s3_events
+    from shepard_scheduler import endpoint, s3_events
+    from shepard_scheduler._aws import aws_clients
     from shepard_scheduler.testing import forget_clients
 
     with MotoServer() as server:

@@ -8,7 +8,8 @@ import os
 
 import pytest
 from shepard_core import MAX_INPUTS_BYTES, api_rejection_report_key
-from shepard_scheduler import aws_clients, endpoint
+from shepard_scheduler import endpoint
+from shepard_scheduler._aws import aws_clients
 
 
 def _call(event, context):

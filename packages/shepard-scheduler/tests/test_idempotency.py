@@ -9,7 +9,10 @@ import time
 
 import pytest
 from shepard_core import JobRow, JobStatus
-from shepard_scheduler import JobInFlightError, OutcomeKind, S3ObjectRef, aws_clients, s3_events
+from shepard_scheduler import s3_events
+from shepard_scheduler._aws import aws_clients
+from shepard_scheduler._core import S3ObjectRef
+from shepard_scheduler._outcome import JobInFlightError, OutcomeKind
 from shepard_scheduler._rows import JobRowCreator
 
 INPUTS = json.dumps({"test": "hello"})

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 from shepard_core import JOB_DEFINITION_VARIABLES, JOB_OVERRIDE_VARIABLES
 from shepard_testing import RecordingEnviron
-from shepard_worker import PASSTHROUGH_VARIABLES, WorkerConfig, WorkerConfigError
+from shepard_worker import WorkerConfig, WorkerConfigError
+from shepard_worker._config import PASSTHROUGH_VARIABLES
 
 BASE = {
     "SHEPARD_TABLE_NAME": "t",

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 from shepard_core import RESERVED_KEYWORDS, Attr, JobStatus
-from shepard_worker import DockerRuntime, ExitCode, run_job
+from shepard_worker import ExitCode, run_job
+from shepard_worker._docker_runtime import DockerRuntime
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from shepard_core import JobStatus
-from shepard_worker import ExitCode, run_job, zip_folder
+from shepard_worker import ExitCode, run_job
 from shepard_worker._tree import remove_tree, tree_size
+from shepard_worker._zipping import zip_folder
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
