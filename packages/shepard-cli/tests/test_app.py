@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from shepard_cli import _app, cli
 
-SEED_COMMANDS = [
+ORIGINAL_COMMANDS = [
     "deploy",
     "batch",
     "batch_via_api",
@@ -104,15 +104,15 @@ def _examples(help_text: str) -> list[str]:
 
 
 class TestCommandNames:
-    def test_every_seed_command_exists_hyphenated(self):
-        """Each seed command is registered under its hyphenated name."""
+    def test_every_original_command_exists_hyphenated(self):
+        """Each command of the original Shepard CLI (ginkgobioworks/shepard) exists, hyphenated."""
         names = _own_commands()
-        for seed in SEED_COMMANDS:
-            assert seed.replace("_", "-") in names
+        for original in ORIGINAL_COMMANDS:
+            assert original.replace("_", "-") in names
 
-    @pytest.mark.parametrize("name", SEED_COMMANDS)
+    @pytest.mark.parametrize("name", ORIGINAL_COMMANDS)
     def test_underscore_alias_runs_the_command(self, run, name):
-        """The seed's underscore spelling of a command runs the same command."""
+        """The original Shepard CLI's underscore spelling of a command runs the same command."""
         alias = run(name, "--help")
         canonical = run(name.replace("_", "-"), "--help")
         assert alias.exit_code == 0
@@ -125,7 +125,7 @@ class TestCommandNames:
         assert "batch_via_api" not in result.output.split("Commands:")[1]
 
     def test_update_is_an_alias_of_check_update(self, run):
-        """The seed's `update` command name reaches check-update."""
+        """The original Shepard CLI's `update` command name reaches check-update."""
         result = run("update", "--help")
         assert "newer shepard-cli" in result.output
 
@@ -137,7 +137,7 @@ class TestCommandNames:
 
 
 class TestHelpExamples:
-    @pytest.mark.parametrize("name", [*SEED_COMMANDS, *NEW_COMMANDS])
+    @pytest.mark.parametrize("name", [*ORIGINAL_COMMANDS, *NEW_COMMANDS])
     def test_help_has_an_example(self, run, name):
         """Every command's --help shows an example invocation."""
         result = run(name, "--help")

@@ -146,8 +146,8 @@ class TestBatchCommand:
         assert result.exit_code == 0, result.output
         assert flock.keys(flock.inputs_bucket) == ["named.zip"]
 
-    def test_options_before_the_command_as_in_the_seed_usage(self, run, flock, tmp_path):
-        """The seed's usage `shepard_cli [OPTIONS] [COMMAND]` works: a command's options may come first."""
+    def test_options_before_the_command_as_in_the_original_usage(self, run, flock, tmp_path):
+        """The original Shepard's usage `shepard_cli [OPTIONS] [COMMAND]` works: command options go first."""
         flock.client("s3").create_bucket(Bucket="other")
         folder = _job(tmp_path / "job", {})
         result = run(

@@ -118,7 +118,7 @@ class TestProfileCommands:
         """`check-profile` says so when no profile is set."""
         assert "No profile is currently set." in run("check_profile").output
 
-    def test_set_profile_with_the_seed_option(self, run, store):
+    def test_set_profile_with_the_original_option(self, run, store):
         """`set_profile` --profile_name makes that profile current."""
         store.save("a", {})
         assert run("set_profile", "--profile_name", "a").exit_code == 0

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from shepard_cli import _watch_loop
+from shepard_cli._table_scan import _scan_segment, rows_from_items, scan_items
 from shepard_cli._watch_filters import WatchFilters, scan_request
-from shepard_cli._watch_scan import _scan_segment, rows_from_items, scan_items
 from shepard_core import (
     Attr,
     JobRow,
@@ -197,13 +197,13 @@ class TestScan:
         items = scan_items(many, scan_request(flock.table, WatchFilters()), segments=4)
         rows, left_out = rows_from_items(items)
         assert len(rows) == 60
-        assert left_out == 0
+        assert left_out == []
         assert all(row.inputs == {} for row in rows)
 
     def test_items_that_are_not_job_rows_are_left_out(self):
         """A manifest is skipped; an item without JOB_STATUS or with an unknown status is left out."""
         items = [MANIFEST, {"UUID": {"S": "x"}, "JOB_STATUS": {"S": "weird"}}, {"UUID": {"S": "y"}}]
-        assert rows_from_items(items) == ([], 2)
+        assert rows_from_items(items) == ([], ["x", "y"])
 
     def test_a_scan_needs_a_segment(self, many, flock):
         """Zero segments is refused."""

@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from rich.console import Console
 from shepard_cli import _watch_loop
-from shepard_cli._status_groups import GROUP_OF, StatusGroup, statuses_of
 from shepard_cli._watch_filters import WatchFilters, parse_since
 from shepard_cli._watch_loop import run_watch, watch_live
 from shepard_cli._watch_render import format_duration, live_view, plain_snapshot, summary_line
@@ -21,6 +20,7 @@ from shepard_cli._watch_snapshot import (
 from shepard_core import (
     JobRow,
     JobStatus,
+    StatusGroup,
     api_rejection_report_key,
     error_object_name,
     format_start_time,
@@ -41,21 +41,6 @@ def _iso(moment: datetime) -> str:
 def _row(status: JobStatus, *, uuid: str = "u", **fields) -> JobRow:
     defaults = {"inputs": {}, "input_zip_name": f"{uuid}.zip", "is_invoked": False, "end_time": 0}
     return JobRow(uuid=uuid, status=status, **(defaults | fields))
-
-
-class TestStatusGroups:
-    def test_every_status_has_a_group(self):
-        """Every JOB_STATUS value maps to one of the five groups."""
-        assert set(GROUP_OF) == set(JobStatus)
-
-    def test_statuses_still_uploading_are_running(self):
-        """A job whose payload ended but whose outputs or logs are still uploading counts as running."""
-        assert statuses_of([StatusGroup.RUNNING]) >= {
-            JobStatus.JOB_COMPLETE_PUSHING_TO_S3,
-            JobStatus.JOB_FAILED_CLEANING_UP_WORKSPACE,
-        }
-        assert statuses_of([StatusGroup.COMPLETE]) == {JobStatus.JOB_COMPLETE}
-        assert statuses_of([StatusGroup.SUBMITTED]) == {JobStatus.NOT_YET_INITIATED, JobStatus.SUBMITTED}
 
 
 class TestSince:

@@ -2,7 +2,6 @@
 
 import pytest
 from shepard_core import (
-    MANIFEST_CHUNK_SIZE,
     MAX_ARRAY_SIZE,
     Attr,
     JobRow,
@@ -17,6 +16,7 @@ from shepard_core import (
     new_claim_token,
     parse_child_job_id,
 )
+from shepard_core._arrays import MANIFEST_CHUNK_SIZE
 
 
 class TestManifest:

@@ -7,31 +7,35 @@ import sys
 
 import pytest
 from shepard_core import (
-    ENV_RESERVE_BYTES,
-    MAX_ENV_STRING_BYTES,
-    MAX_ENV_TOTAL_BYTES,
     MAX_INPUTS_BYTES,
     MAX_ITEM_BYTES,
-    MAX_NAME_BYTES,
     ROW_RESERVE_BYTES,
-    STARTUP_VARIABLES,
-    EnvironmentTooLargeError,
     InputsError,
+    TooDeeplyNestedError,
+    UnusablePathError,
+    folder_parts,
+    input_zip_file_name,
+    parse_inputs,
+)
+from shepard_core._inputs import (
+    MAX_NAME_BYTES,
+    EnvironmentTooLargeError,
     InvalidKeyError,
     InvalidPathValueError,
     NestedValueError,
     NotAnObjectError,
     RowTooLargeError,
     StartupVariableError,
-    TooDeeplyNestedError,
-    UnusablePathError,
     ValueTooLongError,
+)
+from shepard_core._limits import (
+    ENV_RESERVE_BYTES,
+    MAX_ENV_STRING_BYTES,
+    MAX_ENV_TOTAL_BYTES,
     env_total_bytes,
-    folder_parts,
-    input_zip_file_name,
-    parse_inputs,
     row_input_bytes,
 )
+from shepard_core._startup_variables import STARTUP_VARIABLES
 
 
 def _inputs(**values: object) -> bytes:

@@ -3,12 +3,10 @@ import json
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from shepard_core import (
-    MAX_INPUTS_BYTES,
-    RESERVED_KEYWORDS,
+from shepard_core import MAX_INPUTS_BYTES, RESERVED_KEYWORDS, InputsError, parse_inputs
+from shepard_core._inputs import (
     DuplicateKeyError,
     InputsEncodingError,
-    InputsError,
     InputsTooLargeError,
     InvalidJSONError,
     InvalidKeyError,
@@ -17,9 +15,8 @@ from shepard_core import (
     NotAnObjectError,
     NullValueError,
     ReservedKeywordError,
-    is_startup_variable,
-    parse_inputs,
 )
+from shepard_core._startup_variables import is_startup_variable
 
 
 class TestParseInputsAccepts:
@@ -28,8 +25,8 @@ class TestParseInputsAccepts:
         raw = b'{"s": "text", "i": 0, "f": 1.5, "t": true, "n": false}'
         assert parse_inputs(raw) == {"s": "text", "i": "0", "f": "1.5", "t": "True", "n": "False"}
 
-    def test_seed_example(self):
-        """The seed's example inputs.txt parses to its two variables, lowercase keys kept."""
+    def test_original_shepard_example(self):
+        """The original Shepard's example inputs.txt parses to its two variables, lowercase keys kept."""
         raw = (
             b'{\n"test":"this will become the value associated with an environment variable named '
             b'\'test\'",\n"tag":"this_will_become_a_prefix_for_outputs"\n}'

@@ -1,10 +1,11 @@
-from shepard_core import RESERVED_KEYWORDS, SPECIAL_KEYWORDS, PayloadVariable, is_reserved, special_value
+from shepard_core import RESERVED_KEYWORDS, PayloadVariable, special_value
+from shepard_core._keywords import SPECIAL_KEYWORDS, is_reserved
 
 
 class TestReservedKeywords:
-    def test_seed_list_is_reserved(self):
-        """Every reserved keyword the seed documents is reserved."""
-        seed = [
+    def test_original_list_is_reserved(self):
+        """Every reserved keyword the original Shepard (ginkgobioworks/shepard) documents is reserved."""
+        original = [
             "UUID",
             "START_TIME",
             "END_TIME",
@@ -28,7 +29,7 @@ class TestReservedKeywords:
             "ULIMIT_FILENO",
             "IS_INVOKED",
         ]
-        assert set(seed) <= RESERVED_KEYWORDS
+        assert set(original) <= RESERVED_KEYWORDS
 
     def test_every_payload_variable_is_reserved(self):
         """The reserved keywords are exactly the names Shepard sets in the payload's environment."""

@@ -5,20 +5,22 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from shepard_core import (
-    API_REJECTED_PREFIX,
     REJECTED_PREFIX,
-    ErrorObjectName,
     OutputKind,
-    OutputObjectName,
-    RejectionReportName,
     api_rejection_report_key,
     error_object_name,
     format_start_time,
     output_object_name,
     parse_error_object_name,
     parse_output_object_name,
-    parse_rejection_report_key,
     rejection_report_key,
+)
+from shepard_core._naming import (
+    API_REJECTED_PREFIX,
+    ErrorObjectName,
+    OutputObjectName,
+    RejectionReportName,
+    parse_rejection_report_key,
     sanitize_tag,
 )
 

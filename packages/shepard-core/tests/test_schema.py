@@ -1,7 +1,8 @@
 from datetime import UTC, datetime
 
 import pytest
-from shepard_core import Attr, JobRow, JobStatus, is_row_attribute, ttl_after_days
+from shepard_core import Attr, JobRow, JobStatus, ttl_after_days
+from shepard_core._schema import is_row_attribute
 
 
 def _row(**changes):

@@ -4,19 +4,19 @@ from shepard_core import (
     RESERVED_KEYWORDS,
     SCHEDULER_SETTINGS,
     Setting,
-    is_reserved,
 )
+from shepard_core._keywords import is_reserved
 
 
 class TestSettingNames:
-    def test_seed_and_template_spellings(self):
+    def test_original_and_template_spellings(self):
         """The names the template and the local flock already use keep their spelling."""
         assert Setting.TABLE_NAME == "SHEPARD_TABLE_NAME"
         assert Setting.DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES == "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES"
         assert Setting.ALLOW_DOCKER_ACCESS == "ALLOW_DOCKER_ACCESS"
 
     def test_no_job_can_set_a_setting(self):
-        """Every setting but the seed's ALLOW_DOCKER_ACCESS is a reserved name: no input can set it."""
+        """Every setting but the original Shepard's ALLOW_DOCKER_ACCESS is reserved: no input can set it."""
         settable = {setting for setting in Setting if not is_reserved(setting)}
         assert settable == {Setting.ALLOW_DOCKER_ACCESS}
 

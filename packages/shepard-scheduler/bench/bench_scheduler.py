@@ -31,7 +31,7 @@ from shepard_testing import (
 )
 
 TARGET_PER_MINUTE = 300_000
-SEED_CLAIM_PER_MINUTE = 17_500
+ORIGINAL_CLAIM_PER_MINUTE = 17_500
 SUBMIT_JOB_TPS = 50  # AWS Batch SubmitJob, per account and Region; not adjustable
 LAMBDA_FULL_VCPU_MB = 1_769  # Lambda gives one full vCPU at 1,769 MB of memory
 DEFAULT_MEMORY_MB = 256  # the template's LambdaMemorySize default
@@ -161,7 +161,8 @@ def main() -> None:
             "SHEPARD_PROJECT_NAME": "Bench",
         }
     )
-    from shepard_scheduler import aws_clients, endpoint, s3_events
+    from shepard_scheduler import endpoint, s3_events
+    from shepard_scheduler._aws import aws_clients
     from shepard_scheduler.testing import forget_clients
 
     with MotoServer() as server:
@@ -214,7 +215,8 @@ def main() -> None:
         print(
             f"\nQuota-bound ceiling with batches of {largest:,}: {ceiling:,.0f} jobs/minute"
             f" ({ceiling / TARGET_PER_MINUTE:.0f}x the {TARGET_PER_MINUTE:,} goal,"
-            f" {ceiling / SEED_CLAIM_PER_MINUTE:.0f}x the seed's {SEED_CLAIM_PER_MINUTE:,});"
+            f" {ceiling / ORIGINAL_CLAIM_PER_MINUTE:.0f}x the original Shepard's"
+            f" {ORIGINAL_CLAIM_PER_MINUTE:,});"
             f"\none SubmitJob per upload would stop at {SUBMIT_JOB_TPS * 60:,} jobs/minute."
         )
 

@@ -187,7 +187,7 @@ def config() -> Any:
 def make_scheduler(flock: Flock, config: Any) -> Any:
     """Return a factory of Schedulers on the flock, each with its own clients (3 tries each)."""
     from botocore.config import Config
-    from shepard_scheduler import Scheduler
+    from shepard_scheduler._core import Scheduler
 
     def make(**kwargs: Any) -> Any:
         session = boto3.session.Session(region_name="us-east-1")

@@ -8,7 +8,10 @@ import time
 
 import pytest
 from shepard_core import JobStatus, manifest_location, parse_child_job_id
-from shepard_scheduler import OutcomeKind, S3ObjectRef, aws_clients, s3_events
+from shepard_scheduler import s3_events
+from shepard_scheduler._aws import aws_clients
+from shepard_scheduler._core import S3ObjectRef
+from shepard_scheduler._outcome import OutcomeKind
 
 INPUTS = json.dumps({"test": "hello"})
 

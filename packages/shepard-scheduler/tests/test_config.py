@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-
 import pytest
 from shepard_core import SCHEDULER_SETTINGS
-from shepard_scheduler import ConfigError, SchedulerConfig
+from shepard_scheduler import SchedulerConfig, SchedulerConfigError
+from shepard_testing import RecordingEnviron
 
 ENVIRONMENT = {
     "SHEPARD_TABLE_NAME": "jobs",
@@ -17,24 +16,6 @@ ENVIRONMENT = {
     "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": " 7 ",
     "SHEPARD_PROJECT_NAME": "Flock",
 }
-
-
-class RecordingEnviron(Mapping[str, str]):
-    """An environment that remembers every name looked up in it."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = dict(values)
-        self.looked_up: set[str] = set()
-
-    def __getitem__(self, name: str) -> str:
-        self.looked_up.add(name)
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        raise AssertionError("the config must look names up, not list the environment")
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 class TestSchedulerConfig:
@@ -59,16 +40,16 @@ class TestSchedulerConfig:
         )
 
     def test_names_every_missing_variable(self):
-        """A ConfigError names each unset or blank variable at once."""
+        """A SchedulerConfigError names each unset or blank variable at once."""
         environ = {**ENVIRONMENT, "SHEPARD_ERRORS_BUCKET": "  "}
         del environ["SHEPARD_PROJECT_NAME"]
-        with pytest.raises(ConfigError) as caught:
+        with pytest.raises(SchedulerConfigError) as caught:
             SchedulerConfig.from_env(environ)
         assert "SHEPARD_ERRORS_BUCKET is not set" in str(caught.value)
         assert "SHEPARD_PROJECT_NAME is not set" in str(caught.value)
 
     @pytest.mark.parametrize(("days", "problem"), [("two", "not a whole number"), ("0", "at least 1")])
     def test_rejects_unusable_days(self, days, problem):
-        """A retention that is not a positive whole number of days is a ConfigError."""
-        with pytest.raises(ConfigError, match=problem):
+        """A retention that is not a positive whole number of days is a SchedulerConfigError."""
+        with pytest.raises(SchedulerConfigError, match=problem):
             SchedulerConfig.from_env({**ENVIRONMENT, "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": days})

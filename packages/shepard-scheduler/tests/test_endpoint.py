@@ -8,7 +8,8 @@ import os
 
 import pytest
 from shepard_core import MAX_INPUTS_BYTES, api_rejection_report_key
-from shepard_scheduler import aws_clients, endpoint
+from shepard_scheduler import endpoint
+from shepard_scheduler._aws import aws_clients
 
 
 def _call(event, context):
@@ -19,7 +20,7 @@ def _call(event, context):
 class TestScheduleRequest:
     def test_inputs_object_becomes_one_submitted_job(self, flock, context, events):
         """A direct invocation with an inputs object answers 200 with the job's UUID and Batch job id."""
-        # GIVEN the seed's batch_via_api payload
+        # GIVEN the original Shepard CLI's batch_via_api payload
         payload = events.load("endpoint_inputs")
         # WHEN the endpoint is invoked with it
         status, body = _call(payload, context)

@@ -6,7 +6,8 @@ import json
 import os
 
 from shepard_core import api_rejection_report_key, job_id_for_api_request, parse_child_job_id
-from shepard_scheduler import aws_clients, endpoint
+from shepard_scheduler import endpoint
+from shepard_scheduler._aws import aws_clients
 from shepard_scheduler._request_list import split_job_list
 
 

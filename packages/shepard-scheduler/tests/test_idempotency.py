@@ -9,8 +9,11 @@ import time
 
 import pytest
 from shepard_core import JobRow, JobStatus
-from shepard_scheduler import JobInFlightError, OutcomeKind, S3ObjectRef, aws_clients, s3_events
-from shepard_scheduler._rows import JobTable
+from shepard_scheduler import s3_events
+from shepard_scheduler._aws import aws_clients
+from shepard_scheduler._core import S3ObjectRef
+from shepard_scheduler._outcome import JobInFlightError, OutcomeKind
+from shepard_scheduler._rows import JobRowCreator
 
 INPUTS = json.dumps({"test": "hello"})
 
@@ -30,7 +33,7 @@ def _interrupted_row(flock, ref, *, lease_until_ms):
         is_invoked=False,
         end_time=int(time.time()) + 86400,
     )
-    assert JobTable(flock.dynamodb, "shepard-jobs").create(row, lease_until_ms=lease_until_ms) is None
+    assert JobRowCreator(flock.dynamodb, "shepard-jobs").create(row, lease_until_ms=lease_until_ms) is None
 
 
 class TestConcurrentDelivery:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 from aws_lambda_powertools.utilities.data_classes import SQSRecord
-from shepard_scheduler import MalformedMessageError
 from shepard_scheduler._notifications import read_notices
+from shepard_scheduler._outcome import MalformedMessageError
 
 
 def _record(events, body):

@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 from shepard_core import Attr, JobStatus, error_object_name
-from shepard_scheduler import ReconcileKind, Reconciler, ReconcilerConfig, aws_clients, reconciler, s3_events
+from shepard_scheduler import ReconcilerConfig, reconciler, s3_events
+from shepard_scheduler._aws import aws_clients
+from shepard_scheduler._reconcile import ReconcileKind, Reconciler
 from shepard_testing import ResourceNames
 
 NAMES = ResourceNames()

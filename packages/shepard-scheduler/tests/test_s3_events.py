@@ -315,10 +315,10 @@ class TestMixedBatches:
         assert len(rows) == 2
 
     def test_missing_configuration_fails_the_invocation(self, flock, context, events, monkeypatch):
-        """Without its environment variables the handler raises a ConfigError naming each one."""
-        from shepard_scheduler import ConfigError
+        """Without its environment variables the handler raises a SchedulerConfigError naming each one."""
+        from shepard_scheduler import SchedulerConfigError
 
         monkeypatch.delenv("SHEPARD_JOB_QUEUE")
         monkeypatch.setenv("SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES", "soon")
-        with pytest.raises(ConfigError, match=r"SHEPARD_JOB_QUEUE is not set; .*'soon'"):
+        with pytest.raises(SchedulerConfigError, match=r"SHEPARD_JOB_QUEUE is not set; .*'soon'"):
             s3_events.handler(events.sqs(events.load("s3_test_event")), context)

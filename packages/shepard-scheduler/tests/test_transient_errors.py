@@ -6,7 +6,10 @@ import json
 import os
 import time
 
-from shepard_scheduler import OutcomeKind, S3ObjectRef, aws_clients, s3_events
+from shepard_scheduler import s3_events
+from shepard_scheduler._aws import aws_clients
+from shepard_scheduler._core import S3ObjectRef
+from shepard_scheduler._outcome import OutcomeKind
 
 INPUTS = json.dumps({"test": "hello"})
 

@@ -112,7 +112,7 @@ class _Discard:
 def child_zip(endpoint: str, source: Path, scratch: Path, level: int) -> dict[str, float]:
     """Zip the files into a sink that drops the bytes: the compression side of the output path alone."""
     del endpoint, scratch
-    from shepard_worker import zip_folder
+    from shepard_worker._zipping import zip_folder
 
     sink = _Discard()
     started = time.monotonic()

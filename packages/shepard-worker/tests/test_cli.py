@@ -11,7 +11,8 @@ import time
 
 import pytest
 from shepard_core import Attr, JobStatus, error_object_name
-from shepard_worker import ExitCode, main
+from shepard_worker import ExitCode
+from shepard_worker._cli import main
 
 WORKER = [sys.executable, "-m", "shepard_worker"]
 

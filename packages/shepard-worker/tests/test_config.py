@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 import pytest
 from shepard_core import JOB_DEFINITION_VARIABLES, JOB_OVERRIDE_VARIABLES
-from shepard_worker import PASSTHROUGH_VARIABLES, ConfigError, WorkerConfig
+from shepard_testing import RecordingEnviron
+from shepard_worker import WorkerConfig, WorkerConfigError
+from shepard_worker._config import PASSTHROUGH_VARIABLES
 
 BASE = {
     "SHEPARD_TABLE_NAME": "t",
@@ -16,24 +17,6 @@ BASE = {
     "SHEPARD_ERRORS_BUCKET": "err",
     "UUID": "6f1d2a52-4c3e-5b8e-9a57-536865706172",
 }
-
-
-class RecordingEnviron(Mapping[str, str]):
-    """An environment that remembers every name looked up in it."""
-
-    def __init__(self, values: Mapping[str, str]) -> None:
-        self._values = dict(values)
-        self.looked_up: set[str] = set()
-
-    def __getitem__(self, name: str) -> str:
-        self.looked_up.add(name)
-        return self._values[name]
-
-    def __iter__(self) -> Iterator[str]:
-        raise AssertionError("the config must look names up, not list the environment")
-
-    def __len__(self) -> int:
-        return len(self._values)
 
 
 class TestVariableNames:
@@ -56,7 +39,7 @@ class TestVariableNames:
 
 
 class TestWorkerConfig:
-    def test_defaults_follow_the_seed(self) -> None:
+    def test_defaults_follow_the_original_shepard(self) -> None:
         """Without optional variables the mounts are /mnt/root, /mnt/efs, /mnt/fsx and Docker runs the tar."""
         config = WorkerConfig.from_env({**BASE, "HOSTNAME": "h"})
         assert config.root_mount == Path("/mnt/root")
@@ -130,7 +113,7 @@ class TestWorkerConfig:
     @pytest.mark.parametrize("raw", ["0", "-5", "many", "4194305"])
     def test_a_bad_pids_limit_is_a_config_error(self, raw: str) -> None:
         """SHEPARD_PIDS_LIMIT must be a whole number from 1 to the kernel's largest pid_max."""
-        with pytest.raises(ConfigError, match="SHEPARD_PIDS_LIMIT"):
+        with pytest.raises(WorkerConfigError, match="SHEPARD_PIDS_LIMIT"):
             WorkerConfig.from_env({**BASE, "SHEPARD_PIDS_LIMIT": raw})
 
     def test_an_array_child_needs_no_uuid(self) -> None:
@@ -146,14 +129,14 @@ class TestWorkerConfig:
     def test_no_uuid_and_no_array_entry_is_refused(self, extra: dict[str, str]) -> None:
         """Without UUID, an array index and a claim token together are the only way to name the job."""
         env = {k: v for k, v in BASE.items() if k != "UUID"}
-        with pytest.raises(ConfigError, match="UUID is not set"):
+        with pytest.raises(WorkerConfigError, match="UUID is not set"):
             WorkerConfig.from_env({**env, **extra})
 
     @pytest.mark.parametrize("name", sorted(set(BASE) - {"UUID"}))
     def test_a_missing_required_variable_is_named(self, name: str) -> None:
-        """A missing required variable raises ConfigError naming it."""
+        """A missing required variable raises WorkerConfigError naming it."""
         env = {k: v for k, v in BASE.items() if k != name}
-        with pytest.raises(ConfigError, match=f"{name} is not set"):
+        with pytest.raises(WorkerConfigError, match=f"{name} is not set"):
             WorkerConfig.from_env(env)
 
     @pytest.mark.parametrize(
@@ -169,6 +152,6 @@ class TestWorkerConfig:
         ],
     )
     def test_a_malformed_value_is_explained(self, name: str, value: str, message: str) -> None:
-        """A malformed value raises ConfigError saying what is expected."""
-        with pytest.raises(ConfigError, match=message):
+        """A malformed value raises WorkerConfigError saying what is expected."""
+        with pytest.raises(WorkerConfigError, match=message):
             WorkerConfig.from_env({**BASE, name: value})

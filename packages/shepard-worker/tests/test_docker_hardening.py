@@ -14,7 +14,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 from shepard_core import Attr, JobStatus
-from shepard_worker import DockerRuntime, ExitCode, run_job
+from shepard_worker import ExitCode, run_job
+from shepard_worker._docker_runtime import DockerRuntime
 from shepard_worker._payload_limits import PayloadLimits
 
 if TYPE_CHECKING:

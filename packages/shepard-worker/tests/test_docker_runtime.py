@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 from shepard_core import RESERVED_KEYWORDS, Attr, JobStatus
-from shepard_worker import DockerRuntime, ExitCode, run_job
+from shepard_worker import ExitCode, run_job
+from shepard_worker._docker_runtime import DockerRuntime
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -125,14 +126,14 @@ class TestDockerRuntime:
     def test_every_reserved_variable_has_its_documented_value_inside_the_container(
         self, flock, payload_image, file_systems: str
     ) -> None:
-        """Inside the container every reserved variable holds its seed value; EFS/Lustre ones only when on."""
+        """In the container each reserved variable holds the original Shepard's value; EFS/Lustre if on."""
         # GIVEN a job from an S3 upload, with EFS and Lustre both off or both on
         flock.schedule(inputs={"MODE": "reserved", "alpha": "one"})
         # WHEN the payload image runs it
         result = run_in_docker(
             flock, payload_image, USES_EFS=file_systems, USES_LUSTRE=file_systems, ULIMIT_FILENO="4096"
         )
-        # THEN the variables are exactly core's payload variables, the seed's with the seed's values
+        # THEN the variables are exactly core's payload variables, the original Shepard's with its values
         assert result.exit_code == ExitCode.OK, result.reason
         row = flock.job()
         env = dict(line.split("=", 1) for line in read_output(flock, result, "env.txt").splitlines())

@@ -42,7 +42,7 @@ def _schedule_versioned(flock, data: bytes) -> str:
 
 
 class TestSuccessfulJob:
-    def test_outputs_are_zipped_under_the_seed_name_and_the_row_finishes(self, flock) -> None:
+    def test_outputs_are_zipped_under_the_original_name_and_the_row_finishes(self, flock) -> None:
         """A payload exiting 0 gets its root outputs uploaded as result@<UUID>_<START_TIME>_root.zip."""
         # GIVEN a quick-deploy payload that writes an output file and echoes its inputs
         flock.quick_deploy("qd", {"run.sh": 'echo "hi $test"\nprintf data > "$ROOT_OUTPUT_NAME/out.txt"\n'})
@@ -65,7 +65,7 @@ class TestSuccessfulJob:
         assert flock.keys(flock.ERRORS) == []
 
     def test_the_payload_sees_its_inputs_and_every_reserved_variable(self, flock) -> None:
-        """The payload's environment holds the user's inputs and the seed's reserved variables."""
+        """The payload's environment holds the user's inputs and the original Shepard's reserved variables."""
         flock.quick_deploy("qd", {"run.sh": DUMP_ENV})
         flock.schedule(inputs={"alpha": "one", "QUICK_DEPLOY_DIRECTORY": "qd"})
         scheduled_ttl = flock.job().end_time

@@ -15,8 +15,9 @@ from typing import TYPE_CHECKING
 
 import pytest
 from shepard_core import JobStatus
-from shepard_worker import ExitCode, run_job, zip_folder
+from shepard_worker import ExitCode, run_job
 from shepard_worker._tree import remove_tree, tree_size
+from shepard_worker._zipping import zip_folder
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -73,7 +74,7 @@ def _drop_file_override() -> None:
 def _zip_unprivileged(folder: Path, target: Path) -> subprocess.CompletedProcess[str]:
     """Zip `folder` into `target` in a process that cannot override file permissions (even as root)."""
     code = (
-        "import sys\nfrom pathlib import Path\nfrom shepard_worker import zip_folder\n"
+        "import sys\nfrom pathlib import Path\nfrom shepard_worker._zipping import zip_folder\n"
         "with open(sys.argv[2], 'wb') as f:\n    zip_folder(Path(sys.argv[1]), f)\n"
     )
     return subprocess.run(  # noqa: S603 - a fixed argument list

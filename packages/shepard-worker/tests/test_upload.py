@@ -6,7 +6,7 @@ import os
 
 import pytest
 from botocore.exceptions import ClientError
-from shepard_worker import upload_stream
+from shepard_worker._upload import upload_stream
 
 MIB = 1024 * 1024
 

@@ -9,7 +9,7 @@ import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
-from shepard_worker import zip_folder
+from shepard_worker._zipping import zip_folder
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -61,7 +61,8 @@ def _missing_local_extra(exc: ImportError | None) -> click.Command:
 class ShepardGroup(click.Group):
     """A group whose commands come from the registry, imported only when one runs or shows its help.
 
-    It also accepts the seed's underscore spellings and turns known failures into one line.
+    It also accepts the underscore spellings of the original Shepard CLI (ginkgobioworks/shepard)
+    and turns known failures into one line.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:  # noqa: ANN401
@@ -126,8 +127,8 @@ class ShepardGroup(click.Group):
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         """Parse the group's options; a command's options given before the command are moved after it.
 
-        The seed's usage is `shepard_cli [OPTIONS] [COMMAND]`, so older scripts may put a command's
-        options (`--s3_bucket_to_upload_to B batch`) before the command's name.
+        The original Shepard CLI's usage is `shepard_cli [OPTIONS] [COMMAND]`, so older scripts may put a
+        command's options (`--s3_bucket_to_upload_to B batch`) before the command's name.
         """
         return super().parse_args(ctx, self._command_options_after_command(ctx, args))
 

@@ -15,6 +15,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from pathlib import Path
 
+    from shepard_core import JobStatus
+
     from shepard_cli._aws import Aws
 
 
@@ -89,6 +91,32 @@ OUTPUT_OPTION: Final = click.option(
     help="json: machine-readable output for scripts.",
 )
 
+STATUS_OPTION: Final = click.option(
+    "--status",
+    "statuses",
+    multiple=True,
+    metavar="STATUS",
+    help="Only jobs with this status (repeatable): a group - submitted (waiting for AWS Batch), "
+    "running (including uploading outputs or logs), complete, failed (ran and failed), rejected "
+    "(refused before running; not part of failed) - or active (submitted and running), finished "
+    "(complete, failed and rejected), or one JOB_STATUS value.",
+)
+"""The one `--status` option of every command that lists jobs: the same words select the same jobs."""
+
+
+def parse_status_filter(words: tuple[str, ...]) -> frozenset[JobStatus] | None:
+    """Return the statuses the `--status` words select (None: all), or raise CliError for unknown ones."""
+    if not words:
+        return None
+    from shepard_core import UnknownStatusWordError, status_choices, statuses_for_words
+
+    try:
+        return statuses_for_words(words)
+    except UnknownStatusWordError as exc:
+        choices = ", ".join(repr(word) for word in status_choices())
+        raise CliError(f"unknown status {exc.word!r}", f"Choose from {choices}") from None
+
+
 _AWS_OPTIONS: Final = (
     click.option(
         "--account-number", "--account_number", "account_number", help="AWS account number of the flock."
@@ -129,7 +157,7 @@ def aws_command(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add the role and endpoint options to a command and hand it an `aws` client factory instead."""
 
     @functools.wraps(func)
-    def wrapper(  # noqa: PLR0913 - the seed's access options
+    def wrapper(  # noqa: PLR0913 - the original Shepard CLI's access options
         *args: Any,  # noqa: ANN401
         account_number: str | None,
         role_to_assume_to_target_account: str | None,

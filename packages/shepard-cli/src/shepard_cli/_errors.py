@@ -34,9 +34,10 @@ def explain(exc: BaseException) -> str | None:  # noqa: PLR0911 - one return per
     import botocore.exceptions as bce
 
     if isinstance(exc, bce.ClientError):
-        error = exc.response.get("Error", {})
-        code = str(error.get("Code", "Unknown"))
-        message = str(error.get("Message", "")).rstrip(".")
+        from shepard_core import error_code
+
+        code = error_code(exc) or "Unknown"
+        message = str(exc.response.get("Error", {}).get("Message", "")).rstrip(".")
         operation = exc.operation_name
         hint = _CLIENT_ERROR_HINTS.get(code, "check your options, profile and permissions")
         return f"AWS refused {operation}: {code}: {message or 'no message'}. {hint[0].upper()}{hint[1:]}"

@@ -8,9 +8,6 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import (
-    FAILURE_STATUSES,
-    MANIFEST_KEY_PREFIX,
-    SUCCESS_STATUSES,
     TERMINAL_STATUSES,
     Attr,
     JobRow,
@@ -27,22 +24,15 @@ from shepard_cli._rejections import (
     report_location,
     report_reason,
 )
+from shepard_cli._table_scan import job_scan_request, scan_job_rows
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterator
+    from collections.abc import Callable
 
     from mypy_boto3_batch import BatchClient
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
-
-STATUS_GROUPS: Final[dict[str, frozenset[JobStatus]]] = {
-    "active": frozenset(JobStatus) - TERMINAL_STATUSES,
-    "succeeded": SUCCESS_STATUSES,
-    "failed": FAILURE_STATUSES,
-    "finished": TERMINAL_STATUSES,
-}
-"""Names that stand for several statuses in `query --status`."""
 
 BATCH_TERMINAL: Final = frozenset({"SUCCEEDED", "FAILED"})
 BATCH_QUEUED: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
@@ -50,24 +40,6 @@ BATCH_QUEUED: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 DEFAULT_LOG_GROUP: Final = "/aws/batch/job"
 HTTP_OK: Final = 200
 HTTP_SERVER_ERROR: Final = 500
-
-
-def parse_status_filter(values: tuple[str, ...]) -> frozenset[JobStatus] | None:
-    """Return the statuses the `--status` values select (None: all), or raise CliError for unknown ones."""
-    if not values:
-        return None
-    selected: set[JobStatus] = set()
-    known = {status.value.lower(): status for status in JobStatus}
-    for value in values:
-        wanted = value.strip().lower()
-        if wanted in STATUS_GROUPS:
-            selected |= STATUS_GROUPS[wanted]
-        elif wanted in known:
-            selected.add(known[wanted])
-        else:
-            choices = ", ".join([*STATUS_GROUPS, *(repr(s.value) for s in JobStatus)])
-            raise CliError(f"unknown status {value!r}", f"Choose from {choices}")
-    return frozenset(selected)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -100,43 +72,6 @@ class JobView:
         return dataclasses.asdict(self)
 
 
-def scan_rows(
-    dynamodb: DynamoDBClient,
-    table: str,
-    statuses: frozenset[JobStatus] | None = None,
-    skipped: list[str] | None = None,
-) -> Iterator[JobRow]:
-    """Yield the table's job rows, only those with one of `statuses` when given (filtered by DynamoDB).
-
-    Array manifests are never yielded (DynamoDB filters them out). Other items that are not job rows
-    are left out too; their UUIDs go to `skipped` when it is given.
-    """
-    names: dict[str, str] = {"#uuid": Attr.UUID}
-    values: dict[str, Any] = {":manifest": {"S": MANIFEST_KEY_PREFIX}}
-    condition = "NOT begins_with(#uuid, :manifest)"
-    if statuses is not None:
-        wanted = {f":s{i}": {"S": status.value} for i, status in enumerate(sorted(statuses))}
-        names["#status"] = Attr.JOB_STATUS
-        values |= wanted
-        condition += f" AND #status IN ({', '.join(wanted)})"
-    kwargs: dict[str, Any] = {
-        "TableName": table,
-        "FilterExpression": condition,
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }
-    paginator = dynamodb.get_paginator("scan")
-    for page in paginator.paginate(**kwargs):
-        for item in page.get("Items", []):
-            if is_manifest_key(str(item.get(Attr.UUID, {}).get("S", ""))):
-                continue
-            try:
-                yield JobRow.from_item(item)  # type: ignore[arg-type]
-            except ValueError:
-                if skipped is not None:
-                    skipped.append(str(item.get(Attr.UUID, {}).get("S", "?")))
-
-
 def list_jobs(  # noqa: PLR0913 - the clients, the table, the filter and what was left out
     dynamodb: DynamoDBClient,
     table: str,
@@ -150,7 +85,10 @@ def list_jobs(  # noqa: PLR0913 - the clients, the table, the filter and what wa
 
     The UUIDs of items that are not job rows go to `skipped` when it is given.
     """
-    views = [JobView.from_row(row) for row in scan_rows(dynamodb, table, statuses, skipped)]
+    rows, others = scan_job_rows(dynamodb, job_scan_request(table, statuses=statuses))
+    if skipped is not None:
+        skipped += others
+    views = [JobView.from_row(row) for row in rows]
     if s3 is not None and errors_bucket and (statuses is None or JobStatus.REJECTED in statuses):
         by_zip = {v.input_zip_name: i for i, v in enumerate(views) if v.input_zip_name}
         by_uuid = {v.uuid: i for i, v in enumerate(views)}

@@ -134,4 +134,4 @@ COMMANDS: Final = (
 BY_NAME: Final = {entry.name: entry for entry in COMMANDS}
 
 ALIASES: Final = {"update": "check-update"}
-"""Names the seed used for a command that now has another name."""
+"""Names the original Shepard CLI (ginkgobioworks/shepard) used for a command that now has another name."""

@@ -48,7 +48,7 @@ class Settings:
                 return _checked_endpoint(value, source)
         return None
 
-    def aws(  # noqa: PLR0913 - one argument per access option of the seed
+    def aws(  # noqa: PLR0913 - one argument per access option of the original Shepard CLI
         self,
         *,
         endpoint_url: str | None = None,

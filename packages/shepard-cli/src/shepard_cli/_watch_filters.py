@@ -5,11 +5,14 @@ from __future__ import annotations
 import dataclasses
 import re
 from datetime import UTC, datetime, timedelta
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import MANIFEST_KEY_PREFIX, Attr, format_start_time
+from shepard_core import Attr, format_start_time
 
-from shepard_cli._status_groups import StatusGroup, statuses_of
+from shepard_cli._table_scan import attribute_aliases, job_scan_request
+
+if TYPE_CHECKING:
+    from shepard_core import JobStatus
 
 TAG_SPELLINGS: Final = ("TAG", "Tag", "tag")
 """The spellings of the TAG input a watcher reads: a projection names attributes exactly, and TAG may
@@ -66,8 +69,10 @@ class WatchFilters:
     tag: str | None = None
     prefix: str | None = None
     """Start of the input zip's key."""
-    groups: frozenset[StatusGroup] = frozenset()
-    """Only rows in these groups; empty means every group."""
+    status_words: tuple[str, ...] = ()
+    """The `--status` words as given (lower case), to show what is in view."""
+    statuses: frozenset[JobStatus] | None = None
+    """Only rows with one of these statuses (what `status_words` select); None means every status."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the filters as a JSON-ready dict (unset ones as null)."""
@@ -75,7 +80,7 @@ class WatchFilters:
             "since": iso_moment(self.since) if self.since else None,
             "tag": self.tag,
             "prefix": self.prefix,
-            "status": sorted(self.groups) or None,
+            "status": list(self.status_words) or None,
         }
 
     def describe(self) -> str:
@@ -87,8 +92,8 @@ class WatchFilters:
             parts.append(f"tag {self.tag}")
         if self.prefix:
             parts.append(f"zip key {self.prefix}*")
-        if self.groups:
-            parts.append("status " + "/".join(sorted(self.groups)))
+        if self.status_words:
+            parts.append("status " + "/".join(self.status_words))
         return ", ".join(parts) or "all jobs"
 
 
@@ -97,18 +102,9 @@ def scan_request(table: str, filters: WatchFilters) -> dict[str, Any]:
 
     Array manifest items and other items without JOB_STATUS are filtered out by DynamoDB.
     """
-    names = {f"#a{i}": name for i, name in enumerate(PROJECTED)}
-    alias = {name: key for key, name in names.items()}
-    values: dict[str, dict[str, str]] = {":manifest": {"S": MANIFEST_KEY_PREFIX}}
-    conditions = [
-        f"NOT begins_with({alias[Attr.UUID]}, :manifest)",
-        f"attribute_exists({alias[Attr.JOB_STATUS]})",
-    ]
-    if filters.groups:
-        statuses = sorted(statuses_of(filters.groups))
-        values |= {f":s{i}": {"S": status.value} for i, status in enumerate(statuses)}
-        keys = ", ".join(f":s{i}" for i in range(len(statuses)))
-        conditions.append(f"{alias[Attr.JOB_STATUS]} IN ({keys})")
+    alias = attribute_aliases(PROJECTED)
+    values: dict[str, dict[str, str]] = {}
+    conditions = []
     if filters.tag is not None:
         values[":tag"] = {"S": filters.tag}
         conditions.append("(" + " OR ".join(f"{alias[t]} = :tag" for t in TAG_SPELLINGS) + ")")
@@ -126,10 +122,11 @@ def scan_request(table: str, filters: WatchFilters) -> dict[str, Any]:
             f" OR (attribute_not_exists({submit}) AND attribute_not_exists({start})"
             f" AND (attribute_not_exists({finish}) OR {finish} >= :since_iso)))"
         )
-    return {
-        "TableName": table,
-        "ProjectionExpression": ", ".join(names),
-        "FilterExpression": " AND ".join(conditions),
-        "ExpressionAttributeNames": names,
-        "ExpressionAttributeValues": values,
-    }
+    return job_scan_request(
+        table,
+        statuses=filters.statuses,
+        projected=PROJECTED,
+        conditions=tuple(conditions),
+        values=values,
+        require_status=True,
+    )

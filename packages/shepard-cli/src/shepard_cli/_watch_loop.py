@@ -6,8 +6,8 @@ import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
+from shepard_cli._table_scan import DEFAULT_SEGMENTS, scan_job_rows
 from shepard_cli._watch_filters import scan_request
-from shepard_cli._watch_scan import DEFAULT_SEGMENTS, rows_from_items, scan_items
 from shepard_cli._watch_snapshot import take_snapshot
 
 if TYPE_CHECKING:
@@ -40,8 +40,7 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
 ) -> Snapshot:
     """Scan the table once (in parallel, projected and filtered) and return what it shows."""
     began = time.perf_counter()
-    items = scan_items(dynamodb, scan_request(table, filters), segments=segments)
-    rows, left_out = rows_from_items(items)
+    rows, left_out = scan_job_rows(dynamodb, scan_request(table, filters), segments=segments)
     return take_snapshot(
         rows,
         table=table,
@@ -49,7 +48,7 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
         filters=filters,
         problems_shown=problems_shown,
         errors_bucket=errors_bucket,
-        left_out=left_out,
+        left_out=len(left_out),
         scan_seconds=time.perf_counter() - began,
     )
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC
 from typing import TYPE_CHECKING, Final
 
-from shepard_cli._status_groups import StatusGroup
+from shepard_core import StatusGroup
+
 from shepard_cli._watch_snapshot import RATE_WINDOW
 
 if TYPE_CHECKING:

@@ -6,10 +6,19 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import TAG, JobRow, error_object_name, special_value
+from shepard_core import (
+    ENDED_GROUPS,
+    GROUP_OF,
+    PROBLEM_GROUPS,
+    RAN_GROUPS,
+    TAG,
+    JobRow,
+    StatusGroup,
+    error_object_name,
+    special_value,
+)
 
 from shepard_cli._rejections import report_key
-from shepard_cli._status_groups import ENDED_GROUPS, GROUP_OF, PROBLEM_GROUPS, RAN_GROUPS, StatusGroup
 from shepard_cli._watch_filters import iso_moment
 
 if TYPE_CHECKING:

@@ -7,7 +7,7 @@ from typing import Final
 
 
 class PayloadVariable(enum.StrEnum):
-    """A variable Shepard sets in every payload's environment (PATH: the runtime's own); see the seed.
+    """A variable set in every payload's environment, as the original Shepard does (PATH: the runtime's).
 
     The EFS_* and LUSTRE_* names are set only when the flock has that file system, ULIMIT_FILENO only
     when the flock sets a limit.

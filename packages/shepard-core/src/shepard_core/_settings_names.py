@@ -32,7 +32,7 @@ class Setting(enum.StrEnum):
     PROJECT_NAME = "SHEPARD_PROJECT_NAME"
     """The flock's name, for logs and metrics (scheduler and worker)."""
     ALLOW_DOCKER_ACCESS = "ALLOW_DOCKER_ACCESS"
-    """Whether the payload container gets the host's Docker socket (worker; the seed's spelling)."""
+    """Whether the payload gets the host's Docker socket (worker; the original Shepard's spelling)."""
     RUNTIME = "SHEPARD_RUNTIME"
     """`docker` (default) or `process`: how the worker runs the payload."""
     PAYLOAD_IMAGE = "SHEPARD_PAYLOAD_IMAGE"

@@ -2,16 +2,12 @@
 
 from shepard_local._commands import local
 from shepard_local._control import LOCAL_CREDENTIALS, local_session
-from shepard_local._demo import DemoJob, DemoResult, demo_problems, run_demo, summary_lines
-from shepard_local._state import FlockNames, FlockState, default_local_dir
+from shepard_local._demo import demo_problems, run_demo, summary_lines
+from shepard_local._state import FlockState
 
 __all__ = [
     "LOCAL_CREDENTIALS",
-    "DemoJob",
-    "DemoResult",
-    "FlockNames",
     "FlockState",
-    "default_local_dir",
     "demo_problems",
     "local",
     "local_session",

@@ -7,6 +7,7 @@ import time
 from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import ClientError
+from shepard_core import error_code
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -29,7 +30,7 @@ def _create_if_absent(create: Callable[[], object]) -> None:
     try:
         create()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "ResourceAlreadyExistsException":
+        if error_code(exc) != "ResourceAlreadyExistsException":
             raise
 
 

@@ -369,7 +369,7 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
       shepard local quick-deploy examples/hello-quick-deploy/hello
     """
     from shepard_local._control import local_session
-    from shepard_local._quick_deploy import QuickDeployError, upload_folder
+    from shepard_local._quick_deploy import QuickDeployFolderError, upload_folder
 
     directory = (directory or default_local_dir()).absolute()
     state = FlockState.load(directory)
@@ -378,7 +378,7 @@ def quick_deploy(directory: Path | None, folder: Path, name: str | None) -> None
     s3 = local_session().client("s3", endpoint_url=state.aws_endpoint)
     try:
         prefix, count = upload_folder(s3, state.names.quick_deploy_bucket, folder, name)
-    except QuickDeployError as exc:
+    except QuickDeployFolderError as exc:
         raise click.ClickException(str(exc)) from None
     files = "1 file" if count == 1 else f"{count} files"
     click.echo(

@@ -7,7 +7,15 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import BotoCoreError, ClientError
-from shepard_core import Attr, JobStatus, manifest_chunks
+from shepard_core import (
+    CONDITION_FAILED_ERROR,
+    CONDITION_FAILED_REASON,
+    TRANSACTION_CANCELLED_ERROR,
+    Attr,
+    JobStatus,
+    error_code,
+    manifest_chunks,
+)
 
 from shepard_scheduler._rows import LEASE, text_attribute
 
@@ -32,9 +40,7 @@ MAX_TRIES: Final = 6
 """How often a transaction cancelled for a reason other than a failed condition (a conflicting
 concurrent write, throttling) or a BatchWriteItem with unprocessed items is tried in all."""
 
-_CONDITION_FAILED: Final = "ConditionalCheckFailed"
 _NO_REASON: Final = frozenset({"None", ""})
-_CANCELLED: Final = "TransactionCanceledException"
 
 
 class ClaimError(Exception):
@@ -125,7 +131,7 @@ class ClaimTable:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if error_code(exc) == CONDITION_FAILED_ERROR:
                 found: Any = exc.response.get("Item", {})
                 return dict(found)
             raise
@@ -239,16 +245,19 @@ class ClaimTable:
                     self._client.transact_write_items(TransactItems=[op for _, op in remaining])
                     break
                 except ClientError as exc:
-                    if exc.response.get("Error", {}).get("Code") != _CANCELLED:
+                    if error_code(exc) != TRANSACTION_CANCELLED_ERROR:
                         raise
                     reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
                 if len(reasons) != len(remaining):
                     raise ClaimError(f"a cancelled transaction gave {len(reasons)} reasons") from None
-                failed = {i for i, reason in enumerate(reasons) if reason.get("Code") == _CONDITION_FAILED}
+                failed = {
+                    i for i, reason in enumerate(reasons) if reason.get("Code") == CONDITION_FAILED_REASON
+                }
                 for i in failed:
                     refused[remaining[i][0]] = dict(reasons[i].get("Item", {}))
                 if any(
-                    reason.get("Code", "None") not in {*_NO_REASON, _CONDITION_FAILED} for reason in reasons
+                    reason.get("Code", "None") not in {*_NO_REASON, CONDITION_FAILED_REASON}
+                    for reason in reasons
                 ):
                     tries += 1
                     if tries >= MAX_TRIES:

@@ -19,8 +19,12 @@ DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES: Final = Setting.DAYS_TO_KEEP_FAILED_LAUNCH_I
 PROJECT_NAME: Final = Setting.PROJECT_NAME.value
 
 
-class ConfigError(ValueError):
+class SchedulerConfigError(ValueError):
     """The environment lacks a setting the scheduler needs, or holds an unusable one."""
+
+
+class ReconcilerConfigError(ValueError):
+    """The reconciler's environment is missing a setting it needs."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -42,7 +46,7 @@ class SchedulerConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> SchedulerConfig:
-        """Return the config the variables in `environ` describe, or raise ConfigError naming every gap."""
+        """Return the config `environ` describes, or raise SchedulerConfigError naming every gap."""
         names = (TABLE_NAME, JOB_QUEUE, JOB_DEFINITION, INPUTS_BUCKET, ERRORS_BUCKET, PROJECT_NAME)
         problems = [f"{name} is not set" for name in names if not environ.get(name, "").strip()]
         raw_days = environ.get(DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES, "").strip()
@@ -58,7 +62,7 @@ class SchedulerConfig:
                 if days < 1:
                     problems.append(f"{DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES} is {days}; it must be at least 1")
         if problems:
-            raise ConfigError("the scheduler is misconfigured: " + "; ".join(problems))
+            raise SchedulerConfigError("the scheduler is misconfigured: " + "; ".join(problems))
         return cls(
             table_name=environ[TABLE_NAME].strip(),
             job_queue=environ[JOB_QUEUE].strip(),
@@ -85,11 +89,11 @@ class ReconcilerConfig:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> ReconcilerConfig:
-        """Return the config the variables in `environ` describe, or raise ConfigError naming every gap."""
+        """Return the config `environ` describes, or raise ReconcilerConfigError naming every gap."""
         names = (TABLE_NAME, ERRORS_BUCKET, PROJECT_NAME)
         problems = [f"{name} is not set" for name in names if not environ.get(name, "").strip()]
         if problems:
-            raise ConfigError("the reconciler is misconfigured: " + "; ".join(problems))
+            raise ReconcilerConfigError("the reconciler is misconfigured: " + "; ".join(problems))
         return cls(
             table_name=environ[TABLE_NAME].strip(),
             errors_bucket=environ[ERRORS_BUCKET].strip(),

@@ -34,10 +34,10 @@ from shepard_zipindex import (
     ZipIndexError,
 )
 
-from shepard_scheduler._batch import Admission, ArraySubmitter, Result
+from shepard_scheduler._array_submitter import Admission, ArraySubmitter, Result
 from shepard_scheduler._claims import ClaimTable
 from shepard_scheduler._outcome import Outcome, OutcomeKind
-from shepard_scheduler._rows import JobTable, text_attribute
+from shepard_scheduler._rows import JobRowCreator, text_attribute
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -70,7 +70,7 @@ def _per_request(job_ids: Sequence[str], results: dict[str, Result]) -> list[Res
                 kind=OutcomeKind.DUPLICATE,
                 job_id=job_id,
                 batch_job_id=result.batch_job_id,
-                reason="the same job appears earlier in this batch",
+                reason="the same job appears earlier in this request",
             )
         seen.add(job_id)
         ordered.append(result)
@@ -141,7 +141,7 @@ class Scheduler:
         self._config = config
         self._s3 = s3_client
         self._batch = batch_client
-        self._table = JobTable(dynamodb_client, config.table_name)
+        self._table = JobRowCreator(dynamodb_client, config.table_name)
         self._submitter = ArraySubmitter(
             config,
             claims=ClaimTable(dynamodb_client, config.table_name),

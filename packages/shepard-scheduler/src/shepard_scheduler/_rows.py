@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Final
 
 from botocore.exceptions import ClientError
-from shepard_core import Attr, JobRow
+from shepard_core import CONDITION_FAILED_ERROR, Attr, JobRow, error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -16,11 +16,9 @@ if TYPE_CHECKING:
 LEASE: Final = Attr.SUBMIT_LEASE_UNTIL
 """Epoch milliseconds until which one invocation alone may claim and submit the row's job."""
 
-_CONDITION_FAILED: Final = "ConditionalCheckFailedException"
-
 
 def _condition_failed(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED
+    return error_code(exc) == CONDITION_FAILED_ERROR
 
 
 def _old_item(exc: ClientError) -> Item:
@@ -37,7 +35,7 @@ def text_attribute(item: Item, name: str) -> str | None:
     return None if found is None else str(found)
 
 
-class JobTable:
+class JobRowCreator:
     """The job table, seen from the scheduler: every write is conditional, so retries are safe."""
 
     def __init__(self, client: DynamoDBClient, table_name: str) -> None:

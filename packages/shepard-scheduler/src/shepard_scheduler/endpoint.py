@@ -11,10 +11,10 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 from botocore.exceptions import BotoCoreError, ClientError
-from shepard_core import JobStatus, TooDeeplyNestedError, job_id_for_api_request
+from shepard_core import JobStatus, TooDeeplyNestedError, error_code, job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
-from shepard_scheduler._config import ConfigError, SchedulerConfig
+from shepard_scheduler._config import SchedulerConfig, SchedulerConfigError
 from shepard_scheduler._core import Scheduler, api_job_id
 from shepard_scheduler._observability import Tally, log_outcome, logger
 from shepard_scheduler._outcome import JobInFlightError, OutcomeKind
@@ -71,9 +71,8 @@ def _response(status: int, body: dict[str, object]) -> dict[str, Any]:
     return {"statusCode": status, "headers": dict(_HEADERS), "body": json.dumps(body)}
 
 
-def _error_code(exc: Exception) -> str:
-    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else ""
-    return code or type(exc).__name__
+def _error_name(exc: Exception) -> str:
+    return error_code(exc) or type(exc).__name__
 
 
 def _schedule(
@@ -99,7 +98,7 @@ def _schedule(
         return _response(
             500,
             {
-                "error": _error_code(exc),
+                "error": _error_name(exc),
                 "message": f"the job could not be scheduled now ({exc}); retry the request",
             },
         )
@@ -148,7 +147,7 @@ def _schedule_list(
             tally.count_failure()
             logger.error("job not scheduled", exc_info=result, extra={"job_id": job_id, "position": position})
             failures.append(
-                {"position": position, "uuid": job_id, "error": _error_code(result), "message": str(result)}
+                {"position": position, "uuid": job_id, "error": _error_name(result), "message": str(result)}
             )
             continue
         tally.count(result)
@@ -195,7 +194,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:  # noqa: ANN4
     started = time.time()
     try:
         config = SchedulerConfig.from_env(os.environ)
-    except ConfigError as exc:
+    except SchedulerConfigError as exc:
         logger.exception("endpoint misconfigured")
         return _response(500, {"error": "ConfigError", "message": str(exc)})
     clients = aws_clients(os.environ)

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from shepard_scheduler._batch import Result
+    from shepard_scheduler._array_submitter import Result
 
 
 def _pending_refs(

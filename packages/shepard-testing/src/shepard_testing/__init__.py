@@ -27,6 +27,7 @@ from shepard_testing._events import (
     sqs_record,
 )
 from shepard_testing._moto import BATCH_WITHOUT_DOCKER, MotoServer
+from shepard_testing._recording_environ import RecordingEnviron
 from shepard_testing._resources import (
     FlockResources,
     ResourceNames,
@@ -46,6 +47,7 @@ __all__ = [
     "FlockResources",
     "LambdaContext",
     "MotoServer",
+    "RecordingEnviron",
     "ResourceNames",
     "docker_unavailable_reason",
     "drain_queue",

@@ -9,7 +9,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING
 
-from shepard_worker._errors import ConfigError, ExitCode
+from shepard_worker._errors import ExitCode, WorkerConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -67,10 +67,10 @@ def _run(args: argparse.Namespace, stop: threading.Event) -> int:
 
     try:
         config = WorkerConfig.from_env()
-    except ConfigError as exc:
+    except WorkerConfigError as exc:
         from shepard_worker._log_safety import safe_log_text
 
-        print(safe_log_text(f"shepard-worker: {exc}"), file=sys.stderr)  # noqa: T201 - the CLI's message
+        print(safe_log_text(f"shepard-worker: {exc}"), file=sys.stderr)  # noqa: T201 - the CLI's own message
         return int(exc.exit_code)
     result = run_job(config, stop_event=stop)
     return int(result.exit_code)

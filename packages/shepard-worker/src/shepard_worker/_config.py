@@ -19,7 +19,7 @@ from shepard_core import (
     is_valid_batch_job_name,
 )
 
-from shepard_worker._errors import ConfigError
+from shepard_worker._errors import WorkerConfigError
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -85,13 +85,13 @@ def _flag(env: Mapping[str, str], name: str) -> bool:
         return True
     if raw in _FALSE:
         return False
-    raise ConfigError(f"{name} must be True or False, not {env[name]!r}")
+    raise WorkerConfigError(f"{name} must be True or False, not {env[name]!r}")
 
 
 def _required(env: Mapping[str, str], name: str) -> str:
     value = env.get(name, "").strip()
     if not value:
-        raise ConfigError(f"{name} is not set; the job definition (or the job's overrides) must set it")
+        raise WorkerConfigError(f"{name} is not set; the job definition (or the job's overrides) must set it")
     return value
 
 
@@ -107,9 +107,9 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxi
     try:
         value = int(raw)
     except ValueError:
-        raise ConfigError(f"{name} must be a whole number, not {raw!r}") from None
+        raise WorkerConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if not minimum <= value <= maximum:
-        raise ConfigError(f"{name} must be between {minimum} and {maximum}, not {value}")
+        raise WorkerConfigError(f"{name} must be between {minimum} and {maximum}, not {value}")
     return value
 
 
@@ -175,11 +175,11 @@ class WorkerConfig:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> WorkerConfig:
-        """Read the configuration from `env` (default: the process environment), or raise ConfigError."""
+        """Read the configuration from `env` (default: os.environ), or raise WorkerConfigError."""
         env = os.environ if env is None else env
         runtime = env.get(Setting.RUNTIME, "docker").strip().lower() or "docker"
         if runtime not in {"docker", "process"}:
-            raise ConfigError(f"{Setting.RUNTIME} must be 'docker' or 'process', not {runtime!r}")
+            raise WorkerConfigError(f"{Setting.RUNTIME} must be 'docker' or 'process', not {runtime!r}")
         raw_index = env.get(ARRAY_INDEX_VARIABLE, "").strip()
         ulimit = env.get(PayloadVariable.ULIMIT_FILENO, "").strip()
         return cls(
@@ -233,10 +233,12 @@ class WorkerConfig:
         """Refuse a worker that names no job, and a UUID that could not be a directory name."""
         if not self.job_uuid:
             if self.array_index is None or self.array_claim is None:
-                raise ConfigError(
+                raise WorkerConfigError(
                     f"{PayloadVariable.UUID} is not set (nor {ARRAY_INDEX_VARIABLE} with "
                     f"{Setting.ARRAY_CLAIM.value}); the job's overrides must name its job"
                 )
             return
         if not is_valid_batch_job_name(self.job_uuid):
-            raise ConfigError(f"UUID {self.job_uuid!r} is not a job id (1-128 letters, digits, '-' or '_')")
+            raise WorkerConfigError(
+                f"UUID {self.job_uuid!r} is not a job id (1-128 letters, digits, '-' or '_')"
+            )

@@ -248,7 +248,7 @@ class DockerRuntime(Runtime):
         return self._client_or_none
 
     def read_only_path(self, mount: Path) -> Path:
-        """Return `<mount>/read_only`, where the whole mount is bound read-only (the seed's paths)."""
+        """Return `<mount>/read_only`, the whole mount bound read-only (the original Shepard's paths)."""
         return mount / READ_ONLY_DIR_NAME
 
     def image_id(self, stop: threading.Event | None = None) -> str:

@@ -17,7 +17,8 @@ if TYPE_CHECKING:
     from shepard_worker._workspace import Workspace
 
 READ_ONLY_DIR_NAME: Final = "read_only"
-"""The seed's read-only views: `/mnt/efs/read_only`, `/mnt/fsx/read_only` (under the mounts)."""
+"""The read-only views of the original Shepard (ginkgobioworks/shepard): `/mnt/efs/read_only`,
+`/mnt/fsx/read_only` (under the mounts)."""
 
 _ENV_NAME: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _SECRET_NAME: Final = re.compile(r"SECRET|TOKEN|PASSW|CREDENTIAL|PRIVATE|KEY|AUTH", re.IGNORECASE)

@@ -26,7 +26,7 @@ class WorkerError(Exception):
     exit_code: ExitCode = ExitCode.INTERNAL_ERROR
 
 
-class ConfigError(WorkerError):
+class WorkerConfigError(WorkerError):
     """The worker's environment (job definition or overrides) is missing or malformed."""
 
     exit_code = ExitCode.CONFIG_ERROR
@@ -78,7 +78,7 @@ class SecretNameError(StagingError):
     """A secret's key is not a plain file name, so it cannot become a file in the secrets folder."""
 
 
-class QuickDeployError(StagingError):
+class QuickDeployStagingError(StagingError):
     """QUICK_DEPLOY_DIRECTORY names no usable folder in the quick-deploy bucket."""
 
 

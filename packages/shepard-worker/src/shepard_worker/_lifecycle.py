@@ -32,7 +32,7 @@ from shepard_worker._staging import (
     staged_zip_name,
     write_secrets,
 )
-from shepard_worker._table import JobTable
+from shepard_worker._table import AttemptRow
 from shepard_worker._workspace import Workspace
 
 if TYPE_CHECKING:
@@ -174,7 +174,7 @@ class _Job:
         self.worker_log = worker_log
         self.echo = echo
         self.metrics = metrics
-        self.table = JobTable(
+        self.table = AttemptRow(
             dynamodb,
             config.table_name,
             config.job_uuid,

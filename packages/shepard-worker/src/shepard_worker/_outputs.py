@@ -47,7 +47,7 @@ def upload_outputs(  # noqa: PLR0913 - the names of the zips need the job's part
     compress_level: int,
     sizes: list[int] | None = None,
 ) -> list[str]:
-    """Zip and upload every non-empty output folder under the seed's names; return the keys written.
+    """Zip and upload each non-empty output folder under the original Shepard's names; return the keys.
 
     Each uploaded zip's size in bytes is appended to `sizes` when given.
     """

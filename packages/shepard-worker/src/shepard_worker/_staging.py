@@ -10,9 +10,9 @@ import os
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
-from shepard_core import UnusablePathError, folder_parts, input_zip_file_name
+from shepard_core import UnusablePathError, error_code, folder_parts, input_zip_file_name
 
-from shepard_worker._errors import QuickDeployError, SecretNameError, StagingError
+from shepard_worker._errors import QuickDeployStagingError, SecretNameError, StagingError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -25,10 +25,6 @@ log = logging.getLogger(__name__)
 
 SECRETS_DIR_NAME = "secrets"
 RUN_SCRIPT = "run.sh"
-
-
-def _error_code(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Code", ""))
 
 
 def staged_zip_name(key: str) -> str:
@@ -69,7 +65,7 @@ def download_input_zip(  # noqa: PLR0913 - the object, where it goes, and the st
     try:
         s3.download_file(bucket, key, str(target), ExtraArgs=extra, Callback=_progress(check))
     except ClientError as exc:
-        raise StagingError(f"could not download the input zip {source}: {_error_code(exc) or exc}") from None
+        raise StagingError(f"could not download the input zip {source}: {error_code(exc) or exc}") from None
     except OSError as exc:
         raise StagingError(f"could not write the input zip to {target}: {exc}") from None
     log.info("input zip %s -> %s", source, target)
@@ -77,11 +73,11 @@ def download_input_zip(  # noqa: PLR0913 - the object, where it goes, and the st
 
 
 def _relative_parts(path: str, what: str) -> tuple[str, ...]:
-    """Return the parts of a relative path (core's `folder_parts`), or raise QuickDeployError."""
+    """Return the parts of a relative path (core's `folder_parts`), or raise QuickDeployStagingError."""
     try:
         return folder_parts(path, what)
     except UnusablePathError as exc:
-        raise QuickDeployError(str(exc)) from None
+        raise QuickDeployStagingError(str(exc)) from None
 
 
 def fetch_quick_deploy(
@@ -97,7 +93,7 @@ def fetch_quick_deploy(
     is called before each file and as data arrives; whatever it raises abandons the download.
     """
     if bucket is None:
-        raise QuickDeployError(
+        raise QuickDeployStagingError(
             "QUICK_DEPLOY_DIRECTORY is set but this flock has no quick-deploy bucket "
             "(SHEPARD_QUICK_DEPLOY_BUCKET)"
         )
@@ -119,15 +115,17 @@ def fetch_quick_deploy(
                 s3.download_file(bucket, key, str(destination), Callback=_progress(check))
                 count += 1
     except ClientError as exc:
-        raise QuickDeployError(f"could not fetch s3://{bucket}/{prefix}: {_error_code(exc) or exc}") from None
+        raise QuickDeployStagingError(
+            f"could not fetch s3://{bucket}/{prefix}: {error_code(exc) or exc}"
+        ) from None
     except OSError as exc:
-        raise QuickDeployError(f"could not write the quick-deploy folder to {target}: {exc}") from None
+        raise QuickDeployStagingError(f"could not write the quick-deploy folder to {target}: {exc}") from None
     if count == 0:
-        raise QuickDeployError(
+        raise QuickDeployStagingError(
             f"QUICK_DEPLOY_DIRECTORY {directory!r}: the quick-deploy bucket {bucket} has no folder {prefix}"
         )
     if not (target / RUN_SCRIPT).is_file():
-        raise QuickDeployError(
+        raise QuickDeployStagingError(
             f"QUICK_DEPLOY_DIRECTORY {directory!r}: s3://{bucket}/{prefix} has no {RUN_SCRIPT}"
         )
     log.info("quick-deploy folder s3://%s/%s -> %s (%d files)", bucket, prefix, target, count)
@@ -180,10 +178,10 @@ def write_secrets(client: SecretsManagerClient, store: str | None, root_input_di
     try:
         response = client.get_secret_value(SecretId=store)
     except ClientError as exc:
-        if _error_code(exc) == "ResourceNotFoundException":
+        if error_code(exc) == "ResourceNotFoundException":
             log.warning("secret store %s does not exist; the secrets folder stays empty", store)
             return secrets_dir
-        raise StagingError(f"could not read secret store {store}: {_error_code(exc) or exc}") from None
+        raise StagingError(f"could not read secret store {store}: {error_code(exc) or exc}") from None
     raw = response.get("SecretString")
     if raw is None or not raw.strip():
         return secrets_dir

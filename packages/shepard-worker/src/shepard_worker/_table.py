@@ -7,7 +7,15 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final, cast
 
 from botocore.exceptions import ClientError
-from shepard_core import Attr, JobRow, JobStatus, format_start_time, iso_now
+from shepard_core import (
+    CONDITION_FAILED_ERROR,
+    Attr,
+    JobRow,
+    JobStatus,
+    error_code,
+    format_start_time,
+    iso_now,
+)
 
 from shepard_worker._errors import (
     AlreadyCompleteError,
@@ -27,10 +35,10 @@ UNCLAIMABLE: Final = frozenset({JobStatus.JOB_COMPLETE, JobStatus.REJECTED})
 
 
 def _is_conditional_failure(exc: ClientError) -> bool:
-    return exc.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+    return error_code(exc) == CONDITION_FAILED_ERROR
 
 
-class JobTable:
+class AttemptRow:
     """One job's row, updated only while this attempt owns it (its SHEPARD_ATTEMPT is ours)."""
 
     def __init__(  # noqa: PLR0913 - the row's key, this attempt and what fences it

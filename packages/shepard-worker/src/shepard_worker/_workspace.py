@@ -59,7 +59,10 @@ class Workspace:
 
     @property
     def preferred_input_dir(self) -> Path:
-        """Where the input zip and quick-deploy folder go: Lustre, else EFS, else root (the seed's order)."""
+        """Where the input zip and quick-deploy folder go: Lustre, else EFS, else root.
+
+        The order is the original Shepard's.
+        """
         for dirs in (self.lustre, self.efs, self.root):
             if dirs is not None:
                 return dirs.input_dir

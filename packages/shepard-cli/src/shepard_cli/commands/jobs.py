@@ -14,6 +14,7 @@ import click
 
 from shepard_cli._command import (
     OUTPUT_OPTION,
+    STATUS_OPTION,
     aws_command,
     command,
     local_path,
@@ -267,14 +268,7 @@ def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> 
 
 @command("query")
 @_TABLE
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    metavar="STATUS",
-    help="Only jobs with this status (repeatable): a JOB_STATUS value, "
-    "or active, succeeded, failed, finished.",
-)
+@STATUS_OPTION
 @_ERRORS_BUCKET
 @OUTPUT_OPTION
 @aws_command
@@ -292,7 +286,8 @@ def query(
       shepard query --status active
       shepard query --status rejected --output json
     """
-    from shepard_cli._jobs import list_jobs, parse_status_filter
+    from shepard_cli._command import parse_status_filter
+    from shepard_cli._jobs import list_jobs
 
     table = required(dynamo_db_to_query, "dynamo_db_to_query")
     wanted = parse_status_filter(statuses)

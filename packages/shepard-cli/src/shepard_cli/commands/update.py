@@ -1,4 +1,4 @@
-"""The `shepard check-update` command (the seed's `update`): is a newer shepard-cli published?"""
+"""The `shepard check-update` command (the original Shepard's `update`): is a newer shepard-cli out?"""
 
 # Click keeps help paragraphs unwrapped after a "\b" (backspace) line: docstrings must not be raw.
 # ruff: noqa: D301

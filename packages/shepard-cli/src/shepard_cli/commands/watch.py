@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from shepard_cli._command import OUTPUT_OPTION, aws_command, command, required
+from shepard_cli._command import OUTPUT_OPTION, STATUS_OPTION, aws_command, command, required
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -19,8 +19,6 @@ if TYPE_CHECKING:
     from shepard_cli._aws import Aws
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_snapshot import Snapshot
-
-GROUPS = ("submitted", "running", "complete", "failed", "rejected")
 
 
 @command("watch")
@@ -47,13 +45,7 @@ GROUPS = ("submitted", "running", "complete", "failed", "rejected")
 )
 @click.option("--tag", metavar="TAG", help="Only jobs whose TAG input is TAG.")
 @click.option("--prefix", metavar="PREFIX", help="Only jobs whose input zip key starts with PREFIX.")
-@click.option(
-    "--status",
-    "statuses",
-    multiple=True,
-    type=click.Choice(GROUPS, case_sensitive=False),
-    help="Only jobs in this group (repeatable).",
-)
+@STATUS_OPTION
 @click.option(
     "--interval",
     default=5.0,
@@ -113,7 +105,8 @@ def watch(
     On a terminal the view redraws in place every --interval seconds until Ctrl-C. Off a
     terminal it prints one plain line per refresh; --output json prints one JSON document per
     refresh (one line each), or one indented document with --once. Groups: submitted (waiting for
-    AWS Batch), running (including uploading outputs or logs), complete, failed, rejected.
+    AWS Batch), running (including uploading outputs or logs), complete, failed (ran and failed),
+    rejected (refused before running); --status takes the same words as `shepard query --status`.
 
     Uploads the scheduler has not yet made jobs of have no row: watch shows them apart, from the
     depth of the flock's upload queue (found through its stack) and the age of its oldest message.
@@ -127,10 +120,9 @@ def watch(
     import json
     from datetime import UTC, datetime
 
-    from shepard_cli._command import print_json
+    from shepard_cli._command import parse_status_filter, print_json
     from shepard_cli._errors import CliError
     from shepard_cli._render import stdout
-    from shepard_cli._status_groups import StatusGroup
     from shepard_cli._watch_filters import WatchFilters, parse_since
     from shepard_cli._watch_loop import read_snapshot, run_watch, watch_live
     from shepard_cli._watch_render import plain_snapshot, summary_line
@@ -144,7 +136,8 @@ def watch(
         since=moment,
         tag=tag,
         prefix=prefix or None,
-        groups=frozenset(StatusGroup(value.lower()) for value in statuses),
+        status_words=tuple(word.strip().lower() for word in statuses),
+        statuses=parse_status_filter(statuses),
     )
     dynamodb = aws.client("dynamodb")
     backlog = _backlog_reader(aws, cloudformation_to_describe, scheduler_queue_url)

@@ -1,4 +1,4 @@
-"""Submit valid jobs as Batch array jobs: per group one claim token, one manifest and one SubmitJob."""
+"""Submit valid jobs to AWS Batch as arrays: per array one claim token, one manifest and one SubmitJob."""
 
 from __future__ import annotations
 
