@@ -18,9 +18,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_flock import Handlers, load_template
-
-from shepard_local._lambda import LambdaContext
+from shepard_flock import Handlers, LambdaContext, load_template
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
