@@ -35,6 +35,7 @@ from shepard_core._inputs import (
     RowTooLargeError,
     StartupVariableError,
     TooDeeplyNestedError,
+    UnencodableValueError,
     ValueTooLongError,
     parse_inputs,
 )
@@ -169,6 +170,7 @@ __all__ = [
     "Setting",
     "StartupVariableError",
     "TooDeeplyNestedError",
+    "UnencodableValueError",
     "UnusablePathError",
     "ValueTooLongError",
     "api_rejection_report_key",
