@@ -24,6 +24,7 @@ from shepard_scheduler._claims import ClaimTable, claim_of
 from shepard_scheduler._observability import logger
 from shepard_scheduler._outcome import JobInFlightError, Outcome, OutcomeKind
 from shepard_scheduler._rows import LEASE, text_attribute
+from shepard_scheduler._submit_once import submit_job_once
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ class ArraySubmitter:
         """Submit to the queue and job definition `config` names, claiming rows through `claims`."""
         self._config = config
         self._claims = claims
-        self._batch = batch_client
+        self._batch = submit_job_once(batch_client)
         self._clock = clock
 
     def submit(self, admissions: Sequence[Admission], *, deadline: float) -> dict[str, Result]:
