@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shepard_core import JobStatus, TooDeeplyNestedError, job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
+from shepard_scheduler._client_token import InvalidClientTokenError, open_tokened_request
 from shepard_scheduler._config import ConfigError, SchedulerConfig
 from shepard_scheduler._core import Scheduler, api_job_id
 from shepard_scheduler._observability import Tally, log_outcome, logger
@@ -86,6 +87,12 @@ def _schedule(
         except TooDeeplyNestedError as exc:
             outcome = scheduler.reject_api_request(exc, request_id=request_id, payload=b"")
         else:
+            try:
+                tokened = open_tokened_request(payload)
+            except InvalidClientTokenError as exc:
+                return _response(400, {"error": "InvalidClientToken", "message": str(exc)})
+            if tokened is not None:
+                payload, request_id = tokened.jobs, tokened.request_key
             jobs = split_job_list(payload)
             if jobs is not None:
                 return _schedule_list(scheduler, jobs, request_id, deadline, tally)
@@ -205,6 +212,7 @@ def handler(event: Any, context: LambdaContext) -> dict[str, Any]:  # noqa: ANN4
     The event is the JSON object of inputs itself (a direct invocation), or an API Gateway /
     function-URL request whose `body` is that object; a JSON list of up to 1,000 such objects is
     scheduled as one array of its valid jobs (207 names the invalid ones, each rejected alone).
+    `{"client_token": TOKEN, "jobs": object or list}` makes a repeat of the request schedule nothing twice.
     """
     started = time.time()
     try:
