@@ -479,3 +479,8 @@ class TestBatchViaApiList:
         """The user's JSON text is wrapped as sent: duplicate keys and number spellings reach the endpoint."""
         wrapped = tokened_payload('[{"A": 1.50, "A": 2}]', "t-1")
         assert wrapped == '{"client_token": "t-1", "jobs": [{"A": 1.50, "A": 2}]}'
+
+    def test_a_payload_that_is_not_utf8_is_refused_before_calling(self, flock):
+        """Command-line bytes that are not UTF-8 (lone surrogates to Python) are refused in one line."""
+        with pytest.raises(CliError, match="not UTF-8 text"):
+            invoke_endpoint(flock.client("lambda"), "endpoint", '{"A": "\udcff"}', token="t")  # noqa: S106

@@ -52,6 +52,14 @@ def invoke_endpoint(lambda_client: Any, function: str, payload: str, *, token: s
     something that is not the endpoint's answer.
     """
     try:
+        payload.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        # Bytes of the command line that are not UTF-8 reach Python as lone surrogates.
+        raise CliError(
+            f"--json-payload is not UTF-8 text (character {exc.start} cannot be encoded)",
+            "Write the payload as UTF-8, or escape the character as \\uXXXX",
+        ) from None
+    try:
         json.loads(payload)
     except ValueError as exc:
         raise CliError(
