@@ -38,9 +38,18 @@ if TYPE_CHECKING:
 
     from shepard_testing import FlockResources
 
-GROUP_NAMES = ("duplicated", "throttled", "lost", "dead_manifest", "dead_submit", "dead_after", "lone")
-GROUP_SIZES = (5, 5, 5, 5, 5, 4, 1)
-"""Uploads per fault scenario (30 in all; the lone one is submitted as a plain job)."""
+GROUP_NAMES = (
+    "duplicated",
+    "throttled",
+    "lost",
+    "dead_manifest",
+    "dead_submit",
+    "dead_after",
+    "lone",
+    "resent",
+)
+GROUP_SIZES = (5, 5, 5, 5, 5, 4, 1, 4)
+"""Uploads per fault scenario (34 in all; the lone one is submitted as a plain job)."""
 LEASE_MS = 4_000
 """The remaining time of an invocation that dies: its rows' lease runs out this long after it starts."""
 PROJECT = "exactly-once"
@@ -48,7 +57,8 @@ QUICK_DEPLOY_FOLDER = "ledger"
 SEED = int(os.environ.get("SHEPARD_FAULT_SEED", "0")) or random.SystemRandom().randrange(1, 2**31)
 """The seed of the workers' order (printed; set SHEPARD_FAULT_SEED to replay one)."""
 BATCH_STATUSES = ("SUBMITTED", "PENDING", "RUNNABLE", "STARTING", "RUNNING", "SUCCEEDED", "FAILED")
-FENCED = "another array runs it"
+FENCED = ("another array runs it", "a duplicate submission of the same claim")
+"""What a worker logs when another array (another claim) or another Batch job (same claim) holds its job."""
 
 
 class KilledError(BaseException):
@@ -68,7 +78,8 @@ class Faults:
         """Make the next `operation` call fail in the way `how` names.
 
         "throttle": refused, never sent; "lose": sent, its response lost; "kill": the invocation dies
-        before sending it; "kill-after": the invocation dies once the call went through.
+        before sending it; "kill-after": the invocation dies once the call went through; "resend": sent
+        twice, as an SDK resending a request whose first answer was lost (two jobs, one claim token).
         """
         self.plan.append((operation, how))
 
@@ -89,6 +100,10 @@ class Faults:
             raise KilledError(operation)
         response = real(client, operation, params)
         if operation == "SubmitJob":
+            self.submitted.append(response["jobId"])
+        if how == "resend":
+            self.lost.append(response["jobId"])
+            response = real(client, operation, params)
             self.submitted.append(response["jobId"])
         if how == "lose":
             self.lost.append(response["jobId"])
@@ -366,6 +381,9 @@ def schedule_under_faults(scheduler: Scheduler, faults: Faults, groups: dict[str
         assert time.monotonic() - died_at < LEASE_MS / 1000, "the in-flight check came too late"
         time.sleep(max(0.0, died_at + LEASE_MS / 1000 + 0.5 - time.monotonic()))
         assert scheduler.deliver([*group, lone[0]]) == set()
+    # SubmitJob is carried out twice (an SDK resend after a lost answer): two arrays hold one claim
+    faults.next("SubmitJob", "resend")
+    assert scheduler.deliver(groups["resent"]) == set()
     assert not faults.plan, f"faults never triggered: {faults.plan}"
 
 
@@ -381,7 +399,7 @@ def run_every_container(
     first = order.sample(runnables, len(runnables))
     with ThreadPoolExecutor(max_workers=3) as pool:
         runs = list(pool.map(lambda runnable: run_worker(runnable, host, 1), first))
-    fenced = {run.batch_job_id for run in runs if FENCED in run.log}
+    fenced = {run.batch_job_id for run in runs if any(phrase in run.log for phrase in FENCED)}
     # A Batch retry starts after the attempt before it ended: one at a time, after the first round.
     ran = [r for r in runnables if r.batch_job_id not in fenced]
     retried = [r for r in runnables if r.batch_job_id in fenced] + order.sample(ran, 5)
@@ -416,7 +434,7 @@ class TestExactlyOnceUnderFaults:
         # duplicated, throttled, dead-at-manifest and dead-before-submit groups, two for the others
         runnables = every_batch_job(resources)
         assert {parse_child_job_id(r.batch_job_id)[0] for r in runnables} == set(faults.submitted)
-        assert len(faults.submitted) == 10
+        assert len(faults.submitted) == 12
 
         # WHEN the worker runs every job and child in a shuffled order, then some again as Batch retries
         runs, fenced, unchanged = run_every_container(
@@ -439,10 +457,16 @@ class TestExactlyOnceUnderFaults:
         owners = {row[Attr.BATCH_JOB_ID]["S"] for row in rows.values()}
         assert owners.isdisjoint(fenced)
         assert owners | fenced == {r.batch_job_id for r in runnables}
-        # AND the fenced-out containers are exactly the lost arrays' and plain job's, and changed nothing
+        # AND the fenced-out containers are exactly the lost arrays' and plain job's, plus, of each
+        # resent job's two children (one claim token), the one that did not claim first; none changed a row
         lost = {r.batch_job_id for r in runnables if parse_child_job_id(r.batch_job_id)[0] in faults.lost}
-        assert fenced == lost
-        assert len(fenced) == sum(len(groups[name]) for name in ("lost", "lone", "dead_after"))
+        resent = {
+            r.batch_job_id for r in runnables if parse_child_job_id(r.batch_job_id)[0] in faults.lost[-1:]
+        }
+        twins = resent | {f"{faults.submitted[-1]}:{index}" for index in range(len(groups["resent"]))}
+        assert fenced == (lost - resent) | (twins - owners)
+        assert len(twins & owners) == len(twins - owners) == len(groups["resent"])
+        assert len(fenced) == sum(len(groups[name]) for name in ("lost", "lone", "dead_after", "resent"))
         assert all(unchanged)
         errors = resources.s3.list_objects_v2(Bucket=resources.names.errors_bucket)
         assert errors.get("Contents", []) == []

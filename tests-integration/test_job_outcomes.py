@@ -3,9 +3,21 @@
 from __future__ import annotations
 
 import json
+import uuid
+from typing import TYPE_CHECKING
 
 from flock_testkit import SETTLED, Flock
-from shepard_core import REJECTED_PREFIX, Attr, parse_error_object_name, rejection_report_key
+from shepard_core import (
+    REJECTED_PREFIX,
+    Attr,
+    is_manifest_key,
+    parse_child_job_id,
+    parse_error_object_name,
+    rejection_report_key,
+)
+
+if TYPE_CHECKING:
+    import subprocess
 
 
 def settled_row(flock: Flock, key: str, timeout: float = 90) -> dict[str, object]:
@@ -113,6 +125,55 @@ class TestBatchingEndpoint:
         assert bad.returncode == 1
         assert "reserved" in (bad.stdout + bad.stderr).lower()
         assert "Traceback" not in bad.stdout + bad.stderr
+
+    def test_requests_repeated_under_a_client_token_run_each_job_once(self, flock: Flock):
+        """A list (with one bad job) and a single job, each sent twice with its --client-token, run once."""
+        token = uuid.uuid4().hex
+        hello = {"QUICK_DEPLOY_DIRECTORY": "hello"}
+        listed = json.dumps([{**hello, "N": "0"}, {**hello, "N": "1"}, {"PATH": "/x"}])
+        before = set(flock.rows())
+
+        def send(payload: str, name: str) -> subprocess.CompletedProcess[str]:
+            return flock.cli(
+                "--profile", "local", "batch-via-api", "--json-payload", payload,
+                "--client-token", f"{name}-{token}", check=False,
+            )  # fmt: skip
+
+        # WHEN each request is sent twice (two Lambda invocations, two request ids)
+        first_list, second_list = send(listed, "list"), send(listed, "list")
+        first_one, second_one = send(json.dumps(hello), "one"), send(json.dumps(hello), "one")
+
+        # THEN the list's answers name the same two jobs (submitted, then already submitted), the bad job
+        # refused by position both times, and the single job the same job both times
+        assert first_list.returncode == second_list.returncode == 1
+        submitted = [line.split()[1] for line in first_list.stdout.splitlines() if "submitted" in line]
+        again = [line for line in second_list.stdout.splitlines() if "submitted" in line]
+        assert len(submitted) == 2
+        assert [line.split()[1] for line in again] == submitted
+        assert all("was already submitted" in line for line in again)
+        for done in (first_list, second_list):
+            assert "job 2 of the list refused: ReservedKeywordError" in done.stdout
+        assert first_one.returncode == second_one.returncode == 0, first_one.stderr
+        single = first_one.stdout.split()[1]
+        assert second_one.stdout.split()[1] == single
+        assert "was already submitted" in second_one.stdout
+        # AND four rows were made (two list jobs, the refused one, the single job); each job ran once
+        assert len({key for key in set(flock.rows()) - before if not is_manifest_key(key)}) == 4
+        for job in (*submitted, single):
+            row = flock.wait_for(
+                lambda job=job: next(
+                    (r for r in flock.rows().values() if r["UUID"] == job and r["JOB_STATUS"] in SETTLED),
+                    None,
+                ),
+                timeout=90,
+                what=f"API job {job} to settle",
+            )
+            assert row["JOB_STATUS"] == "job_complete"
+            assert len(flock.executor_job_of(job)["attempts"]) == 1
+        children = {
+            parse_child_job_id(str(flock.rows()[job]["SHEPARD_BATCH_JOB_ID"]))[0] for job in submitted
+        }
+        assert len(children) == 1
 
 
 class TestFlockStatus:

@@ -6,8 +6,9 @@ import uuid
 
 import pytest
 from shepard_cli._command import parse_status_filter
+from shepard_cli._endpoint import invoke_endpoint, tokened_payload
 from shepard_cli._errors import CliError
-from shepard_cli._jobs import follow_logs, invoke_endpoint, log_location
+from shepard_cli._jobs import follow_logs, log_location
 from shepard_core import JobRow, JobStatus, rejection_report_key
 
 OTHER_ITEM = "0a0b0c0d-0000-4000-8000-000000000000"
@@ -310,40 +311,41 @@ class TestCancel:
         assert _wait_batch(flock, batch_id, {"FAILED", "SUCCEEDED"}) == "FAILED"
 
 
-class TestBatchViaApi:
-    @pytest.fixture
-    def endpoint(self, flock, moto_server):
-        moto_server.configure({"lambda": {"use_docker": False}})
-        role = flock.client("iam").create_role(RoleName="lambda", AssumeRolePolicyDocument="{}")["Role"][
-            "Arn"
-        ]
-        flock.client("lambda").create_function(
-            FunctionName="endpoint",
-            Runtime="python3.12",
-            Role=role,
-            Handler="index.handler",
-            Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+@pytest.fixture
+def endpoint(flock, moto_server):
+    """Return a function queueing the answer moto's stand-in endpoint Lambda gives next."""
+    moto_server.configure({"lambda": {"use_docker": False}})
+    role = flock.client("iam").create_role(RoleName="lambda", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    flock.client("lambda").create_function(
+        FunctionName="endpoint",
+        Runtime="python3.12",
+        Role=role,
+        Handler="index.handler",
+        Code={"ZipFile": b"PK\x05\x06" + b"\0" * 18},
+    )
+
+    def answer(status: int, body: dict) -> None:
+        data = json.dumps({"results": [json.dumps({"statusCode": status, "body": json.dumps(body)})]})
+        request = urllib.request.Request(  # noqa: S310 - the moto server URL
+            f"{flock.endpoint}/moto-api/static/lambda-simple/response",
+            data=data.encode(),
+            method="POST",
+            headers={"Content-Type": "application/json"},
         )
+        urllib.request.urlopen(request).close()  # noqa: S310 - the moto server URL
 
-        def answer(status: int, body: dict) -> None:
-            data = json.dumps({"results": [json.dumps({"statusCode": status, "body": json.dumps(body)})]})
-            request = urllib.request.Request(  # noqa: S310 - the moto server URL
-                f"{flock.endpoint}/moto-api/static/lambda-simple/response",
-                data=data.encode(),
-                method="POST",
-                headers={"Content-Type": "application/json"},
-            )
-            urllib.request.urlopen(request).close()  # noqa: S310 - the moto server URL
+    yield answer
+    moto_server.configure({"lambda": {"use_docker": True}})
 
-        yield answer
-        moto_server.configure({"lambda": {"use_docker": True}})
 
+class TestBatchViaApi:
     def test_accepted_job_prints_its_id(self, run, endpoint):
         """An accepted request prints the job UUID and its Batch job id."""
         endpoint(200, {"uuid": "u-1", "batch_job_id": "b-1"})
         result = run("batch_via_api", "--lambda_to_invoke", "endpoint", "--json_payload", '{"A": "1"}')
         assert result.exit_code == 0, result.output
-        assert result.output == "Job u-1 submitted (AWS Batch job b-1)\n"
+        assert result.stdout == "Job u-1 submitted (AWS Batch job b-1)\n"
+        assert result.stderr.startswith("Client token: ")
 
     def test_refused_job_prints_the_error(self, run, endpoint):
         """A refused request prints the endpoint's error and exits non-zero."""
@@ -370,7 +372,7 @@ class TestBatchViaApi:
         result = run(
             "batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", f"@{tmp_path}/inputs.txt"
         )
-        assert result.output == "Job u-3 submitted\n"
+        assert result.stdout == "Job u-3 submitted\n"
 
     def test_payload_file_that_is_not_utf8_is_one_line(self, run, endpoint, tmp_path):
         """--json-payload @FILE with bytes that are not UTF-8 is refused in one line, before calling AWS."""
@@ -379,8 +381,9 @@ class TestBatchViaApi:
             "batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", f"@{tmp_path}/inputs.txt"
         )
         assert result.exit_code == 1
+        assert result.stdout == ""
         assert (
-            result.output
+            result.stderr
             == f"Error: {tmp_path}/inputs.txt is not UTF-8 text. Save the JSON payload as UTF-8\n"
         )
 
@@ -388,16 +391,95 @@ class TestBatchViaApi:
         """A request the endpoint had already scheduled is reported as such."""
         endpoint(200, {"uuid": "u-1", "batch_job_id": "b-1", "duplicate": True})
         result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", "{}")
-        assert result.output == "Job u-1 was already submitted (AWS Batch job b-1)\n"
+        assert result.stdout == "Job u-1 was already submitted (AWS Batch job b-1)\n"
 
     def test_server_error_says_to_retry(self, run, endpoint):
-        """A 500 from the endpoint is reported with advice to retry."""
+        """A 500 from the endpoint is reported with advice to run again under the printed client token."""
         endpoint(500, {"error": "Batch throttled"})
         result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", "{}")
         assert result.exit_code == 1
-        assert "Try again" in result.output
+        token = result.stderr.split()[2]
+        assert f"Run again with --client-token {token}" in result.stderr
 
     def test_invalid_payload_is_refused_locally(self, flock):
         """A payload that is not JSON is refused before the endpoint is called."""
         with pytest.raises(CliError, match="not valid JSON"):
-            invoke_endpoint(flock.client("lambda"), "endpoint", "{nope")
+            invoke_endpoint(flock.client("lambda"), "endpoint", "{nope", token="t")  # noqa: S106 - a client token
+
+
+class TestBatchViaApiList:
+    """`batch-via-api` with a JSON list: every job's answer is read, whatever the status."""
+
+    def test_a_list_prints_every_job_and_exits_0(self, run, endpoint):
+        """A list answered 200 prints one line per submitted job and exits 0."""
+        endpoint(
+            200,
+            {
+                "jobs": [
+                    {"position": 0, "uuid": "u-0", "batch_job_id": "a:0", "duplicate": False},
+                    {"position": 1, "uuid": "u-1", "batch_job_id": "a:1", "duplicate": True},
+                ]
+            },
+        )
+        result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", "[{}, {}]")
+        assert result.exit_code == 0, result.output
+        assert result.stdout.splitlines() == [
+            "Job u-0 (job 0 of the list) submitted (AWS Batch job a:0)",
+            "Job u-1 (job 1 of the list) was already submitted (AWS Batch job a:1)",
+        ]
+
+    def test_a_list_with_a_rejected_job_prints_both_and_exits_1(self, run, endpoint):
+        """A 207 prints the submitted jobs and each refused one with its reason, and exits 1."""
+        endpoint(
+            207,
+            {
+                "error": "Rejected",
+                "message": "1 of 2 jobs are invalid; the others were scheduled",
+                "jobs": [{"position": 0, "uuid": "u-0", "batch_job_id": "b-0", "duplicate": False}],
+                "rejections": [
+                    {"position": 1, "uuid": "u-1", "error": "ReservedKeywordError", "message": "'PATH' is..."}
+                ],
+            },
+        )
+        result = run("batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", '[{}, {"PATH": 1}]')
+        assert result.exit_code == 1
+        assert result.stdout.splitlines() == [
+            "Job u-0 (job 0 of the list) submitted (AWS Batch job b-0)",
+            "job 1 of the list refused: ReservedKeywordError: 'PATH' is... (job u-1)",
+        ]
+        assert "1 of 2 jobs are invalid" in result.stderr
+
+    def test_a_failure_names_the_token_to_retry_with(self, run, endpoint):
+        """A 500 for a list says to run again with the same client token, naming it."""
+        endpoint(500, {"error": "Throttled", "message": "1 of 2 jobs could not be scheduled now", "jobs": []})
+        result = run(
+            "batch-via-api",
+            "--lambda-to-invoke",
+            "endpoint",
+            "--json-payload",
+            "[{}, {}]",
+            "--client-token",
+            "t-1",
+        )
+        assert result.exit_code == 1
+        assert "Run again with --client-token t-1" in result.stderr
+        assert "Client token" not in result.stderr.splitlines()[0]
+
+    @pytest.mark.parametrize("token", ["", "has space", "x" * 65, "caf\u00e9"])
+    def test_an_unusable_token_is_refused_before_calling(self, run, token):
+        """A --client-token the endpoint would refuse is refused before any call."""
+        result = run(
+            "batch-via-api", "--lambda-to-invoke", "endpoint", "--json-payload", "{}", "--client-token", token
+        )
+        assert result.exit_code == 1
+        assert "--client-token" in result.stderr
+
+    def test_the_payload_travels_unchanged_inside_the_token_envelope(self):
+        """The user's JSON text is wrapped as sent: duplicate keys and number spellings reach the endpoint."""
+        wrapped = tokened_payload('[{"A": 1.50, "A": 2}]', "t-1")
+        assert wrapped == '{"client_token": "t-1", "jobs": [{"A": 1.50, "A": 2}]}'
+
+    def test_a_payload_that_is_not_utf8_is_refused_before_calling(self, flock):
+        """Command-line bytes that are not UTF-8 (lone surrogates to Python) are refused in one line."""
+        with pytest.raises(CliError, match="not UTF-8 text"):
+            invoke_endpoint(flock.client("lambda"), "endpoint", '{"A": "\udcff"}', token="t")  # noqa: S106

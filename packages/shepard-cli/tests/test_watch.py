@@ -166,6 +166,26 @@ class TestFilters:
         assert result.exit_code == 1
         assert "neither an age" in result.output
 
+    @pytest.mark.parametrize(
+        "since",
+        ["999999w", "99999999999999999999d", "-5m", "0001-01-01T00:00:00+05:00", "9999-01-01T00:00:00Z"],
+    )
+    def test_since_out_of_range_is_one_line(self, run, rows, since):
+        """A --since out of range (huge weeks or days, negative, before year 1, future) is one clear line."""
+        result = run("watch", "--once", "--since", since)
+        assert result.exit_code == 1
+        assert result.output.startswith(f"Error: --since {since!r} ")
+        assert len(result.output.strip().splitlines()) == 1
+        assert "Traceback" not in result.output
+
+    @pytest.mark.parametrize("interval", ["0", "-1", "0.1", "nan", "inf", "1e309", "86401"])
+    def test_interval_out_of_range_is_refused(self, run, interval):
+        """--interval outside 0.5 s to a day (zero, negative, NaN, infinite) is refused by the option."""
+        result = run("watch", "--once", "--interval", interval)
+        assert result.exit_code == 2
+        assert "--interval" in result.output
+        assert "Traceback" not in result.output
+
 
 class TestScan:
     @pytest.fixture

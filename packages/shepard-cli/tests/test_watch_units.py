@@ -68,6 +68,39 @@ class TestSince:
         with pytest.raises(ValueError, match="neither an age"):
             parse_since("yesterday", NOON)
 
+    @pytest.mark.parametrize(
+        ("text", "says"),
+        [
+            ("999999w", "before 1970"),
+            ("99999999999999999999d", "before 1970"),
+            ("9" * 400 + "s", "before 1970"),
+            ("20575d", "before 1970"),
+            ("-5m", "negative age"),
+            ("-1h30m", "negative age"),
+            ("0001-01-01T00:00:00+05:00", "out of the range"),
+            ("9999-12-31T23:59:59-05:00", "out of the range"),
+            ("1969-12-31T23:59:59Z", "before 1970"),
+            ("2026-05-01T12:00:01Z", "in the future"),
+            ("9999-12-31T00:00:00Z", "in the future"),
+        ],
+    )
+    def test_out_of_range_is_refused_saying_why(self, text, says):
+        """An age or time outside 1970..now is refused with its reason, never an OverflowError."""
+        with pytest.raises(ValueError, match=says) as info:
+            parse_since(text, NOON)
+        assert not isinstance(info.value, OverflowError)
+
+    def test_the_oldest_age_is_named(self):
+        """The refusal of an age too old names the largest age that would do."""
+        with pytest.raises(ValueError, match=r"at most 20,574d"):
+            parse_since("999999w", NOON)
+        assert parse_since("20574d", NOON) > datetime(1970, 1, 1, tzinfo=UTC)
+
+    def test_a_zero_age_is_now(self):
+        """An age of zero names this moment: a live view of the jobs submitted from now on."""
+        assert parse_since("0s", NOON) == NOON
+        assert parse_since("0w", NOON) == NOON
+
 
 class TestRowTimes:
     def test_start_time_layout_round_trips(self):

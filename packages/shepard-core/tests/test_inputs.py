@@ -1,4 +1,6 @@
 import json
+import subprocess
+import sys
 
 import pytest
 from hypothesis import given
@@ -15,6 +17,7 @@ from shepard_core._inputs import (
     NotAnObjectError,
     NullValueError,
     ReservedKeywordError,
+    UnencodableValueError,
 )
 from shepard_core._startup_variables import is_startup_variable
 
@@ -160,3 +163,63 @@ class TestParseInputsRejects:
         except InputsError:
             return
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in result.items())
+
+
+# JSON escapes that decode to lone surrogates: no character, so neither UTF-8 nor execve can carry them.
+LONE_SURROGATES = {
+    "high alone": r'"\ud800"',
+    "low alone": r'"\udfff"',
+    "high at the end": r'"abc\udbff"',
+    "pair reversed": r'"\ude00\ud83d"',
+    "high before a letter": r'"\ud83dx"',
+}
+
+
+class TestValuesExecCanPass:
+    @pytest.mark.parametrize("case", list(LONE_SURROGATES))
+    def test_lone_surrogates_are_rejected_naming_the_key(self, case):
+        """A value holding a lone surrogate is an input error naming the key, never a later crash."""
+        with pytest.raises(UnencodableValueError, match=r"'A'.*lone surrogate") as info:
+            parse_inputs(f'{{"B": "fine", "A": {LONE_SURROGATES[case]}}}'.encode())
+        assert isinstance(info.value, InvalidValueError)
+        str(info.value).encode("utf-8")  # the message itself can be stored and printed
+
+    def test_surrogate_pair_is_the_character_it_escapes(self):
+        """A well-formed surrogate pair escape is one character outside the BMP, and is accepted."""
+        assert parse_inputs(rb'{"A": "\ud83d\ude00"}') == {"A": "\U0001f600"}
+
+    @pytest.mark.parametrize("key", [r"A\u0000B", r"\ud800", r"A\udfff"])
+    def test_keys_exec_cannot_pass_are_rejected(self, key):
+        """A name holding NUL or a lone surrogate is refused like any other bad name."""
+        with pytest.raises(InvalidKeyError):
+            parse_inputs(f'{{"{key}": "x"}}'.encode())
+
+    @given(
+        st.dictionaries(
+            st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,8}", fullmatch=True),
+            st.text(alphabet=st.characters(codec=None), max_size=20),
+            max_size=4,
+        )
+    )
+    def test_every_accepted_value_encodes_for_exec(self, mapping):
+        """Whatever text JSON escapes can make, an accepted variable is UTF-8 text without NUL."""
+        try:
+            result = parse_inputs(json.dumps(mapping).encode())
+        except InputsError:
+            return
+        for name, value in result.items():
+            assert "\x00" not in name + value
+            (name + "=" + value).encode("utf-8")
+
+    def test_accepted_inputs_reach_a_process(self):
+        """Inputs that pass reach a real process's environment unchanged (execve takes them)."""
+        inputs = parse_inputs(rb'{"A": "\ud83d\ude00 caf\u00e9", "B": "x y"}')
+        shown = subprocess.run(
+            [sys.executable, "-c", "import os; print(os.environ['A'] + '|' + os.environ['B'])"],
+            env=inputs,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            check=True,
+        ).stdout
+        assert shown == "\U0001f600 caf\u00e9|x y\n"

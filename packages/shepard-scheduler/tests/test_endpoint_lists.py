@@ -1,4 +1,4 @@
-"""The batching endpoint given a JSON list of jobs: validated as a whole, scheduled as one array."""
+"""The batching endpoint given a JSON list of jobs: each judged alone, the valid ones run as one array."""
 
 from __future__ import annotations
 
@@ -75,10 +75,10 @@ class TestJobList:
         assert [j["batch_job_id"] for j in second[1]["jobs"]] == [j["batch_job_id"] for j in first[1]["jobs"]]
         assert all(job["duplicate"] for job in second[1]["jobs"])
 
-    def test_any_invalid_job_rejects_by_position_and_schedules_nothing(self, flock, context):
-        """A list with invalid jobs answers 400 naming each by position; only those get rows and reports."""
+    def test_invalid_jobs_are_rejected_by_position_and_the_others_scheduled(self, flock, context):
+        """A list with invalid jobs answers 207: each invalid one rejected by position, the rest one array."""
         status, body = _call([{"ok": "1"}, {"PATH": "/x"}, {"ok": "2"}, "not an object"], context)
-        assert status == 400
+        assert status == 207
         assert body["error"] == "Rejected"
         rejections = body["rejections"]
         assert [(r["position"], r["error"]) for r in rejections] == [
@@ -86,11 +86,13 @@ class TestJobList:
             (3, "NotAnObjectError"),
         ]
         assert "PATH" in rejections[0]["message"]
-        assert sorted(row["UUID"] for row in flock.rows()) == sorted(r["uuid"] for r in rejections)
-        assert {row["JOB_STATUS"] for row in flock.rows()} == {"rejected"}
+        assert [job["position"] for job in body["jobs"]] == [0, 2]
+        statuses = {row["UUID"]: row["JOB_STATUS"] for row in flock.rows()}
+        assert {statuses[r["uuid"]] for r in rejections} == {"rejected"}
+        assert {statuses[job["uuid"]] for job in body["jobs"]} == {"submitted"}
         report = flock.report(api_rejection_report_key(rejections[0]["uuid"]))
         assert (report["position"], report["request_id"]) == (1, context.aws_request_id)
-        assert flock.jobs() == []
+        assert len([job for job in flock.jobs() if "size" in job.get("arrayProperties", {})]) == 1
 
     def test_too_many_jobs_answers_400_without_rows(self, flock, context):
         """A list of more than 1,000 jobs (or none) answers 400 and writes nothing."""

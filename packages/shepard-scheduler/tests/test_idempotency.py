@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import threading
 import time
+import urllib.request
 
 import pytest
+from botocore.awsrequest import AWSResponse
+from botocore.exceptions import ClientError, ConnectionClosedError, EndpointConnectionError, ReadTimeoutError
 from shepard_core import JobRow, JobStatus
 from shepard_scheduler import s3_events
 from shepard_scheduler._aws import aws_clients
@@ -36,39 +38,145 @@ def _interrupted_row(flock, ref, *, lease_until_ms):
     assert JobRowCreator(flock.dynamodb, "shepard-jobs").create(row, lease_until_ms=lease_until_ms) is None
 
 
+def _submit_requests(scheduler):
+    """Count the SubmitJob requests `scheduler`'s Batch client sends (resends included)."""
+    sent: list[int] = []
+    scheduler._submitter._batch.meta.events.register(
+        "before-send.batch.SubmitJob", lambda **_: sent.append(1)
+    )
+    return sent
+
+
 class TestConcurrentDelivery:
     def test_concurrent_deliveries_make_one_job(self, flock, make_scheduler):
-        """Four invocations scheduling the same object at once make one row and one Batch job."""
-        # GIVEN one upload and four schedulers with their own clients
+        """Deliveries arriving while the first is between its claim and its SubmitJob submit nothing."""
+        # GIVEN one upload, four schedulers with their own clients, and the first one about to submit
         flock.upload("race.zip", {"inputs.txt": INPUTS})
         ref = _ref(flock, "race.zip")
-        schedulers = [make_scheduler() for _ in range(4)]
-        barrier = threading.Barrier(len(schedulers))
-        results: list[object] = []
+        first, *others = [make_scheduler() for _ in range(4)]
+        during: list[object] = []
 
-        def deliver(scheduler):
-            barrier.wait()
-            try:
-                results.append(scheduler.schedule_s3_object(ref, deadline=time.time() + 60))
-            except JobInFlightError as exc:
-                results.append(exc)
+        def others_deliver(**_):
+            for scheduler in others:
+                try:
+                    during.append(scheduler.schedule_s3_object(ref, deadline=time.time() + 60))
+                except JobInFlightError as exc:
+                    during.append(exc)
 
-        # WHEN they all deliver the same notification at the same moment
-        threads = [threading.Thread(target=deliver, args=(s,)) for s in schedulers]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        # THEN exactly one submitted; the others saw a duplicate or a job in flight (and will retry)
-        kinds = [r.kind if not isinstance(r, Exception) else "in flight" for r in results]
-        assert kinds.count(OutcomeKind.SCHEDULED) == 1
-        assert set(kinds) <= {OutcomeKind.SCHEDULED, OutcomeKind.DUPLICATE, "in flight"}
+        hook = first._submitter._batch.meta.events
+        hook.register("before-call.batch.SubmitJob", others_deliver, unique_id="others-deliver")
+        # WHEN the others deliver the same notification at that moment, and the first then submits
+        outcome = first.schedule_s3_object(ref, deadline=time.time() + 60)
+        hook.unregister("before-call.batch.SubmitJob", unique_id="others-deliver")
+        # THEN the first scheduled the job; each other one saw it in flight (and will be redelivered)
+        assert outcome.kind is OutcomeKind.SCHEDULED
+        assert [type(result) for result in during] == [JobInFlightError] * len(others)
         assert len(flock.rows()) == 1
         assert len(flock.jobs()) == 1
-        # AND a retry of any of them finds the job done
-        again = schedulers[0].schedule_s3_object(ref, deadline=time.time() + 60)
-        assert again.kind is OutcomeKind.DUPLICATE
-        assert again.batch_job_id == flock.rows()[0]["SHEPARD_BATCH_JOB_ID"]
+        # AND every later delivery finds the job done
+        for scheduler in (first, *others):
+            again = scheduler.schedule_s3_object(ref, deadline=time.time() + 60)
+            assert again.kind is OutcomeKind.DUPLICATE
+            assert again.batch_job_id == outcome.batch_job_id == flock.rows()[0]["SHEPARD_BATCH_JOB_ID"]
+        assert len(flock.jobs()) == 1
+
+
+class TestSubmitJobResent:
+    """botocore's retries must never resend a SubmitJob that AWS Batch may already have carried out."""
+
+    @pytest.mark.parametrize(
+        "failure",
+        [
+            pytest.param(lambda url: ConnectionClosedError(endpoint_url=url), id="connection closed"),
+            pytest.param(lambda url: ReadTimeoutError(endpoint_url=url), id="read timeout"),
+            pytest.param(None, id="500 after creating the job"),
+        ],
+    )
+    def test_a_lost_answer_is_not_resent_and_the_redelivery_fences_the_orphan(
+        self, flock, make_scheduler, failure
+    ):
+        """A SubmitJob that created its job but lost the answer is not resent; the orphan loses the claim."""
+        # GIVEN a scheduler whose first SubmitJob reaches Batch but whose answer never arrives
+        flock.upload("lost.zip", {"inputs.txt": INPUTS})
+        ref = _ref(flock, "lost.zip")
+        scheduler = make_scheduler()
+        sent = _submit_requests(scheduler)
+        lost = []
+
+        def create_then_lose_the_answer(request, **_):
+            if lost:
+                return None
+            forwarded = urllib.request.Request(  # noqa: S310 - the moto server URL
+                request.url, data=request.body, headers=dict(request.headers), method=request.method
+            )
+            urllib.request.urlopen(forwarded).close()  # noqa: S310
+            lost.append(1)
+            if failure is None:
+                return AWSResponse(request.url, 500, {"x-amzn-ErrorType": "ServerException"}, _Body(b"{}"))
+            raise failure(request.url)
+
+        scheduler._submitter._batch.meta.events.register(
+            "before-send.batch.SubmitJob", create_then_lose_the_answer
+        )
+        # WHEN it schedules the upload
+        with pytest.raises((ClientError, ConnectionClosedError, ReadTimeoutError)):
+            scheduler.schedule_s3_object(ref, deadline=time.time() + 60)
+        # THEN the request was sent once: one Batch job exists, and the row waits with no Batch job id
+        assert len(sent) == 1
+        [orphan] = flock.jobs()
+        row = flock.row(ref.job_id)
+        assert row["JOB_STATUS"] == "not_yet_initiated"
+        assert "SHEPARD_BATCH_JOB_ID" not in row
+        assert orphan["environment"]["SHEPARD_ARRAY_CLAIM"] == row["SHEPARD_ARRAY_CLAIM"]
+        # AND the redelivered message submits a job under a new claim, which the orphan no longer holds
+        outcome = make_scheduler().schedule_s3_object(ref, deadline=time.time() + 60)
+        assert outcome.kind is OutcomeKind.SCHEDULED
+        assert outcome.resumed
+        row = flock.row(ref.job_id)
+        tokens = {job["jobId"]: job["environment"]["SHEPARD_ARRAY_CLAIM"] for job in flock.jobs()}
+        assert len(tokens) == 2
+        assert [job_id for job_id, token in tokens.items() if token == row["SHEPARD_ARRAY_CLAIM"]] == [
+            outcome.batch_job_id
+        ]
+
+    def test_a_throttled_submit_is_still_retried(self, flock, make_scheduler, throttle):
+        """A throttled SubmitJob (certainly not carried out) is resent by botocore and makes one job."""
+        flock.upload("slow.zip", {"inputs.txt": INPUTS})
+        ref = _ref(flock, "slow.zip")
+        scheduler = make_scheduler()
+        hook = throttle(scheduler._submitter._batch, "SubmitJob", 1)
+        outcome = scheduler.schedule_s3_object(ref, deadline=time.time() + 60)
+        assert outcome.kind is OutcomeKind.SCHEDULED
+        assert (hook.calls, hook.throttled) == (2, 1)
+        assert len(flock.jobs()) == 1
+
+    def test_a_connection_never_opened_is_still_retried(self, flock, make_scheduler):
+        """A SubmitJob whose connection never opened (nothing reached Batch) is resent and makes one job."""
+        flock.upload("refused.zip", {"inputs.txt": INPUTS})
+        ref = _ref(flock, "refused.zip")
+        scheduler = make_scheduler()
+        refused = []
+
+        def refuse_once(request, **_):
+            if not refused:
+                refused.append(1)
+                raise EndpointConnectionError(endpoint_url=request.url)
+
+        scheduler._submitter._batch.meta.events.register("before-send.batch.SubmitJob", refuse_once)
+        outcome = scheduler.schedule_s3_object(ref, deadline=time.time() + 60)
+        assert outcome.kind is OutcomeKind.SCHEDULED
+        assert len(flock.jobs()) == 1
+
+
+class _Body:
+    """The raw body botocore reads from a response made by a test hook."""
+
+    def __init__(self, body: bytes) -> None:
+        self._body = body
+
+    def stream(self, **_):
+        """Yield the whole body at once."""
+        yield self._body
 
 
 class TestInterruptedSubmission:

@@ -193,3 +193,100 @@ class TestRetry:
         result = run(flock, **child_env(0))
         assert result.exit_code == ExitCode.CLAIM_REFUSED
         assert flock.job("job-a").status is JobStatus.CALLING_PAYLOAD_CODE
+
+
+DUPLICATE = "7c41d9b2-duplicate"
+"""A second Batch array carrying the same claim token: a SubmitJob the SDK resent after it had succeeded."""
+
+
+def hold(flock, job_uuid: str, *, batch_job_id: str, attempt: int) -> None:
+    """Make the row read as held by `attempt` of Batch job `batch_job_id`, mid-payload."""
+    flock.dynamodb.update_item(
+        TableName=flock.TABLE,
+        Key={"UUID": {"S": job_uuid}},
+        UpdateExpression="SET #batch = :batch, #attempt = :attempt, #status = :status",
+        ExpressionAttributeNames={
+            "#batch": Attr.BATCH_JOB_ID,
+            "#attempt": Attr.ATTEMPT,
+            "#status": Attr.JOB_STATUS,
+        },
+        ExpressionAttributeValues={
+            ":batch": {"S": batch_job_id},
+            ":attempt": {"N": str(attempt)},
+            ":status": {"S": JobStatus.CALLING_PAYLOAD_CODE.value},
+        },
+    )
+
+
+def duplicate_env(index: int, *, attempt: int) -> dict[str, str]:
+    """Return the overrides of child `index` of the duplicate array: same claim token, its own Batch id."""
+    return {**child_env(index, attempt=attempt), "AWS_BATCH_JOB_ID": f"{DUPLICATE}:{index}"}
+
+
+class TestDuplicateSubmission:
+    def test_a_duplicates_later_attempt_never_takes_over_from_the_holder(self, flock) -> None:
+        """Attempt 2 of a duplicate Batch job (same token) leaves the original's attempt 1 its row."""
+        # GIVEN the original's attempt 1 running the payload; the duplicate's attempt 1 died before claiming
+        flock.quick_deploy("qd", RUN_SH)
+        flock.schedule("job-a", inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, claim=TOKEN)
+        flock.manifest(TOKEN, ["job-a"])
+        hold(flock, "job-a", batch_job_id=f"{ARRAY}:0", attempt=1)
+        before = flock.row("job-a")
+        # WHEN the duplicate's attempt 2 starts
+        result = run(flock, **duplicate_env(0, attempt=2))
+        # THEN it runs nothing, says which Batch job holds the row, and changes nothing
+        assert result.exit_code == ExitCode.OK
+        assert f"held by attempt 1 of Batch job {ARRAY}:0" in (result.reason or "")
+        assert flock.row("job-a") == before
+        assert flock.keys(flock.OUTPUTS) == []
+        assert flock.keys(flock.ERRORS) == []
+
+    def test_a_duplicates_first_attempt_is_left_out_too(self, flock) -> None:
+        """Attempt 1 of a duplicate Batch job cannot claim a row attempt 1 of the original holds."""
+        flock.schedule("job-a", inputs={}, claim=TOKEN)
+        flock.manifest(TOKEN, ["job-a"])
+        hold(flock, "job-a", batch_job_id=f"{ARRAY}:0", attempt=1)
+        before = flock.row("job-a")
+        result = run(flock, **duplicate_env(0, attempt=1))
+        assert result.exit_code == ExitCode.OK
+        assert flock.row("job-a") == before
+
+    def test_the_holders_own_later_attempt_still_takes_over(self, flock) -> None:
+        """Attempt 3 of the Batch job that holds the row takes it over and runs the job."""
+        flock.quick_deploy("qd", RUN_SH)
+        flock.schedule("job-a", inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, claim=TOKEN)
+        flock.manifest(TOKEN, ["job-a"])
+        hold(flock, "job-a", batch_job_id=f"{DUPLICATE}:0", attempt=2)
+        result = run(flock, **duplicate_env(0, attempt=3))
+        assert result.exit_code == ExitCode.OK, result.reason
+        row = flock.job("job-a")
+        assert (row.status, row.attempt, row.batch_job_id) == (JobStatus.JOB_COMPLETE, 3, f"{DUPLICATE}:0")
+
+    def test_the_original_claiming_between_read_and_update_fences_the_duplicate(self, flock) -> None:
+        """When the original claims after the duplicate read the row, the conditional claim refuses it."""
+        flock.quick_deploy("qd", RUN_SH)
+        flock.schedule("job-a", inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, claim=TOKEN)
+        flock.manifest(TOKEN, ["job-a"])
+
+        def original_claims() -> None:
+            hold(flock, "job-a", batch_job_id=f"{ARRAY}:0", attempt=1)
+
+        counting = CountingDynamoDB(flock.dynamodb, before_update=original_claims)
+        result = run(flock, counting, **duplicate_env(0, attempt=2))
+        assert result.exit_code == ExitCode.OK
+        assert f"held by attempt 1 of Batch job {ARRAY}:0" in (result.reason or "")
+        row = flock.job("job-a")
+        assert (row.attempt, row.batch_job_id) == (1, f"{ARRAY}:0")
+        assert flock.keys(flock.OUTPUTS) == []
+
+    def test_whichever_claims_first_is_the_one_that_runs(self, flock) -> None:
+        """With both jobs alive the first to claim runs the job; the other, whatever its attempt, does not."""
+        flock.quick_deploy("qd", RUN_SH)
+        flock.schedule("job-a", inputs={"QUICK_DEPLOY_DIRECTORY": "qd"}, claim=TOKEN)
+        flock.manifest(TOKEN, ["job-a"])
+        first = run(flock, **duplicate_env(0, attempt=1))
+        assert first.exit_code == ExitCode.OK, first.reason
+        second = run(flock, **child_env(0, attempt=2))
+        assert second.exit_code == ExitCode.OK
+        assert len(flock.keys(flock.OUTPUTS)) == 1
+        assert flock.job("job-a").batch_job_id == f"{DUPLICATE}:0"

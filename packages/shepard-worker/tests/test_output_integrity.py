@@ -12,9 +12,8 @@ import zipfile
 from typing import TYPE_CHECKING
 
 import pytest
-from shepard_worker import zip_folder
 from shepard_worker._zipformat import LIMIT_32, STORED, Entry
-from shepard_worker._zipping import RENAMED_REPORT, SKIPPED_REPORT
+from shepard_worker._zipping import RENAMED_REPORT, SKIPPED_REPORT, zip_folder
 
 if TYPE_CHECKING:
     from collections.abc import Callable

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 from shepard_core import JobStatus
-from shepard_worker import DockerRuntime, ExitCode, run_job
+from shepard_worker import ExitCode, run_job
+from shepard_worker._docker_runtime import DockerRuntime
 from shepard_worker._payload_limits import PayloadLimits, payload_budget
 
 pytestmark = pytest.mark.requires_docker

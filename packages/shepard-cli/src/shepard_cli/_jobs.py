@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,8 +37,6 @@ BATCH_TERMINAL: Final = frozenset({"SUCCEEDED", "FAILED"})
 BATCH_QUEUED: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 """Batch states in which CancelJob cancels a job; a job STARTING or RUNNING needs TerminateJob."""
 DEFAULT_LOG_GROUP: Final = "/aws/batch/job"
-HTTP_OK: Final = 200
-HTTP_SERVER_ERROR: Final = 500
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -303,45 +300,3 @@ def cancel_job(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id:
     array_job_id, index = parse_child_job_id(batch_job_id)
     child = f", child {index} of array {array_job_id}; its other jobs go on" if index is not None else ""
     return f"Cancelled job {job_id} (AWS Batch job {batch_job_id}{child})."
-
-
-def invoke_endpoint(lambda_client: Any, function: str, payload: str) -> dict[str, Any]:  # noqa: ANN401
-    """Invoke the batching endpoint with a JSON payload; return its body, or raise CliError with its error."""
-    try:
-        json.loads(payload)
-    except ValueError as exc:
-        raise CliError(
-            f"--json-payload is not valid JSON: {exc}", 'Give an object such as {"NAME": "value"}'
-        ) from None
-    response = lambda_client.invoke(
-        FunctionName=function, InvocationType="RequestResponse", Payload=payload.encode()
-    )
-    raw = response["Payload"].read()
-    if response.get("FunctionError"):
-        raise CliError(
-            f"the batching endpoint failed: {raw.decode('utf-8', 'replace')[:500]}", "See its CloudWatch logs"
-        )
-    try:
-        answer = json.loads(raw)
-        status = int(answer["statusCode"])
-        body = answer.get("body", "{}")
-        document = json.loads(body) if isinstance(body, str) else body
-    except (ValueError, KeyError, TypeError):
-        raise CliError(
-            f"the batching endpoint answered something unexpected: {raw.decode('utf-8', 'replace')[:200]}",
-            "Check --lambda-to-invoke names the flock's endpoint Lambda",
-        ) from None
-    if not isinstance(document, dict):
-        document = {"message": document}
-    if status != HTTP_OK:
-        code = document.get("error")
-        detail = document.get("message") or document.get("reason")
-        message = f"{code}: {detail}" if code and detail else str(detail or code or json.dumps(document))
-        job = f" (job {document['uuid']})" if document.get("uuid") else ""
-        hint = (
-            "Fix the payload and try again"
-            if status < HTTP_SERVER_ERROR
-            else "Try again; if it persists, see the endpoint's logs"
-        )
-        raise CliError(f"the batching endpoint refused the job ({status}): {message}{job}", hint)
-    return document

@@ -33,7 +33,7 @@ COMMANDS: Final = (
     Entry(
         "batch-via-api",
         f"{_JOBS}:batch_via_api",
-        "Start one job through the flock's batching endpoint, without uploading a zip.",
+        "Start jobs through the flock's batching endpoint, without uploading a zip.",
     ),
     Entry(
         "query",

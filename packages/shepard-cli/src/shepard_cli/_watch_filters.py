@@ -37,22 +37,42 @@ _UNITS: Final = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 _AGO: Final = re.compile(r"(?P<amount>\d+(?:\.\d+)?)\s*(?P<unit>[smhdw])", re.IGNORECASE)
 
 
+EARLIEST: Final = datetime(1970, 1, 1, tzinfo=UTC)
+"""The earliest moment `--since` may name: no job row is older than the Unix epoch."""
+
+
 def parse_since(text: str, now: datetime) -> datetime:
     """Return the moment `text` names: an age such as `30m`, `2h`, `1d`, `1h30m`, or an ISO 8601 time.
 
-    An ISO time without a zone is taken as local time. Raises ValueError when `text` is neither.
+    An ISO time without a zone is taken as local time. Raises ValueError when `text` is neither, or
+    names a moment before 1970 or after `now`.
     """
     compact = text.strip().replace(" ", "")
+    if compact.startswith("-") and _AGO.sub("", compact[1:]) == "" and compact[1:]:
+        raise ValueError(f"{text!r} is a negative age; an age counts back from now, such as 30m or 2h")
     if compact and _AGO.sub("", compact) == "":
         seconds = sum(float(m["amount"]) * _UNITS[m["unit"].lower()] for m in _AGO.finditer(compact))
+        oldest = (now - EARLIEST).total_seconds()
+        if seconds > oldest:
+            raise ValueError(
+                f"{text!r} reaches back before 1970-01-01, where no job can be; give an age of at most "
+                f"{int(oldest // _UNITS['d']):,}d, or an ISO time"
+            )
         return now - timedelta(seconds=seconds)
     try:
         moment = datetime.fromisoformat(text.strip())
+        moment = (moment if moment.tzinfo else moment.astimezone()).astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"{text!r} is out of the range of times a job can have") from None
     except ValueError:
         raise ValueError(
             f"{text!r} is neither an age (30m, 2h, 1d, 1h30m) nor an ISO time (2026-05-01T14:00:00Z)"
         ) from None
-    return (moment if moment.tzinfo else moment.astimezone()).astimezone(UTC)
+    if moment < EARLIEST:
+        raise ValueError(f"{text!r} is before 1970-01-01, where no job can be")
+    if moment > now:
+        raise ValueError(f"{text!r} is in the future (it is {now.astimezone(UTC):%Y-%m-%d %H:%M:%S} UTC now)")
+    return moment
 
 
 def iso_moment(moment: datetime) -> str:

@@ -110,7 +110,11 @@ class NullValueError(InputsError):
 
 
 class InvalidValueError(InputsError):
-    """A value of inputs.txt holds a NUL character, which no environment variable can hold."""
+    """A value of inputs.txt holds a character no environment variable can hold (NUL, a lone surrogate)."""
+
+
+class UnencodableValueError(InvalidValueError):
+    """A value of inputs.txt holds a lone UTF-16 surrogate (from a JSON escape), which is no character."""
 
 
 class InvalidPathValueError(InvalidValueError):
@@ -157,6 +161,7 @@ def _as_env_value(key: str, value: object) -> str:
                 f"the value of {key!r} holds a NUL character (\\u0000), which no environment variable "
                 "can hold; remove it"
             )
+        _check_encodable(key, value)
         return str(value)
     if value is None:
         raise NullValueError(
@@ -167,6 +172,20 @@ def _as_env_value(key: str, value: object) -> str:
         f"the value of {key!r} is {kind}; environment variables hold text, so give a string "
         "(for structured data, a JSON string or a file in the job zip)"
     )
+
+
+def _check_encodable(key: str, value: str) -> None:
+    """Raise UnencodableValueError when `value` cannot be written as UTF-8 (it holds a lone surrogate)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        bad = value[exc.start]
+        raise UnencodableValueError(
+            f"the value of {key!r} holds a lone surrogate (\\u{ord(bad):04x}) at character {exc.start}, "
+            "which is no character: UTF-8 cannot write it and no environment variable can hold it. "
+            "Escape a character outside the Basic Multilingual Plane as a surrogate pair "
+            "(\\ud83d\\ude00), or write it as is"
+        ) from None
 
 
 def _validate_key(key: str, allowed_startup_variables: frozenset[str]) -> None:

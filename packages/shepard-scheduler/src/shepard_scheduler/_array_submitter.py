@@ -24,6 +24,7 @@ from shepard_scheduler._claims import ClaimTable, claim_of
 from shepard_scheduler._observability import logger
 from shepard_scheduler._outcome import JobInFlightError, Outcome, OutcomeKind
 from shepard_scheduler._rows import LEASE, text_attribute
+from shepard_scheduler._submit_once import submit_job_once
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -80,7 +81,7 @@ class ArraySubmitter:
         """Submit to the queue and job definition `config` names, claiming rows through `claims`."""
         self._config = config
         self._claims = claims
-        self._batch = batch_client
+        self._batch = submit_job_once(batch_client)
         self._clock = clock
 
     def submit(self, admissions: Sequence[Admission], *, deadline: float) -> dict[str, Result]:
@@ -111,12 +112,8 @@ class ArraySubmitter:
             ).to_item()  # type: ignore[misc]
             for admission in group
         ]
-        results: dict[str, Result] = {}
-        try:
-            existing = self._claims.claim_new(rows, token=token, lease_until_ms=lease_until_ms)
-        except Exception as exc:  # noqa: BLE001 - every job of the group is left for a retry
-            # Rows a committed transaction claimed keep their lease until the deadline, then resume.
-            return {admission.job_id: exc for admission in group}
+        existing, failed = self._claim(rows, token=token, lease_until_ms=lease_until_ms)
+        results: dict[str, Result] = dict(failed)
         resumed: set[str] = set()
         for job_id, row in existing.items():
             result: Result | None = settled(job_id, row)
@@ -126,7 +123,11 @@ class ArraySubmitter:
                     resumed.add(job_id)
                     continue
             results[job_id] = result
-        claimed = [a.job_id for a in group if a.job_id not in existing or a.job_id in resumed]
+        claimed = [
+            a.job_id
+            for a in group
+            if a.job_id not in failed and (a.job_id not in existing or a.job_id in resumed)
+        ]
         if not claimed:
             return results
         try:
@@ -143,6 +144,33 @@ class ArraySubmitter:
             self._record(claimed, batch_job_ids, token=token, resumed=resumed, submitted_at=submitted_at)
         )
         return results
+
+    def _claim(
+        self, rows: list[Item], *, token: str, lease_until_ms: int
+    ) -> tuple[dict[str, Item], dict[str, Exception]]:
+        """Create the rows holding `token`; return the rows that existed and the error of each row not made.
+
+        The rows are claimed together; if that fails, each is claimed alone, so a row DynamoDB (or
+        the SDK) refuses fails only its own job, never its batch-mates. Rows a committed part of the
+        failed attempt already claimed for `token` count as ours.
+        """
+        try:
+            return self._claims.claim_new(rows, token=token, lease_until_ms=lease_until_ms), {}
+        except Exception as exc:  # noqa: BLE001 - judged row by row below
+            if len(rows) == 1:
+                return {}, {str(rows[0][Attr.UUID]["S"]): exc}
+            logger.warning("claiming %d rows together failed; claiming each alone", len(rows), exc_info=True)
+        existing: dict[str, Item] = {}
+        failed: dict[str, Exception] = {}
+        for row in rows:
+            job_id = str(row[Attr.UUID]["S"])
+            try:
+                found = self._claims.claim_new([row], token=token, lease_until_ms=lease_until_ms)
+            except Exception as exc:  # noqa: BLE001 - this job alone is left for a retry
+                failed[job_id] = exc
+                continue
+            existing.update({key: item for key, item in found.items() if claim_of(item) != token})
+        return existing, failed
 
     def _reclaim(self, job_id: str, *, token: str, lease_until_ms: int) -> Result | None:
         """Claim a resumable row for `token`; return None if claimed, else what the row stands for."""

@@ -222,40 +222,26 @@ class Scheduler:
     ) -> list[Result]:
         """Schedule the jobs of one request listing several, as one array; each job's result, in order.
 
-        Job number `position` is `job_id_for_api_request(f"{request_id}#{position}")`. The list is
-        validated as a whole: if any job is invalid, each invalid one is rejected (row and report) and
-        nothing is scheduled (the valid ones come back IGNORED).
+        Job number `position` is `job_id_for_api_request(f"{request_id}#{position}")`. Each job is
+        judged alone: an invalid one is rejected (row and report) and the valid ones are scheduled.
         """
         job_ids = [api_job_id(request_id, position) for position in range(len(payloads))]
-        parsed: list[dict[str, str] | InputsError] = []
+        results: dict[str, Result] = {}
+        admissions: list[Admission] = []
         for position, payload in enumerate(payloads):
+            job_id = job_ids[position]
             try:
-                parsed.append(parse_inputs(payload, source=f"job {position} of the request"))
+                inputs = parse_inputs(payload, source=f"job {position} of the request")
             except InputsError as exc:
-                parsed.append(exc)
-        if any(isinstance(inputs, InputsError) for inputs in parsed):
-            results: list[Result] = []
-            for position, inputs in enumerate(parsed):
-                if isinstance(inputs, InputsError):
-                    details = {"request_id": request_id, "position": position}
-                    try:
-                        results.append(
-                            self._reject_api(
-                                inputs, job_id=job_ids[position], payload=payloads[position], details=details
-                            )
-                        )
-                    except (ClientError, BotoCoreError) as exc:
-                        results.append(exc)
-                else:
-                    reason = "not scheduled: another job in the same request is invalid"
-                    results.append(Outcome(kind=OutcomeKind.IGNORED, job_id=job_ids[position], reason=reason))
-            return results
-        admissions = [
-            Admission(job_id=job_id, inputs=inputs, input_zip_name="", is_invoked=True)
-            for job_id, inputs in zip(job_ids, parsed, strict=True)
-            if not isinstance(inputs, InputsError)
-        ]
-        return _per_request(job_ids, self._submitter.submit(admissions, deadline=deadline))
+                details = {"request_id": request_id, "position": position}
+                try:
+                    results[job_id] = self._reject_api(exc, job_id=job_id, payload=payload, details=details)
+                except (ClientError, BotoCoreError) as error:
+                    results[job_id] = error
+                continue
+            admissions.append(Admission(job_id=job_id, inputs=inputs, input_zip_name="", is_invoked=True))
+        results.update(self._submitter.submit(admissions, deadline=deadline))
+        return _per_request(job_ids, results)
 
     def reject_api_request(self, error: InputsError, *, request_id: str, payload: bytes) -> Outcome:
         """Reject the batching-endpoint request `request_id` for `error`, with a row and a report."""

@@ -14,6 +14,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 from shepard_core import JobStatus, TooDeeplyNestedError, error_code, job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
+from shepard_scheduler._client_token import InvalidClientTokenError, open_tokened_request
 from shepard_scheduler._config import SchedulerConfig, SchedulerConfigError
 from shepard_scheduler._core import Scheduler, api_job_id
 from shepard_scheduler._observability import Tally, log_outcome, logger
@@ -50,7 +51,8 @@ def request_payload(event: object) -> bytes:
                 return body.encode()
         return body.encode()
     try:
-        return json.dumps(event, ensure_ascii=False).encode()
+        # ASCII escapes keep a lone surrogate (which UTF-8 cannot write) for validation to name.
+        return json.dumps(event).encode()
     except RecursionError:
         raise TooDeeplyNestedError(
             "the request's inputs nest lists or objects too deeply to read; they must be one flat JSON "
@@ -84,6 +86,12 @@ def _schedule(
         except TooDeeplyNestedError as exc:
             outcome = scheduler.reject_api_request(exc, request_id=request_id, payload=b"")
         else:
+            try:
+                tokened = open_tokened_request(payload)
+            except InvalidClientTokenError as exc:
+                return _response(400, {"error": "InvalidClientToken", "message": str(exc)})
+            if tokened is not None:
+                payload, request_id = tokened.jobs, tokened.request_key
             jobs = split_job_list(payload)
             if jobs is not None:
                 return _schedule_list(scheduler, jobs, request_id, deadline, tally)
@@ -129,7 +137,7 @@ def _schedule(
 def _schedule_list(
     scheduler: Scheduler, jobs: list[bytes], request_id: str, deadline: float, tally: Tally
 ) -> dict[str, Any]:
-    """Schedule a request's list of jobs as one array: 200 with every job, 400 if any is invalid, or 500."""
+    """Schedule a request's valid jobs as one array and reject each invalid one alone; answer every job."""
     if not jobs or len(jobs) > MAX_JOBS_PER_REQUEST:
         error = "EmptyJobList" if not jobs else "TooManyJobs"
         message = (
@@ -174,22 +182,36 @@ def _schedule_list(
                 "duplicate": result.kind is OutcomeKind.DUPLICATE,
             }
         )
+    return _list_response(len(jobs), answers, rejections, failures)
+
+
+def _list_response(
+    count: int,
+    answers: list[dict[str, object]],
+    rejections: list[dict[str, object]],
+    failures: list[dict[str, object]],
+) -> dict[str, Any]:
+    """Answer a list: 200 all submitted, 207 some rejected and the rest submitted, 400 all rejected, 500."""
     if failures:
-        message = f"{len(failures)} of {len(jobs)} jobs could not be scheduled now; retry the request"
-        return _response(500, {"error": failures[0]["error"], "message": message, "failures": failures})
+        message = f"{len(failures)} of {count} jobs could not be scheduled now; retry the request"
+        body = {"error": failures[0]["error"], "message": message, "failures": failures}
+        return _response(500, {**body, "jobs": answers, "rejections": rejections})
     if rejections:
-        message = f"{len(rejections)} of {len(jobs)} jobs are invalid; nothing was scheduled"
-        return _response(400, {"error": "Rejected", "message": message, "rejections": rejections})
+        scheduled = "the others were scheduled" if answers else "nothing was scheduled"
+        message = f"{len(rejections)} of {count} jobs are invalid; {scheduled}"
+        body = {"error": "Rejected", "message": message, "jobs": answers, "rejections": rejections}
+        return _response(207 if answers else 400, body)
     return _response(200, {"jobs": answers})
 
 
 @logger.inject_lambda_context(clear_state=True)
 def handler(event: Any, context: LambdaContext) -> dict[str, Any]:  # noqa: ANN401 - any JSON may be sent
-    """Schedule the job (or list of jobs) the event's inputs describe; answer 200, 400 (invalid) or 500.
+    """Schedule the job (or list of jobs) the event's inputs describe; answer 200, 207, 400 (invalid) or 500.
 
     The event is the JSON object of inputs itself (a direct invocation), or an API Gateway /
     function-URL request whose `body` is that object; a JSON list of up to 1,000 such objects is
-    validated as a whole and scheduled as one array.
+    scheduled as one array of its valid jobs (207 names the invalid ones, each rejected alone).
+    `{"client_token": TOKEN, "jobs": object or list}` makes a repeat of the request schedule nothing twice.
     """
     started = time.time()
     try:

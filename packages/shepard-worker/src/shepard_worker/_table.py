@@ -86,9 +86,12 @@ class AttemptRow:
 
         The update succeeds only while the row exists, is neither complete nor rejected, names this
         worker's claim token (when it has one) and no equal or later attempt holds it, so two workers
-        can never both own one job, nor two arrays both run it.
+        can never both own one job, nor two arrays both run it. A row an attempt holds is taken over
+        only by a later attempt of the same Batch job (the row records which Batch job holds it): a
+        duplicate Batch job carrying the same claim token never runs the job beside its holder.
         """
         self._check_fence(row)
+        self._check_holder(row)
         if row.status is JobStatus.JOB_COMPLETE:
             raise AlreadyCompleteError(f"job {self._uuid} is already complete; nothing to run")
         if row.status in UNCLAIMABLE:
@@ -136,6 +139,9 @@ class AttemptRow:
             update += ", #batch = :batch"
             names["#batch"] = Attr.BATCH_JOB_ID
             values[":batch"] = {"S": self._batch_job_id}
+            condition += (
+                " AND (attribute_not_exists(#attempt) OR attribute_not_exists(#batch) OR #batch = :batch)"
+            )
         try:
             self._client.update_item(
                 TableName=self._table,
@@ -147,8 +153,10 @@ class AttemptRow:
             )
         except ClientError as exc:
             if _is_conditional_failure(exc):
-                if self._token is not None:
-                    self._check_fence(self.read())
+                if self._token is not None or self._batch_job_id is not None:
+                    current = self.read()
+                    self._check_fence(current)
+                    self._check_holder(current)
                 raise ClaimRefusedError(
                     f"job {self._uuid} was claimed by another worker (or finished) while attempt "
                     f"{self._attempt} was claiming it"
@@ -164,6 +172,22 @@ class AttemptRow:
         raise FencedOutError(
             f"job {self._uuid} belongs to {owner}, not to this worker's claim {self._token} "
             f"(Batch job {self._batch_job_id or 'unknown'}): another array runs it; leaving its row alone"
+        )
+
+    def _check_holder(self, row: JobRow) -> None:
+        """Raise FencedOutError if an attempt of another Batch job holds the row: a duplicate submission."""
+        holder = row.batch_job_id
+        if (
+            row.attempt is None
+            or self._batch_job_id is None
+            or holder is None
+            or holder == self._batch_job_id
+        ):
+            return
+        raise FencedOutError(
+            f"job {self._uuid} is held by attempt {row.attempt} of Batch job {holder}; this worker is "
+            f"attempt {self._attempt} of Batch job {self._batch_job_id}, a duplicate submission of the "
+            "same claim: leaving its row alone"
         )
 
     def set_status(self, status: JobStatus) -> None:

@@ -6,7 +6,6 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
@@ -233,18 +232,35 @@ def _upload_and_report(
     "json_payload",
     required=True,
     metavar="JSON",
-    help="The job's variables as a JSON object, or @FILE to read them from a file.",
+    help="The job's variables as a JSON object, a JSON list of such objects (one job each, up to "
+    "1,000), or @FILE to read them from a file.",
+)
+@click.option(
+    "--client-token",
+    "--client_token",
+    "client_token",
+    metavar="TOKEN",
+    help="Name this request (1-64 letters, digits, ._:-): sending the same payload again with the same "
+    "token runs none of its jobs twice. Default: a new token, printed first, for each run.",
 )
 @aws_command
-def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> None:
-    """Start one job through the flock's batching endpoint, without uploading a zip.
+def batch_via_api(
+    aws: Aws, lambda_to_invoke: str | None, json_payload: str, client_token: str | None
+) -> None:
+    """Start jobs through the flock's batching endpoint, without uploading a zip.
+
+    Each run is a new request under a fresh client token, printed first (on stderr). If the
+    command dies or the endpoint asks for a retry, run it again with --client-token TOKEN and the
+    same payload: the jobs already submitted are answered as such, never run twice. A list is
+    one array; an invalid job in it is refused alone (named by position) and the others run.
 
     \b
     Example:
       shepard batch-via-api --json-payload '{"SAMPLE": "42", "TAG": "run1"}'
-      shepard batch-via-api --json-payload @job/inputs.txt
+      shepard batch-via-api --json-payload '[{"SAMPLE": "1"}, {"SAMPLE": "2"}]'
+      shepard batch-via-api --json-payload @job/inputs.txt --client-token run1-2026-05-01
     """
-    from shepard_cli._jobs import invoke_endpoint
+    from shepard_cli._endpoint import answer_lines, check_client_token, invoke_endpoint, new_client_token
 
     function = required(lambda_to_invoke, "lambda_to_invoke")
     if json_payload.startswith("@"):
@@ -253,17 +269,15 @@ def batch_via_api(aws: Aws, lambda_to_invoke: str | None, json_payload: str) -> 
             json_payload = payload_file.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError:
             raise CliError(f"{payload_file} is not UTF-8 text", "Save the JSON payload as UTF-8") from None
-    answer = invoke_endpoint(aws.client("lambda"), function, json_payload)
-    job = answer.get("uuid") or answer.get("UUID") or answer.get("job_id") or answer.get("job_uuid")
-    from shepard_core import Attr
-
-    batch_id = answer.get("batch_job_id") or answer.get(Attr.BATCH_JOB_ID) or answer.get("batchJobId")
-    if not job:
-        raise CliError(
-            f"the batching endpoint answered without a job id: {json.dumps(answer)}", "See its logs"
-        )
-    verb = "was already submitted" if answer.get("duplicate") else "submitted"
-    click.echo(f"Job {job} {verb}" + (f" (AWS Batch job {batch_id})" if batch_id else ""))
+    token = check_client_token(client_token) if client_token is not None else new_client_token()
+    if client_token is None:
+        click.echo(f"Client token: {token} (to repeat this request safely: --client-token {token})", err=True)
+    answer = invoke_endpoint(aws.client("lambda"), function, json_payload, token=token)
+    lines, error = answer_lines(answer, token)
+    for line in lines:
+        click.echo(line)
+    if error is not None:
+        raise error
 
 
 @command("query")

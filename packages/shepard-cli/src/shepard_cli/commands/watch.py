@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_snapshot import Snapshot
 
+MAX_INTERVAL_SECONDS = 86_400
+"""The longest wait between refreshes: a day (a longer one is a mistake, and sleep() has a limit)."""
+
+
+def _a_number(value: float) -> float:
+    """Return `value`, or refuse NaN, which every range check lets through."""
+    if value != value:  # noqa: PLR0124 - NaN is the only value unequal to itself
+        raise click.BadParameter("nan is not a number of seconds")
+    return value
+
 
 @command("watch")
 @click.option(
@@ -50,9 +60,10 @@ if TYPE_CHECKING:
     "--interval",
     default=5.0,
     show_default=True,
-    type=click.FloatRange(min=0.5),
+    type=click.FloatRange(min=0.5, max=MAX_INTERVAL_SECONDS),
+    callback=lambda _ctx, _param, value: _a_number(value),
     metavar="SECONDS",
-    help="Seconds between refreshes.",
+    help=f"Seconds between refreshes (0.5 to {MAX_INTERVAL_SECONDS:,}).",
 )
 @click.option("--once", is_flag=True, help="Show one snapshot and exit.")
 @click.option(
