@@ -74,6 +74,7 @@ class TestCreateEmulatedStack:
         # moto's CloudFormation skips the secret, so its output is missing (shepard-local creates it after).
         assert {value.output for value in FLOCK_VALUES} - {"SecretStore"} <= set(stack.outputs)
         assert stack.of_type("AWS::Lambda::Function") == [
+            "ShepardReconcilerFunction",
             "ShepardSchedulerFunction",
             "ShepardSchedulerFunctionBatchingEndpoint",
         ]
