@@ -55,6 +55,40 @@ def _rss_mib(pid: int) -> float:
     return 0.0
 
 
+def _cpu_seconds(pid: int, *, children: bool = False) -> float:
+    """Return the CPU seconds a process has used (with `children`, those of its reaped children)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    first = 13 if children else 11  # utime, stime (or cutime, cstime), counted from the state field
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
+def _launcher_of(runner: int) -> int | None:
+    """Return the pid of the runner's worker launcher (its workers' CPU is counted there)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            if parent == runner and b"_worker_forks" in (stat.parent / "cmdline").read_bytes():
+                return int(stat.parent.name)
+    return None
+
+
+def cpu_per_job(flock: Flock) -> dict[str, float]:
+    """Return the CPU seconds used so far by the emulator, the runner and the workers."""
+    runner = flock.state.runner_pid
+    launcher = _launcher_of(runner)
+    workers = _cpu_seconds(runner, children=True)
+    if launcher is not None:
+        workers += _cpu_seconds(launcher, children=True) + _cpu_seconds(launcher)
+    return {
+        "emulator": _cpu_seconds(flock.state.moto_pid),
+        "runner": _cpu_seconds(runner),
+        "workers": workers,
+    }
+
+
 def _get_json(url: str, timeout: float = 30) -> Any:  # noqa: ANN401 - JSON
     with urllib.request.urlopen(url, timeout=timeout) as response:  # noqa: S310 - the flock's own URL
         return json.load(response)
@@ -132,6 +166,7 @@ class Samples:
     arrays: int = 0
     ended: int = 0
     peak_emulator: float = 0.0
+    cpu: dict[str, float] = field(default_factory=dict)
 
 
 def sample(flock: Flock, jobs: int, started: float, done: threading.Event, samples: Samples) -> None:
@@ -151,6 +186,7 @@ def sample(flock: Flock, jobs: int, started: float, done: threading.Event, sampl
         samples.arrays, samples.ended = len(stats["arrays"]), ended
         if samples.scheduled_at is None and scheduled >= jobs:
             samples.scheduled_at = elapsed
+        samples.cpu = cpu_per_job(flock)
         if ended >= jobs:
             samples.ended_at = elapsed
             done.set()
@@ -179,6 +215,7 @@ def probe(flock: Flock, every: float, done: threading.Event, times: dict[str, li
             u for u, status in rows if status not in {"job_complete", "job_failed"} and u not in cancelled
         ]
         commands: list[tuple[str, list[str]]] = [
+            ("shepard --version", ["--version"]),
             ("watch --once", ["watch", "--once", "--output", "json"]),
             ("status", ["status", uuid]),
             ("logs", ["logs", uuid]),
@@ -206,6 +243,7 @@ def start_profile(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
             str(pid),
             "--rate",
             "20",
+            "--gil",
             "--format",
             "raw",
             "--nonblocking",
@@ -248,7 +286,7 @@ def top_costs(out: Path, label: str) -> None:
         own[frames[-1]] += count
         for name in set(frames):
             inside[name] += count
-    print(f"profile {label}: {total} busy samples at 20/s (~{total / 20:.0f} thread-seconds of work)")
+    print(f"profile {label}: {total} samples holding the GIL at 20/s (~{total / 20:.0f} s of Python CPU)")
     print("  own time:")
     for name, count in own.most_common(TOP):
         print(f"    {100 * count / max(total, 1):5.1f}%  {name}")
@@ -275,6 +313,11 @@ def report(jobs: int, batch_seconds: float, samples: Samples, times: dict[str, l
     else:
         print(f"{samples.ended} of {jobs} ended before the bench gave up")
     print(f"emulator RSS peak {samples.peak_emulator:.0f} MiB")
+    spent = ", ".join(f"{name} {seconds / jobs:.3f} s" for name, seconds in samples.cpu.items())
+    per_job = sum(samples.cpu.values()) / jobs
+    capacity = 60 * (os.cpu_count() or 1) / max(per_job, 1e-9)
+    print(f"CPU per job: {spent}; total {per_job:.3f} s (all cores free: ~{capacity:.0f} jobs/min)")
+    print(f"load average at the end: {os.getloadavg()[0]:.1f} ({os.cpu_count()} cores)")
     print("   time  emulator MiB  runner MiB  scheduled  ended")
     step = max(1, len(samples.rss) // 20)
     for elapsed, emulator, runner, scheduled, ended in samples.rss[::step] + samples.rss[-1:]:
@@ -308,7 +351,9 @@ def main() -> None:
     ]
     done = threading.Event()
     samples = Samples()
-    times: dict[str, list[float]] = {"watch --once": [], "status": [], "logs": [], "cancel": []}
+    times: dict[str, list[float]] = {
+        name: [] for name in ("shepard --version", "watch --once", "status", "logs", "cancel")
+    }
     started = time.monotonic()
     sampler = threading.Thread(target=sample, args=(flock, args.jobs, started, done, samples), daemon=True)
     prober = threading.Thread(target=probe, args=(flock, args.probe_seconds, done, times), daemon=True)

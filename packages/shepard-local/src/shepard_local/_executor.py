@@ -17,16 +17,15 @@ import signal
 import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from shepard_core import ARRAY_INDEX_VARIABLE, child_job_id, parse_child_job_id
 
 from shepard_local._cloudwatch import LogStream
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
-
     from mypy_boto3_batch import BatchClient
     from mypy_boto3_logs import CloudWatchLogsClient
 
@@ -38,6 +37,35 @@ ENDED: Final = frozenset({"SUCCEEDED", "FAILED"})
 QUEUED: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 
 log = logging.getLogger(__name__)
+
+
+class WorkerProcess(Protocol):
+    """What the executor needs of a running worker: Popen's pid, output, poll and wait."""
+
+    pid: int
+    stdout: IO[bytes] | None
+
+    def poll(self) -> int | None:
+        """Return the exit code, or None while it runs."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the exit code."""
+
+
+Spawn = Callable[[Sequence[str], Mapping[str, str], Path], WorkerProcess]
+"""Start a worker: its command, its whole environment, its working directory."""
+
+
+def start_process(command: Sequence[str], environment: Mapping[str, str], cwd: Path) -> WorkerProcess:
+    """Start `command` as a new process with exactly `environment`, its output (and errors) piped."""
+    return subprocess.Popen(  # noqa: S603 - a fixed argument list
+        list(command),
+        env=dict(environment),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+    )
 
 
 def retry_action(
@@ -84,7 +112,7 @@ class BatchJob:
     attempts: list[Attempt] = dataclasses.field(default_factory=list)
     reclaim_requested: bool = False
     terminate_reason: str | None = None
-    process: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
+    process: WorkerProcess | None = dataclasses.field(default=None, repr=False)
     array_size: int | None = None
     """An array job's size: it runs nothing itself; its children do."""
     array_index: int | None = None
@@ -138,6 +166,7 @@ class Executor:
         runtime_environment: Callable[[BatchJob], dict[str, str]],
         logs: CloudWatchLogsClient | None = None,
         poll_seconds: float = 0.5,
+        spawn: Spawn | None = None,
     ) -> None:
         """Prepare to run jobs of `job_queue`; nothing runs until `run` is called."""
         self._batch = batch
@@ -149,6 +178,7 @@ class Executor:
         self._runtime_environment = runtime_environment
         self._logs = logs
         self._poll_seconds = poll_seconds
+        self._spawn = spawn or start_process
         self._jobs: dict[str, BatchJob] = {}
         self._pending: queue.Queue[BatchJob | None] = queue.Queue()
         self._definitions: dict[str, dict[str, Any]] = {}
@@ -431,14 +461,7 @@ class Executor:
                 parent.settle()
         stream = LogStream(self._logs, job.log_stream)
         with log_file.open("wb") as output:
-            process = subprocess.Popen(  # noqa: S603 - a fixed argument list
-                self._worker_command,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                cwd=job_log_dir,
-            )
+            process = self._spawn(self._worker_command, environment, job_log_dir)
             with self._lock:
                 job.process = process
             if process.stdout is not None:

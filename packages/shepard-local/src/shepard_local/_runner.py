@@ -21,6 +21,7 @@ from shepard_local._poller import BATCH_SIZE, QueuePoller
 from shepard_local._server import FlockServer, Routes
 from shepard_local._stack import function_environment
 from shepard_local._state import REGION, FlockState
+from shepard_local._worker_forks import WorkerLauncher
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -118,6 +119,7 @@ class Runner:
             window_seconds=window,
         )
         self.payloads = PayloadResolver(state)
+        self.launcher = WorkerLauncher()
         self.executor = Executor(
             session.client("batch", endpoint_url=state.aws_endpoint, config=config),
             job_queue=names.job_queue,
@@ -127,6 +129,7 @@ class Runner:
             concurrency=concurrency,
             runtime_environment=self.payloads.environment_for,
             logs=session.client("logs", endpoint_url=state.aws_endpoint, config=config),
+            spawn=self.launcher.spawn,
         )
         self.server = FlockServer(
             Routes(
@@ -185,6 +188,7 @@ class Runner:
         self.executor.stop()
         for thread in self._threads:
             thread.join(40)
+        self.launcher.stop()
         self.server.stop()
 
 
