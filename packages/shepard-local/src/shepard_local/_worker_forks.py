@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 MAX_MESSAGE: Final = 1 << 20
 """The largest request or answer (a job's environment fits many times over)."""
 REAP_SECONDS: Final = 0.05
+STOP_SECONDS: Final = 10
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,12 @@ class WorkerLauncher:
         with contextlib.suppress(OSError):
             self._socket.shutdown(socket.SHUT_RDWR)
         self._socket.close()
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            self._process.wait(10)
+        try:
+            self._process.wait(STOP_SECONDS)
+        except subprocess.TimeoutExpired:
+            # Still importing (it reads the channel once warm): nothing of it is worth waiting for.
+            self._process.kill()
+            self._process.wait()
 
     def _next_answer(self) -> dict[str, Any]:
         with self._answered:
