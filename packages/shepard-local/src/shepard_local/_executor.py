@@ -151,6 +151,10 @@ class BatchJob:
             self.status = "RUNNING"
 
 
+def _created(job: BatchJob) -> float:
+    return job.created_at
+
+
 class Executor:
     """Watch a Batch job queue and run each new job's worker as a process, `concurrency` at a time."""
 
@@ -291,6 +295,27 @@ class Executor:
         with self._lock:
             ordered = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.array_index or 0))
             return [job.summary() for job in ordered]
+
+    def counts(self) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """Return how many jobs (arrays aside) are in each status, and each array's state, oldest first.
+
+        Cheaper than `jobs` (no attempts): `shepard local status` and the bench ask every few seconds.
+        """
+        by_status: dict[str, int] = {}
+        with self._lock:
+            arrays = sorted((job for job in self._jobs.values() if job.array_size is not None), key=_created)
+            for job in self._jobs.values():
+                if job.array_size is None:
+                    by_status[job.status] = by_status.get(job.status, 0) + 1
+            return by_status, [
+                {
+                    "jobId": job.job_id,
+                    "status": job.status,
+                    "arraySize": job.array_size,
+                    "statusSummary": job.status_summary(),
+                }
+                for job in arrays
+            ]
 
     def submitted(self) -> int:
         """Return how many jobs were submitted to Batch: arrays and plain jobs (one SubmitJob call each)."""

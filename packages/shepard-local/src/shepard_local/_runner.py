@@ -146,16 +146,7 @@ class Runner:
 
     def stats(self) -> dict[str, Any]:
         """Return the counters `shepard local status` shows."""
-        jobs = self.executor.jobs()
-        by_status: dict[str, int] = {}
-        for job in jobs:
-            if "arraySize" not in job:
-                by_status[job["status"]] = by_status.get(job["status"], 0) + 1
-        arrays = [
-            {key: job[key] for key in ("jobId", "status", "arraySize", "statusSummary")}
-            for job in jobs
-            if "arraySize" in job
-        ]
+        by_status, arrays = self.executor.counts()
         return {
             "scheduler_code": self.handlers.source,
             "runtime": self.payloads.describe(),
