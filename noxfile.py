@@ -310,6 +310,7 @@ BENCH_PARTS = {
     "scheduler": "shepard-scheduler",
     "worker": "shepard-worker",
     "cli": "shepard-cli",
+    "local": "shepard-local",
 }
 
 
@@ -318,4 +319,6 @@ BENCH_PARTS = {
 def bench(session: nox.Session, part: str) -> None:
     """Print one part's figures (packages/shepard-<part>/bench/bench_<part>.py; its README says which)."""
     install_packages(session, BENCH_PARTS[part], f"{TEST_KIT}[aws]")
+    if part == "local":
+        session.install("py-spy>=0.4")  # the sampling profile of the emulator and the runner
     session.run("python", f"packages/shepard-{part}/bench/bench_{part}.py", *session.posargs)

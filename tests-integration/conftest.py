@@ -22,13 +22,9 @@ BATCHING_WINDOW_SECONDS = 5
 """The integration flock's batching window: wider than the default second, so uploads from one test
 client that trickle in still gather into arrays, yet a lone job waits at most a few seconds."""
 
-ARRAYS_BATCHING_WINDOW_SECONDS = 30
-"""The window of the flock that takes 2,000 uploads at once: a test client uploads 10-20 zips a second
-on two cores, and a user batching thousands widens the window the same way."""
-
 
 def _running_flock(
-    tmp_path_factory: pytest.TempPathFactory, *, prefix: str, window_seconds: int
+    tmp_path_factory: pytest.TempPathFactory, *, prefix: str, window_seconds: int | None
 ) -> Iterator[Flock]:
     """Start a local flock (process runtime, the quick-deploy example uploaded); stop it afterwards."""
     work = tmp_path_factory.mktemp(prefix)
@@ -48,8 +44,6 @@ def flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
 
 
 @pytest.fixture(scope="module")
-def wide_window_flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
-    """A flock of its own whose scheduler gathers uploads for 30 s, for the tests that upload thousands."""
-    yield from _running_flock(
-        tmp_path_factory, prefix="shepard-arrays", window_seconds=ARRAYS_BATCHING_WINDOW_SECONDS
-    )
+def default_flock(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flock]:
+    """A flock of its own as a plain `shepard local up` makes it, for the tests that upload thousands."""
+    yield from _running_flock(tmp_path_factory, prefix="shepard-arrays", window_seconds=None)

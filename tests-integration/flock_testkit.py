@@ -175,8 +175,11 @@ def flock_stats(flock: Flock) -> dict[str, Any]:
     return stats
 
 
-def flock_up(work: Path, *, prefix: str, window_seconds: int, runtime: str = "process") -> Flock:
-    """Start a local flock from `work` with the real `shepard local up`, and return it."""
+def flock_up(work: Path, *, prefix: str, window_seconds: int | None, runtime: str = "process") -> Flock:
+    """Start a local flock from `work` with the real `shepard local up`, and return it.
+
+    `window_seconds` sets the scheduler's batching window; None keeps the template's default.
+    """
     from shepard_local import LOCAL_CREDENTIALS, FlockState, local_session
 
     env = {
@@ -191,7 +194,11 @@ def flock_up(work: Path, *, prefix: str, window_seconds: int, runtime: str = "pr
         [
             *shepard_command(),
             *("local", "up", "--runtime", runtime, "--concurrency", "4", "--prefix", prefix),
-            *("--parameter", f"SchedulerBatchingWindowSeconds={window_seconds}"),
+            *(
+                ()
+                if window_seconds is None
+                else ("--parameter", f"SchedulerBatchingWindowSeconds={window_seconds}")
+            ),
         ],
         env=env,
         capture_output=True,

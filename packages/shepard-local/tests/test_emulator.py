@@ -280,3 +280,157 @@ class TestTransactionsAreIsolated:
         assert cancelled > 10
         item = dynamodb.get_item(TableName=table, Key={"k": {"S": "counter"}}, ConsistentRead=True)["Item"]
         assert item["n"] == {"N": "400"}
+
+
+def _table_with_rows(dynamodb: Any, table: str) -> None:
+    dynamodb.create_table(
+        TableName=table,
+        KeySchema=[{"AttributeName": "k", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "k", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    rows = {
+        "updated": {"n": {"N": "1"}, "tags": {"SS": ["a", "b"]}, "doc": {"M": {"x": {"L": [{"S": "y"}]}}}},
+        "deleted": {"blob": {"B": b"\x00\x01"}, "n": {"N": "7"}},
+        "replaced": {"n": {"N": "3"}},
+        "bystander": {"n": {"N": "9"}},
+    }
+    for key, attributes in rows.items():
+        dynamodb.put_item(TableName=table, Item={"k": {"S": key}, **attributes})
+
+
+def _rows(dynamodb: Any, table: str) -> dict[str, dict[str, Any]]:
+    items = dynamodb.scan(TableName=table, ConsistentRead=True)["Items"]
+    return {item["k"]["S"]: item for item in items}
+
+
+class TestTransactionsSaveOnlyTheirRows:
+    @pytest.mark.parametrize("failing", ["first", "last"])
+    def test_a_cancelled_transaction_leaves_every_row_as_it_was(self, emulator: str, failing: str):
+        """Updates, puts, deletes and replacements of a cancelled transaction are all undone, to the byte."""
+        # GIVEN a table with rows of sets, maps, lists and binary values
+        dynamodb = _session().client("dynamodb", endpoint_url=emulator)
+        table = f"undo-{failing}"
+        _table_with_rows(dynamodb, table)
+        before = _rows(dynamodb, table)
+        check = {
+            "ConditionCheck": {
+                "TableName": table,
+                "Key": {"k": {"S": "bystander"}},
+                "ConditionExpression": "attribute_not_exists(k)",
+            }
+        }
+        writes = [
+            {
+                "Update": {
+                    "TableName": table,
+                    "Key": {"k": {"S": "updated"}},
+                    "UpdateExpression": "SET n = :two ADD tags :c",
+                    "ExpressionAttributeValues": {":two": {"N": "2"}, ":c": {"SS": ["c"]}},
+                }
+            },
+            {"Put": {"TableName": table, "Item": {"k": {"S": "new"}, "n": {"N": "5"}}}},
+            {"Put": {"TableName": table, "Item": {"k": {"S": "replaced"}, "other": {"S": "z"}}}},
+            {"Delete": {"TableName": table, "Key": {"k": {"S": "deleted"}}}},
+        ]
+        items = [check, *writes] if failing == "first" else [*writes, check]
+
+        # WHEN a transaction writing them all is cancelled by its condition check
+        with pytest.raises(dynamodb.exceptions.TransactionCanceledException):
+            dynamodb.transact_write_items(TransactItems=items)
+
+        # THEN the table holds exactly what it held before
+        assert _rows(dynamodb, table) == before
+
+    def test_a_transaction_that_succeeds_writes_every_row(self, emulator: str):
+        """A transaction whose conditions hold writes each of its rows and leaves the others alone."""
+        dynamodb = _session().client("dynamodb", endpoint_url=emulator)
+        table = "undo-none"
+        _table_with_rows(dynamodb, table)
+        dynamodb.transact_write_items(
+            TransactItems=[
+                {"Put": {"TableName": table, "Item": {"k": {"S": "new"}, "n": {"N": "5"}}}},
+                {"Delete": {"TableName": table, "Key": {"k": {"S": "deleted"}}}},
+            ]
+        )
+        rows = _rows(dynamodb, table)
+        assert set(rows) == {"updated", "replaced", "bystander", "new"}
+        assert rows["new"]["n"] == {"N": "5"}
+
+
+class TestQueueRetention:
+    def test_a_message_past_its_queue_s_retention_is_not_valid(self):
+        """The retention check compares a message's age with its own queue's period."""
+        from shepard_local._emulator_scaling import _retained
+
+        class Queue:
+            message_retention_period = 60
+
+        class Backend:
+            def get_queue(self, name: str) -> Queue:
+                assert name == "q"
+                return Queue()
+
+        class Message:
+            def __init__(self, age_seconds: float) -> None:
+                self.sent_timestamp = (time.time() - age_seconds) * 1000
+
+        assert _retained(Backend(), "q", Message(10))
+        assert not _retained(Backend(), "q", Message(61))
+
+    def test_many_queued_messages_are_all_received_once(self, emulator: str):
+        """Every one of 300 queued messages is received exactly once."""
+        sqs = _session().client("sqs", endpoint_url=emulator)
+        queue = sqs.create_queue(QueueName="long-queue")["QueueUrl"]
+        for start in range(0, 300, 10):
+            sqs.send_message_batch(
+                QueueUrl=queue,
+                Entries=[{"Id": str(n), "MessageBody": str(n)} for n in range(start, start + 10)],
+            )
+        bodies: list[str] = []
+        while messages := sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", []):
+            bodies += [message["Body"] for message in messages]
+        assert sorted(bodies, key=int) == [str(n) for n in range(300)]
+
+
+class TestJobQueueListing:
+    def test_a_queue_lists_an_array_once_and_the_array_lists_its_children(self, emulator: str):
+        """ListJobs of a queue names each array job once, as Batch does; with arrayJobId, its children."""
+        # GIVEN a Batch queue of the emulator (no Docker), an array job of 3 and a plain job
+        config = urllib.request.Request(  # noqa: S310 - the emulator's own URL
+            f"{emulator}/moto-api/config",
+            data=json.dumps({"batch": {"use_docker": False}}).encode(),
+            method="POST",
+        )
+        urllib.request.urlopen(config, timeout=10).close()  # noqa: S310 - the emulator's own URL
+        session = _session()
+        batch = session.client("batch", endpoint_url=emulator)
+        role = session.client("iam", endpoint_url=emulator).create_role(
+            RoleName="batch", AssumeRolePolicyDocument="{}"
+        )["Role"]["Arn"]
+        environment = batch.create_compute_environment(
+            computeEnvironmentName="env", type="UNMANAGED", state="ENABLED", serviceRole=role
+        )["computeEnvironmentArn"]
+        batch.create_job_queue(
+            jobQueueName="listing",
+            state="ENABLED",
+            priority=1,
+            computeEnvironmentOrder=[{"order": 1, "computeEnvironment": environment}],
+        )
+        batch.register_job_definition(
+            jobDefinitionName="def",
+            type="container",
+            containerProperties={"image": "busybox", "vcpus": 1, "memory": 128},
+        )
+        array = batch.submit_job(
+            jobName="a", jobQueue="listing", jobDefinition="def", arrayProperties={"size": 3}
+        )
+        plain = batch.submit_job(jobName="p", jobQueue="listing", jobDefinition="def")
+
+        # WHEN the queue and the array are listed
+        listed = batch.list_jobs(jobQueue="listing")["jobSummaryList"]
+        children = batch.list_jobs(arrayJobId=array["jobId"])["jobSummaryList"]
+
+        # THEN the queue holds the two jobs submitted, and the array its three children
+        assert sorted(job["jobId"] for job in listed) == sorted([array["jobId"], plain["jobId"]])
+        assert sorted(job["jobId"] for job in children) == [f"{array['jobId']}:{n}" for n in range(3)]

@@ -211,6 +211,27 @@ class TestArrays:
         assert [running._jobs[f"arr:{i}"].status for i in range(3)] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
         assert running._jobs["arr"].status == "FAILED"
 
+    def test_counts_give_each_child_s_status_and_each_array_s_summary(self, tmp_path: Path, record: Path):
+        """Counts hold every child by status (arrays aside) and each array's size and summary."""
+        strategy = {"attempts": 1}
+        running = array_executor(FakeBatch([array_job("arr", 3, EXIT_1="4")], strategy), tmp_path, record)
+        running.discover()
+        assert running.counts() == (
+            {"RUNNABLE": 3},
+            [{"jobId": "arr", "status": "PENDING", "arraySize": 3, "statusSummary": {"RUNNABLE": 3}}],
+        )
+        run_all(running)
+        by_status, arrays = running.counts()
+        assert by_status == {"SUCCEEDED": 2, "FAILED": 1}
+        assert arrays == [
+            {
+                "jobId": "arr",
+                "status": "FAILED",
+                "arraySize": 3,
+                "statusSummary": {"SUCCEEDED": 2, "FAILED": 1},
+            }
+        ]
+
     def test_terminating_a_child_leaves_its_siblings(self, tmp_path: Path, record: Path):
         """TerminateJob on child 1 before it runs fails that child only."""
         running = array_executor(FakeBatch([array_job("arr", 3)], {"attempts": 1}), tmp_path, record)

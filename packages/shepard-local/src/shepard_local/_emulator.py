@@ -14,6 +14,9 @@ every write another request made to that table meanwhile is lost (a worker's cla
 status). DynamoDB isolates a transaction from other requests, so here the table calls of moto's DynamoDB
 backend take one lock: no request reads or writes a table while a transaction is open on it.
 
+`shepard_local._emulator_scaling` keeps each request's cost from growing with the flock's history (a
+transaction saves only the rows it writes, not the whole table).
+
 Then it runs moto's own server: `python -m shepard_local._emulator -H HOST -p PORT`.
 """
 
@@ -25,6 +28,9 @@ import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Final
+
+from shepard_local import _emulator_scaling
+from shepard_local._emulator_scaling import EmulatorMismatchError
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -48,10 +54,6 @@ DYNAMODB_TABLE_CALLS: Final = (
 EVENT_BUILDER: Final = "_get_s3_event"
 EVENT_BUILDER_PARAMETERS: Final = ("event_name", "bucket", "key", "notification_id")
 _SEQUENCER_ATTRIBUTE: Final = "_shepard_event_sequencer"
-
-
-class EmulatorMismatchError(RuntimeError):
-    """The installed moto lacks the S3 event builder or a DynamoDB call this module amends."""
 
 
 class _Sequencers:
@@ -103,7 +105,10 @@ def serialized(method: Callable[..., Any], lock: threading.RLock) -> Callable[..
 
 
 def install() -> None:
-    """Amend the installed moto (S3 events, DynamoDB isolation); raise EmulatorMismatchError if it changed."""
+    """Amend the installed moto (S3 events, DynamoDB isolation, per-request costs that grow with history).
+
+    Raise EmulatorMismatchError, before amending anything, if moto changed what is amended.
+    """
     from moto.dynamodb.models import DynamoDBBackend
     from moto.s3 import notifications
 
@@ -119,8 +124,9 @@ def install() -> None:
             f"moto's DynamoDBBackend has no {', '.join(missing)}; the local flock cannot keep its"
             " transactions from undoing other requests' writes without them"
         )
-    setattr(notifications, EVENT_BUILDER, identify_uploads(build))
     lock = threading.RLock()
+    _emulator_scaling.install(lock)
+    setattr(notifications, EVENT_BUILDER, identify_uploads(build))
     for name in DYNAMODB_TABLE_CALLS:
         setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name), lock))
 

@@ -17,16 +17,15 @@ import signal
 import subprocess
 import threading
 import time
-from typing import TYPE_CHECKING, Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import IO, TYPE_CHECKING, Any, Final, Protocol
 
 from shepard_core import ARRAY_INDEX_VARIABLE, child_job_id, parse_child_job_id
 
 from shepard_local._cloudwatch import LogStream
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Mapping, Sequence
-    from pathlib import Path
-
     from mypy_boto3_batch import BatchClient
     from mypy_boto3_logs import CloudWatchLogsClient
 
@@ -38,6 +37,35 @@ ENDED: Final = frozenset({"SUCCEEDED", "FAILED"})
 QUEUED: Final = frozenset({"SUBMITTED", "PENDING", "RUNNABLE"})
 
 log = logging.getLogger(__name__)
+
+
+class WorkerProcess(Protocol):
+    """What the executor needs of a running worker: Popen's pid, output, poll and wait."""
+
+    pid: int
+    stdout: IO[bytes] | None
+
+    def poll(self) -> int | None:
+        """Return the exit code, or None while it runs."""
+
+    def wait(self, timeout: float | None = None) -> int:
+        """Wait for the exit code."""
+
+
+Spawn = Callable[[Sequence[str], Mapping[str, str], Path], WorkerProcess]
+"""Start a worker: its command, its whole environment, its working directory."""
+
+
+def start_process(command: Sequence[str], environment: Mapping[str, str], cwd: Path) -> WorkerProcess:
+    """Start `command` as a new process with exactly `environment`, its output (and errors) piped."""
+    return subprocess.Popen(  # noqa: S603 - a fixed argument list
+        list(command),
+        env=dict(environment),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        cwd=cwd,
+    )
 
 
 def retry_action(
@@ -84,7 +112,7 @@ class BatchJob:
     attempts: list[Attempt] = dataclasses.field(default_factory=list)
     reclaim_requested: bool = False
     terminate_reason: str | None = None
-    process: subprocess.Popen[bytes] | None = dataclasses.field(default=None, repr=False)
+    process: WorkerProcess | None = dataclasses.field(default=None, repr=False)
     array_size: int | None = None
     """An array job's size: it runs nothing itself; its children do."""
     array_index: int | None = None
@@ -123,6 +151,10 @@ class BatchJob:
             self.status = "RUNNING"
 
 
+def _created(job: BatchJob) -> float:
+    return job.created_at
+
+
 class Executor:
     """Watch a Batch job queue and run each new job's worker as a process, `concurrency` at a time."""
 
@@ -139,6 +171,7 @@ class Executor:
         logs: CloudWatchLogsClient | None = None,
         poll_seconds: float = 0.5,
         on_end: Callable[[BatchJob], None] | None = None,
+        spawn: Spawn | None = None,
     ) -> None:
         """Prepare to run jobs of `job_queue`; nothing runs until `run` is called.
 
@@ -154,6 +187,7 @@ class Executor:
         self._logs = logs
         self._poll_seconds = poll_seconds
         self._on_end = on_end
+        self._spawn = spawn or start_process
         self._jobs: dict[str, BatchJob] = {}
         self._pending: queue.Queue[BatchJob | None] = queue.Queue()
         self._definitions: dict[str, dict[str, Any]] = {}
@@ -266,6 +300,27 @@ class Executor:
         with self._lock:
             ordered = sorted(self._jobs.values(), key=lambda j: (j.created_at, j.array_index or 0))
             return [job.summary() for job in ordered]
+
+    def counts(self) -> tuple[dict[str, int], list[dict[str, Any]]]:
+        """Return how many jobs (arrays aside) are in each status, and each array's state, oldest first.
+
+        Cheaper than `jobs` (no attempts): `shepard local status` and the bench ask every few seconds.
+        """
+        by_status: dict[str, int] = {}
+        with self._lock:
+            arrays = sorted((job for job in self._jobs.values() if job.array_size is not None), key=_created)
+            for job in self._jobs.values():
+                if job.array_size is None:
+                    by_status[job.status] = by_status.get(job.status, 0) + 1
+            return by_status, [
+                {
+                    "jobId": job.job_id,
+                    "status": job.status,
+                    "arraySize": job.array_size,
+                    "statusSummary": job.status_summary(),
+                }
+                for job in arrays
+            ]
 
     def submitted(self) -> int:
         """Return how many jobs were submitted to Batch: arrays and plain jobs (one SubmitJob call each)."""
@@ -438,14 +493,7 @@ class Executor:
                 parent.settle()
         stream = LogStream(self._logs, job.log_stream)
         with log_file.open("wb") as output:
-            process = subprocess.Popen(  # noqa: S603 - a fixed argument list
-                self._worker_command,
-                env=environment,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                cwd=job_log_dir,
-            )
+            process = self._spawn(self._worker_command, environment, job_log_dir)
             with self._lock:
                 job.process = process
             if process.stdout is not None:

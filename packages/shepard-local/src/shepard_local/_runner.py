@@ -22,6 +22,7 @@ from shepard_local._poller import BATCH_SIZE, QueuePoller
 from shepard_local._server import FlockServer, Routes
 from shepard_local._stack import ACCOUNT, function_environment
 from shepard_local._state import REGION, FlockState
+from shepard_local._worker_forks import WorkerLauncher
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -131,6 +132,7 @@ class Runner:
         )
         self.events: BatchEventBus | None = events[0] if events else None
         on_end = events[1] if events else None
+        self.launcher = WorkerLauncher()
         self.executor = Executor(
             session.client("batch", endpoint_url=state.aws_endpoint, config=config),
             job_queue=names.job_queue,
@@ -141,6 +143,7 @@ class Runner:
             runtime_environment=self.payloads.environment_for,
             logs=session.client("logs", endpoint_url=state.aws_endpoint, config=config),
             on_end=on_end,
+            spawn=self.launcher.spawn,
         )
         self.server = FlockServer(
             Routes(
@@ -157,16 +160,7 @@ class Runner:
 
     def stats(self) -> dict[str, Any]:
         """Return the counters `shepard local status` shows."""
-        jobs = self.executor.jobs()
-        by_status: dict[str, int] = {}
-        for job in jobs:
-            if "arraySize" not in job:
-                by_status[job["status"]] = by_status.get(job["status"], 0) + 1
-        arrays = [
-            {key: job[key] for key in ("jobId", "status", "arraySize", "statusSummary")}
-            for job in jobs
-            if "arraySize" in job
-        ]
+        by_status, arrays = self.executor.counts()
         return {
             "scheduler_code": self.handlers.source,
             "runtime": self.payloads.describe(),
@@ -205,6 +199,7 @@ class Runner:
             thread.join(40)
         if self.events is not None:
             self.events.stop()
+        self.launcher.stop()
         self.server.stop()
 
 
