@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 from typing import TYPE_CHECKING
 
 import pytest
@@ -62,20 +63,22 @@ class TestForkedWorkers:
 
     def test_a_signal_reaches_the_worker_by_its_pid(self, launcher: WorkerLauncher, tmp_path: Path):
         """SIGKILL to a worker's pid ends it, and its exit code names the signal as Popen's would."""
-        # A worker whose AWS endpoint never answers keeps retrying its first call until it is killed.
+        # A worker whose AWS endpoint (a local socket that is never answered) keeps it waiting until killed.
+        silent = socket.create_server(("127.0.0.1", 0))
         environment = {
             "PATH": os.environ["PATH"],
             "SHEPARD_TABLE_NAME": "t",
             "UUID": "00000000-0000-5000-8000-000000000000",
-            "AWS_ENDPOINT_URL": "http://10.255.255.1:9",
+            "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
             "AWS_ACCESS_KEY_ID": "x",
             "AWS_SECRET_ACCESS_KEY": "x",
             "AWS_DEFAULT_REGION": "us-east-1",
         }
-        worker = launcher.spawn([WORKER, "run"], environment, tmp_path)
-        os.kill(worker.pid, signal.SIGKILL)
-        code, _ = _finish(worker)
-        assert code == -signal.SIGKILL
+        with silent:
+            worker = launcher.spawn([WORKER, "run"], environment, tmp_path)
+            os.kill(worker.pid, signal.SIGKILL)
+            code, output = _finish(worker)
+        assert code == -signal.SIGKILL, output
 
     def test_after_the_launcher_ends_workers_start_as_new_processes(self, tmp_path: Path):
         """A launcher that has stopped still starts the worker, as a process of its own."""
