@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -55,7 +55,8 @@ class TestUploadsWaiting:
                 {
                     "MetricName": "ApproximateAgeOfOldestMessage",
                     "Dimensions": [{"Name": "QueueName", "Value": "uploads"}],
-                    "Timestamp": datetime.now(UTC),
+                    # a minute old, as CloudWatch publishes it: never later than the view's own clock
+                    "Timestamp": datetime.now(UTC) - timedelta(minutes=1),
                     "Value": 125.0,
                 }
             ],

@@ -68,6 +68,11 @@ class TestForkedWorkers:
         environment = {
             "PATH": os.environ["PATH"],
             "SHEPARD_TABLE_NAME": "t",
+            "SHEPARD_INPUTS_BUCKET": "i",
+            "SHEPARD_OUTPUTS_BUCKET": "o",
+            "SHEPARD_ERRORS_BUCKET": "e",
+            "SHEPARD_RUNTIME": "process",
+            "SHEPARD_ROOT_MOUNT": str(tmp_path / "mnt"),
             "UUID": "00000000-0000-5000-8000-000000000000",
             "AWS_ENDPOINT_URL": f"http://127.0.0.1:{silent.getsockname()[1]}",
             "AWS_ACCESS_KEY_ID": "x",
@@ -76,7 +81,10 @@ class TestForkedWorkers:
         }
         with silent:
             worker = launcher.spawn([WORKER, "run"], environment, tmp_path)
+            silent.settimeout(60)
+            waiting, _ = silent.accept()  # the worker is alive, waiting for its first answer
             os.kill(worker.pid, signal.SIGKILL)
+            waiting.close()
             code, output = _finish(worker)
         assert code == -signal.SIGKILL, output
 
