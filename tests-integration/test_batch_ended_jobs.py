@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-from pathlib import Path
 
 from flock_testkit import SETTLED, Flock
 
@@ -18,20 +17,11 @@ SLEEP_SECONDS = "15"
 """Long enough for the flock's four slots to stay busy while a test cancels a child still queued."""
 
 
-def _worker_pid(batch_job_id: str) -> int | None:
-    """Return the pid of the `shepard-worker` process running Batch job `batch_job_id`, if any."""
-    wanted = f"AWS_BATCH_JOB_ID={batch_job_id}".encode()
-    for proc in Path("/proc").iterdir():
-        if not proc.name.isdigit():
-            continue
-        try:
-            command = (proc / "cmdline").read_bytes()
-            environment = (proc / "environ").read_bytes().split(b"\0")
-        except OSError:
-            continue
-        if b"shepard-worker" in command and wanted in environment:
-            return int(proc.name)
-    return None
+def _worker_pid(flock: Flock, batch_job_id: str) -> int | None:
+    """Return the pid of the worker running Batch job `batch_job_id`'s current attempt, if one runs."""
+    attempts = flock.executor_jobs().get(batch_job_id, {}).get("attempts", [])
+    running = [attempt for attempt in attempts if attempt.get("stopped_at") is None and attempt.get("pid")]
+    return int(running[-1]["pid"]) if running else None
 
 
 def _queued_behind_busy_slots(flock: Flock, keys: set[str]) -> dict | None:
@@ -117,7 +107,9 @@ class TestBatchEndedJobs:
         key = "reconcile-kill/killed.zip"
         uuid = flock.start_sleeping_job(key, "killed", int(SLEEP_SECONDS) * 2)
         batch_job_id = flock.rows()[uuid]["SHEPARD_BATCH_JOB_ID"]
-        pid = flock.wait_for(lambda: _worker_pid(batch_job_id), timeout=30, what="the worker's process")
+        pid = flock.wait_for(
+            lambda: _worker_pid(flock, batch_job_id), timeout=30, what="the worker's process"
+        )
 
         # WHEN the kernel kills the worker (as the OOM killer or `kill -9` does)
         os.kill(pid, signal.SIGKILL)

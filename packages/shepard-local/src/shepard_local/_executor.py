@@ -95,6 +95,8 @@ class Attempt:
     exit_code: int | None = None
     status_reason: str = ""
     log_file: str = ""
+    pid: int | None = None
+    """The worker process of the attempt (a fork of the launcher: its command line is the launcher's)."""
 
 
 @dataclasses.dataclass
@@ -494,6 +496,7 @@ class Executor:
         stream = LogStream(self._logs, job.log_stream)
         with log_file.open("wb") as output:
             process = self._spawn(self._worker_command, environment, job_log_dir)
+            attempt.pid = process.pid
             with self._lock:
                 job.process = process
             if process.stdout is not None:
