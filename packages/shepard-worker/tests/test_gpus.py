@@ -89,6 +89,7 @@ class TestAssignedGpus:
             (f"MIG-{UUID_A[4:]}", "'MIG-"),
             ("0;touch /tmp/x", "'0;touch /tmp/x'"),
             (UUID_A + "0", f"'{UUID_A}0'"),
+            (UUID_A.lower(), f"'{UUID_A.lower()}'"),
         ],
     )
     def test_anything_else_is_a_config_error_naming_it(self, value: str, names: str) -> None:
@@ -118,9 +119,24 @@ class TestInheritedVariables:
 
     def test_an_input_s_cuda_choice_stays(self) -> None:
         """A job's own CUDA_VISIBLE_DEVICES (a choice among the container's GPUs) is not overwritten."""
-        worker = {"NVIDIA_VISIBLE_DEVICES": "0,1", "CUDA_VISIBLE_DEVICES": "0,1"}
-        assert inherited_gpu_variables(worker, {"CUDA_VISIBLE_DEVICES": "1"}) == {
-            "NVIDIA_VISIBLE_DEVICES": "0,1"
+        worker = {"NVIDIA_VISIBLE_DEVICES": f"{UUID_A},{UUID_B}", "CUDA_VISIBLE_DEVICES": "0,1"}
+        kept = inherited_gpu_variables(worker, {"CUDA_VISIBLE_DEVICES": "1"})
+        assert kept == {"NVIDIA_VISIBLE_DEVICES": f"{UUID_A},{UUID_B}"}
+
+    @pytest.mark.parametrize("value", [UUID_A, f"{UUID_A},{UUID_B}", f" {UUID_A} , {UUID_C}"])
+    def test_assigned_uuids_narrow_cuda_to_them(self, value: str) -> None:
+        """GPUs assigned by UUID become CUDA_VISIBLE_DEVICES: a privileged container uses no other."""
+        kept = inherited_gpu_variables({"NVIDIA_VISIBLE_DEVICES": value}, {})
+        assert kept == {
+            "NVIDIA_VISIBLE_DEVICES": value,
+            "CUDA_VISIBLE_DEVICES": ",".join(token.strip() for token in value.split(",")),
+        }
+
+    @pytest.mark.parametrize("value", ["0", "1,3", f"{UUID_A},2", "all", "void", ""])
+    def test_indices_and_keywords_are_not_copied_to_cuda(self, value: str) -> None:
+        """Indices (numbered anew inside a container) and keywords leave CUDA_VISIBLE_DEVICES unset."""
+        assert inherited_gpu_variables({"NVIDIA_VISIBLE_DEVICES": value}, {}) == {
+            "NVIDIA_VISIBLE_DEVICES": value
         }
 
     def test_a_worker_without_gpus_adds_nothing(self) -> None:
@@ -172,6 +188,18 @@ class TestWholeJob:
         env = flock.zip(flock.OUTPUTS, result.output_keys[0]).read("env.txt").decode().splitlines()
         assert f"NVIDIA_VISIBLE_DEVICES={UUID_A},{UUID_B}" in env
         assert "CUDA_VISIBLE_DEVICES=0,1" in env
+
+    def test_the_process_runtime_narrows_cuda_to_the_assigned_uuids(self, flock, monkeypatch) -> None:
+        """A worker given GPUs by UUID and no CUDA_VISIBLE_DEVICES hands run.sh those UUIDs for CUDA."""
+        monkeypatch.setenv("NVIDIA_VISIBLE_DEVICES", UUID_B)
+        monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+        flock.quick_deploy("qd", {"run.sh": DUMP_ENV})
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd"})
+        result = _run(flock, NVIDIA_VISIBLE_DEVICES=UUID_B)
+        assert result.exit_code is ExitCode.OK, result.reason
+        env = flock.zip(flock.OUTPUTS, result.output_keys[0]).read("env.txt").decode().splitlines()
+        assert f"NVIDIA_VISIBLE_DEVICES={UUID_B}" in env
+        assert f"CUDA_VISIBLE_DEVICES={UUID_B}" in env
 
     def test_the_process_runtime_adds_no_gpu_variable_to_a_worker_without_gpus(
         self, flock, monkeypatch

@@ -32,9 +32,8 @@ MAX_GPU_INDEX: Final = 63
 """The largest GPU index accepted; no EC2 instance has more than 16 GPUs."""
 NVIDIA_DRIVER: Final = "nvidia"
 GPU_CAPABILITIES: Final = (("gpu",),)
-_GPU_UUID: Final = re.compile(
-    r"GPU-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z", re.IGNORECASE
-)
+_HEX: Final = "[0-9a-fA-F]"
+_GPU_UUID: Final = re.compile(rf"GPU-{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}\Z")
 _GPU_INDEX: Final = re.compile(r"[0-9]{1,3}\Z")
 
 
@@ -129,14 +128,24 @@ def _device_id(token: str, value: str) -> str:
 
 
 def inherited_gpu_variables(worker_env: Mapping[str, str], payload_env: Mapping[str, str]) -> dict[str, str]:
-    """Return the GPU variables a payload running in the worker's own container keeps from the worker.
+    """Return the GPU variables a payload running in the worker's own container gets from the worker.
 
-    NVIDIA_VISIBLE_DEVICES describes the container's GPUs, so the worker's value wins over an input's;
-    CUDA_VISIBLE_DEVICES is the worker's unless the job's inputs choose their own (among the same GPUs).
+    NVIDIA_VISIBLE_DEVICES describes the container's GPUs, so the worker's value wins over an input's.
+    CUDA_VISIBLE_DEVICES is the job's when its inputs set it, else the worker's; when neither has one
+    and the worker's GPUs are named by UUID (as on AWS Batch), it is those UUIDs: a privileged worker
+    container (the flock's) has every GPU device of the host, and CUDA then uses only the assigned ones.
+    Indices are not copied: inside a container GPUs are numbered from 0, unlike the host's indices.
     """
     kept: dict[str, str] = {}
-    if NVIDIA_VISIBLE_DEVICES in worker_env:
-        kept[NVIDIA_VISIBLE_DEVICES] = worker_env[NVIDIA_VISIBLE_DEVICES]
-    if CUDA_VISIBLE_DEVICES in worker_env and CUDA_VISIBLE_DEVICES not in payload_env:
+    assigned = worker_env.get(NVIDIA_VISIBLE_DEVICES)
+    if assigned is not None:
+        kept[NVIDIA_VISIBLE_DEVICES] = assigned
+    if CUDA_VISIBLE_DEVICES in payload_env:
+        return kept
+    if CUDA_VISIBLE_DEVICES in worker_env:
         kept[CUDA_VISIBLE_DEVICES] = worker_env[CUDA_VISIBLE_DEVICES]
+    elif assigned is not None:
+        uuids = [token.strip() for token in assigned.split(",")]
+        if all(_GPU_UUID.match(token) for token in uuids):
+            kept[CUDA_VISIBLE_DEVICES] = ",".join(uuids)
     return kept

@@ -117,9 +117,9 @@ class ProcessRuntime(Runtime):
 
     There is no isolation: the EFS and Lustre read-only paths are the mounts themselves, and the
     payload runs as the worker's user, with the worker's GPUs (NVIDIA_VISIBLE_DEVICES and
-    CUDA_VISIBLE_DEVICES are kept). ULIMIT_FILENO is applied to the payload's process. When the
-    main process ends, every process it left behind is ended too (see `_reaper`), and the job never
-    waits on an output pipe such a process still holds.
+    CUDA_VISIBLE_DEVICES are kept, see `inherited_gpu_variables`). ULIMIT_FILENO is applied to the
+    payload's process. When the main process ends, every process it left behind is ended too (see
+    `_reaper`), and the job never waits on an output pipe such a process still holds.
     """
 
     def __init__(self, leftover_grace_seconds: float = LEFTOVER_GRACE_SECONDS) -> None:
