@@ -20,6 +20,7 @@ from shepard_core import (
 )
 
 from shepard_worker._errors import WorkerConfigError
+from shepard_worker._gpus import NVIDIA_VISIBLE_DEVICES
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -71,9 +72,13 @@ MACHINE_SETTINGS: Final[frozenset[str]] = frozenset(
         Setting.STOP_GRACE_SECONDS.value,
         PayloadVariable.HOSTNAME.value,
         DOCKER_HOST,
+        NVIDIA_VISIBLE_DEVICES,
     }
 )
-"""Optional variables of the machine the worker runs on (the worker image, a local flock), with defaults."""
+"""Optional variables of the machine the worker runs on (the worker image, a local flock), with defaults.
+
+NVIDIA_VISIBLE_DEVICES is set by AWS Batch's ECS agent on a job that requests GPUs: the GPUs it assigned.
+"""
 
 _TRUE: Final = frozenset({"true", "1", "yes"})
 _FALSE: Final = frozenset({"false", "0", "no", ""})
@@ -152,6 +157,8 @@ class WorkerConfig:
     """SHEPARD_DOCKER_SOCKET: the engine's socket as a path on the engine's machine; None: found at start."""
     docker_host: str | None = None
     """DOCKER_HOST as the worker sees it (where its client reaches the engine)."""
+    visible_gpus: str | None = None
+    """NVIDIA_VISIBLE_DEVICES as set on the worker: its assigned GPUs, checked when the payload starts."""
     aws_endpoint_url: str | None = None
     region: str | None = None
     part_size: int = DEFAULT_PART_SIZE
@@ -216,6 +223,7 @@ class WorkerConfig:
             pids_limit=_integer(env, Setting.PIDS_LIMIT, 0, 1, MAX_PIDS_LIMIT) or None,
             engine_socket=_optional(env, Setting.DOCKER_SOCKET),
             docker_host=_optional(env, DOCKER_HOST),
+            visible_gpus=env.get(NVIDIA_VISIBLE_DEVICES),
             aws_endpoint_url=_optional(env, AWS_ENDPOINT_URL),
             region=_optional(env, AWS_REGION) or _optional(env, AWS_DEFAULT_REGION),
             part_size=_integer(env, Setting.PART_SIZE, DEFAULT_PART_SIZE, MIN_PART_SIZE, 5 * 1024**3),

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from shepard_worker._environment import READ_ONLY_DIR_NAME
 from shepard_worker._errors import PayloadStartError, TerminatedError
+from shepard_worker._gpus import GpuAssignment, assigned_gpus
 from shepard_worker._logs import split_lines
 from shepard_worker._payload_containers import (
     JOB_LABEL,
@@ -49,6 +50,11 @@ STOPPED_DRAIN_SECONDS: Final = 3
 DRAIN_POLL_SECONDS: Final = 0.2
 ENGINE_LOG_OPTIONS: Final = (("max-size", "64m"), ("max-file", "4"))
 """The engine's own json-file log of a payload container: at most 4 files of 64 MiB."""
+GPU_DRIVER_REFUSAL: Final = "could not select device driver"
+GPU_DRIVER_HINT: Final = (
+    "the payload was to get the worker's GPUs (NVIDIA_VISIBLE_DEVICES), but the engine cannot hand out "
+    "GPUs: its machine needs NVIDIA's driver and container toolkit (the ECS GPU AMI has both)"
+)
 
 
 class _RunningContainer(RunningPayload):
@@ -200,6 +206,8 @@ class DockerRuntime(Runtime):
         limits: PayloadLimits | None = None,
         pids_limit: int | None = None,
         worker_container: str | None = None,
+        visible_gpus: str | None = None,
+        on_batch: bool = False,
     ) -> None:
         """Use `client` (default: from DOCKER_HOST) to run the image in `image_tar`, else `image`.
 
@@ -209,7 +217,8 @@ class DockerRuntime(Runtime):
         default to what the job's budget (the worker's own cgroup limits) has left once the worker's
         own use is taken off; `pids_limit` bounds the payload's processes further.
         `worker_container` (default: this process's container) labels the payload when the engine
-        runs it.
+        runs it. `visible_gpus` is the worker's NVIDIA_VISIBLE_DEVICES: the payload gets exactly those
+        GPUs (`on_batch`: the worker runs on AWS Batch, where `all` assigns none; see `_gpus`).
         """
         if image is None and image_tar is None:
             raise ValueError("DockerRuntime needs an image name or an image tar")
@@ -223,6 +232,8 @@ class DockerRuntime(Runtime):
         self._limits = limits
         self._pids_limit = pids_limit
         self._worker_container = worker_container
+        self._visible_gpus = visible_gpus
+        self._on_batch = on_batch
 
     @classmethod
     def from_config(cls, config: WorkerConfig) -> DockerRuntime:
@@ -234,6 +245,8 @@ class DockerRuntime(Runtime):
             engine_socket=config.engine_socket,
             docker_host=config.docker_host,
             pids_limit=config.pids_limit,
+            visible_gpus=config.visible_gpus,
+            on_batch=config.batch_job_id is not None,
         )
 
     @property
@@ -292,14 +305,16 @@ class DockerRuntime(Runtime):
         candidate = self._worker_container or own_container_id()
         return candidate if engine_knows(self._client, candidate) else None
 
-    def _options(self, spec: PayloadSpec, labels: dict[str, str], worker_id: str | None) -> dict[str, Any]:
+    def _options(
+        self, spec: PayloadSpec, labels: dict[str, str], worker_id: str | None, gpus: GpuAssignment
+    ) -> dict[str, Any]:
         from docker.types import LogConfig, Ulimit
 
         budget = self._limits if self._limits is not None else payload_budget()
         limits = budget.within(PayloadLimits(pids=self._pids_limit))
         log.info("the payload's limits: %s", limits.describe())
         options: dict[str, Any] = {
-            "environment": spec.env,
+            "environment": {**spec.env, **gpus.environment()},
             "mounts": self._mounts(spec, worker_id),
             "network_mode": self._network_mode,
             "labels": labels,
@@ -307,6 +322,8 @@ class DockerRuntime(Runtime):
             "log_config": LogConfig(type="json-file", config=dict(ENGINE_LOG_OPTIONS)),
             **limits.container_options(),
         }
+        if gpus.has_gpus:
+            options["device_requests"] = gpus.device_requests()
         if spec.ulimit_fileno is not None:
             options["ulimits"] = [Ulimit(name="nofile", soft=spec.ulimit_fileno, hard=spec.ulimit_fileno)]
         if spec.quick_deploy_dir is not None:
@@ -333,10 +350,16 @@ class DockerRuntime(Runtime):
                 f"could not give the job's folders to the image's user {user}: {exc}"
             ) from None
 
-    def start(self, spec: PayloadSpec, payload_log: PayloadLog) -> RunningPayload:
-        """Create and start the payload container, or raise PayloadStartError (TerminatedError on stop)."""
+    def create_container(self, spec: PayloadSpec) -> Container:
+        """Create (not start) the payload container, or raise PayloadStartError (TerminatedError on stop).
+
+        A worker whose NVIDIA_VISIBLE_DEVICES names no GPU raises GpuAssignmentError before the engine
+        is asked for anything.
+        """
         import docker
 
+        gpus = assigned_gpus(self._visible_gpus, on_batch=self._on_batch)
+        log.info("the payload gets %s", gpus.describe())
         stop = spec.stop or threading.Event()
         _check(stop)
         remove_leftovers(self._client, spec.job_uuid)
@@ -346,26 +369,35 @@ class DockerRuntime(Runtime):
         labels = payload_labels(spec.job_uuid, spec.attempt, worker_id)
         try:
             self._hand_folders_to_image_user(image, spec, labels)
-            options = self._options(spec, labels, worker_id)
+            options = self._options(spec, labels, worker_id, gpus)
         except docker.errors.APIError as exc:
             raise PayloadStartError(
                 f"could not inspect the payload image: {exc.explanation or exc}"
             ) from None
-        container = None
         try:
-            container = self._client.containers.create(image, **options)
-            _check(stop)
-            container.start()
-        except (docker.errors.APIError, TerminatedError) as exc:
-            if container is not None:
-                with contextlib.suppress(docker.errors.APIError):
-                    container.remove(force=True)
-            if isinstance(exc, TerminatedError):
-                raise
+            return self._client.containers.create(image, **options)
+        except docker.errors.APIError as exc:
             raise PayloadStartError(
                 f"the engine refused the payload container: {exc.explanation or exc}"
             ) from None
-        log.info("payload container %s started from image %s", container.short_id, image)
+
+    def start(self, spec: PayloadSpec, payload_log: PayloadLog) -> RunningPayload:
+        """Create and start the payload container, or raise PayloadStartError (TerminatedError on stop)."""
+        import docker
+
+        container = self.create_container(spec)
+        try:
+            _check(spec.stop or threading.Event())
+            container.start()
+        except (docker.errors.APIError, TerminatedError) as exc:
+            with contextlib.suppress(docker.errors.APIError):
+                container.remove(force=True)
+            if isinstance(exc, TerminatedError):
+                raise
+            reason = str(exc.explanation or exc)
+            hint = f"; {GPU_DRIVER_HINT}" if GPU_DRIVER_REFUSAL in reason else ""
+            raise PayloadStartError(f"the engine refused the payload container: {reason}{hint}") from None
+        log.info("payload container %s started from image %s", container.short_id, self._image_id)
         return _RunningContainer(container, payload_log)
 
     def close(self) -> None:

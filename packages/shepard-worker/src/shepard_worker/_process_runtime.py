@@ -12,6 +12,7 @@ import threading
 from typing import TYPE_CHECKING, Final
 
 from shepard_worker._errors import PayloadStartError
+from shepard_worker._gpus import inherited_gpu_variables
 from shepard_worker._reaper import Reaper
 from shepard_worker._runtime import PayloadSpec, RunningPayload, Runtime
 from shepard_worker._staging import RUN_SCRIPT
@@ -115,9 +116,10 @@ class ProcessRuntime(Runtime):
     """Runs `/bin/sh <quick-deploy folder>/run.sh` in that folder, with the payload environment and PATH.
 
     There is no isolation: the EFS and Lustre read-only paths are the mounts themselves, and the
-    payload runs as the worker's user. ULIMIT_FILENO is applied to the payload's process. When the
-    main process ends, every process it left behind is ended too (see `_reaper`), and the job never
-    waits on an output pipe such a process still holds.
+    payload runs as the worker's user, with the worker's GPUs (NVIDIA_VISIBLE_DEVICES and
+    CUDA_VISIBLE_DEVICES are kept, see `inherited_gpu_variables`). ULIMIT_FILENO is applied to the
+    payload's process. When the main process ends, every process it left behind is ended too (see
+    `_reaper`), and the job never waits on an output pipe such a process still holds.
     """
 
     def __init__(self, leftover_grace_seconds: float = LEFTOVER_GRACE_SECONDS) -> None:
@@ -140,6 +142,7 @@ class ProcessRuntime(Runtime):
         script = spec.quick_deploy_dir / RUN_SCRIPT
         env = dict(spec.env)
         env["PATH"] = os.environ.get("PATH", os.defpath)
+        env.update(inherited_gpu_variables(os.environ, env))
         reaper = Reaper()
         try:
             process = subprocess.Popen(  # noqa: S603 - fixed argument list, no shell string
