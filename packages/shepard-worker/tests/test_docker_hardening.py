@@ -12,6 +12,7 @@ import time
 import uuid
 from typing import TYPE_CHECKING
 
+import docker.errors
 import pytest
 from shepard_core import Attr, JobStatus
 from shepard_worker import ExitCode, run_job
@@ -57,7 +58,14 @@ def save(client, image: str, path: Path) -> Path:
 
 
 def job_containers(client, job_uuid: str = "job-1") -> list:
-    return client.containers.list(all=True, filters={"label": f"io.shepard.job={job_uuid}"})
+    """Return the job's containers, leaving out any removed between the engine's list and its inspect."""
+    found = []
+    for listed in client.api.containers(all=True, filters={"label": f"io.shepard.job={job_uuid}"}):
+        try:
+            found.append(client.containers.get(listed["Id"]))
+        except docker.errors.NotFound:
+            continue
+    return found
 
 
 def run(flock, *, runtime: DockerRuntime | None = None, stop=None, **env: str):
