@@ -1,4 +1,4 @@
-"""Running jobs again (`shepard retry`, shepard_cli._run_again) against moto server: rows, counts, messages."""
+"""Running jobs again (`shepard retry`, shepard_cli._run_again) on moto server: rows, counts, messages."""
 
 from __future__ import annotations
 
@@ -79,7 +79,8 @@ def _again(flock, job: str, request: str, **kwargs: Any):
 
 
 def _items(flock) -> list[dict[str, Any]]:
-    pages = flock.client("dynamodb").get_paginator("scan").paginate(TableName=flock.table, ConsistentRead=True)
+    scan = flock.client("dynamodb").get_paginator("scan")
+    pages = scan.paginate(TableName=flock.table, ConsistentRead=True)
     return [item for page in pages for item in page["Items"]]
 
 
@@ -166,7 +167,8 @@ class TestRunAgain:
         original = _original(flock)
         one, two = _again(flock, original.uuid, "a"), _again(flock, original.uuid, "b")
         assert one.new_uuid != two.new_uuid
-        assert one.created and two.created
+        assert one.created
+        assert two.created
         assert _rows(flock)[original.uuid].run_again_as == tuple(sorted([one.new_uuid, two.new_uuid]))
         assert _counts(flock).groups[StatusGroup.SUBMITTED] == 2
 

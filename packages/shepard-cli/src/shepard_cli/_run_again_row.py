@@ -112,4 +112,5 @@ def write_run_again_row(
         }
     }
     tag = special_value(original.inputs, TAG)
-    transact_counted(dynamodb, table, [put, update], [GroupMove(None, StatusGroup.SUBMITTED, tag)])
+    writer: Any = dynamodb  # boto3's typed signature is narrower than the writer protocol's **kwargs
+    transact_counted(writer, table, [put, update], [GroupMove(None, StatusGroup.SUBMITTED, tag)])
