@@ -339,3 +339,19 @@ class TestRetryCommand:
         assert result.exit_code == 1
         assert "--scheduler-queue-url" in result.output
         assert "shepard_cli_scheduler_queue_url" in result.output
+
+
+class TestBothRecordsStayFindable:
+    def test_status_and_query_name_both_jobs(self, run, flock, queue_url):
+        """`shepard status` and `shepard query` show the new job's original and the original's new job."""
+        original = _original(flock)
+        new = _again(flock, original.uuid, "r").new_uuid
+        shown = json.loads(run("status", new, "--output", "json").output)
+        assert shown["job"]["run_again_of"] == original.uuid
+        table = run("status", original.uuid).output
+        assert "run_again_as" in table
+        assert new in table
+        listed = {view["uuid"]: view for view in json.loads(run("query", "--output", "json").output)}
+        assert listed[original.uuid]["run_again_as"] == [new]
+        assert listed[new]["run_again_of"] == original.uuid
+        assert listed[new]["status"] == JobStatus.NOT_YET_INITIATED.value

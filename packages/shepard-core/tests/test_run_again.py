@@ -36,16 +36,16 @@ class TestJobIdForRunAgain:
         }
         assert len(ids) == 4
 
-    @pytest.mark.parametrize(("original", "request"), [("", "r"), (ORIGINAL, "")])
-    def test_needs_both_parts(self, original, request):
+    @pytest.mark.parametrize(("original", "request_id"), [("", "r"), (ORIGINAL, "")])
+    def test_needs_both_parts(self, original, request_id):
         """An empty original or request id is refused."""
         with pytest.raises(ValueError, match="request id"):
-            job_id_for_run_again(original, request)
+            job_id_for_run_again(original, request_id)
 
     @given(st.text(min_size=1))
-    def test_always_a_job_uuid_the_message_carries(self, request):
+    def test_always_a_job_uuid_the_message_carries(self, request_id):
         """Any request id gives a UUID a run-again message carries and Batch takes as a name."""
-        job = job_id_for_run_again(ORIGINAL, request)
+        job = job_id_for_run_again(ORIGINAL, request_id)
         assert parse_run_again_message(json.loads(run_again_message(job))) == job
         assert is_valid_batch_job_name(job)
 
