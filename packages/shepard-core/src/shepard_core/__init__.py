@@ -19,6 +19,14 @@ from shepard_core._aws_errors import (
     TRANSACTION_CANCELLED_ERROR,
     error_code,
 )
+from shepard_core._batch_reasons import (
+    BLOCKED_REASONS,
+    TIME_LIMIT_CANCEL_PREFIX,
+    TIME_LIMIT_PARAMETER,
+    TIME_LIMIT_REASONS,
+    blocked_reason_code,
+    explain_batch_reason,
+)
 from shepard_core._inputs import MAX_INPUTS_BYTES, InputsError, TooDeeplyNestedError, parse_inputs
 from shepard_core._jobid import is_valid_batch_job_name, job_id_for_api_request, job_id_for_s3_object
 from shepard_core._keywords import (
@@ -67,6 +75,7 @@ from shepard_core._statuses import (
 __all__ = [
     "ARRAY_INDEX_VARIABLE",
     "AWS_DEFAULT_REGION",
+    "BLOCKED_REASONS",
     "CONDITION_FAILED_ERROR",
     "CONDITION_FAILED_REASON",
     "ENDED_GROUPS",
@@ -89,6 +98,9 @@ __all__ = [
     "STATUS_WORDS",
     "TAG",
     "TERMINAL_STATUSES",
+    "TIME_LIMIT_CANCEL_PREFIX",
+    "TIME_LIMIT_PARAMETER",
+    "TIME_LIMIT_REASONS",
     "TRANSACTION_CANCELLED_ERROR",
     "Attr",
     "InputsError",
@@ -103,9 +115,11 @@ __all__ = [
     "UnusablePathError",
     "api_rejection_report_key",
     "array_job_name",
+    "blocked_reason_code",
     "child_job_id",
     "error_code",
     "error_object_name",
+    "explain_batch_reason",
     "folder_parts",
     "format_start_time",
     "input_zip_file_name",

@@ -21,8 +21,11 @@ from shepard_cli._command import (
     required,
 )
 from shepard_cli._errors import CliError
+from shepard_cli._wait_threshold import wait_threshold_option
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from shepard_cli import _batch
     from shepard_cli._aws import Aws
 
@@ -347,6 +350,7 @@ def _job_id(aws: Aws, job: str, table: str, bucket: str | None) -> str:
 @_TABLE
 @_INPUTS_BUCKET
 @_ERRORS_BUCKET
+@wait_threshold_option
 @OUTPUT_OPTION
 @aws_command
 def status(
@@ -355,11 +359,15 @@ def status(
     dynamo_db_to_query: str | None,
     s3_bucket_to_upload_to: str | None,
     errors_bucket: str | None,
+    wait_threshold: timedelta,
     output: str,
 ) -> None:
     """Show one job: its row (status, inputs, times) and its AWS Batch state.
 
     JOB is the job's UUID, or its zip's key in the inputs bucket (or s3://BUCKET/KEY).
+    A job waiting for AWS Batch longer than --wait-threshold also shows why: Batch's reason, its job
+    queue's and compute environment's state, and the cause found (no instance type fits the job, the
+    compute environment is at its maxvCpus, DISABLED or INVALID, no Spot capacity, ...).
 
     \b
     Example:
@@ -373,6 +381,10 @@ def status(
     document = job_status(
         aws.client("dynamodb"), aws.client("batch"), table, job, errors_bucket=errors_bucket or None
     )
+    from shepard_cli._wait_reader import WaitReader
+    from shepard_cli._wait_status import add_wait_diagnosis
+
+    add_wait_diagnosis(document, lambda: WaitReader(aws.client("batch"), aws.client("ec2")), wait_threshold)
     if output == "json":
         print_json(document)
         return
