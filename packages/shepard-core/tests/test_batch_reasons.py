@@ -3,6 +3,10 @@
 import pytest
 from shepard_core import BLOCKED_REASONS, TIME_LIMIT_REASONS, blocked_reason_code, explain_batch_reason
 
+CANCELLED_AT_MAX = (
+    "Canceled by JobStateTimeLimit action due to reason: MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE"
+)
+
 
 @pytest.mark.parametrize(
     ("said", "code"),
@@ -13,8 +17,7 @@ from shepard_core import BLOCKED_REASONS, TIME_LIMIT_REASONS, blocked_reason_cod
         ),
         ("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - too big", "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"),
         (
-            "Canceled by JobStateTimeLimit action due to reason: "
-            + "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+            CANCELLED_AT_MAX,
             "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
         ),
         ("Essential container in task exited", None),
