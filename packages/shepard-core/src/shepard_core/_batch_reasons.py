@@ -12,7 +12,7 @@ BLOCKED_REASONS: Final[Mapping[str, str]] = MappingProxyType(
     {
         "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY": (
             "EC2 cannot supply the compute environment's instance types right now (for a Spot compute "
-            "environment: no Spot capacity); the job waits until capacity returns"
+            "environment: no Spot capacity)"
         ),
         "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE": (
             "the job asks for more vCPUs than the compute environment's maxvCpus (MaxCPU) allows, "
