@@ -399,6 +399,12 @@ def status(
 @_INPUTS_BUCKET
 @_ERRORS_BUCKET
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the job ends.")
+@click.option(
+    "--attempt",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Print attempt N's log (1 is the first) instead of the latest attempt's.",
+)
 @aws_command
 def logs(
     aws: Aws,
@@ -407,15 +413,20 @@ def logs(
     s3_bucket_to_upload_to: str | None,
     errors_bucket: str | None,
     follow: bool,  # noqa: FBT001
+    attempt: int | None,
 ) -> None:
-    """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job).
+    """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job's latest attempt).
 
+    AWS Batch may run a job more than once (a lost Spot instance is retried): when it did, logs
+    says on stderr which attempt it prints of how many and how each ended, and --attempt N prints
+    an earlier one. A job of an array is found by its own UUID like any other.
     A rejected job never ran: logs says why it was rejected and where its report is.
     JOB is the job's UUID, or its zip's key in the inputs bucket (or s3://BUCKET/KEY).
 
     \b
     Example:
       shepard logs 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10 --follow
+      shepard logs 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10 --attempt 1
     """
     from shepard_cli._jobs import follow_logs
 
@@ -431,6 +442,8 @@ def logs(
         emit=click.echo,
         errors_bucket=errors_bucket or None,
         s3=aws.client("s3") if errors_bucket else None,
+        attempt=attempt,
+        notice=lambda line: click.echo(line, err=True),
     )
 
 
