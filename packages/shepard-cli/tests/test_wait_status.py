@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from shepard_cli._wait_reader import diagnose_wait
+from shepard_cli._wait_reader import WaitReader, diagnose_wait
+from shepard_cli._watch_waits import diagnose_waits, long_waits
 from shepard_core import JobRow, JobStatus
 
 ASSUME_BATCH = json.dumps(
@@ -143,3 +144,49 @@ def test_diagnose_wait_takes_a_session(flock, waiting_job):
     assert "has 128 vCPUs and 2,048 MiB" in found.summary
     missing = diagnose_wait(Endpoint(), "00000000-0000-4000-8000-000000000000")
     assert missing.summary == "AWS Batch does not know job 00000000-0000-4000-8000-000000000000"
+
+
+def test_watch_lists_long_waiting_jobs_with_why(run, flock, waiting_job):
+    """`watch --once` lists the job waiting 12 minutes with its cause; the JSON counts it."""
+    job = put_row(flock, waiting_job, submitted_ago=timedelta(minutes=12))
+    put_row(flock, waiting_job, submitted_ago=timedelta(minutes=1))  # under the threshold: counted apart
+    text = run("watch", "--once").output
+    assert "Waiting for AWS Batch over 5m 00s: 1 job(s), the 1 longest waiting:" in text
+    line = next(line for line in text.splitlines() if job in line)
+    assert "12m" in line
+    assert "no instance type in the compute environment flock-ce's InstanceTypes (m5.*) has 128 vCPUs" in line
+    document = json.loads(run("watch", "--once", "--output", "json").output)["waiting_for_batch"]
+    assert (document["threshold_seconds"], document["total"]) == (300, 1)
+    assert [(wait["uuid"], wait["batch_status"]) for wait in document["shown"]] == [(job, "SUBMITTED")]
+    everyone = json.loads(run("watch", "--once", "--output", "json", "--wait-threshold", "0").output)
+    assert everyone["waiting_for_batch"]["total"] == 2
+
+
+def test_watch_describes_at_most_thirty_waiting_jobs_in_one_call(flock):
+    """35 long-waiting rows: the 30 longest waiting are described in one DescribeJobs call, all 35 counted."""
+    rows = [
+        JobRow(
+            uuid=f"00000000-0000-4000-8000-{number:012d}",
+            status=JobStatus.SUBMITTED,
+            inputs={},
+            input_zip_name=f"{number}.zip",
+            is_invoked=False,
+            end_time=2_000_000_000,
+            submit_time=(datetime(2026, 12, 7, 12, 0, tzinfo=UTC) - timedelta(minutes=number)).isoformat(),
+            batch_job_id=f"batch-{number}",
+        )
+        for number in range(35)
+    ]
+    now = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
+    waits = long_waits(rows, now, timedelta(minutes=5))
+    assert waits.total == 35
+    assert [wait.batch_job_id for wait in waits.shown] == [f"batch-{number}" for number in range(34, 4, -1)]
+    batch = flock.client("batch")
+    calls = []
+    batch.meta.events.register(
+        "provide-client-params.batch.DescribeJobs", lambda params, **_: calls.append(params["jobs"])
+    )
+    diagnosed = diagnose_waits(waits, WaitReader(batch, flock.client("ec2")))
+    assert [len(ids) for ids in calls] == [30]
+    assert len(diagnosed.shown) == 30
+    assert diagnosed.shown[0].summary == "AWS Batch does not know job batch-34"

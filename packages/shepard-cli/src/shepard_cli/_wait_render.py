@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from shepard_cli._watch_render import format_duration
+
+if TYPE_CHECKING:
+    from shepard_cli._watch_waits import LongWaits
 
 
 def environment_line(environment: dict[str, Any]) -> str:
@@ -45,3 +48,21 @@ def wait_rows(waiting: dict[str, Any]) -> list[tuple[str, str]]:
     ]
     rows += [("could not read", note) for note in details.get("notes") or []]
     return rows
+
+
+def long_wait_lines(waits: LongWaits) -> list[str]:
+    """Return `shepard watch`'s lines for the jobs waiting for AWS Batch longer than the threshold."""
+    if not waits.total:
+        return []
+    threshold = format_duration(waits.threshold_seconds)
+    lines = [
+        f"Waiting for AWS Batch over {threshold}: {waits.total} job(s)"
+        + (f", the {len(waits.shown)} longest waiting:" if waits.shown else "")
+    ]
+    for wait in waits.shown:
+        lines.append(
+            f"  {wait.uuid}  {format_duration(wait.waited_seconds)}  {wait.batch_status or '-'}  "
+            f"{wait.summary or 'not described'}"
+        )
+        lines += [f"      also: {cause}" for cause in wait.causes[1:]]
+    return lines
