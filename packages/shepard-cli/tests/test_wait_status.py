@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
-from shepard_cli._wait_reader import WaitReader, diagnose_wait
+from botocore.stub import Stubber
 from shepard_cli._watch_waits import diagnose_waits, long_waits
+from shepard_cli.waits import WaitReader, diagnose_wait
 from shepard_core import JobRow, JobStatus
 
 ASSUME_BATCH = json.dumps(
@@ -190,3 +191,21 @@ def test_watch_describes_at_most_thirty_waiting_jobs_in_one_call(flock):
     assert [len(ids) for ids in calls] == [30]
     assert len(diagnosed.shown) == 30
     assert diagnosed.shown[0].summary == "AWS Batch does not know job batch-34"
+
+
+def test_what_aws_refuses_is_named_and_the_rest_is_shown(flock, waiting_job):
+    """EC2 refusing DescribeInstanceTypes: fit is not judged, the refusal is noted, the states are shown."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    stubber = Stubber(ec2)
+    stubber.add_client_error("describe_instance_types", "UnauthorizedOperation", "You are not authorized")
+    with stubber:
+        found = WaitReader(flock.client("batch"), ec2).diagnose([waiting_job])[waiting_job]
+    assert found.details["notes"] == [
+        (
+            "ec2:DescribeInstanceTypes failed: An error occurred (UnauthorizedOperation) when calling the "
+            "DescribeInstanceTypes operation: You are not authorized"
+        )
+    ]
+    assert found.details["compute_environments"][0]["instance_sizes_known"] is None
+    assert found.details["job_queue"]["jobQueueName"] == "flock-queue"
+    assert not any("no instance type" in cause for cause in found.causes)
