@@ -235,3 +235,16 @@ class TestToggledStack:
             computeEnvironments=[stack.resources["ComputeEnvironment"]]
         )["computeEnvironments"][0]["computeResources"]
         assert resources["allocationStrategy"] == "BEST_FIT"
+
+    def test_a_runnable_time_limit_still_creates_the_job_queue(self, make_stack):
+        """RunnableTimeLimitMinutes=30 resolves its seconds from the mapping and the queue is created.
+
+        moto keeps no JobStateTimeLimitActions; test_template.py checks what the queue is given.
+        """
+        stack = make_stack(RunnableTimeLimitMinutes="30")
+        queues = stack.client("batch").describe_job_queues(jobQueues=[stack.resources["JobQueue"]])[
+            "jobQueues"
+        ]
+        assert [(queue["jobQueueName"], queue["state"]) for queue in queues] == [
+            ("flock-job-queue", "ENABLED")
+        ]

@@ -108,6 +108,25 @@ class TestParameters:
         """ComputeEnvironmentType offers the original's two choices."""
         assert template["Parameters"]["ComputeEnvironmentType"]["AllowedValues"] == ["Ec2", "Spot"]
 
+    def test_runnable_time_limit_is_off_by_default_and_never_under_ten_minutes(self, template):
+        """RunnableTimeLimitMinutes is 0 (off) by default; every other value is 10 to 1,440 minutes."""
+        parameter = template["Parameters"]["RunnableTimeLimitMinutes"]
+        allowed = parameter["AllowedValues"]
+        assert parameter["Default"] == "0"
+        assert "0" in allowed
+        assert all(10 <= int(minutes) <= 1440 for minutes in allowed if minutes != "0")
+        assert template["Conditions"]["HasRunnableTimeLimit"] == {
+            "Fn::Not": [{"Fn::Equals": [{"Ref": "RunnableTimeLimitMinutes"}, "0"]}]
+        }
+
+    def test_every_runnable_time_limit_has_its_seconds(self, template):
+        """The mapping gives each allowed value in seconds (CloudFormation has no arithmetic)."""
+        seconds = template["Mappings"]["RunnableTimeLimit"]
+        allowed = template["Parameters"]["RunnableTimeLimitMinutes"]["AllowedValues"]
+        assert {minutes: row["Seconds"] for minutes, row in seconds.items()} == {
+            minutes: int(minutes) * 60 for minutes in allowed
+        }
+
 
 class TestResources:
     def test_job_rows_expire_by_end_time(self, template):
@@ -160,6 +179,21 @@ class TestResources:
         assert target["Arn"] == {"Fn::GetAtt": ["ShepardReconcilerFunction", "Arn"]}
         assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "Arn"]}}
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+    def test_the_job_queue_cancels_jobs_blocked_longer_than_the_time_limit(self, template):
+        """With a time limit, the queue cancels a job blocked RUNNABLE for each reason Batch can act on."""
+        actions = props(template, "JobQueue")["JobStateTimeLimitActions"]["Fn::If"]
+        assert actions[0] == "HasRunnableTimeLimit"
+        assert actions[2] == {"Ref": "AWS::NoValue"}
+        seconds = {"Fn::FindInMap": ["RunnableTimeLimit", {"Ref": "RunnableTimeLimitMinutes"}, "Seconds"]}
+        assert actions[1] == [
+            {"Action": "CANCEL", "State": "RUNNABLE", "Reason": reason, "MaxTimeSeconds": seconds}
+            for reason in (
+                "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+                "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+                "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT",
+            )
+        ]
 
     def test_only_the_rule_may_invoke_the_reconciler(self, template):
         """EventBridge may invoke the reconciler for this rule alone."""

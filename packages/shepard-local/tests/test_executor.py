@@ -211,6 +211,23 @@ class TestArrays:
         assert [running._jobs[f"arr:{i}"].status for i in range(3)] == ["SUCCEEDED", "FAILED", "SUCCEEDED"]
         assert running._jobs["arr"].status == "FAILED"
 
+    def test_each_attempt_logs_to_its_own_stream(self, tmp_path: Path, record: Path):
+        """A retried child's attempts each name their own log stream; the job's is the latest attempt's."""
+        strategy = {"attempts": 2, "evaluateOnExit": [{"onExitCode": "4", "action": "RETRY"}]}
+        running = array_executor(FakeBatch([array_job("arr", 2, EXIT_1="4")], strategy), tmp_path, record)
+        running.discover()
+        run_all(running)
+        child = running.overlay({"jobId": "arr:1", "container": {"logStreamName": "moto"}})
+        assert [attempt["container"]["logStreamName"] for attempt in child["attempts"]] == [
+            "def/default/stream-1",
+            "def/default/stream-1/attempt-2",
+        ]
+        assert child["container"]["logStreamName"] == "def/default/stream-1/attempt-2"
+        once = running.overlay({"jobId": "arr:0", "container": {}})
+        assert [attempt["container"]["logStreamName"] for attempt in once["attempts"]] == [
+            "def/default/stream-0"
+        ]
+
     def test_counts_give_each_child_s_status_and_each_array_s_summary(self, tmp_path: Path, record: Path):
         """Counts hold every child by status (arrays aside) and each array's size and summary."""
         strategy = {"attempts": 1}

@@ -115,6 +115,25 @@ class TestBatchEndsTheJob:
         # its siblings are untouched
         assert all(flock.row(array[i]["UUID"])[Attr.JOB_STATUS] == "submitted" for i in (0, 1, 2))
 
+    def test_a_job_the_queue_s_time_limit_cancelled_fails_saying_so_in_plain_words(
+        self, flock, array, reconcile
+    ):
+        """RunnableTimeLimitMinutes cancelled a blocked child: the row has Batch's reason and its meaning."""
+        row = array[2]
+        outcome = reconcile(event_for("batch_time_limit_cancelled_child", row))
+        assert outcome.kind is ReconcileKind.RECORDED
+        after = flock.row(row["UUID"])
+        assert after[Attr.JOB_STATUS] == JobStatus.JOB_FAILED.value
+        assert after[Attr.FAILURE_REASON] == (
+            "AWS Batch ended the job before it started (FAILED): Canceled by JobStateTimeLimit action due to "
+            "reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY. AWS Batch cancelled the job because it stayed "
+            "RUNNABLE longer than the job queue's time limit (RunnableTimeLimitMinutes): EC2 cannot supply "
+            "the compute environment's instance types right now (for a Spot compute environment: no Spot "
+            "capacity)"
+        )
+        members = error_zip(flock, outcome.report_key)
+        assert b"RunnableTimeLimitMinutes" in members["reason.txt"]
+
     @pytest.mark.parametrize(
         ("event", "attempt", "said", "exit_code"),
         [

@@ -16,6 +16,7 @@ from shepard_core import (
 )
 
 from shepard_cli._errors import CliError
+from shepard_cli._log_attempts import attempts_notice, chosen_attempt, log_group
 from shepard_cli._rejections import (
     is_superseded,
     rejected_job_message,
@@ -234,6 +235,31 @@ def _find_stream(logs: CloudWatchLogsClient, group: str, candidates: list[str]) 
     return None
 
 
+def _where(described: dict[str, Any], job_id: str, attempt: int | None) -> tuple[str, list[str], bool]:
+    """Return the log group, candidate streams and whether it ended, of the latest attempt or `attempt`."""
+    if attempt is None:
+        group, candidates = log_location(described)
+        return group, candidates, described.get("status") in BATCH_TERMINAL
+    chosen = chosen_attempt(described, job_id, attempt)
+    return log_group(described), chosen.streams, chosen.ended
+
+
+def _print_stream(
+    logs: CloudWatchLogsClient, group: str, stream: str, token: str | None, emit: Callable[[str], None]
+) -> str | None:
+    """Send the stream's events after `token` to `emit`; return the token to read on from."""
+    while True:
+        kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
+        if token:
+            kwargs["nextToken"] = token
+        page = logs.get_log_events(**kwargs)
+        for event in page.get("events", []):
+            emit(event.get("message", ""))
+        if page.get("nextForwardToken") in (None, token):
+            return token
+        token = page.get("nextForwardToken")
+
+
 def follow_logs(  # noqa: PLR0913 - the clients, the job and how to follow
     dynamodb: DynamoDBClient,
     batch: BatchClient,
@@ -246,42 +272,43 @@ def follow_logs(  # noqa: PLR0913 - the clients, the job and how to follow
     emit: Callable[[str], None],
     errors_bucket: str | None = None,
     s3: S3Client | None = None,
+    attempt: int | None = None,
+    notice: Callable[[str], None] | None = None,
 ) -> None:
-    """Send each log line of the job's Batch job to `emit`; with `follow`, keep going until it ends.
+    """Send each log line of the latest Batch attempt (or `attempt`) to `emit`; `follow` waits for its end.
 
-    A rejected job has no logs: the CliError says why it was rejected and where its report is.
+    `notice` is told which attempt is shown of how many, when the job made more than one (or `attempt` is
+    given). A rejected job has no logs: the CliError says why it was rejected and where its report is.
     """
     described = _batch_job_for(dynamodb, batch, table, job_id, errors_bucket=errors_bucket, s3=s3)
+    which = f"attempt {attempt} of job {job_id}" if attempt is not None else f"job {job_id}"
+    group, candidates, finished = _where(described, job_id, attempt)
+    if notice is not None and (said := attempts_notice(described, attempt)):
+        notice(said)
     token: str | None = None
+    shown: str | None = None
     while True:
-        group, candidates = log_location(described)
         stream = _find_stream(logs, group, candidates)
-        finished = described.get("status") in BATCH_TERMINAL
         if stream is None and finished:
             raise CliError(
-                f"job {job_id} ended (AWS Batch status {described.get('status')}) with no log stream "
+                f"{which} ended (AWS Batch status {described.get('status')}) with no log stream "
                 f"{candidates[0] if candidates else ''} in {group}",
                 "The job wrote no logs, or CloudWatch Logs has expired them",
             )
         if stream is None and not follow:
             raise CliError(
-                f"job {job_id} has no logs yet (AWS Batch status {described.get('status')})",
+                f"{which} has no logs yet (AWS Batch status {described.get('status')})",
                 "Logs appear once the job runs; use --follow to wait for them",
             )
-        while stream is not None:
-            kwargs: dict[str, Any] = {"logGroupName": group, "logStreamName": stream, "startFromHead": True}
-            if token:
-                kwargs["nextToken"] = token
-            page = logs.get_log_events(**kwargs)
-            for event in page.get("events", []):
-                emit(event.get("message", ""))
-            if page.get("nextForwardToken") in (None, token):
-                break
-            token = page.get("nextForwardToken")
+        if stream is not None:
+            if stream != shown:  # a new attempt's stream is read from its start
+                token, shown = None, stream
+            token = _print_stream(logs, group, stream, token, emit)
         if not follow or finished:
             return
         time.sleep(poll_seconds)
         described = _batch_job_for(dynamodb, batch, table, job_id)
+        group, candidates, finished = _where(described, job_id, attempt)
 
 
 def cancel_job(dynamodb: DynamoDBClient, batch: BatchClient, table: str, job_id: str) -> str:

@@ -44,7 +44,9 @@ COMMANDS: Final = (
         "status", f"{_JOBS}:status", "Show one job: its row (status, inputs, times) and its AWS Batch state."
     ),
     Entry(
-        "logs", f"{_JOBS}:logs", "Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job)."
+        "logs",
+        f"{_JOBS}:logs",
+        "Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job's latest attempt).",
     ),
     Entry(
         "watch",

@@ -118,6 +118,11 @@ def job_status_table(job: str, document: dict[str, Any]) -> None:
     for key, value in (document["batch"] or {}).items():
         if value not in (None, ""):
             grid.add_row(*_cells(f"batch {key}", value))
+    if document.get("waiting"):
+        from shepard_cli._wait_render import wait_rows
+
+        for label, text in wait_rows(document["waiting"]):
+            grid.add_row(*_cells(label, text))
     stdout().print(grid)
 
 

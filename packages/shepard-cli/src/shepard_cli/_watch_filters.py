@@ -29,6 +29,7 @@ PROJECTED: Final = (
     Attr.REJECTION_REASON,
     Attr.FAILURE_REASON,
     Attr.EXIT_CODE,
+    Attr.BATCH_JOB_ID,
     *TAG_SPELLINGS,
 )
 """The only attributes a refresh reads of each row (never the inputs, which can be large)."""

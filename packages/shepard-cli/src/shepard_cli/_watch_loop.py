@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -9,9 +10,11 @@ from typing import TYPE_CHECKING
 from shepard_cli._table_scan import DEFAULT_SEGMENTS, scan_job_rows
 from shepard_cli._watch_filters import scan_request
 from shepard_cli._watch_snapshot import take_snapshot
+from shepard_cli._watch_waits import long_waits
 
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from datetime import timedelta
 
     from mypy_boto3_dynamodb import DynamoDBClient
     from rich.console import Console
@@ -37,20 +40,28 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
     problems_shown: int = 10,
     errors_bucket: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    wait_threshold: timedelta | None = None,
 ) -> Snapshot:
-    """Scan the table once (in parallel, projected and filtered) and return what it shows."""
+    """Scan the table once (in parallel, projected and filtered) and return what it shows.
+
+    With `wait_threshold`, the snapshot also lists the jobs waiting for AWS Batch at least that long.
+    """
     began = time.perf_counter()
     rows, left_out = scan_job_rows(dynamodb, scan_request(table, filters), segments=segments)
-    return take_snapshot(
+    now = (clock or _now)()
+    snapshot = take_snapshot(
         rows,
         table=table,
-        now=(clock or _now)(),
+        now=now,
         filters=filters,
         problems_shown=problems_shown,
         errors_bucket=errors_bucket,
         left_out=len(left_out),
         scan_seconds=time.perf_counter() - began,
     )
+    if wait_threshold is None:
+        return snapshot
+    return dataclasses.replace(snapshot, long_waits=long_waits(rows, now, wait_threshold))
 
 
 def run_watch(

@@ -101,6 +101,9 @@ def backlog_text(snapshot: Snapshot) -> str | None:
 def summary_line(snapshot: Snapshot) -> str:
     """Return the snapshot as one plain line: time, counts, share ended, rate, ETA, uploads waiting."""
     waiting = "" if snapshot.backlog is None else f"  |  {snapshot.backlog.total} uploads waiting"
+    if snapshot.long_waits is not None and snapshot.long_waits.total:
+        waits = snapshot.long_waits
+        waiting += f"  |  {waits.total} waiting for Batch over {format_duration(waits.threshold_seconds)}"
     return (
         f"{_clock(snapshot)}  {snapshot.total} jobs: {_counts(snapshot, ', ')}  |  "
         f"{snapshot.progress:.1%} ended  |  {snapshot.rate_per_minute:.1f} jobs/min  |  ETA {_eta(snapshot)}"
@@ -128,6 +131,10 @@ def plain_snapshot(snapshot: Snapshot) -> str:
             f"  {p.group.value:<8} {p.uuid}  {p.ended_at or '-'}  {problem_detail(snapshot, p)}"
             for p in snapshot.problems
         ]
+    if snapshot.long_waits is not None:
+        from shepard_cli._wait_render import long_wait_lines
+
+        lines += long_wait_lines(snapshot.long_waits)
     return "\n".join(lines)
 
 
@@ -175,4 +182,8 @@ def live_view(snapshot: Snapshot, interval: float) -> RenderableType:
                 Text(problem_detail(snapshot, problem)),
             )
         parts += [Text(), problems]
+    if snapshot.long_waits is not None and snapshot.long_waits.total:
+        from shepard_cli._wait_render import long_wait_lines
+
+        parts += [Text(), Text("\n".join(long_wait_lines(snapshot.long_waits)), style="cyan")]
     return Group(*parts)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_queue import Backlog
+    from shepard_cli._watch_waits import LongWaits
 
 RATE_WINDOW: Final = timedelta(minutes=10)
 """How far back the completion rate looks: recent enough to follow a change of pace."""
@@ -131,6 +132,8 @@ class Snapshot:
     scan_seconds: float = 0.0
     backlog: Backlog | None = None
     """Uploads in the scheduler's queue, which have no row yet (None: the queue is not known)."""
+    long_waits: LongWaits | None = None
+    """Jobs waiting for AWS Batch longer than the threshold, and why (None: not looked for)."""
 
     @property
     def total(self) -> int:
@@ -179,6 +182,7 @@ class Snapshot:
             "left_out_items": self.left_out,
             "scan_seconds": round(self.scan_seconds, 3),
             "waiting_for_scheduler": None if self.backlog is None else self.backlog.to_json(),
+            "waiting_for_batch": None if self.long_waits is None else self.long_waits.to_json(),
         }
 
 

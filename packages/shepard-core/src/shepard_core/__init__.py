@@ -19,6 +19,14 @@ from shepard_core._aws_errors import (
     TRANSACTION_CANCELLED_ERROR,
     error_code,
 )
+from shepard_core._batch_reasons import (
+    BLOCKED_REASONS,
+    TIME_LIMIT_CANCEL_PREFIX,
+    TIME_LIMIT_PARAMETER,
+    TIME_LIMIT_REASONS,
+    blocked_reason_code,
+    explain_batch_reason,
+)
 from shepard_core._counted_write import (
     CountedWriteGaveUpError,
     CountedWriteRefusedError,
@@ -100,6 +108,7 @@ from shepard_core._statuses import (
 __all__ = [
     "ARRAY_INDEX_VARIABLE",
     "AWS_DEFAULT_REGION",
+    "BLOCKED_REASONS",
     "CONDITION_FAILED_ERROR",
     "CONDITION_FAILED_REASON",
     "COUNTER_SHARDS",
@@ -130,6 +139,9 @@ __all__ = [
     "TAG",
     "TAG_INDEX",
     "TERMINAL_STATUSES",
+    "TIME_LIMIT_CANCEL_PREFIX",
+    "TIME_LIMIT_PARAMETER",
+    "TIME_LIMIT_REASONS",
     "TRANSACTION_CANCELLED_ERROR",
     "Attr",
     "CountedWriteGaveUpError",
@@ -149,10 +161,12 @@ __all__ = [
     "UnusablePathError",
     "api_rejection_report_key",
     "array_job_name",
+    "blocked_reason_code",
     "child_job_id",
     "counter_keys",
     "error_code",
     "error_object_name",
+    "explain_batch_reason",
     "folder_parts",
     "format_start_time",
     "input_zip_file_name",

@@ -53,7 +53,7 @@ def job_state_change(job: BatchJob, *, job_queue_arn: str, region: str, account:
         {
             "container": {
                 "exitCode": container_exit_code(attempt.exit_code),
-                "logStreamName": job.log_stream,
+                "logStreamName": attempt.log_stream or job.log_stream,
             },
             "startedAt": int(attempt.started_at * 1000),
             "stoppedAt": int((attempt.stopped_at or attempt.started_at) * 1000),
@@ -76,7 +76,7 @@ def job_state_change(job: BatchJob, *, job_queue_arn: str, region: str, account:
             "image": job.image,
             "environment": [{"name": name, "value": value} for name, value in job.environment.items()],
             **({"exitCode": last["container"]["exitCode"]} if last else {}),
-            "logStreamName": job.log_stream,
+            "logStreamName": job.latest_stream,
         },
     }
     if job.array_index is not None:

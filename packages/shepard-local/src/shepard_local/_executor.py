@@ -95,6 +95,8 @@ class Attempt:
     exit_code: int | None = None
     status_reason: str = ""
     log_file: str = ""
+    log_stream: str = ""
+    """The CloudWatch Logs stream of this attempt (each attempt of a Batch job has its own)."""
     pid: int | None = None
     """The worker process of the attempt (a fork of the launcher: its command line is the launcher's)."""
 
@@ -136,6 +138,17 @@ class BatchJob:
         if self.array_index is not None:
             summary["arrayIndex"] = self.array_index
         return summary
+
+    def stream_of(self, number: int) -> str:
+        """Return attempt `number`'s log stream: the job's own for the first, its own for each later one."""
+        return (
+            self.log_stream if number == 1 or not self.log_stream else f"{self.log_stream}/attempt-{number}"
+        )
+
+    @property
+    def latest_stream(self) -> str:
+        """Return the log stream of the latest attempt (the job's own before any)."""
+        return self.attempts[-1].log_stream if self.attempts else self.log_stream
 
     def status_summary(self) -> dict[str, int]:
         """Return how many of an array's children are in each status."""
@@ -275,13 +288,14 @@ class Executor:
                 detail["arrayProperties"] = {"size": job.array_size, "statusSummary": job.status_summary()}
             if job.array_index is not None:
                 detail["arrayProperties"] = {"index": job.array_index}
-                detail["container"] = {**detail.get("container", {}), "logStreamName": job.log_stream}
+            if job.latest_stream and job.array_size is None:
+                detail["container"] = {**detail.get("container", {}), "logStreamName": job.latest_stream}
             detail["attempts"] = [
                 {
                     "startedAt": int(attempt.started_at * 1000),
                     **({"stoppedAt": int(attempt.stopped_at * 1000)} if attempt.stopped_at else {}),
                     "statusReason": attempt.status_reason,
-                    "container": {"exitCode": attempt.exit_code, "logStreamName": job.log_stream},
+                    "container": {"exitCode": attempt.exit_code, "logStreamName": attempt.log_stream},
                 }
                 for attempt in job.attempts
                 if attempt.stopped_at is not None
@@ -486,14 +500,16 @@ class Executor:
             "AWS_BATCH_JQ_NAME": self._job_queue,
             **self._runtime_environment(job),
         }
-        attempt = Attempt(number=number, started_at=time.time(), log_file=str(log_file))
+        attempt = Attempt(
+            number=number, started_at=time.time(), log_file=str(log_file), log_stream=job.stream_of(number)
+        )
         with self._lock:
             job.attempts.append(attempt)
             job.status = "RUNNING"
             parent = self._parent_of(job)
             if parent is not None:
                 parent.settle()
-        stream = LogStream(self._logs, job.log_stream)
+        stream = LogStream(self._logs, attempt.log_stream)
         with log_file.open("wb") as output:
             process = self._spawn(self._worker_command, environment, job_log_dir)
             attempt.pid = process.pid

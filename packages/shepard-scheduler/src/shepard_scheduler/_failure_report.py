@@ -8,7 +8,7 @@ import zipfile
 from typing import TYPE_CHECKING, Final
 
 from botocore.exceptions import ClientError
-from shepard_core import error_object_name
+from shepard_core import error_object_name, explain_batch_reason
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
@@ -25,7 +25,7 @@ _PRECONDITION_FAILED: Final = frozenset({"PreconditionFailed", "412"})
 
 
 def failure_reason(end: BatchEnd) -> str:
-    """Return why the job ended as Batch tells it: status reason, attempt, container exit code and reason."""
+    """Return why the job ended as Batch tells it: reason and its plain words, attempt, container exit."""
     said = end.status_reason or "no reason given"
     if end.status == "SUCCEEDED":
         text = (
@@ -40,6 +40,8 @@ def failure_reason(end: BatchEnd) -> str:
         text += f"; container exit code {end.exit_code}"
     if end.container_reason and end.container_reason != end.status_reason:
         text += f" ({end.container_reason})"
+    if (meaning := explain_batch_reason(end.status_reason)) is not None:
+        text += f". {meaning[0].upper()}{meaning[1:]}"
     return text
 
 

@@ -21,8 +21,11 @@ from shepard_cli._command import (
     required,
 )
 from shepard_cli._errors import CliError
+from shepard_cli._wait_threshold import wait_threshold_option
 
 if TYPE_CHECKING:
+    from datetime import timedelta
+
     from shepard_cli import _batch
     from shepard_cli._aws import Aws
 
@@ -347,6 +350,7 @@ def _job_id(aws: Aws, job: str, table: str, bucket: str | None) -> str:
 @_TABLE
 @_INPUTS_BUCKET
 @_ERRORS_BUCKET
+@wait_threshold_option
 @OUTPUT_OPTION
 @aws_command
 def status(
@@ -355,11 +359,15 @@ def status(
     dynamo_db_to_query: str | None,
     s3_bucket_to_upload_to: str | None,
     errors_bucket: str | None,
+    wait_threshold: timedelta,
     output: str,
 ) -> None:
     """Show one job: its row (status, inputs, times) and its AWS Batch state.
 
     JOB is the job's UUID, or its zip's key in the inputs bucket (or s3://BUCKET/KEY).
+    A job waiting for AWS Batch longer than --wait-threshold also shows why: Batch's reason, its job
+    queue's and compute environment's state, and the cause found (no instance type fits the job, the
+    compute environment is at its maxvCpus, DISABLED or INVALID, no Spot capacity, ...).
 
     \b
     Example:
@@ -373,6 +381,10 @@ def status(
     document = job_status(
         aws.client("dynamodb"), aws.client("batch"), table, job, errors_bucket=errors_bucket or None
     )
+    from shepard_cli._wait_reader import WaitReader
+    from shepard_cli._wait_status import add_wait_diagnosis
+
+    add_wait_diagnosis(document, lambda: WaitReader(aws.client("batch"), aws.client("ec2")), wait_threshold)
     if output == "json":
         print_json(document)
         return
@@ -387,6 +399,12 @@ def status(
 @_INPUTS_BUCKET
 @_ERRORS_BUCKET
 @click.option("--follow", "-f", is_flag=True, help="Keep printing new lines until the job ends.")
+@click.option(
+    "--attempt",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Print attempt N's log (1 is the first) instead of the latest attempt's.",
+)
 @aws_command
 def logs(
     aws: Aws,
@@ -395,15 +413,20 @@ def logs(
     s3_bucket_to_upload_to: str | None,
     errors_bucket: str | None,
     follow: bool,  # noqa: FBT001
+    attempt: int | None,
 ) -> None:
-    """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job).
+    """Print a job's logs from CloudWatch Logs (the stream of its AWS Batch job's latest attempt).
 
+    AWS Batch may run a job more than once (a lost Spot instance is retried): when it did, logs
+    says on stderr which attempt it prints of how many and how each ended, and --attempt N prints
+    an earlier one. A job of an array is found by its own UUID like any other.
     A rejected job never ran: logs says why it was rejected and where its report is.
     JOB is the job's UUID, or its zip's key in the inputs bucket (or s3://BUCKET/KEY).
 
     \b
     Example:
       shepard logs 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10 --follow
+      shepard logs 3f2c9a1e-0b7d-5c4e-9f21-6a8d2e4b7c10 --attempt 1
     """
     from shepard_cli._jobs import follow_logs
 
@@ -419,6 +442,8 @@ def logs(
         emit=click.echo,
         errors_bucket=errors_bucket or None,
         s3=aws.client("s3") if errors_bucket else None,
+        attempt=attempt,
+        notice=lambda line: click.echo(line, err=True),
     )
 
 

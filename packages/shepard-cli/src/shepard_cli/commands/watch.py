@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 import click
 
 from shepard_cli._command import OUTPUT_OPTION, STATUS_OPTION, aws_command, command, required
+from shepard_cli._wait_threshold import wait_threshold_option
 
 if TYPE_CHECKING:
     from collections.abc import Callable
-    from datetime import datetime
+    from datetime import datetime, timedelta
 
     from shepard_cli._aws import Aws
     from shepard_cli._watch_queue import Backlog
@@ -93,6 +94,7 @@ def _a_number(value: float) -> float:
     metavar="URL",
     help="The flock's upload queue, when no stack names it (its SchedulerQueueUrl output).",
 )
+@wait_threshold_option
 @OUTPUT_OPTION
 @aws_command
 def watch(
@@ -109,6 +111,7 @@ def watch(
     segments: int,
     cloudformation_to_describe: str | None,
     scheduler_queue_url: str | None,
+    wait_threshold: timedelta,
     output: str,
 ) -> None:
     """Watch the flock's jobs: counts per status, progress, jobs per minute, ETA, newest failures.
@@ -121,6 +124,9 @@ def watch(
 
     Uploads the scheduler has not yet made jobs of have no row: watch shows them apart, from the
     depth of the flock's upload queue (found through its stack) and the age of its oldest message.
+
+    Jobs waiting for AWS Batch longer than --wait-threshold are listed with why each waits (the
+    longest waiting 30, described in one batch of AWS calls per refresh; see `shepard status JOB`).
 
     \b
     Example:
@@ -152,6 +158,10 @@ def watch(
     )
     dynamodb = aws.client("dynamodb")
     backlog = _backlog_reader(aws, cloudformation_to_describe, scheduler_queue_url)
+    from shepard_cli._wait_reader import WaitReader
+    from shepard_cli._watch_waits import diagnose_waits
+
+    waits = WaitReader(aws.client("batch"), aws.client("ec2"))
 
     def take() -> Snapshot:
         import dataclasses
@@ -163,7 +173,10 @@ def watch(
             segments=segments,
             problems_shown=failures,
             errors_bucket=errors_bucket or None,
+            wait_threshold=wait_threshold,
         )
+        if snapshot.long_waits is not None:
+            snapshot = dataclasses.replace(snapshot, long_waits=diagnose_waits(snapshot.long_waits, waits))
         return (
             snapshot if backlog is None else dataclasses.replace(snapshot, backlog=backlog(snapshot.taken_at))
         )

@@ -1,0 +1,211 @@
+"""`shepard status` says why a job waits for AWS Batch, reading Batch and EC2 on moto server."""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from shepard_cli._watch_waits import diagnose_waits, long_waits
+from shepard_cli.waits import WaitReader, diagnose_wait
+from shepard_core import JobRow, JobStatus
+
+ASSUME_BATCH = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}
+        ],
+    }
+)
+NEEDS_VCPUS = 128
+"""More vCPUs than the largest m5 (m5.24xlarge: 96), fewer than the compute environment's maxvCpus."""
+
+
+@pytest.fixture
+def waiting_job(flock, batch_job_gate):
+    """Submit a job needing 128 vCPUs to a managed m5 compute environment; return its Batch id, held."""
+    iam, ec2, batch = flock.client("iam"), flock.client("ec2"), flock.client("batch")
+    role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument=ASSUME_BATCH)["Role"]["Arn"]
+    profile = iam.create_instance_profile(InstanceProfileName="batch-instances")["InstanceProfile"]["Arn"]
+    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
+    group = ec2.create_security_group(GroupName="batch", Description="batch", VpcId=vpc)["GroupId"]
+    batch.create_compute_environment(
+        computeEnvironmentName="flock-ce",
+        type="MANAGED",
+        state="ENABLED",
+        serviceRole=role,
+        computeResources={
+            "type": "EC2",
+            "minvCpus": 0,
+            "maxvCpus": 256,
+            "desiredvCpus": 0,
+            "instanceTypes": ["m5"],
+            "subnets": [subnet],
+            "securityGroupIds": [group],
+            "instanceRole": profile,
+        },
+    )
+    batch.create_job_queue(
+        jobQueueName="flock-queue",
+        state="ENABLED",
+        priority=1,
+        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "flock-ce"}],
+    )
+    batch.register_job_definition(
+        jobDefinitionName="flock-job",
+        type="container",
+        containerProperties={
+            "image": "shepard-worker:latest",
+            "resourceRequirements": [
+                {"type": "VCPU", "value": str(NEEDS_VCPUS)},
+                {"type": "MEMORY", "value": "2048"},
+            ],
+        },
+    )
+    submitter = threading.Thread(
+        target=lambda: batch.submit_job(jobName="big", jobQueue="flock-queue", jobDefinition="flock-job"),
+        daemon=True,
+    )
+    submitter.start()
+    while not (listed := batch.list_jobs(jobQueue="flock-queue", jobStatus="SUBMITTED")["jobSummaryList"]):
+        assert submitter.is_alive(), "the job ended before it could be held"
+    yield listed[0]["jobId"]
+    batch_job_gate.release()
+    submitter.join()
+
+
+def put_row(flock, batch_job_id, *, submitted_ago):
+    """Put a `submitted` row for the Batch job, submitted `submitted_ago` before now; return its UUID."""
+    moment = datetime.now(UTC) - submitted_ago
+    row = JobRow(
+        uuid=str(uuid.uuid4()),
+        status=JobStatus.SUBMITTED,
+        inputs={},
+        input_zip_name="big.zip",
+        is_invoked=False,
+        end_time=2_000_000_000,
+        submit_time=moment.isoformat(),
+        batch_job_id=batch_job_id,
+    )
+    flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+    return row.uuid
+
+
+def test_status_says_why_a_long_waiting_job_waits(run, flock, waiting_job):
+    """A job waiting 12 minutes shows the cause (no m5 size has 128 vCPUs), the queue and the environment."""
+    job = put_row(flock, waiting_job, submitted_ago=timedelta(minutes=12))
+    result = run("status", job)
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())
+    assert "why it waits" in text
+    assert "no instance type in the compute environment flock-ce's InstanceTypes (m5.*) has 128 vCPUs" in text
+    assert "96 vCPUs, 393,216 MiB" in text  # the largest m5 (m5.24xlarge or m5.metal)
+    assert "│ 128 vCPUs, 2,048 MiB" in text
+    assert "flock-queue: ENABLED, VALID" in text
+    assert "flock-ce: ENABLED, VALID" in text
+    document = json.loads(run("status", job, "--output", "json").output)
+    assert document["waiting"]["waited_seconds"] >= 12 * 60
+    assert document["waiting"]["details"]["job"] == {"vcpus": 128.0, "memory_mib": 2048}
+    assert document["waiting"]["details"]["compute_environments"][0]["max_vcpus"] == 256
+
+
+def test_a_job_waiting_less_than_the_threshold_shows_no_diagnosis(run, flock, waiting_job):
+    """A job waiting 1 minute shows none by default, and one with --wait-threshold 30s."""
+    job = put_row(flock, waiting_job, submitted_ago=timedelta(minutes=1))
+    assert "waiting" not in json.loads(run("status", job, "--output", "json").output)
+    document = json.loads(run("status", job, "--wait-threshold", "30s", "--output", "json").output)
+    assert document["waiting"]["summary"].startswith("no instance type in the compute environment flock-ce")
+
+
+def test_a_bad_threshold_is_one_line(run, flock):
+    """--wait-threshold refuses what is not a duration, saying what is accepted."""
+    result = run("status", str(uuid.uuid4()), "--wait-threshold", "soon")
+    assert result.exit_code == 2
+    assert "give one such as 90s, 5m" in result.output
+
+
+def test_diagnose_wait_takes_a_session(flock, waiting_job):
+    """diagnose_wait reads through anything that makes clients, such as a boto3 Session."""
+
+    class Endpoint:
+        """Clients of the moto server."""
+
+        def client(self, service_name):
+            return boto3.Session(region_name="us-east-1").client(service_name, endpoint_url=flock.endpoint)
+
+    found = diagnose_wait(Endpoint(), waiting_job)
+    assert found.batch_job_id == waiting_job
+    assert found.status == "SUBMITTED"
+    assert "has 128 vCPUs and 2,048 MiB" in found.summary
+    missing = diagnose_wait(Endpoint(), "00000000-0000-4000-8000-000000000000")
+    assert missing.summary == "AWS Batch does not know job 00000000-0000-4000-8000-000000000000"
+
+
+def test_watch_lists_long_waiting_jobs_with_why(run, flock, waiting_job):
+    """`watch --once` lists the job waiting 12 minutes with its cause; the JSON counts it."""
+    job = put_row(flock, waiting_job, submitted_ago=timedelta(minutes=12))
+    put_row(flock, waiting_job, submitted_ago=timedelta(minutes=1))  # under the threshold: counted apart
+    text = run("watch", "--once").output
+    assert "Waiting for AWS Batch over 5m 00s: 1 job(s), the 1 longest waiting:" in text
+    line = next(line for line in text.splitlines() if job in line)
+    assert "12m" in line
+    assert "no instance type in the compute environment flock-ce's InstanceTypes (m5.*) has 128 vCPUs" in line
+    document = json.loads(run("watch", "--once", "--output", "json").output)["waiting_for_batch"]
+    assert (document["threshold_seconds"], document["total"]) == (300, 1)
+    assert [(wait["uuid"], wait["batch_status"]) for wait in document["shown"]] == [(job, "SUBMITTED")]
+    everyone = json.loads(run("watch", "--once", "--output", "json", "--wait-threshold", "0").output)
+    assert everyone["waiting_for_batch"]["total"] == 2
+
+
+def test_watch_describes_at_most_thirty_waiting_jobs_in_one_call(flock):
+    """35 long-waiting rows: the 30 longest waiting are described in one DescribeJobs call, all 35 counted."""
+    rows = [
+        JobRow(
+            uuid=f"00000000-0000-4000-8000-{number:012d}",
+            status=JobStatus.SUBMITTED,
+            inputs={},
+            input_zip_name=f"{number}.zip",
+            is_invoked=False,
+            end_time=2_000_000_000,
+            submit_time=(datetime(2026, 12, 7, 12, 0, tzinfo=UTC) - timedelta(minutes=number)).isoformat(),
+            batch_job_id=f"batch-{number}",
+        )
+        for number in range(35)
+    ]
+    now = datetime(2026, 12, 7, 13, 0, tzinfo=UTC)
+    waits = long_waits(rows, now, timedelta(minutes=5))
+    assert waits.total == 35
+    assert [wait.batch_job_id for wait in waits.shown] == [f"batch-{number}" for number in range(34, 4, -1)]
+    batch = flock.client("batch")
+    calls = []
+    batch.meta.events.register(
+        "provide-client-params.batch.DescribeJobs", lambda params, **_: calls.append(params["jobs"])
+    )
+    diagnosed = diagnose_waits(waits, WaitReader(batch, flock.client("ec2")))
+    assert [len(ids) for ids in calls] == [30]
+    assert len(diagnosed.shown) == 30
+    assert diagnosed.shown[0].summary == "AWS Batch does not know job batch-34"
+
+
+def test_what_aws_refuses_is_named_and_the_rest_is_shown(flock, waiting_job):
+    """EC2 refusing DescribeInstanceTypes: fit is not judged, the refusal is noted, the states are shown."""
+    ec2 = boto3.client("ec2", region_name="us-east-1")
+    stubber = Stubber(ec2)
+    stubber.add_client_error("describe_instance_types", "UnauthorizedOperation", "You are not authorized")
+    with stubber:
+        found = WaitReader(flock.client("batch"), ec2).diagnose([waiting_job])[waiting_job]
+    assert found.details["notes"] == [
+        (
+            "ec2:DescribeInstanceTypes failed: An error occurred (UnauthorizedOperation) when calling the "
+            "DescribeInstanceTypes operation: You are not authorized"
+        )
+    ]
+    assert found.details["compute_environments"][0]["instance_sizes_known"] is None
+    assert found.details["job_queue"]["jobQueueName"] == "flock-queue"
+    assert not any("no instance type" in cause for cause in found.causes)
