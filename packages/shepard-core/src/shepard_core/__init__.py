@@ -48,6 +48,7 @@ from shepard_core._settings_names import (
     JOB_OVERRIDE_VARIABLES,
     RECONCILER_SETTINGS,
     SCHEDULER_SETTINGS,
+    SUBMIT_TAG_SETTINGS,
     Setting,
 )
 from shepard_core._statuses import (
@@ -63,10 +64,12 @@ from shepard_core._statuses import (
     status_choices,
     statuses_for_words,
 )
+from shepard_core._usage import CAPACITY_TYPES, ON_DEMAND, SPOT, JobUsage
 
 __all__ = [
     "ARRAY_INDEX_VARIABLE",
     "AWS_DEFAULT_REGION",
+    "CAPACITY_TYPES",
     "CONDITION_FAILED_ERROR",
     "CONDITION_FAILED_REASON",
     "ENDED_GROUPS",
@@ -78,6 +81,7 @@ __all__ = [
     "MAX_FILE_NAME_BYTES",
     "MAX_INPUTS_BYTES",
     "MAX_ITEM_BYTES",
+    "ON_DEMAND",
     "PROBLEM_GROUPS",
     "QUICK_DEPLOY_DIRECTORY",
     "RAN_GROUPS",
@@ -86,7 +90,9 @@ __all__ = [
     "RESERVED_KEYWORDS",
     "ROW_RESERVE_BYTES",
     "SCHEDULER_SETTINGS",
+    "SPOT",
     "STATUS_WORDS",
+    "SUBMIT_TAG_SETTINGS",
     "TAG",
     "TERMINAL_STATUSES",
     "TRANSACTION_CANCELLED_ERROR",
@@ -94,6 +100,7 @@ __all__ = [
     "InputsError",
     "JobRow",
     "JobStatus",
+    "JobUsage",
     "OutputKind",
     "PayloadVariable",
     "Setting",
