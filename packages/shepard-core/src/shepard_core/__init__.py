@@ -64,7 +64,7 @@ from shepard_core._statuses import (
     status_choices,
     statuses_for_words,
 )
-from shepard_core._usage import CAPACITY_TYPES, ON_DEMAND, SPOT, JobUsage
+from shepard_core._usage import CAPACITY_TYPES, LOCAL_INSTANCE_TYPE, ON_DEMAND, SPOT, JobUsage
 
 __all__ = [
     "ARRAY_INDEX_VARIABLE",
@@ -76,6 +76,7 @@ __all__ = [
     "GROUP_OF",
     "JOB_DEFINITION_VARIABLES",
     "JOB_OVERRIDE_VARIABLES",
+    "LOCAL_INSTANCE_TYPE",
     "MANIFEST_KEY_PREFIX",
     "MAX_ARRAY_SIZE",
     "MAX_FILE_NAME_BYTES",

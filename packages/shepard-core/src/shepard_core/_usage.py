@@ -11,6 +11,8 @@ SPOT: Final = "spot"
 ON_DEMAND: Final = "on-demand"
 CAPACITY_TYPES: Final = frozenset({SPOT, ON_DEMAND})
 """The capacity types a row records (EC2 instance metadata's `instance-life-cycle` words)."""
+LOCAL_INSTANCE_TYPE: Final = "local.flock"
+"""The instance type a local flock's workers record: `shepard cost` prices it with fixed local figures."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
