@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
@@ -15,7 +16,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
     from rich.console import Console
+    from shepard_core import JobRow
 
+    from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_snapshot import Snapshot
 
@@ -37,11 +40,15 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
     problems_shown: int = 10,
     errors_bucket: str | None = None,
     clock: Callable[[], datetime] | None = None,
+    price: Callable[[list[JobRow]], CostReport] | None = None,
 ) -> Snapshot:
-    """Scan the table once (in parallel, projected and filtered) and return what it shows."""
+    """Scan the table once (in parallel, projected and filtered) and return what it shows.
+
+    With `price`, the snapshot's spend is what `price` makes of the rows this scan read.
+    """
     began = time.perf_counter()
     rows, left_out = scan_job_rows(dynamodb, scan_request(table, filters), segments=segments)
-    return take_snapshot(
+    snapshot = take_snapshot(
         rows,
         table=table,
         now=(clock or _now)(),
@@ -51,6 +58,7 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
         left_out=len(left_out),
         scan_seconds=time.perf_counter() - began,
     )
+    return snapshot if price is None else dataclasses.replace(snapshot, spend=price(rows))
 
 
 def run_watch(

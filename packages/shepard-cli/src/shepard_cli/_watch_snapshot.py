@@ -24,6 +24,7 @@ from shepard_cli._watch_filters import iso_moment
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_queue import Backlog
 
@@ -131,6 +132,8 @@ class Snapshot:
     scan_seconds: float = 0.0
     backlog: Backlog | None = None
     """Uploads in the scheduler's queue, which have no row yet (None: the queue is not known)."""
+    spend: CostReport | None = None
+    """What the jobs in view cost so far, priced from the rows this refresh read (None: not priced)."""
 
     @property
     def total(self) -> int:
@@ -179,6 +182,7 @@ class Snapshot:
             "left_out_items": self.left_out,
             "scan_seconds": round(self.scan_seconds, 3),
             "waiting_for_scheduler": None if self.backlog is None else self.backlog.to_json(),
+            "spend": None if self.spend is None else self.spend.spend_json(),
         }
 
 

@@ -16,7 +16,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime
 
+    from shepard_core import JobRow
+
     from shepard_cli._aws import Aws
+    from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_snapshot import Snapshot
 
@@ -152,6 +155,7 @@ def watch(
     )
     dynamodb = aws.client("dynamodb")
     backlog = _backlog_reader(aws, cloudformation_to_describe, scheduler_queue_url)
+    price = _spend_pricer(aws)
 
     def take() -> Snapshot:
         import dataclasses
@@ -163,6 +167,7 @@ def watch(
             segments=segments,
             problems_shown=failures,
             errors_bucket=errors_bucket or None,
+            price=price,
         )
         return (
             snapshot if backlog is None else dataclasses.replace(snapshot, backlog=backlog(snapshot.taken_at))
@@ -179,6 +184,15 @@ def watch(
         watch_live(take, console, interval=interval)
     else:
         run_watch(take, lambda s: click.echo(summary_line(s)), interval=interval)
+
+
+def _spend_pricer(aws: Aws) -> Callable[[list[JobRow]], CostReport]:
+    """Return what prices the rows of each refresh (prices are cached: only new ones are asked for)."""
+    from shepard_cli._cost_report import cost_report
+    from shepard_cli._price_book import price_book_for
+
+    book = price_book_for(aws)
+    return lambda rows: cost_report(rows, book)
 
 
 def _backlog_reader(
