@@ -106,7 +106,7 @@ def summary_line(snapshot: Snapshot) -> str:
     return (
         f"{_clock(snapshot)}  {snapshot.total} jobs: {_counts(snapshot, ', ')}  |  "
         f"{snapshot.progress:.1%} ended  |  {snapshot.rate_per_minute:.1f} jobs/min  |  ETA {_eta(snapshot)}"
-        f"{waiting}{spent}"
+        f"{spent}{waiting}"
     )
 
 
