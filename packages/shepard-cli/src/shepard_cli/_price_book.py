@@ -183,6 +183,7 @@ class PriceBook:
         """Quote from `aws` (None: a local flock's endpoint, which has no AWS prices) and `local`."""
         self._aws = aws
         self._local = local
+        self._quotes: dict[tuple[object, ...], Quote | str] = {}
 
     def quote(
         self,
@@ -192,7 +193,30 @@ class PriceBook:
         end: datetime,
         zone: str | None = None,
     ) -> Quote:
-        """Return the price of `instance_type` for a run from `start` to `end`, or raise UnpricedError."""
+        """Return the price of `instance_type` for a run from `start` to `end`, or raise UnpricedError.
+
+        Each run is quoted once per book: `shepard watch` prices the same ended jobs at every refresh.
+        """
+        key = (instance_type, capacity_type, start, end, zone)
+        if key not in self._quotes:
+            try:
+                self._quotes[key] = self._quote(instance_type, capacity_type, start, end, zone)
+            except UnpricedError as exc:
+                self._quotes[key] = str(exc)
+        found = self._quotes[key]
+        if isinstance(found, str):
+            raise UnpricedError(found)
+        return found
+
+    def _quote(
+        self,
+        instance_type: str,
+        capacity_type: str | None,
+        start: datetime,
+        end: datetime,
+        zone: str | None,
+    ) -> Quote:
+        """Return the quote of one run: the local figures, else AWS's price and size of the instance."""
         if instance_type == self._local.instance_type:
             return Quote(hourly_usd=self._local.hourly_usd, spec=self._local.spec, source="local figures")
         if self._aws is None:
