@@ -79,6 +79,7 @@ def instance_specs(response: Mapping[str, Any]) -> dict[str, InstanceSpec]:
 
 
 def _moment(value: object) -> datetime | None:
+    """Return a record's timestamp (a datetime, or ISO text) as aware UTC; None when unreadable."""
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):

@@ -46,10 +46,12 @@ class JobCost:
 
 
 def _tag_of(row: JobRow) -> str | None:
+    """Return the job's TAG input, in whichever spelling inputs.txt used."""
     return special_value(row.inputs, TAG)
 
 
 def _moment(milliseconds: int) -> datetime:
+    """Return epoch milliseconds as an aware UTC datetime."""
     return datetime.fromtimestamp(milliseconds / 1000, UTC)
 
 
@@ -129,6 +131,7 @@ class CostReport:
 
 
 def _split(jobs: Iterable[JobCost], key: Callable[[JobCost], str]) -> dict[str, float]:
+    """Return the cost of `jobs` summed by `key`, largest first."""
     totals: dict[str, float] = {}
     for job in jobs:
         totals[key(job)] = totals.get(key(job), 0.0) + (job.usd or 0.0)

@@ -27,6 +27,7 @@ class PriceCache:
         self._entries: dict[str, Any] | None = None
 
     def _load(self) -> dict[str, Any]:
+        """Return the entries, read from the file on first use (none when it is missing or damaged)."""
         if self._entries is None:
             try:
                 loaded = json.loads(self.path.read_text(encoding="utf-8"))

@@ -106,6 +106,7 @@ def _index(detail: Mapping[str, Any], job_id: str) -> int | None:
 
 
 def _positive(raw: object) -> float | None:
+    """Return `raw` as a positive finite number, else None."""
     try:
         value = float(str(raw))
     except ValueError:
@@ -126,6 +127,7 @@ def _job_size(container: Mapping[str, Any]) -> tuple[float | None, int | None]:
 
 
 def _milliseconds(raw: object) -> int | None:
+    """Return a Batch time (epoch milliseconds) as an int, None when absent or not a time."""
     moment = _moment(raw)
     return None if moment is None else int(moment.timestamp() * 1000)
 

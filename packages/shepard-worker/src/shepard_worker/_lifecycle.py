@@ -439,6 +439,7 @@ class _Job:
 
 
 def _epoch_ms() -> int:
+    """Return the time now in epoch milliseconds (what a row's run start and end hold)."""
     return time.time_ns() // 1_000_000
 
 
