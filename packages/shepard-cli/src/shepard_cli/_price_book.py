@@ -74,6 +74,8 @@ class AwsPrices:
         self.region = region
         self._cache = cache
         self._failures: dict[str, str] = {}
+        self._spot_days: dict[str, list[dict[str, Any]]] = {}
+        """Each day's Spot records with their times parsed once, for the many runs of one day."""
 
     def _cached(self, key: str, max_age: float, fetch: Any) -> Any:  # noqa: ANN401 - JSON
         """Return the cached answer for `key`, else fetch, store and return it; a failure is remembered."""
@@ -170,10 +172,16 @@ class AwsPrices:
                 if "Timestamp" in record
             ]
 
-        finished = day + timedelta(days=1) < now - timedelta(hours=1)
-        max_age = SPOT_DAY_MAX_AGE if finished else SPOT_TODAY_MAX_AGE
-        value = self._cached(f"spot/{self.region}/{instance_type}/{day:%Y-%m-%d}", max_age, fetch)
-        return list(value or [])
+        key = f"spot/{self.region}/{instance_type}/{day:%Y-%m-%d}"
+        if key not in self._spot_days:
+            finished = day + timedelta(days=1) < now - timedelta(hours=1)
+            max_age = SPOT_DAY_MAX_AGE if finished else SPOT_TODAY_MAX_AGE
+            value = self._cached(key, max_age, fetch)
+            self._spot_days[key] = [
+                {**record, "Timestamp": datetime.fromisoformat(str(record["Timestamp"]))}
+                for record in value or []
+            ]
+        return self._spot_days[key]
 
 
 class PriceBook:
