@@ -176,6 +176,9 @@ class TestDefaultStack:
             "SHEPARD_PAYLOAD_NETWORK": "bridge",
             "SHEPARD_PIDS_LIMIT": "4096",
             "SHEPARD_PROJECT_NAME": "FlockTest",
+            # The job's own size, recorded on its row for `shepard cost`: DesiredCPU and DesiredRam.
+            "SHEPARD_JOB_VCPUS": "1",
+            "SHEPARD_JOB_MEMORY_MIB": "2048",
         }
         assert {m["containerPath"] for m in container["mountPoints"]} == {
             "/var/run/docker.sock",

@@ -15,6 +15,10 @@ ENVIRONMENT = {
     "SHEPARD_ERRORS_BUCKET": "errors",
     "SHEPARD_DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES": " 7 ",
     "SHEPARD_PROJECT_NAME": "Flock",
+    "SHEPARD_TAG_PROJECT": "Flock",
+    "SHEPARD_TAG_TEAM": "",
+    "SHEPARD_TAG_CONTACT": "ops@example.com",
+    "SHEPARD_TAG_WORKLOAD_TYPE": "batch",
 }
 
 
@@ -37,6 +41,7 @@ class TestSchedulerConfig:
             errors_bucket="errors",
             days_to_keep_failed_launch_indexes=7,
             project_name="Flock",
+            tags={"Project": "Flock", "Contact": "ops@example.com", "WorkloadType": "batch"},
         )
 
     def test_names_every_missing_variable(self):

@@ -10,7 +10,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from shepard_core import Attr, JobStatus, error_object_name
+from shepard_core import Attr, JobRow, JobStatus, error_object_name
 from shepard_scheduler import ReconcilerConfig, reconciler, s3_events
 from shepard_scheduler._aws import aws_clients
 from shepard_scheduler._reconcile import ReconcileKind, Reconciler
@@ -335,3 +335,57 @@ class TestHandler:
         answer = reconciler.handler(event_for("batch_succeeded_child", row), context)
         assert answer["kind"] == "left_alone"
         assert "JobsFailed" not in capsys.readouterr().out
+
+
+def _job_row(flock, uuid):
+    """Return the job's row as a JobRow."""
+    item = flock.dynamodb.get_item(TableName=TABLE, Key={"UUID": {"S": uuid}}, ConsistentRead=True)["Item"]
+    return JobRow.from_item(item)
+
+
+class TestReconciledUsage:
+    @pytest.mark.parametrize("event", ["batch_oom_killed_child", "batch_host_terminated_child"])
+    def test_the_job_size_and_its_last_attempt_s_times_are_recorded(self, flock, array, reconcile, event):
+        """The job's vCPUs and memory (its resource requirements), its last attempt's start and stop."""
+        row = array[2]
+        worker_claimed(flock, row, **{Attr.BATCH_JOB_ID: row[Attr.BATCH_JOB_ID]})
+        recorded = event_for(event, row)
+        last = recorded["detail"]["attempts"][-1]
+        reconcile(recorded)
+        after = _job_row(flock, row["UUID"])
+        assert (after.vcpus, after.memory_mib) == (1, 2048)
+        assert (after.run_started_ms, after.run_ended_ms) == (last["startedAt"], last["stoppedAt"])
+        assert after.instance_type is None  # Batch's event names no instance type: the job stays unpriced
+
+    def test_a_job_cancelled_before_it_ran_records_no_run_times(self, flock, array, reconcile):
+        """No attempt ran: the size is recorded, but there is no run to price."""
+        row = array[3]
+        reconcile(event_for("batch_cancelled_pending_child", row))
+        after = _job_row(flock, row["UUID"])
+        assert (after.vcpus, after.memory_mib) == (1, 2048)
+        assert (after.run_started_ms, after.run_ended_ms) == (None, None)
+
+    def test_the_older_vcpus_and_memory_fields_are_read_without_requirements(self, flock, array, reconcile):
+        """A job described with the older `vcpus`/`memory` fields records those."""
+        row = array[1]
+        worker_claimed(flock, row, **{Attr.BATCH_JOB_ID: row[Attr.BATCH_JOB_ID]})
+        recorded = event_for("batch_oom_killed_child", row)
+        container = recorded["detail"]["container"]
+        del container["resourceRequirements"]
+        container["vcpus"] = 4
+        container["memory"] = 8192
+        reconcile(recorded)
+        assert (_job_row(flock, row["UUID"]).vcpus, _job_row(flock, row["UUID"]).memory_mib) == (4, 8192)
+
+    def test_a_worker_s_recorded_usage_is_never_overwritten(self, flock, array, reconcile):
+        """A row the worker finished keeps its instance and times: the late event changes nothing."""
+        row = array[0]
+        worker_claimed(
+            flock,
+            row,
+            status=JobStatus.JOB_COMPLETE,
+            **{Attr.INSTANCE_TYPE: "m5.large", Attr.RUN_STARTED: 5, Attr.RUN_ENDED: 9},
+        )
+        reconcile(event_for("batch_succeeded_child", row))
+        after = _job_row(flock, row["UUID"])
+        assert (after.instance_type, after.run_started_ms, after.run_ended_ms) == ("m5.large", 5, 9)

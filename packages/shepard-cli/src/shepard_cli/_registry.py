@@ -54,6 +54,11 @@ COMMANDS: Final = (
         "Watch the flock's jobs: counts per status, progress, jobs per minute, ETA, newest failures.",
     ),
     Entry(
+        "cost",
+        "shepard_cli.commands.cost:cost",
+        "Estimate what the flock's jobs cost: the total, by TAG and by status.",
+    ),
+    Entry(
         "cancel",
         f"{_JOBS}:cancel",
         "Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.",

@@ -30,6 +30,14 @@ PROJECTED: Final = (
     Attr.FAILURE_REASON,
     Attr.EXIT_CODE,
     Attr.BATCH_JOB_ID,
+    # What pricing a job's run needs (`shepard cost`, and the spend line of `shepard watch`).
+    Attr.INSTANCE_TYPE,
+    Attr.CAPACITY_TYPE,
+    Attr.AVAILABILITY_ZONE,
+    Attr.VCPUS,
+    Attr.MEMORY_MIB,
+    Attr.RUN_STARTED,
+    Attr.RUN_ENDED,
     *TAG_SPELLINGS,
 )
 """The only attributes a refresh reads of each row (never the inputs, which can be large)."""

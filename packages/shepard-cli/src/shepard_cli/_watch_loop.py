@@ -18,7 +18,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
     from rich.console import Console
+    from shepard_core import JobRow
 
+    from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_snapshot import Snapshot
 
@@ -41,10 +43,12 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
     errors_bucket: str | None = None,
     clock: Callable[[], datetime] | None = None,
     wait_threshold: timedelta | None = None,
+    price: Callable[[list[JobRow]], CostReport] | None = None,
 ) -> Snapshot:
     """Scan the table once (in parallel, projected and filtered) and return what it shows.
 
-    With `wait_threshold`, the snapshot also lists the jobs waiting for AWS Batch at least that long.
+    With `wait_threshold`, the snapshot also lists the jobs waiting for AWS Batch at least that long;
+    with `price`, its spend is what `price` makes of the rows this scan read.
     """
     began = time.perf_counter()
     rows, left_out = scan_job_rows(dynamodb, scan_request(table, filters), segments=segments)
@@ -59,9 +63,9 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
         left_out=len(left_out),
         scan_seconds=time.perf_counter() - began,
     )
-    if wait_threshold is None:
-        return snapshot
-    return dataclasses.replace(snapshot, long_waits=long_waits(rows, now, wait_threshold))
+    if wait_threshold is not None:
+        snapshot = dataclasses.replace(snapshot, long_waits=long_waits(rows, now, wait_threshold))
+    return snapshot if price is None else dataclasses.replace(snapshot, spend=price(rows))
 
 
 def run_watch(

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Final
 
 from shepard_core import StatusGroup
 
+from shepard_cli._cost_render import spend_line, usd
 from shepard_cli._watch_snapshot import RATE_WINDOW
 
 if TYPE_CHECKING:
@@ -104,10 +105,11 @@ def summary_line(snapshot: Snapshot) -> str:
     if snapshot.long_waits is not None and snapshot.long_waits.total:
         waits = snapshot.long_waits
         waiting += f"  |  {waits.total} waiting for Batch over {format_duration(waits.threshold_seconds)}"
+    spent = "" if snapshot.spend is None else f"  |  {usd(snapshot.spend.total_usd)} spent"
     return (
         f"{_clock(snapshot)}  {snapshot.total} jobs: {_counts(snapshot, ', ')}  |  "
         f"{snapshot.progress:.1%} ended  |  {snapshot.rate_per_minute:.1f} jobs/min  |  ETA {_eta(snapshot)}"
-        f"{waiting}"
+        f"{spent}{waiting}"
     )
 
 
@@ -123,6 +125,8 @@ def plain_snapshot(snapshot: Snapshot) -> str:
     ]
     if (waiting := backlog_text(snapshot)) is not None:
         lines.insert(2, waiting)
+    if snapshot.spend is not None:
+        lines.append(spend_line(snapshot.spend))
     if snapshot.problems:
         lines.append(
             f"Newest failures and rejections ({len(snapshot.problems)} of {snapshot.problems_total}):"
@@ -166,6 +170,8 @@ def live_view(snapshot: Snapshot, interval: float) -> RenderableType:
     parts: list[RenderableType] = [header, Text(), counts, Text(), bar, pace]
     if (waiting := backlog_text(snapshot)) is not None:
         parts.append(Text(waiting, style="cyan"))
+    if snapshot.spend is not None:
+        parts.append(Text(spend_line(snapshot.spend)))
     if snapshot.problems:
         problems = Table(
             title=f"newest failures and rejections ({len(snapshot.problems)} of {snapshot.problems_total})",

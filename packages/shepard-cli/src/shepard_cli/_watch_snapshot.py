@@ -24,6 +24,7 @@ from shepard_cli._watch_filters import iso_moment
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
+    from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_waits import LongWaits
@@ -134,6 +135,8 @@ class Snapshot:
     """Uploads in the scheduler's queue, which have no row yet (None: the queue is not known)."""
     long_waits: LongWaits | None = None
     """Jobs waiting for AWS Batch longer than the threshold, and why (None: not looked for)."""
+    spend: CostReport | None = None
+    """What the jobs in view cost so far, priced from the rows this refresh read (None: not priced)."""
 
     @property
     def total(self) -> int:
@@ -183,6 +186,7 @@ class Snapshot:
             "scan_seconds": round(self.scan_seconds, 3),
             "waiting_for_scheduler": None if self.backlog is None else self.backlog.to_json(),
             "waiting_for_batch": None if self.long_waits is None else self.long_waits.to_json(),
+            "spend": None if self.spend is None else self.spend.spend_json(),
         }
 
 

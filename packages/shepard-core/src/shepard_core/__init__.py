@@ -89,6 +89,7 @@ from shepard_core._settings_names import (
     JOB_OVERRIDE_VARIABLES,
     RECONCILER_SETTINGS,
     SCHEDULER_SETTINGS,
+    SUBMIT_TAG_SETTINGS,
     Setting,
 )
 from shepard_core._statuses import (
@@ -104,11 +105,13 @@ from shepard_core._statuses import (
     status_choices,
     statuses_for_words,
 )
+from shepard_core._usage import CAPACITY_TYPES, LOCAL_INSTANCE_TYPE, ON_DEMAND, SPOT, JobUsage
 
 __all__ = [
     "ARRAY_INDEX_VARIABLE",
     "AWS_DEFAULT_REGION",
     "BLOCKED_REASONS",
+    "CAPACITY_TYPES",
     "CONDITION_FAILED_ERROR",
     "CONDITION_FAILED_REASON",
     "COUNTER_SHARDS",
@@ -121,11 +124,13 @@ __all__ = [
     "LIST_SHARDS",
     "LIST_TAG",
     "LIST_TIME",
+    "LOCAL_INSTANCE_TYPE",
     "MANIFEST_KEY_PREFIX",
     "MAX_ARRAY_SIZE",
     "MAX_FILE_NAME_BYTES",
     "MAX_INPUTS_BYTES",
     "MAX_ITEM_BYTES",
+    "ON_DEMAND",
     "PROBLEM_GROUPS",
     "QUICK_DEPLOY_DIRECTORY",
     "RAN_GROUPS",
@@ -135,7 +140,9 @@ __all__ = [
     "ROW_RESERVE_BYTES",
     "RUN_AGAIN_MESSAGE_TYPE",
     "SCHEDULER_SETTINGS",
+    "SPOT",
     "STATUS_WORDS",
+    "SUBMIT_TAG_SETTINGS",
     "TAG",
     "TAG_INDEX",
     "TERMINAL_STATUSES",
@@ -151,6 +158,7 @@ __all__ = [
     "InputsError",
     "JobRow",
     "JobStatus",
+    "JobUsage",
     "OutputKind",
     "PayloadVariable",
     "RunAgainMessageError",

@@ -49,6 +49,20 @@ class Attr:
     BATCH_END: Final = "SHEPARD_BATCH_END"
     """`<Batch job id>#<attempts>` of the Batch end event that gave the row its final status, when the
     worker could not record one (absent when the worker did)."""
+    INSTANCE_TYPE: Final = "SHEPARD_INSTANCE_TYPE"
+    """The EC2 instance type the job's last attempt ran on (for pricing; `local.flock` on a local flock)."""
+    CAPACITY_TYPE: Final = "SHEPARD_CAPACITY_TYPE"
+    """`spot` or `on-demand`: how that instance was bought."""
+    AVAILABILITY_ZONE: Final = "SHEPARD_AVAILABILITY_ZONE"
+    """The instance's Availability Zone (Spot prices differ by zone)."""
+    VCPUS: Final = "SHEPARD_VCPUS"
+    """The job's own vCPUs (its resource requirements)."""
+    MEMORY_MIB: Final = "SHEPARD_MEMORY_MIB"
+    """The job's own memory in MiB (its resource requirements)."""
+    RUN_STARTED: Final = "SHEPARD_RUN_STARTED"
+    """When the job's last attempt started running, epoch milliseconds."""
+    RUN_ENDED: Final = "SHEPARD_RUN_ENDED"
+    """When the job's last attempt stopped running, epoch milliseconds."""
 
 
 _OWN_ATTRIBUTES: Final = frozenset(
@@ -61,7 +75,18 @@ _OWN_ATTRIBUTES: Final = frozenset(
         Attr.IS_INVOKED,
     }
 )
-_NUMBER_ATTRIBUTES: Final = frozenset({Attr.END_TIME, Attr.ATTEMPT, Attr.EXIT_CODE, Attr.ARRAY_INDEX})
+_NUMBER_ATTRIBUTES: Final = frozenset(
+    {
+        Attr.END_TIME,
+        Attr.ATTEMPT,
+        Attr.EXIT_CODE,
+        Attr.ARRAY_INDEX,
+        Attr.VCPUS,
+        Attr.MEMORY_MIB,
+        Attr.RUN_STARTED,
+        Attr.RUN_ENDED,
+    }
+)
 
 
 def is_row_attribute(name: str) -> bool:
@@ -108,6 +133,13 @@ class JobRow:
     run_again_of: str | None = None
     run_again_as: tuple[str, ...] = ()
     """The UUIDs of the jobs that run this one again, sorted."""
+    instance_type: str | None = None
+    capacity_type: str | None = None
+    availability_zone: str | None = None
+    vcpus: float | None = None
+    memory_mib: int | None = None
+    run_started_ms: int | None = None
+    run_ended_ms: int | None = None
 
     @property
     def reason(self) -> str | None:
@@ -117,7 +149,7 @@ class JobRow:
     def to_item(self) -> dict[str, AttributeValue]:
         """Return the row in DynamoDB's low-level attribute-value form (for the client API)."""
         item: dict[str, AttributeValue] = {key: {"S": value} for key, value in self.inputs.items()}
-        own: dict[str, str | int | None] = {
+        own: dict[str, str | int | float | None] = {
             Attr.UUID: self.uuid,
             Attr.JOB_STATUS: self.status.value,
             Attr.INPUT_ZIP_NAME: self.input_zip_name,
@@ -132,10 +164,17 @@ class JobRow:
             Attr.FAILURE_REASON: self.failure_reason,
             Attr.ATTEMPT: self.attempt,
             Attr.EXIT_CODE: self.exit_code,
+            Attr.VCPUS: None if self.vcpus is None else number_text(self.vcpus),
             Attr.ARRAY_CLAIM: self.array_claim,
             Attr.ARRAY_INDEX: self.array_index,
             Attr.BATCH_END: self.batch_end,
             Attr.RUN_AGAIN_OF: self.run_again_of,
+            Attr.INSTANCE_TYPE: self.instance_type,
+            Attr.CAPACITY_TYPE: self.capacity_type,
+            Attr.AVAILABILITY_ZONE: self.availability_zone,
+            Attr.MEMORY_MIB: self.memory_mib,
+            Attr.RUN_STARTED: self.run_started_ms,
+            Attr.RUN_ENDED: self.run_ended_ms,
         }
         for name, value in own.items():
             if value is None:
@@ -164,6 +203,13 @@ class JobRow:
         def number(name: str) -> int | None:
             raw = text(name)
             return None if raw is None else int(float(raw))
+
+        def fraction(name: str) -> float | None:
+            raw = text(name)
+            try:
+                return None if raw is None else float(raw)
+            except ValueError:
+                return None
 
         inputs = {
             name: str(value["S"])
@@ -195,6 +241,13 @@ class JobRow:
             batch_end=text(Attr.BATCH_END),
             run_again_of=text(Attr.RUN_AGAIN_OF),
             run_again_as=_string_set(item.get(Attr.RUN_AGAIN_AS)),
+            instance_type=text(Attr.INSTANCE_TYPE),
+            capacity_type=text(Attr.CAPACITY_TYPE),
+            availability_zone=text(Attr.AVAILABILITY_ZONE),
+            vcpus=fraction(Attr.VCPUS),
+            memory_mib=number(Attr.MEMORY_MIB),
+            run_started_ms=number(Attr.RUN_STARTED),
+            run_ended_ms=number(Attr.RUN_ENDED),
         )
 
 
@@ -202,3 +255,8 @@ def _string_set(value: dict[str, object] | None) -> tuple[str, ...]:
     """Return the strings of a string-set attribute value, sorted; () when there is none."""
     strings = (value or {}).get("SS")
     return tuple(sorted(str(s) for s in strings)) if isinstance(strings, list) else ()
+
+
+def number_text(value: float) -> str:
+    """Return `value` as DynamoDB number text: `2` for a whole number, else its decimal form."""
+    return str(int(value)) if float(value).is_integer() else repr(float(value))

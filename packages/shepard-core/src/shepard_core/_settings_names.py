@@ -61,7 +61,32 @@ class Setting(enum.StrEnum):
     """The claim token of the array (or plain job) a worker runs for: the scheduler's one override."""
     STOP_GRACE_SECONDS = "SHEPARD_STOP_GRACE_SECONDS"
     """Seconds a stopped payload gets before it is killed (worker)."""
+    JOB_VCPUS = "SHEPARD_JOB_VCPUS"
+    """The vCPUs each job gets (worker; the job definition's VCPU requirement), recorded for pricing."""
+    JOB_MEMORY_MIB = "SHEPARD_JOB_MEMORY_MIB"
+    """The memory in MiB each job gets (worker; the job definition's MEMORY requirement), for pricing."""
+    INSTANCE_TYPE = "SHEPARD_INSTANCE_TYPE"
+    """The instance type the worker records instead of asking EC2 instance metadata (a local flock)."""
+    CAPACITY_TYPE = "SHEPARD_CAPACITY_TYPE"
+    """`spot` or `on-demand`, recorded instead of asking EC2 instance metadata (a local flock)."""
+    TAG_PROJECT = "SHEPARD_TAG_PROJECT"
+    """The Project tag every submitted Batch job carries (scheduler; template ProjectName)."""
+    TAG_TEAM = "SHEPARD_TAG_TEAM"
+    """The Team tag every submitted Batch job carries (scheduler; template TeamName; may be empty)."""
+    TAG_CONTACT = "SHEPARD_TAG_CONTACT"
+    """The Contact tag every submitted Batch job carries (scheduler; template ContactEmail; may be empty)."""
+    TAG_WORKLOAD_TYPE = "SHEPARD_TAG_WORKLOAD_TYPE"
+    """The WorkloadType tag every submitted Batch job carries (scheduler; template WorkloadValue)."""
 
+
+SUBMIT_TAG_SETTINGS: Final[dict[str, str]] = {
+    Setting.TAG_PROJECT.value: "Project",
+    Setting.TAG_TEAM.value: "Team",
+    Setting.TAG_CONTACT.value: "Contact",
+    Setting.TAG_WORKLOAD_TYPE.value: "WorkloadType",
+}
+"""The flock's tags every SubmitJob carries: the scheduler's variable of each, and the tag's key (the same
+keys the template puts on the flock's instances)."""
 
 SCHEDULER_SETTINGS: Final[frozenset[str]] = frozenset(
     {
@@ -72,9 +97,11 @@ SCHEDULER_SETTINGS: Final[frozenset[str]] = frozenset(
         Setting.ERRORS_BUCKET.value,
         Setting.DAYS_TO_KEEP_FAILED_LAUNCH_INDEXES.value,
         Setting.PROJECT_NAME.value,
+        *SUBMIT_TAG_SETTINGS,
     }
 )
-"""What each scheduler Lambda reads, all required: the template gives both functions exactly these."""
+"""What each scheduler Lambda reads: the template gives both functions exactly these. All are required
+but the submit tags' values, which may be empty (a tag without a value is left off)."""
 
 RECONCILER_SETTINGS: Final[frozenset[str]] = frozenset(
     {Setting.TABLE_NAME.value, Setting.ERRORS_BUCKET.value, Setting.PROJECT_NAME.value}
@@ -97,13 +124,16 @@ JOB_DEFINITION_VARIABLES: Final[frozenset[str]] = frozenset(
         Setting.PAYLOAD_NETWORK.value,
         Setting.PIDS_LIMIT.value,
         Setting.PROJECT_NAME.value,
+        Setting.JOB_VCPUS.value,
+        Setting.JOB_MEMORY_MIB.value,
         PayloadVariable.USES_EFS.value,
         PayloadVariable.USES_LUSTRE.value,
         PayloadVariable.ULIMIT_FILENO.value,
     }
 )
 """What the job definition gives every worker: the flock's resources and name (its metrics' project), its
-file-system options, the payload's network (the Docker bridge on AWS, never the host's) and its pids bound."""
+file-system options, the payload's network (the Docker bridge on AWS, never the host's), its pids bound
+and the job's vCPUs and memory (recorded on the row for pricing)."""
 
 JOB_OVERRIDE_VARIABLES: Final[frozenset[str]] = frozenset(
     {PayloadVariable.UUID.value, Setting.ARRAY_CLAIM.value}

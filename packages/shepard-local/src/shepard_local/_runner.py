@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import Setting
+from shepard_core import LOCAL_INSTANCE_TYPE, ON_DEMAND, Setting
 from shepard_flock import TemplateError, handlers_from_template
 
 from shepard_local._batch_events import BatchEventBus, event_bus_for
@@ -85,6 +85,9 @@ def worker_base_environment(state: FlockState) -> dict[str, str]:
             Setting.EFS_MOUNT: str(mounts / "efs"),
             Setting.LUSTRE_MOUNT: str(mounts / "fsx"),
             "PYTHONUNBUFFERED": "1",
+            # The instance a job's row records: `shepard cost` prices it with the local figures.
+            Setting.INSTANCE_TYPE: LOCAL_INSTANCE_TYPE,
+            Setting.CAPACITY_TYPE: ON_DEMAND,
         }
     )
     return environment

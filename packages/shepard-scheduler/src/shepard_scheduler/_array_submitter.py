@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import BotoCoreError, ClientError
 from shepard_core import (
     MAX_ARRAY_SIZE,
+    TAG,
     Attr,
     JobRow,
     JobStatus,
@@ -17,6 +18,7 @@ from shepard_core import (
     child_job_id,
     iso_now,
     new_claim_token,
+    special_value,
     ttl_after_days,
 )
 
@@ -25,6 +27,7 @@ from shepard_scheduler._observability import logger
 from shepard_scheduler._outcome import JobInFlightError, Outcome, OutcomeKind
 from shepard_scheduler._rows import LEASE, text_attribute
 from shepard_scheduler._submit_once import submit_job_once
+from shepard_scheduler._submit_tags import submit_tags
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -130,8 +133,12 @@ class ArraySubmitter:
         ]
         if not claimed:
             return results
+        wanted = set(claimed)
+        tags = submit_tags(
+            self._config.tags, (special_value(a.inputs, TAG) for a in group if a.job_id in wanted)
+        )
         try:
-            batch_job_ids = self._launch(claimed, token=token, end_time=end_time)
+            batch_job_ids = self._launch(claimed, token=token, end_time=end_time, tags=tags)
             submitted_at = self._clock()
         except Exception as exc:  # noqa: BLE001 - every claimed job is left for a retry
             self._claims.release(claimed, token=token)
@@ -184,9 +191,13 @@ class ArraySubmitter:
             return None
         return settled(job_id, blocker) or JobInFlightError(job_id, int(text_attribute(blocker, LEASE) or 0))
 
-    def _launch(self, claimed: list[str], *, token: str, end_time: int) -> list[str]:
-        """Submit the claimed jobs as one plain job (one of them) or one array; return each one's Batch id."""
+    def _launch(self, claimed: list[str], *, token: str, end_time: int, tags: dict[str, str]) -> list[str]:
+        """Submit the claimed jobs as one plain job (one of them) or one array; return each one's Batch id.
+
+        The job carries `tags`, and Batch propagates them to its ECS tasks.
+        """
         claim: KeyValuePairTypeDef = {"name": Setting.ARRAY_CLAIM.value, "value": token}
+        tagging: dict[str, Any] = {"propagateTags": True, **({"tags": tags} if tags else {})}
         if len(claimed) == 1:
             job_uuid: KeyValuePairTypeDef = {"name": PayloadVariable.UUID.value, "value": claimed[0]}
             response = self._batch.submit_job(
@@ -194,6 +205,7 @@ class ArraySubmitter:
                 jobQueue=self._config.job_queue,
                 jobDefinition=self._config.job_definition,
                 containerOverrides={"environment": [job_uuid, claim]},
+                **tagging,
             )
             return [response["jobId"]]
         self._claims.write_manifest(token, claimed, end_time=end_time)
@@ -203,6 +215,7 @@ class ArraySubmitter:
             jobDefinition=self._config.job_definition,
             arrayProperties={"size": len(claimed)},
             containerOverrides={"environment": [claim]},
+            **tagging,
         )
         return [child_job_id(response["jobId"], index) for index in range(len(claimed))]
 

@@ -7,7 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import PayloadVariable, Setting, parse_child_job_id
+from shepard_core import JobUsage, PayloadVariable, Setting, parse_child_job_id
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -50,6 +50,8 @@ class BatchEnd:
     ended_at: datetime
     """When Batch stopped the job (the last attempt's stop, else the event's time)."""
     detail: dict[str, Any] = dataclasses.field(repr=False)
+    usage: JobUsage = dataclasses.field(default_factory=JobUsage)
+    """The job's vCPUs and memory (its resource requirements) and its last attempt's run times."""
 
     @property
     def marker(self) -> str:
@@ -103,6 +105,33 @@ def _index(detail: Mapping[str, Any], job_id: str) -> int | None:
     return parse_child_job_id(job_id)[1]
 
 
+def _positive(raw: object) -> float | None:
+    """Return `raw` as a positive finite number, else None."""
+    try:
+        value = float(str(raw))
+    except ValueError:
+        return None
+    return value if 0 < value < float("inf") else None
+
+
+def _job_size(container: Mapping[str, Any]) -> tuple[float | None, int | None]:
+    """Return the job's vCPUs and MiB: its resourceRequirements, else the legacy vcpus and memory."""
+    sizes = {
+        str(item.get("type")): _positive(item.get("value"))
+        for item in container.get("resourceRequirements") or []
+        if isinstance(item, dict)
+    }
+    vcpus = sizes.get("VCPU") or _positive(container.get("vcpus"))
+    memory = sizes.get("MEMORY") or _positive(container.get("memory"))
+    return vcpus, None if memory is None else int(memory)
+
+
+def _milliseconds(raw: object) -> int | None:
+    """Return a Batch time (epoch milliseconds) as an int, None when absent or not a time."""
+    moment = _moment(raw)
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
 def read_batch_end(event: Mapping[str, Any]) -> BatchEnd:
     """Return the end of a Shepard job an EventBridge event reports, or raise NotAnEndError saying why not."""
     if event.get("source") != SOURCE or event.get("detail-type") != DETAIL_TYPE:
@@ -130,6 +159,7 @@ def read_batch_end(event: Mapping[str, Any]) -> BatchEnd:
     last: dict[str, Any] = attempts[-1] if attempts else {}
     last_container = _mapping(last.get("container"))
     job_container = _mapping(detail.get("container"))
+    vcpus, memory = _job_size(job_container)
     exit_code = _exit_code(last_container.get("exitCode"))
     if exit_code is None and attempts:
         exit_code = _exit_code(job_container.get("exitCode"))
@@ -146,4 +176,10 @@ def read_batch_end(event: Mapping[str, Any]) -> BatchEnd:
         started_at=_moment(last.get("startedAt")),
         ended_at=_moment(last.get("stoppedAt")) or _moment(detail.get("stoppedAt")) or _event_time(event),
         detail=dict(detail),
+        usage=JobUsage(
+            vcpus=vcpus,
+            memory_mib=memory,
+            started_ms=_milliseconds(last.get("startedAt")),
+            ended_ms=_milliseconds(last.get("stoppedAt")) if last.get("startedAt") else None,
+        ),
     )

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Final
 
 from shepard_core import RECONCILER_SETTINGS, SCHEDULER_SETTINGS, Setting
 
+from shepard_scheduler._submit_tags import flock_tags
+
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
@@ -38,6 +40,8 @@ class SchedulerConfig:
     errors_bucket: str
     days_to_keep_failed_launch_indexes: int
     project_name: str
+    tags: dict[str, str] = dataclasses.field(default_factory=dict)
+    """The flock's tags every SubmitJob carries: Project, Team, Contact, WorkloadType (empty: left off)."""
 
     @classmethod
     def variable_names(cls) -> frozenset[str]:
@@ -71,6 +75,7 @@ class SchedulerConfig:
             errors_bucket=environ[ERRORS_BUCKET].strip(),
             days_to_keep_failed_launch_indexes=days,
             project_name=environ[PROJECT_NAME].strip(),
+            tags=flock_tags(environ),
         )
 
 

@@ -160,6 +160,11 @@ class Reconciler:
             "SET #status = :failed, #end = :now, #finish = :finish, #reason = :reason, #marker = :marker, "
             "#start = if_not_exists(#start, :start), #batch = if_not_exists(#batch, :batch)"
         )
+        # What pricing needs that Batch knows: the job's size and its last attempt's run times.
+        clauses, usage_names, usage_values = end.usage.update_parts()
+        update += "".join(f", {clause}" for clause in clauses)
+        names |= usage_names
+        values |= usage_values
         if end.exit_code is None:
             update += " REMOVE #exit"
         else:

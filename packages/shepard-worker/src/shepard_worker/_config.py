@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import socket
 from pathlib import Path
@@ -43,6 +44,8 @@ AWS_ENDPOINT_URL: Final = "AWS_ENDPOINT_URL"
 AWS_BATCH_JOB_ID: Final = "AWS_BATCH_JOB_ID"
 AWS_BATCH_JOB_ATTEMPT: Final = "AWS_BATCH_JOB_ATTEMPT"
 DOCKER_HOST: Final = "DOCKER_HOST"
+METADATA_ENDPOINT: Final = "AWS_EC2_METADATA_SERVICE_ENDPOINT"
+"""Where the EC2 instance metadata service is (botocore's variable); set, it is asked even off Batch."""
 
 PASSTHROUGH_VARIABLES: Final = (
     AWS_REGION,
@@ -71,8 +74,11 @@ MACHINE_SETTINGS: Final[frozenset[str]] = frozenset(
         Setting.ZIP_COMPRESS_LEVEL.value,
         Setting.STOP_GRACE_SECONDS.value,
         PayloadVariable.HOSTNAME.value,
+        Setting.INSTANCE_TYPE.value,
+        Setting.CAPACITY_TYPE.value,
         DOCKER_HOST,
         NVIDIA_VISIBLE_DEVICES,
+        METADATA_ENDPOINT,
     }
 )
 """Optional variables of the machine the worker runs on (the worker image, a local flock), with defaults.
@@ -115,6 +121,25 @@ def _integer(env: Mapping[str, str], name: str, default: int, minimum: int, maxi
         raise WorkerConfigError(f"{name} must be a whole number, not {raw!r}") from None
     if not minimum <= value <= maximum:
         raise WorkerConfigError(f"{name} must be between {minimum} and {maximum}, not {value}")
+    return value
+
+
+def _size(env: Mapping[str, str], name: str) -> float | None:
+    """Return a job size the job definition gives (vCPUs, MiB); None when unset or unusable.
+
+    The size only prices the job: a value that is not a positive number is logged and left out,
+    never a reason to refuse the job.
+    """
+    raw = env.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
+    if not 0 < value < float("inf"):
+        logging.getLogger(__name__).warning("%s=%r is not a positive number; not recorded", name, raw)
+        return None
     return value
 
 
@@ -165,6 +190,16 @@ class WorkerConfig:
     compress_level: int = 6
     stop_grace_seconds: int = 10
     passthrough: dict[str, str] = dataclasses.field(default_factory=dict)
+    job_vcpus: float | None = None
+    """The job's vCPUs (SHEPARD_JOB_VCPUS, from the job definition), recorded for pricing."""
+    job_memory_mib: int | None = None
+    """The job's memory in MiB (SHEPARD_JOB_MEMORY_MIB, from the job definition), recorded for pricing."""
+    instance_type: str | None = None
+    """SHEPARD_INSTANCE_TYPE: the instance type to record instead of asking instance metadata."""
+    capacity_type: str | None = None
+    """SHEPARD_CAPACITY_TYPE: `spot` or `on-demand`, recorded with SHEPARD_INSTANCE_TYPE."""
+    metadata_endpoint: str | None = None
+    """AWS_EC2_METADATA_SERVICE_ENDPOINT: the instance metadata service to ask (default: when on Batch)."""
 
     FLOCK_VARIABLES: ClassVar[frozenset[str]] = JOB_DEFINITION_VARIABLES
     """What the job definition sets for every job (core's JOB_DEFINITION_VARIABLES)."""
@@ -230,6 +265,11 @@ class WorkerConfig:
             compress_level=_integer(env, Setting.ZIP_COMPRESS_LEVEL, 6, 0, 9),
             stop_grace_seconds=_integer(env, Setting.STOP_GRACE_SECONDS, 10, 0, 3600),
             passthrough={name: env[name] for name in PASSTHROUGH_VARIABLES if env.get(name)},
+            job_vcpus=_size(env, Setting.JOB_VCPUS),
+            job_memory_mib=int(memory) if (memory := _size(env, Setting.JOB_MEMORY_MIB)) else None,
+            instance_type=_optional(env, Setting.INSTANCE_TYPE),
+            capacity_type=_optional(env, Setting.CAPACITY_TYPE),
+            metadata_endpoint=_optional(env, METADATA_ENDPOINT),
         )
 
     @property

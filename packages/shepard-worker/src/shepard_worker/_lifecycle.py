@@ -7,9 +7,10 @@ import dataclasses
 import logging
 import sys
 import threading
+import time
 from typing import IO, TYPE_CHECKING, Any
 
-from shepard_core import QUICK_DEPLOY_DIRECTORY, TAG, JobRow, JobStatus, special_value
+from shepard_core import QUICK_DEPLOY_DIRECTORY, TAG, JobRow, JobStatus, JobUsage, special_value
 
 from shepard_worker._environment import payload_environment, redact
 from shepard_worker._errors import (
@@ -18,6 +19,7 @@ from shepard_worker._errors import (
     TerminatedError,
     WorkerError,
 )
+from shepard_worker._instance import instance_facts
 from shepard_worker._job_lookup import locate_job
 from shepard_worker._logs import PayloadLog, WorkerLog
 from shepard_worker._metrics import JobMeasures, emf_document, publish
@@ -188,10 +190,28 @@ class _Job:
         self.payload_exit: int | None = None
         self.hints: list[str] = []
         self.measures = JobMeasures()
+        self.started_ms = _epoch_ms()
 
     def _set_status(self, status: JobStatus) -> None:
         self.table.set_status(status)
         self.status = status
+
+    def _usage(self) -> JobUsage | None:
+        """Return what the job held and for how long (from the worker's start until now), for its row."""
+        try:
+            facts = instance_facts(self.config)
+        except Exception:  # pricing facts never fail a job
+            log.warning("could not learn the job's instance", exc_info=True)
+            return None
+        return JobUsage(
+            instance_type=facts.instance_type,
+            capacity_type=facts.capacity_type,
+            availability_zone=facts.availability_zone,
+            vcpus=self.config.job_vcpus,
+            memory_mib=self.config.job_memory_mib,
+            started_ms=self.started_ms,
+            ended_ms=_epoch_ms(),
+        )
 
     def run(self) -> JobResult:
         config = self.config
@@ -326,7 +346,7 @@ class _Job:
         except Exception as exc:  # noqa: BLE001 - whatever cleanup hits, the row must reach its final status
             # The outputs are uploaded: the job is complete; what is left on disk is only logged.
             log.error("could not remove the job's folders (%s); they are left on disk", exc)  # noqa: TRY400
-        self.table.finish(JobStatus.JOB_COMPLETE, 0)
+        self.table.finish(JobStatus.JOB_COMPLETE, 0, usage=self._usage())
         self.status = JobStatus.JOB_COMPLETE
         return tuple(keys)
 
@@ -402,7 +422,7 @@ class _Job:
                 self.workspace.remove()
             except Exception as exc:  # noqa: BLE001 - whatever cleanup hits, the row must reach its final status
                 log.error("could not remove the job's folders (%s); they are left on disk", exc)  # noqa: TRY400
-            self.table.finish(JobStatus.JOB_FAILED, recorded_exit, reason=reason)
+            self.table.finish(JobStatus.JOB_FAILED, recorded_exit, reason=reason, usage=self._usage())
             self.status = JobStatus.JOB_FAILED
         except LostOwnershipError as exc:
             log.error("%s; leaving the job to it", exc)  # noqa: TRY400 - expected, not a crash
@@ -416,6 +436,11 @@ class _Job:
             error_key=error_key,
             reason=reason,
         )
+
+
+def _epoch_ms() -> int:
+    """Return the time now in epoch milliseconds (what a row's run start and end hold)."""
+    return time.time_ns() // 1_000_000
 
 
 class _PayloadFailedError(WorkerError):

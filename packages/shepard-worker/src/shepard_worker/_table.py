@@ -12,6 +12,7 @@ from shepard_core import (
     Attr,
     JobRow,
     JobStatus,
+    JobUsage,
     error_code,
     format_start_time,
     iso_now,
@@ -196,11 +197,18 @@ class AttemptRow:
         log.info("job %s: %s", self._uuid, status.value)
 
     def finish(
-        self, status: JobStatus, exit_code: int, now: datetime | None = None, *, reason: str | None = None
+        self,
+        status: JobStatus,
+        exit_code: int,
+        now: datetime | None = None,
+        *,
+        reason: str | None = None,
+        usage: JobUsage | None = None,
     ) -> None:
         """Set the final status, END_TIME = now (so the row's TTL removes it), finish time and exit code.
 
-        A failed job's `reason` (its first 1,000 characters) is recorded too.
+        A failed job's `reason` (its first 1,000 characters) is recorded too, and what `usage` knows of
+        the resources the job held (for pricing).
         """
         moment = datetime.now(UTC) if now is None else now
         expression = "SET #status = :status, #end = :end, #finish = :finish, #exit = :exit"
@@ -215,6 +223,11 @@ class AttemptRow:
             expression += ", #reason = :reason"
             values[":reason"] = {"S": reason[:1000]}
             names["#reason"] = Attr.FAILURE_REASON
+        if usage is not None:
+            clauses, usage_names, usage_values = usage.update_parts()
+            expression += "".join(f", {clause}" for clause in clauses)
+            names |= usage_names
+            values |= usage_values
         self._owned_update(expression, values, names)
         log.info("job %s: %s (exit code %d)", self._uuid, status.value, exit_code)
 

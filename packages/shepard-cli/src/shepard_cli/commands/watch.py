@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime, timedelta
 
+    from shepard_core import JobRow
+
     from shepard_cli._aws import Aws
+    from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_snapshot import Snapshot
 
@@ -162,6 +165,7 @@ def watch(
     from shepard_cli._watch_waits import diagnose_waits
 
     waits = WaitReader(aws.client("batch"), aws.client("ec2"))
+    price = _spend_pricer(aws)
 
     def take() -> Snapshot:
         import dataclasses
@@ -174,6 +178,7 @@ def watch(
             problems_shown=failures,
             errors_bucket=errors_bucket or None,
             wait_threshold=wait_threshold,
+            price=price,
         )
         if snapshot.long_waits is not None:
             snapshot = dataclasses.replace(snapshot, long_waits=diagnose_waits(snapshot.long_waits, waits))
@@ -192,6 +197,15 @@ def watch(
         watch_live(take, console, interval=interval)
     else:
         run_watch(take, lambda s: click.echo(summary_line(s)), interval=interval)
+
+
+def _spend_pricer(aws: Aws) -> Callable[[list[JobRow]], CostReport]:
+    """Return what prices the rows of each refresh (prices are cached: only new ones are asked for)."""
+    from shepard_cli._cost_report import cost_report
+    from shepard_cli._price_book import price_book_for
+
+    book = price_book_for(aws)
+    return lambda rows: cost_report(rows, book)
 
 
 def _backlog_reader(
