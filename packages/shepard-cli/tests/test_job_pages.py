@@ -237,3 +237,23 @@ class TestCursors:
         """A cursor this list did not make raises ValueError with a clear message."""
         with pytest.raises(ValueError, match="cursor"):
             list_jobs(flock.client("dynamodb"), flock.table, JobFilter(), cursor=cursor)
+
+
+class TestSample:
+    def test_a_sample_comes_from_the_shards_asked_for(self, flock, jobs):
+        """sample_jobs lists the newest jobs of the first shards only, newest first, with no next page."""
+        from shepard_cli._job_pages import sample_jobs
+        from shepard_core._counts import list_shard
+
+        page = sample_jobs(flock.client("dynamodb"), flock.table, JobFilter(), shards=2, count=10)
+        assert numbers(page.rows) == expected(lambda n: list_shard(job(n).uuid) < 2)[:10]
+        assert page.next_cursor is None
+        assert page.items_read <= 10 + 2 * len(StatusGroup) * 2
+
+    @pytest.mark.parametrize("shards", [0, LIST_SHARDS + 1])
+    def test_shards_out_of_range_are_refused(self, flock, shards):
+        """A sample of no shard, or of more shards than there are, is a clear error."""
+        from shepard_cli._job_pages import sample_jobs
+
+        with pytest.raises(ValueError, match="shards must be between 1"):
+            sample_jobs(flock.client("dynamodb"), flock.table, JobFilter(), shards=shards, count=5)

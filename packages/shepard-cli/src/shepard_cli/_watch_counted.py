@@ -1,7 +1,8 @@
 """`shepard watch` from the status counters and the job-list indexes: a refresh costs the same at any size.
 
 The counts come from the counter items (per TAG with --tag), the newest problems from the overview's
-merge or a job page, and the pace from successive refreshes (the first from the newest ended jobs).
+merge or a job page, and the pace from successive refreshes (until then, an estimate from the end
+times of a sample of the newest ended jobs).
 Filters the counters cannot answer (--since, --prefix, a --status value narrower than a group) need
 the scan of the whole table (`scan_reason` says which).
 """
@@ -12,10 +13,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from shepard_core import GROUP_OF, PROBLEM_GROUPS, RAN_GROUPS, Counts, JobRow, StatusGroup
+from shepard_core import GROUP_OF, LIST_SHARDS, PROBLEM_GROUPS, RAN_GROUPS, Counts, JobRow, StatusGroup
 from shepard_core._counts import COUNTED_TAG_CHARS  # how much of a TAG the counters keep
 
-from shepard_cli._job_pages import JobFilter, list_jobs
+from shepard_cli._job_pages import JobFilter, list_jobs, sample_jobs
 from shepard_cli._overview import Overview, Throughput, read_overview
 from shepard_cli._watch_snapshot import Problem, Snapshot, completion_rate, parse_row_time
 
@@ -28,6 +29,18 @@ if TYPE_CHECKING:
 
 PACE_SAMPLE: Final = 20
 """The newest ended jobs whose end times give the pace until two refreshes can."""
+PACE_MIN_SHARDS: Final = 2
+"""The fewest list shards (of LIST_SHARDS) that sample comes from. A flock with many ended jobs is sampled
+from a few shards (a few queries, not one per shard) and the pace scaled up by LIST_SHARDS / shards: an
+estimate until two refreshes give the count; a small one from every shard."""
+
+
+def pace_shards(ended: int) -> int:
+    """Return how many list shards to sample for about 4 x PACE_SAMPLE ended jobs, of `ended` in all."""
+    if ended <= 0:
+        return LIST_SHARDS
+    return max(PACE_MIN_SHARDS, min(LIST_SHARDS, -(-LIST_SHARDS * 4 * PACE_SAMPLE // ended)))
+
 
 PACE_WINDOW: Final = timedelta(minutes=5)
 
@@ -113,7 +126,7 @@ class CountedWatch:
         self._throughput.add(view)
         rate = self._throughput.jobs_per_minute
         if rate is None:
-            rate, sampled = self._sampled_pace(now)
+            rate, sampled = self._sampled_pace(now, counts)
             read += sampled
         return Snapshot(
             table=self._table,
@@ -131,16 +144,18 @@ class CountedWatch:
             counted_by="counters",
         )
 
-    def _sampled_pace(self, now: datetime) -> tuple[float, int]:
+    def _sampled_pace(self, now: datetime, counts: Mapping[StatusGroup, int]) -> tuple[float, int]:
         """Return the pace the newest ended jobs' end times give, and the items read for it."""
         job_filter = JobFilter(groups=frozenset(self._groups & RAN_GROUPS), tag=self._filters.tag)
         if not job_filter.groups:
             return 0.0, 0
-        page = list_jobs(self._dynamodb, self._table, job_filter, page_size=PACE_SAMPLE)
+        shards = pace_shards(sum(counts[group] for group in job_filter.groups))
+        page = sample_jobs(self._dynamodb, self._table, job_filter, shards=shards, count=PACE_SAMPLE)
         finishes = sorted(moment for row in page.rows if (moment := parse_row_time(row.finish_time)))
         full = len(page.rows) == PACE_SAMPLE and finishes and finishes[0] >= now - PACE_WINDOW
         began = finishes[0] if full else None
-        return completion_rate(finishes, now, began=began, window=PACE_WINDOW), page.items_read
+        sampled = completion_rate(finishes, now, began=began, window=PACE_WINDOW)
+        return sampled * LIST_SHARDS / shards, page.items_read
 
 
 def _tag_counts(
