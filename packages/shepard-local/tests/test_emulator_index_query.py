@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import random
+import uuid
 
 import boto3
 import pytest
 from moto.dynamodb.models.table import Table
 from shepard_local import _emulator_index_query
-
-TABLE = "jobs"
 
 
 @pytest.fixture
@@ -26,8 +25,9 @@ def dynamodb(aws_endpoint, monkeypatch):
     monkeypatch.setattr(_emulator_index_query, "_matching_items", counted)
     monkeypatch.setattr(Table, "query", _emulator_index_query.from_matching_items(Table.query))
     client = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name="us-east-1")
+    client.table = f"jobs-{uuid.uuid4().hex[:12]}"  # the module's server keeps every table
     client.create_table(
-        TableName=TABLE,
+        TableName=client.table,
         KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
         AttributeDefinitions=[{"AttributeName": name, "AttributeType": "S"} for name in ("UUID", "G", "T")],
         GlobalSecondaryIndexes=[
@@ -51,7 +51,7 @@ def dynamodb(aws_endpoint, monkeypatch):
         }
         if n % 10:  # every tenth item is not in the index
             item["G"] = {"S": f"g{n % 3}"}
-        client.put_item(TableName=TABLE, Item=item)
+        client.put_item(TableName=client.table, Item=item)
     client.picked = picked
     return client
 
@@ -60,9 +60,8 @@ def _query(dynamodb, **arguments):
     """Return every item of a query, following LastEvaluatedKey, and how many pages it took."""
     items, pages, start = [], 0, None
     while True:
-        answer = dynamodb.query(
-            TableName=TABLE, IndexName="ByG", **arguments, **({"ExclusiveStartKey": start} if start else {})
-        )
+        more = {"ExclusiveStartKey": start} if start else {}
+        answer = dynamodb.query(TableName=dynamodb.table, IndexName="ByG", **arguments, **more)
         items += answer["Items"]
         pages += 1
         start = answer.get("LastEvaluatedKey")
@@ -72,7 +71,7 @@ def _query(dynamodb, **arguments):
 
 def _expected(dynamodb, group, condition=lambda _: True, *, newest_first=False):
     """Return the UUIDs of partition `group` meeting `condition`, in index order."""
-    every = dynamodb.scan(TableName=TABLE)["Items"]
+    every = dynamodb.scan(TableName=dynamodb.table)["Items"]
     chosen = [item for item in every if item.get("G", {}).get("S") == group and condition(item)]
     chosen.sort(key=lambda item: item["T"]["S"], reverse=newest_first)
     return [item["UUID"]["S"] for item in chosen]
@@ -140,7 +139,7 @@ def test_a_partition_nobody_has(dynamodb):
 def test_table_queries_are_left_alone(dynamodb):
     """A query of the table itself (no index) goes the way moto always took."""
     answer = dynamodb.query(
-        TableName=TABLE,
+        TableName=dynamodb.table,
         KeyConditionExpression="#u = :u",
         ExpressionAttributeNames={"#u": "UUID"},
         ExpressionAttributeValues={":u": {"S": "u005"}},
