@@ -1,4 +1,8 @@
-"""The refresh loop of `shepard watch`: read a snapshot, show it, wait; Ctrl-C ends it quietly."""
+"""The refresh loop of `shepard watch`: read a snapshot, show it, wait; Ctrl-C ends it quietly.
+
+A snapshot comes from the status counters (`_watch_counted`), or from a scan of the whole table when a
+filter needs one (--since, --prefix, a --status value narrower than a group).
+"""
 
 from __future__ import annotations
 
@@ -33,7 +37,64 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view shows
+def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view shows
+    dynamodb: DynamoDBClient,
+    table: str,
+    filters: WatchFilters,
+    *,
+    segments: int = DEFAULT_SEGMENTS,
+    problems_shown: int = 10,
+    errors_bucket: str | None = None,
+    wait_threshold: timedelta | None = None,
+    price: Callable[[list[JobRow]], CostReport] | None = None,
+) -> Callable[[], Snapshot]:
+    """Return the reader of successive snapshots: from the counters, or a scan when a filter needs one.
+
+    From the counters, the jobs waiting for AWS Batch longer than `wait_threshold` come from one page of
+    the `submitted` index partitions (at most MAX_DIAGNOSED rows) and no spend is shown: pricing needs
+    every ended row, which only a scan (or `shepard cost`) reads.
+    """
+    from shepard_cli._watch_counted import CountedWatch, scan_reason
+
+    if scan_reason(filters) is None:
+        counted = CountedWatch(
+            dynamodb, table, filters, problems_shown=problems_shown, errors_bucket=errors_bucket
+        )
+        if wait_threshold is None:
+            return counted
+        return lambda: _with_long_waits(counted(), dynamodb, table, wait_threshold)
+    return lambda: scan_snapshot(
+        dynamodb,
+        table,
+        filters,
+        segments=segments,
+        problems_shown=problems_shown,
+        errors_bucket=errors_bucket,
+        wait_threshold=wait_threshold,
+        price=price,
+    )
+
+
+def _with_long_waits(
+    snapshot: Snapshot, dynamodb: DynamoDBClient, table: str, threshold: timedelta
+) -> Snapshot:
+    """Return the snapshot with the jobs created at least `threshold` ago and still waiting for Batch."""
+    from shepard_core import StatusGroup
+
+    from shepard_cli._job_pages import JobFilter, list_jobs
+    from shepard_cli._watch_waits import MAX_DIAGNOSED
+
+    page = list_jobs(
+        dynamodb,
+        table,
+        JobFilter(groups=frozenset({StatusGroup.SUBMITTED}), until=snapshot.taken_at - threshold),
+        page_size=MAX_DIAGNOSED,
+    )
+    waits = long_waits(page.rows, snapshot.taken_at, threshold)
+    return dataclasses.replace(snapshot, long_waits=waits, items_read=snapshot.items_read + page.items_read)
+
+
+def scan_snapshot(  # noqa: PLR0913 - the client, the table, and what the view shows
     dynamodb: DynamoDBClient,
     table: str,
     filters: WatchFilters,
@@ -45,7 +106,7 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
     wait_threshold: timedelta | None = None,
     price: Callable[[list[JobRow]], CostReport] | None = None,
 ) -> Snapshot:
-    """Scan the table once (in parallel, projected and filtered) and return what it shows.
+    """Scan the whole table once (in parallel, projected and filtered) and return what it shows.
 
     With `wait_threshold`, the snapshot also lists the jobs waiting for AWS Batch at least that long;
     with `price`, its spend is what `price` makes of the rows this scan read.
