@@ -121,7 +121,7 @@ class TestResources:
         ("index", "hash_key"), [("ByStatusGroup", "SHEPARD_LIST_GROUP"), ("ByTag", "SHEPARD_LIST_TAG")]
     )
     def test_job_rows_are_listed_by_two_indexes_of_the_core_s_list_keys(self, template, index, hash_key):
-        """Each index is keyed by shepard_core's list attributes (sorted by LIST_TIME) and projects whole rows."""
+        """Each index is keyed by the core's list attributes (sorted by LIST_TIME) and projects whole rows."""
         table = props(template, "JobTable")
         [found] = [gsi for gsi in table["GlobalSecondaryIndexes"] if gsi["IndexName"] == index]
         assert found["KeySchema"] == [
@@ -137,7 +137,7 @@ class TestResources:
         )
 
     def test_workers_and_writers_may_write_counted_transactions(self, template):
-        """Each role that moves a row's status group holds UpdateItem (a transaction's Update) on the table."""
+        """Each role that moves a row's status group holds UpdateItem (a transaction's Update) on it."""
         for role in ("JobRole", "SchedulerRole", "BatchingEndpointRole", "ReconcilerRole"):
             actions = [
                 action
@@ -223,7 +223,7 @@ class TestResources:
         ]
 
     def test_the_reconciler_may_read_and_update_rows_and_write_error_zips_only(self, template):
-        """Its role grants GetItem and UpdateItem on the table (a transaction's Update), PutObject on error zips."""
+        """Its role grants GetItem and UpdateItem (a transaction's Update) on the table, PutObject on zips."""
         statements = {
             statement["Sid"]: statement
             for policy in props(template, "ReconcilerRole")["Policies"]
