@@ -252,6 +252,18 @@ class TestReconcilerCounts:
         assert "final already" in outcome.reason
         assert groups(flock) == {GROUP_OF[final]: 1} == scanned(flock)
 
+    def test_an_end_of_a_row_from_before_the_counters_moves_no_count(self, flock, job, reconciler_for):
+        """A row without LIST_TIME (written before the counters) is ended but moves no count."""
+        flock.dynamodb.update_item(
+            TableName=TABLE, Key={"UUID": {"S": job["UUID"]}}, UpdateExpression=f"REMOVE {LIST_TIME}"
+        )
+        assert (
+            reconciler_for().reconcile(event_for("batch_plain_job_killed", job)).kind
+            is ReconcileKind.RECORDED
+        )
+        assert flock.row(job["UUID"])[Attr.JOB_STATUS] == JobStatus.JOB_FAILED.value
+        assert groups(flock) == {StatusGroup.SUBMITTED: 1}
+
     def test_a_reconciled_array_counts_each_child_once(self, flock, context, reconciler_for):
         """Four children, two ended by Batch (one twice): two failed and two still submitted."""
         for number in range(4):

@@ -156,6 +156,18 @@ class TestOneJobCountsOnce:
         assert counted(flock) == ({StatusGroup.COMPLETE: 1}, {StatusGroup.COMPLETE: 1})
 
 
+class TestRowsFromBeforeTheCounters:
+    def test_a_row_without_list_attributes_moves_no_count(self, flock) -> None:
+        """A row written before the counters existed runs to its end and leaves the counters as they were."""
+        flock.quick_deploy("qd", OK_SH)
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd", "TAG": TAG})
+        result = run(flock)
+        assert result.exit_code == ExitCode.OK, result.reason
+        assert flock.job().status is JobStatus.JOB_COMPLETE
+        assert counted(flock) == ({}, {})
+        assert not [item for item in items(flock) if is_counter_key(item["UUID"]["S"])]
+
+
 class TestStatusMovedUnderTheClaim:
     def test_a_status_recorded_between_read_and_claim_is_read_again_and_claimed(self, flock) -> None:
         """`submitted` is recorded after the child read `not_yet_initiated`: re-read, then claimed."""

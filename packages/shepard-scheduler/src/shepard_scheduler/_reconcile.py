@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import (
     LIST_GROUP,
+    LIST_TIME,
     TAG,
     Attr,
     CountedWriteRefusedError,
@@ -155,10 +156,11 @@ class Reconciler:
         for _ in range(DECISIONS):
             if not _is_this_end(old, end):
                 return old, False
-            move = GroupMove(row_group(old), StatusGroup.FAILED, row_tag(old))
+            # A row written before the counters existed (no LIST_TIME) was never counted: nor is its end.
+            moves = [GroupMove(row_group(old), StatusGroup.FAILED, row_tag(old))] if LIST_TIME in old else []
             update = _failed_update(self._config.table_name, job_uuid, old, end, reason)
             try:
-                transact_rows(self._dynamodb, self._config.table_name, [update], [move])
+                transact_rows(self._dynamodb, self._config.table_name, [update], moves)
             except CountedWriteRefusedError:
                 old = self._read_row(job_uuid)
                 continue

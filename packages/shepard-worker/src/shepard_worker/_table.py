@@ -3,6 +3,7 @@
 Every write names the exact status the row had (as read before the claim, then as this attempt last
 wrote it), so a move to another status group moves the status counters exactly, in the same
 transaction (shepard_core.transact_counted); a move within a group is a plain conditional UpdateItem.
+A row written before the counters existed (it has no LIST_TIME) was never counted: its moves count nothing.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from shepard_core import (
     CONDITION_FAILED_ERROR,
     GROUP_OF,
     LIST_GROUP,
+    LIST_TIME,
     TAG,
     Attr,
     CountedWriteRefusedError,
@@ -84,6 +86,7 @@ class AttemptRow:
         self._batch_job_id = batch_job_id
         self._status: JobStatus | None = None
         self._tag: str | None = None
+        self._counted = True
 
     def read(self) -> JobRow:
         """Return the job's row, or raise JobNotFoundError (FencedOutError with a claim token)."""
@@ -101,6 +104,7 @@ class AttemptRow:
                 f"job {self._uuid} has no row in table {self._table}: "
                 "it was never scheduled, or its row has already expired"
             )
+        self._counted = LIST_TIME in item
         return JobRow.from_item(cast("dict[str, dict[str, object]]", item))
 
     def claim(self, row: JobRow, start_time: str | None = None) -> JobRow:
@@ -222,7 +226,7 @@ class AttemptRow:
     def _write(self, update: dict[str, Any], move: GroupMove) -> None:
         """Apply one conditional update of the row, with the count `move` makes; raise _RefusedError."""
         action = {"TableName": self._table, "Key": {Attr.UUID: {"S": self._uuid}}, **update}
-        if move.moves:
+        if move.moves and self._counted:
             try:
                 writer: Any = self._client  # a boto3 client is a TransactWriter; its stub spells kwargs out
                 transact_counted(writer, self._table, [{"Update": action}], [move])
