@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from shepard_core import parse_error_object_name, parse_output_object_name
+from shepard_core import is_counter_key, parse_error_object_name, parse_output_object_name
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -74,7 +74,7 @@ class Flock:
         self.client("s3").put_object(Bucket=self.state.names.inputs_bucket, Key=key, Body=job_zip(inputs))
 
     def rows(self) -> dict[str, dict[str, Any]]:
-        """Return every job row, by UUID, with plain values."""
+        """Return every job row and array manifest (not the status counters), by UUID, with plain values."""
         dynamodb = self.client("dynamodb")
         items: list[dict[str, Any]] = []
         kwargs: dict[str, Any] = {"TableName": self.state.names.table}
@@ -84,7 +84,11 @@ class Flock:
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return {item["UUID"]["S"]: {k: next(iter(v.values())) for k, v in item.items()} for item in items}
+        return {
+            item["UUID"]["S"]: {k: next(iter(v.values())) for k, v in item.items()}
+            for item in items
+            if not is_counter_key(item["UUID"]["S"])
+        }
 
     def rows_for(self, zip_keys: set[str]) -> dict[str, dict[str, Any]]:
         """Return the rows of the jobs made from these input zips, by zip key."""

@@ -23,7 +23,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from shepard_core import Attr, is_manifest_key, parse_child_job_id
+from shepard_core import (
+    Attr,
+    StatusGroup,
+    is_counter_key,
+    is_manifest_key,
+    parse_child_job_id,
+    parse_counter_items,
+)
 from shepard_testing import (
     FAKE_AWS_ENVIRONMENT,
     LambdaContext,
@@ -447,11 +454,18 @@ class TestExactlyOnceUnderFaults:
 
         # THEN each upload's payload ran exactly once and every row is complete
         items = table_items(resources)
-        rows = {key: item for key, item in items.items() if not is_manifest_key(key)}
+        rows = {
+            key: item for key, item in items.items() if not is_manifest_key(key) and not is_counter_key(key)
+        }
         by_zip = {row[Attr.INPUT_ZIP_NAME]["S"]: job_uuid for job_uuid, row in rows.items()}
         assert sorted(by_zip) == keys
         assert collections.Counter(ledger.read_text().split()) == dict.fromkeys(by_zip.values(), 1)
         assert {row[Attr.JOB_STATUS]["S"] for row in rows.values()} == {"job_complete"}
+        # AND the status counters hold each job once, in complete, whatever was retried or duplicated
+        counts = parse_counter_items(item for key, item in items.items() if is_counter_key(key))
+        assert counts.groups == {
+            group: len(keys) if group is StatusGroup.COMPLETE else 0 for group in StatusGroup
+        }
         # AND every worker exited 0: the owner ran the job, every other container left it alone
         assert [(r.batch_job_id, r.attempt, r.exit_code) for r in runs if r.exit_code != 0] == []
         owners = {row[Attr.BATCH_JOB_ID]["S"] for row in rows.values()}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from shepard_flock import LAMBDA_RUNTIME
 
 # Resource types moto's CloudFormation skips or cannot create; they are checked in test_template.py instead.
@@ -82,8 +83,38 @@ class TestDefaultStack:
         """The job table is keyed by the job UUID string, billed per request."""
         table = stack.client("dynamodb").describe_table(TableName="flock-jobs")["Table"]
         assert table["KeySchema"] == [{"AttributeName": "UUID", "KeyType": "HASH"}]
-        assert table["AttributeDefinitions"] == [{"AttributeName": "UUID", "AttributeType": "S"}]
+        assert {"AttributeName": "UUID", "AttributeType": "S"} in table["AttributeDefinitions"]
         assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+    @pytest.mark.parametrize(
+        ("index", "key"), [("ByStatusGroup", "SHEPARD_LIST_GROUP"), ("ByTag", "SHEPARD_LIST_TAG")]
+    )
+    def test_job_table_lists_rows_through_its_indexes(self, stack, index, key):
+        """The stack's table has both list indexes, and a Query of one finds rows newest first."""
+        dynamodb = stack.client("dynamodb")
+        table = dynamodb.describe_table(TableName="flock-jobs")["Table"]
+        [found] = [gsi for gsi in table["GlobalSecondaryIndexes"] if gsi["IndexName"] == index]
+        assert found["KeySchema"] == [
+            {"AttributeName": key, "KeyType": "HASH"},
+            {"AttributeName": "SHEPARD_LIST_TIME", "KeyType": "RANGE"},
+        ]
+        assert found["Projection"] == {"ProjectionType": "ALL"}
+        for n in range(3):
+            item = {
+                "UUID": {"S": f"{index}-{n}"},
+                key: {"S": "p#00"},
+                "SHEPARD_LIST_TIME": {"S": f"t{n}#{n}"},
+            }
+            dynamodb.put_item(TableName="flock-jobs", Item=item)
+        page = dynamodb.query(
+            TableName="flock-jobs",
+            IndexName=index,
+            KeyConditionExpression="#k = :v",
+            ExpressionAttributeNames={"#k": key},
+            ExpressionAttributeValues={":v": {"S": "p#00"}},
+            ScanIndexForward=False,
+        )
+        assert [item["UUID"]["S"] for item in page["Items"]] == [f"{index}-{n}" for n in (2, 1, 0)]
 
     def test_lambdas_run_the_inline_bundle_with_the_flock_environment(self, stack):
         """Both Lambdas run the flock's runtime, `index.handler`, with its resource names in their env."""

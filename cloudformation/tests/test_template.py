@@ -136,6 +136,39 @@ class TestResources:
             "Enabled": True,
         }
 
+    @pytest.mark.parametrize(
+        ("index", "hash_key"), [("ByStatusGroup", "SHEPARD_LIST_GROUP"), ("ByTag", "SHEPARD_LIST_TAG")]
+    )
+    def test_job_rows_are_listed_by_two_indexes_of_the_core_s_list_keys(self, template, index, hash_key):
+        """Each index is keyed by the core's list attributes (sorted by LIST_TIME) and projects whole rows."""
+        table = props(template, "JobTable")
+        [found] = [gsi for gsi in table["GlobalSecondaryIndexes"] if gsi["IndexName"] == index]
+        assert found["KeySchema"] == [
+            {"AttributeName": hash_key, "KeyType": "HASH"},
+            {"AttributeName": "SHEPARD_LIST_TIME", "KeyType": "RANGE"},
+        ]
+        assert found["Projection"] == {"ProjectionType": "ALL"}
+        assert "ProvisionedThroughput" not in found
+        assert table["BillingMode"] == "PAY_PER_REQUEST"
+        types = {d["AttributeName"]: d["AttributeType"] for d in table["AttributeDefinitions"]}
+        assert types == dict.fromkeys(
+            ("UUID", "SHEPARD_LIST_GROUP", "SHEPARD_LIST_TAG", "SHEPARD_LIST_TIME"), "S"
+        )
+
+    def test_workers_and_writers_may_write_counted_transactions(self, template):
+        """Each role that moves a row's status group holds UpdateItem (a transaction's Update) on it."""
+        for role in ("JobRole", "SchedulerRole", "BatchingEndpointRole", "ReconcilerRole"):
+            actions = [
+                action
+                for policy in props(template, role)["Policies"]
+                for statement in policy["PolicyDocument"]["Statement"]
+                if statement.get("Resource") == {"Fn::GetAtt": ["JobTable", "Arn"]}
+                for action in (
+                    statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                )
+            ]
+            assert "dynamodb:UpdateItem" in actions, role
+
     def test_inputs_bucket_notifies_the_upload_queue_which_admits_only_that_bucket(self, template):
         """Uploads to the inputs bucket go to the queue, whose policy lets only that bucket's S3 events in."""
         [notification] = props(template, "InputsS3Bucket")["NotificationConfiguration"]["QueueConfigurations"]
@@ -223,19 +256,16 @@ class TestResources:
             {"Name": "QueueName", "Value": {"Fn::GetAtt": ["ReconcilerDeadLetterQueue", "QueueName"]}}
         ]
 
-    def test_the_reconciler_may_update_rows_read_manifests_and_write_error_zips_only(self, template):
-        """Its role grants UpdateItem on the table, GetItem on manifest keys, PutObject on error zips."""
+    def test_the_reconciler_may_read_and_update_rows_and_write_error_zips_only(self, template):
+        """Its role grants GetItem and UpdateItem (a transaction's Update) on the table, PutObject on zips."""
         statements = {
             statement["Sid"]: statement
             for policy in props(template, "ReconcilerRole")["Policies"]
             for statement in policy["PolicyDocument"]["Statement"]
         }
-        assert set(statements) == {"Logs", "JobRows", "ArrayManifests", "ErrorReports", "DeadLetters"}
-        assert statements["JobRows"]["Action"] == "dynamodb:UpdateItem"
-        assert statements["ArrayManifests"]["Action"] == "dynamodb:GetItem"
-        assert statements["ArrayManifests"]["Condition"] == {
-            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["SHEPARD_ARRAY#*"]}
-        }
+        assert set(statements) == {"Logs", "JobRows", "ErrorReports", "DeadLetters"}
+        assert statements["JobRows"]["Action"] == ["dynamodb:GetItem", "dynamodb:UpdateItem"]
+        assert statements["JobRows"]["Resource"] == {"Fn::GetAtt": ["JobTable", "Arn"]}
         assert statements["ErrorReports"]["Action"] == "s3:PutObject"
         assert statements["ErrorReports"]["Resource"] == {
             "Fn::Sub": "arn:${AWS::Partition}:s3:::${ErrorsBucket}/*error@*.zip"

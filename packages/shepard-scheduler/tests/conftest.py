@@ -10,7 +10,7 @@ from typing import Any
 
 import boto3
 import pytest
-from shepard_core import is_manifest_key
+from shepard_core import Counts, is_counter_key, is_manifest_key, parse_counter_items
 from shepard_scheduler.testing import forget_clients
 from shepard_testing import (
     FlockResources,
@@ -98,8 +98,16 @@ class Flock(FlockResources):
         return [item for page in pages for item in page["Items"]]
 
     def rows(self) -> list[dict[str, Any]]:
-        """Return every job row (array manifests left out), as plain strings."""
-        return [_plain(item) for item in self.items() if not is_manifest_key(item["UUID"]["S"])]
+        """Return every job row (array manifests and status counters left out), as plain strings."""
+        return [
+            _plain(item)
+            for item in self.items()
+            if not is_manifest_key(item["UUID"]["S"]) and not is_counter_key(item["UUID"]["S"])
+        ]
+
+    def counts(self) -> Counts:
+        """Return the status counters, summed over their items."""
+        return parse_counter_items(item for item in self.items() if is_counter_key(item["UUID"]["S"]))
 
     def manifests(self) -> dict[str, list[str]]:
         """Return every array manifest item: its key and the job UUIDs it lists, in index order."""

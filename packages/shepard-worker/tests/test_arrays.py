@@ -32,7 +32,10 @@ def run(flock, dynamodb: Any = None, **env: str):
 
 
 class CountingDynamoDB:
-    """A DynamoDB client that counts GetItem calls per key and can act just before the first UpdateItem."""
+    """A DynamoDB client that counts GetItem calls per key and can act just before the first row write.
+
+    A row write is an UpdateItem, or a TransactWriteItems (a write that moves the status counters too).
+    """
 
     def __init__(self, client: Any, before_update: Any = None) -> None:
         self._client = client
@@ -43,11 +46,18 @@ class CountingDynamoDB:
         self.gets.append(kwargs["Key"]["UUID"]["S"])
         return self._client.get_item(**kwargs)
 
-    def update_item(self, **kwargs: Any) -> Any:
+    def _before_write(self) -> None:
         if self._before_update is not None:
             action, self._before_update = self._before_update, None
             action()
+
+    def update_item(self, **kwargs: Any) -> Any:
+        self._before_write()
         return self._client.update_item(**kwargs)
+
+    def transact_write_items(self, **kwargs: Any) -> Any:
+        self._before_write()
+        return self._client.transact_write_items(**kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._client, name)

@@ -1,4 +1,8 @@
-"""Array claims on job rows: many rows per DynamoDB call, every write conditional on the claim token."""
+"""Array claims on job rows: many rows per DynamoDB call, every write conditional on the claim token.
+
+Rows are created (and recorded) in transactions that also add the rows they create to the status
+counters: a row refused for its condition is neither written nor counted.
+"""
 
 from __future__ import annotations
 
@@ -9,26 +13,27 @@ from typing import TYPE_CHECKING, Any, Final
 from botocore.exceptions import BotoCoreError, ClientError
 from shepard_core import (
     CONDITION_FAILED_ERROR,
-    CONDITION_FAILED_REASON,
-    TRANSACTION_CANCELLED_ERROR,
     Attr,
+    CountedWriteGaveUpError,
+    CountedWriteRefusedError,
     JobStatus,
     error_code,
     manifest_chunks,
 )
 
-from shepard_scheduler._rows import LEASE, text_attribute
+from shepard_scheduler._rows import LEASE, counted_new_row, text_attribute, transact_rows
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Mapping, Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef, WriteRequestTypeDef
+    from shepard_core import GroupMove
 
     from shepard_scheduler._rows import Item
 
-MAX_TRANSACTION_ITEMS: Final = 100
-"""TransactWriteItems takes at most 100 actions."""
+MAX_TRANSACTION_ITEMS: Final = 99
+"""TransactWriteItems takes at most 100 actions; the status counter update takes one of them."""
 
 MAX_TRANSACTION_BYTES: Final = 3 * 1024 * 1024
 """Our budget for one transaction's request, under DynamoDB's 4 MB aggregate item size."""
@@ -39,8 +44,6 @@ MAX_BATCH_WRITE_ITEMS: Final = 25
 MAX_TRIES: Final = 6
 """How often a transaction cancelled for a reason other than a failed condition (a conflicting
 concurrent write, throttling) or a BatchWriteItem with unprocessed items is tried in all."""
-
-_NO_REASON: Final = frozenset({"None", ""})
 
 
 class ClaimError(Exception):
@@ -78,16 +81,16 @@ class ClaimTable:
     def claim_new(self, rows: Sequence[Item], *, token: str, lease_until_ms: int) -> dict[str, Item]:
         """Create each row holding `token` and the lease, unless a row with its UUID exists.
 
-        Returns the rows that already existed (as they stand), by UUID; every other row is created.
+        Returns the rows that already existed (as they stand), by UUID; every other row is created,
+        with its list attributes, and counted in its status group.
         """
         operations: list[tuple[str, TransactWriteItemTypeDef]] = []
+        moves: dict[str, GroupMove] = {}
         for row in rows:
-            item: dict[str, Any] = {
-                **row,
-                Attr.ARRAY_CLAIM: {"S": token},
-                LEASE: {"N": str(lease_until_ms)},
-            }
+            claimed: Any = {**row, Attr.ARRAY_CLAIM: {"S": token}, LEASE: {"N": str(lease_until_ms)}}
+            item, move = counted_new_row(claimed)
             job_id = str(row[Attr.UUID]["S"])
+            moves[job_id] = move
             put: Any = {
                 "Put": {
                     "TableName": self._table,
@@ -98,7 +101,7 @@ class ClaimTable:
                 }
             }
             operations.append((job_id, put))
-        return self._transact(operations)
+        return self._transact(operations, moves)
 
     def reclaim(self, job_id: str, *, token: str, lease_until_ms: int, now_ms: int) -> Item | None:
         """Put `token` and our lease on a resumable row: no Batch job id, not started, no live lease.
@@ -170,7 +173,8 @@ class ClaimTable:
         """Record each (job UUID, Batch job id, index) on its row: status `submitted`, lease removed.
 
         A row is recorded only while it holds `token` and no worker has started it; the rows left
-        alone are returned as they stand, by UUID.
+        alone are returned as they stand, by UUID. not_yet_initiated and submitted are one status
+        group: recording moves no count.
         """
         operations: list[tuple[str, TransactWriteItemTypeDef]] = []
         for job_id, batch_job_id, index in children:
@@ -229,44 +233,40 @@ class ClaimTable:
                 # The lease runs out by itself at the invocation's deadline.
                 continue
 
-    def _transact(self, operations: Sequence[tuple[str, TransactWriteItemTypeDef]]) -> dict[str, Item]:
-        """Apply the actions in transactions; return the rows whose condition failed, by UUID.
+    def _transact(
+        self,
+        operations: Sequence[tuple[str, TransactWriteItemTypeDef]],
+        moves: Mapping[str, GroupMove] | None = None,
+    ) -> dict[str, Item]:
+        """Apply the actions in counted transactions; return the rows whose condition failed, by UUID.
 
-        A transaction is all or nothing, so the actions whose condition failed are dropped and the
-        rest is sent again; other cancellations (a concurrent write to the same row, throttling) are
-        retried after a pause.
+        Each transaction also moves the counts of its rows' `moves` (by UUID). A transaction is all
+        or nothing, so the actions whose condition failed are dropped and the rest is sent again,
+        counting only the rows it still writes; other cancellations (a concurrent write to the same
+        row or counter, throttling) are retried after a pause.
         """
+        moves = moves or {}
         refused: dict[str, Item] = {}
         for chunk in _chunks(operations):
             remaining = chunk
-            tries = 0
             while remaining:
                 try:
-                    self._client.transact_write_items(TransactItems=[op for _, op in remaining])
-                    break
-                except ClientError as exc:
-                    if error_code(exc) != TRANSACTION_CANCELLED_ERROR:
-                        raise
-                    reasons: list[Any] = list(exc.response.get("CancellationReasons", []))
-                if len(reasons) != len(remaining):
-                    raise ClaimError(f"a cancelled transaction gave {len(reasons)} reasons") from None
-                failed = {
-                    i for i, reason in enumerate(reasons) if reason.get("Code") == CONDITION_FAILED_REASON
-                }
-                for i in failed:
-                    refused[remaining[i][0]] = dict(reasons[i].get("Item", {}))
-                if any(
-                    reason.get("Code", "None") not in {*_NO_REASON, CONDITION_FAILED_REASON}
-                    for reason in reasons
-                ):
-                    tries += 1
-                    if tries >= MAX_TRIES:
-                        codes = sorted({str(reason.get("Code")) for reason in reasons})
-                        raise ClaimError(f"transaction still cancelled after {tries} tries: {codes}")
-                    self._sleep(0.05 * 2**tries)
-                elif not failed:
-                    raise ClaimError("a transaction was cancelled without a reason")
-                remaining = [op for i, op in enumerate(remaining) if i not in failed]
+                    transact_rows(
+                        self._client,
+                        self._table,
+                        [op for _, op in remaining],
+                        [moves[job_id] for job_id, _ in remaining if job_id in moves],
+                        sleep=self._sleep,
+                        tries=MAX_TRIES,
+                    )
+                except CountedWriteRefusedError as exc:
+                    for i, item in exc.refused.items():
+                        refused[remaining[i][0]] = dict(item)
+                    remaining = [op for i, op in enumerate(remaining) if i not in exc.refused]
+                    continue
+                except CountedWriteGaveUpError as exc:
+                    raise ClaimError(f"transaction still cancelled after {MAX_TRIES} tries: {exc}") from exc
+                break
         return refused
 
 

@@ -37,7 +37,7 @@ from shepard_zipindex import (
 from shepard_scheduler._array_submitter import Admission, ArraySubmitter, Result
 from shepard_scheduler._claims import ClaimTable
 from shepard_scheduler._outcome import Outcome, OutcomeKind
-from shepard_scheduler._rows import JobRowCreator, text_attribute
+from shepard_scheduler._rows import TABLE_WRITE_ERRORS, JobRowCreator, text_attribute
 from shepard_scheduler._run_again import run_again_admission
 
 if TYPE_CHECKING:
@@ -259,7 +259,7 @@ class Scheduler:
                 details = {"request_id": request_id, "position": position}
                 try:
                     results[job_id] = self._reject_api(exc, job_id=job_id, payload=payload, details=details)
-                except (ClientError, BotoCoreError) as error:
+                except TABLE_WRITE_ERRORS as error:
                     results[job_id] = error
                 continue
             admissions.append(Admission(job_id=job_id, inputs=inputs, input_zip_name="", is_invoked=True))
@@ -293,7 +293,7 @@ class Scheduler:
         )
         try:
             return self._reject(job_id, rejection, report, input_zip_name=ref.key, is_invoked=False)
-        except (ClientError, BotoCoreError) as exc:
+        except TABLE_WRITE_ERRORS as exc:
             return exc
 
     def _read_or_refuse(self, ref: S3ObjectRef) -> dict[str, str] | Exception:

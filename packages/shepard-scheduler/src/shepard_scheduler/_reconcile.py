@@ -6,6 +6,10 @@ it started, the worker was killed, ran out of memory, lost its host or timed out
 the reconciler records `job_failed` with Batch's reason, in one conditional write: only while the row is
 not final, still names the event's claim and Batch job, and no later attempt holds it. A late or repeated
 event, or one from another Batch job running the same claim, leaves the row alone.
+
+The write moves the row's status count too, so it names the exact status it read: the row is read, the
+end decided on it, and written in one transaction with the counter update only while the status is still
+the one read. When a worker moved the row in between, the end is decided again on the row as it stands.
 """
 
 from __future__ import annotations
@@ -15,12 +19,25 @@ import enum
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
-from botocore.exceptions import ClientError
-from shepard_core import TAG, Attr, JobStatus, format_start_time, iso_now, manifest_location, special_value
+from shepard_core import (
+    LIST_GROUP,
+    LIST_TIME,
+    TAG,
+    Attr,
+    CountedWriteRefusedError,
+    GroupMove,
+    JobStatus,
+    StatusGroup,
+    format_start_time,
+    iso_now,
+    list_group_value,
+    manifest_location,
+    special_value,
+)
 
 from shepard_scheduler._batch_events import BatchEnd, NotAnEndError, read_batch_end
 from shepard_scheduler._failure_report import failure_reason, put_failure_report
-from shepard_scheduler._rows import text_attribute
+from shepard_scheduler._rows import row_group, row_tag, text_attribute, transact_rows
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -31,8 +48,13 @@ if TYPE_CHECKING:
     from shepard_scheduler._config import ReconcilerConfig
     from shepard_scheduler._rows import Item
 
-_CONDITION_FAILED: Final = "ConditionalCheckFailedException"
 _FINAL: Final = (JobStatus.JOB_COMPLETE, JobStatus.JOB_FAILED, JobStatus.REJECTED)
+DECISIONS: Final = 5
+"""How often the end is decided on a fresh reading of the row before the event is left for a retry."""
+
+
+class RowKeptChangingError(Exception):
+    """The row changed between each reading and write of the end: the invocation fails and is retried."""
 
 
 class ReconcileKind(enum.StrEnum):
@@ -129,70 +151,107 @@ class Reconciler:
         return str(found) if found else None
 
     def _finish(self, job_uuid: str, end: BatchEnd, reason: str) -> tuple[Item, bool]:
-        """Record `job_failed` and `reason` if the row is this end's; return the old row, and whether."""
-        names = {
-            "#uuid": Attr.UUID,
-            "#status": Attr.JOB_STATUS,
-            "#claim": Attr.ARRAY_CLAIM,
-            "#batch": Attr.BATCH_JOB_ID,
-            "#attempt": Attr.ATTEMPT,
-            "#end": Attr.END_TIME,
-            "#finish": Attr.FINISH_TIME,
-            "#start": Attr.START_TIME,
-            "#reason": Attr.FAILURE_REASON,
-            "#marker": Attr.BATCH_END,
-            "#exit": Attr.EXIT_CODE,
-        }
-        values: dict[str, Any] = {
-            ":failed": {"S": JobStatus.JOB_FAILED.value},
-            ":complete": {"S": JobStatus.JOB_COMPLETE.value},
-            ":rejected": {"S": JobStatus.REJECTED.value},
-            ":claim": {"S": end.claim},
-            ":batch": {"S": end.batch_job_id},
-            ":attempts": {"N": str(end.attempts)},
-            ":now": {"N": str(int(datetime.now(UTC).timestamp()))},
-            ":finish": {"S": iso_now()},
-            ":start": {"S": _start_time(end)},
-            ":reason": {"S": reason},
-            ":marker": {"S": end.marker},
-        }
-        update = (
-            "SET #status = :failed, #end = :now, #finish = :finish, #reason = :reason, #marker = :marker, "
-            "#start = if_not_exists(#start, :start), #batch = if_not_exists(#batch, :batch)"
+        """Record `job_failed` and `reason` if the row is this end's; return the row as read, and whether."""
+        old = self._read_row(job_uuid)
+        for _ in range(DECISIONS):
+            if not _is_this_end(old, end):
+                return old, False
+            # A row written before the counters existed (no LIST_TIME) was never counted: nor is its end.
+            moves = [GroupMove(row_group(old), StatusGroup.FAILED, row_tag(old))] if LIST_TIME in old else []
+            update = _failed_update(self._config.table_name, job_uuid, old, end, reason)
+            try:
+                transact_rows(self._dynamodb, self._config.table_name, [update], moves)
+            except CountedWriteRefusedError:
+                old = self._read_row(job_uuid)
+                continue
+            return old, True
+        raise RowKeptChangingError(
+            f"job {job_uuid}'s row changed under each of {DECISIONS} tries to record Batch's end"
         )
-        # What pricing needs that Batch knows: the job's size and its last attempt's run times.
-        clauses, usage_names, usage_values = end.usage.update_parts()
-        update += "".join(f", {clause}" for clause in clauses)
-        names |= usage_names
-        values |= usage_values
-        if end.exit_code is None:
-            update += " REMOVE #exit"
-        else:
-            update += ", #exit = :exit"
-            values[":exit"] = {"N": str(end.exit_code)}
-        condition = (
-            "attribute_exists(#uuid) AND #claim = :claim AND NOT #status IN (:complete, :failed, :rejected) "
-            "AND (attribute_not_exists(#batch) OR #batch = :batch) "
-            "AND (attribute_not_exists(#attempt) OR #attempt <= :attempts)"
-        )
-        try:
-            response = self._dynamodb.update_item(
-                TableName=self._config.table_name,
-                Key={Attr.UUID: {"S": job_uuid}},
-                UpdateExpression=update,
-                ConditionExpression=condition,
-                ExpressionAttributeNames=names,
-                ExpressionAttributeValues=values,
-                ReturnValues="ALL_OLD",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as exc:
-            if exc.response.get("Error", {}).get("Code") != _CONDITION_FAILED:
-                raise
-            refused: Any = exc.response.get("Item", {})
-            return dict(refused), False
-        old: Any = response.get("Attributes", {})
-        return dict(old), True
+
+    def _read_row(self, job_uuid: str) -> Item:
+        """Return the job's row as it stands (a consistent read), or {} when it has none."""
+        item: Any = self._dynamodb.get_item(
+            TableName=self._config.table_name, Key={Attr.UUID: {"S": job_uuid}}, ConsistentRead=True
+        ).get("Item", {})
+        return dict(item)
+
+
+def _is_this_end(old: Item, end: BatchEnd) -> bool:
+    """Return whether the row may take this end: it exists, is not final, and is the event's job."""
+    if not old or text_attribute(old, Attr.JOB_STATUS) in _FINAL:
+        return False
+    batch = text_attribute(old, Attr.BATCH_JOB_ID)
+    attempt = text_attribute(old, Attr.ATTEMPT)
+    return (
+        text_attribute(old, Attr.ARRAY_CLAIM) == end.claim
+        and batch in {None, end.batch_job_id}
+        and (attempt is None or int(float(attempt)) <= end.attempts)
+    )
+
+
+def _failed_update(table: str, job_uuid: str, old: Item, end: BatchEnd, reason: str) -> dict[str, Any]:
+    """Return the transaction's Update that records `job_failed`, only while the row is as `old` read."""
+    names = {
+        "#uuid": Attr.UUID,
+        "#status": Attr.JOB_STATUS,
+        "#claim": Attr.ARRAY_CLAIM,
+        "#batch": Attr.BATCH_JOB_ID,
+        "#attempt": Attr.ATTEMPT,
+        "#end": Attr.END_TIME,
+        "#finish": Attr.FINISH_TIME,
+        "#start": Attr.START_TIME,
+        "#reason": Attr.FAILURE_REASON,
+        "#marker": Attr.BATCH_END,
+        "#exit": Attr.EXIT_CODE,
+        "#group": LIST_GROUP,
+    }
+    values: dict[str, Any] = {
+        ":old": {"S": text_attribute(old, Attr.JOB_STATUS)},
+        ":failed": {"S": JobStatus.JOB_FAILED.value},
+        ":complete": {"S": JobStatus.JOB_COMPLETE.value},
+        ":rejected": {"S": JobStatus.REJECTED.value},
+        ":claim": {"S": end.claim},
+        ":batch": {"S": end.batch_job_id},
+        ":attempts": {"N": str(end.attempts)},
+        ":now": {"N": str(int(datetime.now(UTC).timestamp()))},
+        ":finish": {"S": iso_now()},
+        ":start": {"S": _start_time(end)},
+        ":reason": {"S": reason},
+        ":marker": {"S": end.marker},
+        ":group": {"S": list_group_value(StatusGroup.FAILED, job_uuid)},
+    }
+    update = (
+        "SET #status = :failed, #end = :now, #finish = :finish, #reason = :reason, #marker = :marker, "
+        "#start = if_not_exists(#start, :start), #batch = if_not_exists(#batch, :batch), #group = :group"
+    )
+    # What pricing needs that Batch knows: the job's size and its last attempt's run times.
+    clauses, usage_names, usage_values = end.usage.update_parts()
+    update += "".join(f", {clause}" for clause in clauses)
+    names |= usage_names
+    values |= usage_values
+    if end.exit_code is None:
+        update += " REMOVE #exit"
+    else:
+        update += ", #exit = :exit"
+        values[":exit"] = {"N": str(end.exit_code)}
+    condition = (
+        "attribute_exists(#uuid) AND #status = :old AND #claim = :claim "
+        "AND NOT #status IN (:complete, :failed, :rejected) "
+        "AND (attribute_not_exists(#batch) OR #batch = :batch) "
+        "AND (attribute_not_exists(#attempt) OR #attempt <= :attempts)"
+    )
+    return {
+        "Update": {
+            "TableName": table,
+            "Key": {Attr.UUID: {"S": job_uuid}},
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
 
 
 def _start_time(end: BatchEnd) -> str:

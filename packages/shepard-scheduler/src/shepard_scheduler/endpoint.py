@@ -10,7 +10,6 @@ import time
 from typing import TYPE_CHECKING, Any, Final
 
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
-from botocore.exceptions import BotoCoreError, ClientError
 from shepard_core import JobStatus, TooDeeplyNestedError, error_code, job_id_for_api_request
 
 from shepard_scheduler._aws import aws_clients
@@ -20,6 +19,7 @@ from shepard_scheduler._core import Scheduler, api_job_id
 from shepard_scheduler._observability import Tally, log_outcome, logger
 from shepard_scheduler._outcome import JobInFlightError, OutcomeKind
 from shepard_scheduler._request_list import MAX_JOBS_PER_REQUEST, split_job_list
+from shepard_scheduler._rows import TABLE_WRITE_ERRORS
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.typing import LambdaContext
@@ -100,7 +100,7 @@ def _schedule(
         tally.count_failure()
         logger.warning("job already being submitted", extra={"reason": str(exc)})
         return _response(500, {"error": "JobInFlight", "uuid": exc.job_id, "message": str(exc)})
-    except (ClientError, BotoCoreError) as exc:
+    except TABLE_WRITE_ERRORS as exc:
         tally.count_failure()
         logger.exception("job not scheduled")
         return _response(
