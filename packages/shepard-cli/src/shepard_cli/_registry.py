@@ -52,6 +52,11 @@ COMMANDS: Final = (
         "Watch the flock's jobs: counts per status, progress, jobs per minute, ETA, newest failures.",
     ),
     Entry(
+        "ui",
+        "shepard_cli.commands.ui:ui",
+        "Serve the flock's web app on 127.0.0.1: overview, jobs, batch, logs, results (needs shepard-ui).",
+    ),
+    Entry(
         "cancel",
         f"{_JOBS}:cancel",
         "Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.",
