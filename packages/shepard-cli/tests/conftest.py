@@ -12,6 +12,23 @@ import pytest
 from click.testing import CliRunner, Result
 from shepard_cli import cli
 from shepard_cli.profiles import ProfileStore
+from shepard_core import (
+    GROUP_INDEX,
+    GROUP_OF,
+    LIST_GROUP,
+    LIST_TAG,
+    LIST_TIME,
+    TAG,
+    TAG_INDEX,
+    Attr,
+    GroupMove,
+    JobRow,
+    JobStatus,
+    list_attributes,
+    list_group_value,
+    special_value,
+    transact_counted,
+)
 
 
 @pytest.fixture
@@ -82,16 +99,98 @@ def flock(aws_endpoint, store):
         s3.create_bucket(Bucket=bucket)
         # As the template makes them: a job's UUID derives from its upload's version id.
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    made.client("dynamodb").create_table(
-        TableName=made.table,
-        KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
+    made.client("dynamodb").create_table(**job_table_definition(made.table))
     made.client("secretsmanager").create_secret(Name=made.secret, SecretString=json.dumps({}))
     store.save("test", made.profile())
     store.set_current("test")
     return made
+
+
+def job_table_definition(table: str) -> dict[str, Any]:
+    """Return the CreateTable arguments of the job table as the template makes it, with its list indexes."""
+    return {
+        "TableName": table,
+        "KeySchema": [{"AttributeName": Attr.UUID, "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in (Attr.UUID, LIST_GROUP, LIST_TAG, LIST_TIME)
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": key, "KeyType": "HASH"},
+                    {"AttributeName": LIST_TIME, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, key in ((GROUP_INDEX, LIST_GROUP), (TAG_INDEX, LIST_TAG))
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
+
+
+@dataclasses.dataclass
+class CountedJobs:
+    """Writes job rows the way the flock's writers do: list attributes on the row, counters moved with it."""
+
+    flock: Flock
+    written: dict[str, JobRow] = dataclasses.field(default_factory=dict)
+    created: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def write(self, rows: list[tuple[JobRow, str]]) -> None:
+        """Create each (row, creation time) in transactions of 25 rows, counting each in its group."""
+        client = self.flock.client("dynamodb")
+        for start in range(0, len(rows), 25):
+            chunk = rows[start : start + 25]
+            actions = [
+                {
+                    "Put": {
+                        "TableName": self.flock.table,
+                        "Item": row.to_item()
+                        | list_attributes(row.uuid, GROUP_OF[row.status], created, _tag(row)),
+                        "ConditionExpression": "attribute_not_exists(#u)",
+                        "ExpressionAttributeNames": {"#u": Attr.UUID},
+                    }
+                }
+                for row, created in chunk
+            ]
+            moves = [GroupMove(None, GROUP_OF[row.status], _tag(row)) for row, _ in chunk]
+            transact_counted(client, self.flock.table, actions, moves)
+            for row, created in chunk:
+                self.written[row.uuid] = row
+                self.created[row.uuid] = created
+
+    def move(self, uuid: str, status: JobStatus) -> None:
+        """Move a written row to `status` with a conditional write on its current one, as a worker does."""
+        row = self.written[uuid]
+        action = {
+            "Update": {
+                "TableName": self.flock.table,
+                "Key": {Attr.UUID: {"S": uuid}},
+                "UpdateExpression": "SET #s = :after, #g = :group",
+                "ConditionExpression": "#s = :before",
+                "ExpressionAttributeNames": {"#s": Attr.JOB_STATUS, "#g": LIST_GROUP},
+                "ExpressionAttributeValues": {
+                    ":after": {"S": status.value},
+                    ":before": {"S": row.status.value},
+                    ":group": {"S": list_group_value(GROUP_OF[status], uuid)},
+                },
+            }
+        }
+        move = GroupMove(GROUP_OF[row.status], GROUP_OF[status], _tag(row))
+        transact_counted(self.flock.client("dynamodb"), self.flock.table, [action], [move])
+        self.written[uuid] = dataclasses.replace(row, status=status)
+
+
+def _tag(row: JobRow) -> str | None:
+    return special_value(row.inputs, TAG)
+
+
+@pytest.fixture
+def counted(flock):
+    """Return a writer of counted job rows into the test flock's table."""
+    return CountedJobs(flock)
 
 
 ASSUME_BATCH = json.dumps(

@@ -1,0 +1,207 @@
+"""A lazy newest-first merge of the partitions of a job-list index: it reads only as far as it must.
+
+Each partition (one index key, such as `failed#07`) is read backwards by LIST_TIME in short queries.
+The merge takes the newest head among the partitions, and queries again only a partition whose
+buffered rows ran out, so a page of N rows out of a table of any size reads about N items plus one
+short query per partition.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import math
+from typing import TYPE_CHECKING, Any, Final
+
+from shepard_core import LIST_TIME, Attr, JobRow, is_counter_key, is_manifest_key
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping, Sequence
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+MAX_QUERY_LIMIT: Final = 500
+"""The most items one query of a partition evaluates (its Limit) once its queries have grown."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Window:
+    """The LIST_TIME range a merge reads: from `lower` (inclusive) to `upper` (exclusive); None is open."""
+
+    lower: str | None = None
+    upper: str | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Return whether no LIST_TIME can fall in the window."""
+        return self.lower is not None and self.upper is not None and self.lower >= self.upper
+
+
+@dataclasses.dataclass(frozen=True)
+class IndexSpec:
+    """Which index a merge reads, its partition key attribute, and a filter applied by DynamoDB."""
+
+    index: str
+    hash_attribute: str
+    filter_expression: str | None = None
+    """Written with its own placeholders (never `#mh`, `#mt`, `:mh`, `:mlo`, `:mhi`)."""
+    names: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    values: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass(frozen=True)
+class MergeResult:
+    """Up to the rows asked for, newest first, and where a next read should continue."""
+
+    items: tuple[dict[str, Any], ...]
+    resume_below: str | None
+    """The LIST_TIME a next read continues strictly below; None when every partition is read out."""
+
+
+@dataclasses.dataclass
+class _Partition:
+    """One index key's read state: rows read but not yet taken, and where its next query starts."""
+
+    value: str
+    limit: int
+    buffer: collections.deque[dict[str, Any]] = dataclasses.field(default_factory=collections.deque)
+    start_key: dict[str, Any] | None = None
+    queried: bool = False
+    frontier: str | None = None
+    """The LIST_TIME of the last item its queries evaluated (while more remain)."""
+
+    @property
+    def exhausted(self) -> bool:
+        """Return whether every item of the partition within the window has been evaluated."""
+        return self.queried and self.start_key is None
+
+    def head_time(self) -> str:
+        """Return the LIST_TIME of the newest buffered row."""
+        return _list_time(self.buffer[0])
+
+
+def _list_time(item: Mapping[str, Any]) -> str:
+    return str(item.get(LIST_TIME, {}).get("S", ""))
+
+
+def is_job_item(item: Mapping[str, Any]) -> bool:
+    """Return whether an index item is a job row (never a counter item or an array manifest)."""
+    uuid = str(item.get(Attr.UUID, {}).get("S", ""))
+    return bool(uuid) and Attr.JOB_STATUS in item and not is_counter_key(uuid) and not is_manifest_key(uuid)
+
+
+def job_rows(items: Iterable[Mapping[str, Any]]) -> tuple[JobRow, ...]:
+    """Return the job rows of index items; an item with a status this version does not know is left out."""
+    rows = []
+    for item in items:
+        try:
+            rows.append(JobRow.from_item(dict(item)))
+        except ValueError:
+            continue
+    return tuple(rows)
+
+
+class NewestFirstMerge:
+    """A newest-first merge over the partitions `partition_values` of one index, within `window`."""
+
+    def __init__(  # noqa: PLR0913 - where to read, and what
+        self,
+        client: DynamoDBClient,
+        table_name: str,
+        spec: IndexSpec,
+        partition_values: Sequence[str],
+        window: Window,
+        *,
+        wanted: int,
+    ) -> None:
+        """Prepare the merge; nothing is read until `take` is called."""
+        self._client = client
+        self._table = table_name
+        self._spec = spec
+        self._window = window
+        first = max(1, math.ceil(wanted / max(len(partition_values), 1)))
+        self._parts = [_Partition(value, first) for value in partition_values]
+        self.items_read = 0
+
+    def take(self, wanted: int, *, max_read: int | None = None) -> MergeResult:
+        """Return the `wanted` newest rows not yet taken, reading at most about `max_read` items.
+
+        Each partition is queried at least once; after that, when `max_read` items have been read,
+        the merge stops early with the rows it can already place and where the next read resumes.
+        """
+        if self._window.empty:
+            return MergeResult((), None)
+        items: list[dict[str, Any]] = []
+        while len(items) < wanted:
+            for part in self._parts:
+                while not part.buffer and not part.exhausted:
+                    if part.queried and max_read is not None and self.items_read >= max_read:
+                        return self._stopped(items, wanted)
+                    self._query(part, wanted - len(items))
+            live = [part for part in self._parts if part.buffer]
+            if not live:
+                return MergeResult(tuple(items), None)
+            items.append(max(live, key=_Partition.head_time).buffer.popleft())
+        more = any(part.buffer or not part.exhausted for part in self._parts)
+        return MergeResult(tuple(items), _list_time(items[-1]) if more else None)
+
+    def _stopped(self, items: list[dict[str, Any]], wanted: int) -> MergeResult:
+        """Return the rows placeable before the newest unread point, and that point to resume below."""
+        frontier = max(part.frontier or "" for part in self._parts if not part.buffer and not part.exhausted)
+        while len(items) < wanted:
+            live = [part for part in self._parts if part.buffer and part.head_time() >= frontier]
+            if not live:
+                return MergeResult(tuple(items), frontier)
+            items.append(max(live, key=_Partition.head_time).buffer.popleft())
+        return MergeResult(tuple(items), _list_time(items[-1]))
+
+    def _query(self, part: _Partition, need: int) -> None:
+        """Query one partition for its next rows (newest first) and buffer the job rows among them."""
+        request = self._request(part)
+        answer = self._client.query(**request)
+        self.items_read += int(answer.get("ScannedCount", len(answer.get("Items", []))))
+        upper = self._window.upper
+        part.buffer.extend(
+            item
+            for item in answer.get("Items", [])
+            if is_job_item(item) and (upper is None or _list_time(item) < upper)
+        )
+        part.queried = True
+        last = answer.get("LastEvaluatedKey")
+        part.start_key = dict(last) if last else None
+        part.frontier = _list_time(last) if last else None
+        cap = MAX_QUERY_LIMIT if self._spec.filter_expression else max(need, 1)
+        part.limit = max(1, min(part.limit * 2, cap))
+
+    def _request(self, part: _Partition) -> dict[str, Any]:
+        """Return the Query arguments of a partition's next rows within the window."""
+        names = {"#mh": self._spec.hash_attribute, **self._spec.names}
+        values: dict[str, Any] = {":mh": {"S": part.value}, **self._spec.values}
+        condition = "#mh = :mh"
+        lower, upper = self._window.lower, self._window.upper
+        if lower is not None and upper is not None:
+            # BETWEEN takes its upper bound too: a row exactly at `upper` is dropped once read.
+            condition += " AND #mt BETWEEN :mlo AND :mhi"
+            values |= {":mlo": {"S": lower}, ":mhi": {"S": upper}}
+        elif lower is not None:
+            condition += " AND #mt >= :mlo"
+            values[":mlo"] = {"S": lower}
+        elif upper is not None:
+            condition += " AND #mt < :mhi"
+            values[":mhi"] = {"S": upper}
+        if lower is not None or upper is not None:
+            names["#mt"] = LIST_TIME  # DynamoDB refuses a name no expression uses
+        request: dict[str, Any] = {
+            "TableName": self._table,
+            "IndexName": self._spec.index,
+            "KeyConditionExpression": condition,
+            "ExpressionAttributeNames": names,
+            "ExpressionAttributeValues": values,
+            "ScanIndexForward": False,
+            "Limit": part.limit,
+        }
+        if self._spec.filter_expression:
+            request["FilterExpression"] = self._spec.filter_expression
+        if part.start_key:
+            request["ExclusiveStartKey"] = part.start_key
+        return request

@@ -1,0 +1,143 @@
+"""The overview of a flock at a bounded cost: its counters and its newest problems, whatever its size.
+
+One BatchGetItem reads the COUNTER_SHARDS counter items (shepard_core's sharded status counts); a lazy
+newest-first merge over the `failed` and `rejected` partitions of the ByStatusGroup index finds the
+newest problems. A refresh with the default 10 problems reads at most READ_BUDGET items.
+"""
+
+from __future__ import annotations
+
+import collections
+import dataclasses
+import time
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from shepard_core import (
+    ENDED_GROUPS,
+    GROUP_INDEX,
+    LIST_GROUP,
+    RAN_GROUPS,
+    Attr,
+    Counts,
+    JobRow,
+    StatusGroup,
+    counter_keys,
+    list_partitions,
+    parse_counter_items,
+)
+
+from shepard_cli._index_merge import IndexSpec, NewestFirstMerge, Window, job_rows
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+READ_BUDGET: Final = 100
+"""The most items an overview with the default number of problems reads (counters and index items)."""
+
+UNPROCESSED_TRIES: Final = 8
+"""How often the counter keys DynamoDB left unprocessed (throttled) are asked for again."""
+
+THROUGHPUT_WINDOW: Final = timedelta(minutes=5)
+
+
+@dataclasses.dataclass(frozen=True)
+class Overview:
+    """The counts per status group (in all and per TAG) and the newest failed and rejected rows."""
+
+    counts: Counts
+    problems: tuple[JobRow, ...]
+    """The newest failed and rejected rows (by creation), newest first."""
+    items_read: int
+    read_at: datetime
+
+
+def read_counts(
+    client: DynamoDBClient, table_name: str, *, sleep: Callable[[float], None] = time.sleep
+) -> Counts:
+    """Return the counts summed over every counter item: one BatchGetItem, unprocessed keys asked again."""
+    keys: list[dict[str, Any]] = [{Attr.UUID: {"S": key}} for key in counter_keys()]
+    items: list[dict[str, Any]] = []
+    for attempt in range(UNPROCESSED_TRIES):
+        if attempt:
+            sleep(min(0.05 * 2**attempt, 2.0))
+        answer = client.batch_get_item(RequestItems={table_name: {"Keys": keys, "ConsistentRead": True}})
+        items += answer.get("Responses", {}).get(table_name, [])
+        keys = list(answer.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", []))
+        if not keys:
+            return parse_counter_items(items)
+    raise RuntimeError(
+        f"DynamoDB left {len(keys)} counter item(s) of table {table_name} unread {UNPROCESSED_TRIES} times "
+        "(the table's read capacity is exhausted); try again shortly"
+    )
+
+
+def read_overview(client: DynamoDBClient, table_name: str, *, problems: int = 10) -> Overview:
+    """Return the flock's counts and its `problems` newest failed or rejected rows.
+
+    With `problems` at most 10 it reads at most READ_BUDGET items, whatever the table's size.
+    """
+    if problems < 0:
+        raise ValueError(f"problems must be 0 or more, not {problems}")
+    counts = read_counts(client, table_name)
+    found: tuple[JobRow, ...] = ()
+    read = counts.items_read
+    if problems:
+        partitions = [
+            value for group in (StatusGroup.FAILED, StatusGroup.REJECTED) for value in list_partitions(group)
+        ]
+        merge = NewestFirstMerge(
+            client, table_name, IndexSpec(GROUP_INDEX, LIST_GROUP), partitions, Window(), wanted=problems
+        )
+        result = merge.take(problems, max_read=max(READ_BUDGET - read, 2 * problems))
+        found = job_rows(result.items)
+        read += merge.items_read
+    return Overview(counts=counts, problems=found, items_read=read, read_at=datetime.now(UTC))
+
+
+class Throughput:
+    """Jobs ended per minute over a sliding window of successive overviews, and the ETA it gives.
+
+    A job counts as ended once it ran to its end (complete or failed): rejections happen before any
+    job runs and would make the pace look faster than it is. The ETA is for the jobs not yet ended.
+    """
+
+    def __init__(self, window: timedelta = THROUGHPUT_WINDOW) -> None:
+        """Keep the overviews of the last `window` (and the one just before it)."""
+        self._window = window
+        self._seen: collections.deque[tuple[datetime, int, int]] = collections.deque()
+
+    def add(self, overview: Overview) -> None:
+        """Take one more overview into account (they come in time order)."""
+        groups = overview.counts.groups
+        ran = sum(groups.get(group, 0) for group in RAN_GROUPS)
+        waiting = overview.counts.total - sum(groups.get(group, 0) for group in ENDED_GROUPS)
+        self._seen.append((overview.read_at, ran, waiting))
+        while len(self._seen) > 2 and self._seen[1][0] <= overview.read_at - self._window:  # noqa: PLR2004
+            self._seen.popleft()
+
+    @property
+    def jobs_per_minute(self) -> float | None:
+        """Return the jobs ended per minute over the window, or None before two overviews apart in time."""
+        if len(self._seen) < 2:  # noqa: PLR2004 - a pace needs two looks
+            return None
+        (first, ran_first, _), (last, ran_last, _) = self._seen[0], self._seen[-1]
+        minutes = (last - first).total_seconds() / 60
+        if minutes <= 0:
+            return None
+        return max(ran_last - ran_first, 0) / minutes
+
+    @property
+    def eta(self) -> timedelta | None:
+        """Return how long until the jobs not yet ended end at this pace (zero when none is left)."""
+        if not self._seen:
+            return None
+        waiting = self._seen[-1][2]
+        if waiting <= 0:
+            return timedelta(0)
+        pace = self.jobs_per_minute
+        if not pace:
+            return None
+        return timedelta(minutes=waiting / pace)
