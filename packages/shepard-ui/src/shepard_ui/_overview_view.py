@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from shepard_core import ENDED_GROUPS, GROUP_OF, StatusGroup
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from shepard_cli._overview import Overview
     from shepard_core import JobRow
 
@@ -35,7 +37,7 @@ class OverviewFeed:
         return overview_json(overview, rate, None if eta is None else eta.total_seconds())
 
 
-def _groups(counts: dict[StatusGroup, int]) -> dict[str, int]:
+def _groups(counts: Mapping[StatusGroup, int]) -> dict[str, int]:
     return {group.value: int(counts.get(group, 0)) for group in StatusGroup}
 
 
