@@ -271,3 +271,31 @@ class TestResults:
         page = browser.get("/results").text
         assert "job-1.zip" in page
         assert "job-2.zip" not in page
+
+
+class TestTableWithoutIndexes:
+    def test_overview_and_jobs_say_the_indexes_are_missing(self, browser, flock):
+        """A table made before the job-list indexes gives pages saying what to update, not a traceback."""
+        dynamodb = flock.client("dynamodb")
+        dynamodb.delete_table(TableName=flock.table)
+        dynamodb.create_table(
+            TableName=flock.table,
+            KeySchema=[{"AttributeName": "UUID", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "UUID", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        overview = browser.get("/")
+        assert overview.status_code == 503
+        assert "ByStatusGroup" in overview.text
+        jobs = browser.get("/jobs")
+        assert jobs.status_code == 400
+        assert "ByStatusGroup" in jobs.text
+
+
+class TestJustBatched:
+    def test_a_job_just_uploaded_waits_for_the_scheduler(self, browser, flock):
+        """The link from New batch names a job the scheduler has not recorded yet: a page that looks again."""
+        answer = browser.get("/jobs/00000000-0000-4000-8000-000000000077?new=1")
+        assert answer.status_code == 202
+        assert 'data-page="pending"' in answer.text
+        assert browser.get("/jobs/00000000-0000-4000-8000-000000000077").status_code == 404

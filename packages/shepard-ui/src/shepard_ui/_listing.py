@@ -62,12 +62,27 @@ def job_page(flock: Flock, query: JobQuery, page_size: int = PAGE_SIZE) -> JobPa
         until=_moment(query.until, "until"),
         key_prefix=query.prefix or None,
     )
+    import botocore.exceptions
+
     try:
         return list_jobs(
             flock.dynamodb, flock.names.table, job_filter, page_size=page_size, cursor=query.cursor or None
         )
     except ValueError as exc:
         raise CliError(str(exc), "Start again from the first page") from None
+    except botocore.exceptions.ClientError as exc:
+        raise missing_indexes(exc) from None
+
+
+def missing_indexes(exc: Exception) -> CliError:
+    """Return the error saying the table cannot be listed by its job-list indexes, and what to do."""
+    from shepard_cli._errors import explain
+
+    return CliError(
+        f"the jobs cannot be listed: {explain(exc) or exc}",
+        "The table needs the ByStatusGroup and ByTag indexes of a current flock: update its stack "
+        "(shepard build-flock), or restart a local flock",
+    )
 
 
 def newest_jobs(flock: Flock, word: str) -> tuple[tuple[JobRow, ...], CliError | None]:

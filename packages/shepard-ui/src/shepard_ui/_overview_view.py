@@ -28,9 +28,15 @@ class OverviewFeed:
 
     def read(self, flock: Flock) -> dict[str, Any]:
         """Read the flock's overview (at most ~100 items, whatever its size) and return it as JSON."""
+        import botocore.exceptions
         from shepard_cli._overview import read_overview
 
-        overview = read_overview(flock.dynamodb, flock.names.table, problems=10)
+        from shepard_ui._listing import missing_indexes
+
+        try:
+            overview = read_overview(flock.dynamodb, flock.names.table, problems=10)
+        except botocore.exceptions.ClientError as exc:
+            raise missing_indexes(exc) from None
         with self._lock:
             self._throughput.add(overview)
             rate, eta = self._throughput.jobs_per_minute, self._throughput.eta

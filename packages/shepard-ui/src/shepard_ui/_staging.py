@@ -31,20 +31,24 @@ def safe_parts(name: str) -> tuple[str, ...]:
     return parts
 
 
-def _strip_common_top(paths: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
-    """Drop the one folder every path starts with (the folder the user chose), if there is one."""
+def _strip_common_top(paths: list[tuple[str, ...]]) -> tuple[str | None, list[tuple[str, ...]]]:
+    """Return the one folder every path starts with (the folder the user chose) and the paths inside it."""
     tops = {parts[0] for parts in paths}
     if len(tops) == 1 and all(len(parts) > 1 for parts in paths):
-        return [parts[1:] for parts in paths]
-    return paths
+        return tops.pop(), [parts[1:] for parts in paths]
+    return None, paths
 
 
-def stage_files(files: Iterable[tuple[str, IO[bytes]]], folder: Path) -> Path:
-    """Write (relative name, content) pairs under `folder`, without the chosen folder's name; return it."""
+def stage_files(files: Iterable[tuple[str, IO[bytes]]], scratch: Path, default_name: str = "job") -> Path:
+    """Write (relative name, content) pairs into a folder under `scratch` named as the chosen folder.
+
+    Return that folder; files sent without a common folder go into `default_name`.
+    """
     items = list(files)
     if not items:
         raise CliError("no files were sent", "Drop a job folder holding inputs.txt")
-    relative = _strip_common_top([safe_parts(name) for name, _ in items])
+    top, relative = _strip_common_top([safe_parts(name) for name, _ in items])
+    folder = scratch / (top or default_name)
     folder.mkdir(parents=True, exist_ok=True)
     for parts, (_, content) in zip(relative, items, strict=True):
         target = folder.joinpath(*parts)
@@ -55,7 +59,7 @@ def stage_files(files: Iterable[tuple[str, IO[bytes]]], folder: Path) -> Path:
 
 
 def stage_zip(archive_file: IO[bytes], folder: Path) -> Path:
-    """Unpack a job zip under `folder` (each member's name checked); return the job folder inside it.
+    """Unpack a job zip into `folder` (each member's name checked); return the job folder inside it.
 
     A zip holding one folder with the job in it (no inputs.txt at its top) gives that folder.
     """

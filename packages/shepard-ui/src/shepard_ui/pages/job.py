@@ -24,6 +24,9 @@ async def page(request: Request) -> Response:
     try:
         detail = await run_in_threadpool(job_detail, state.flock, job)
     except CliError as exc:
+        if request.query_params.get("new"):
+            # Just uploaded: the scheduler records the job within seconds; the page looks again.
+            return render(request, "pending.html", status_code=202, uuid=job)
         return render(request, "problem.html", status_code=404, title="No such job", error=exc)
     return render(request, "job.html", job=detail, can_run_again=state.run_again is not None)
 

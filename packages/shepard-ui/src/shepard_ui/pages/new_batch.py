@@ -48,20 +48,21 @@ def _jobs(form: FormData, scratch: Path) -> list[JobSpec]:
     """Stage what the form holds and return its jobs, checked as `shepard batch` checks them."""
     from shepard_cli._batch import jobs_from_tsv, read_job
 
-    from shepard_ui._staging import stage_files, stage_zip
+    from shepard_ui._staging import safe_parts, stage_files, stage_zip
 
     archive = form.get("zip")
     if isinstance(archive, UploadFile):
-        folder = stage_zip(archive.file, scratch / JOB_FOLDER)
+        stem = Path(archive.filename or JOB_FOLDER).stem or JOB_FOLDER
+        folder = stage_zip(archive.file, scratch / safe_parts(stem)[-1])
     else:
         files = [
             (item.filename or "", item.file) for item in form.getlist("file") if isinstance(item, UploadFile)
         ]
-        folder = stage_files(files, scratch / JOB_FOLDER)
+        folder = stage_files(files, scratch, JOB_FOLDER)
     table = form.get("tsv")
     if not isinstance(table, UploadFile):
         return [read_job(folder)]
-    tsv = scratch / Path(table.filename or "parameters.tsv").name
+    tsv = scratch / safe_parts(table.filename or "parameters.tsv")[-1]
     tsv.write_bytes(table.file.read())
     return jobs_from_tsv(tsv, folder)
 

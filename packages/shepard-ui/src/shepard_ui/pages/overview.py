@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from shepard_cli._errors import CliError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -28,7 +29,10 @@ def _feed(request: Request) -> OverviewFeed:
 
 async def page(request: Request) -> Response:
     """Render the Overview page with the figures of now; the page then refreshes them itself."""
-    data = await run_in_threadpool(_feed(request).read, ui_state(request).flock)
+    try:
+        data = await run_in_threadpool(_feed(request).read, ui_state(request).flock)
+    except CliError as exc:
+        return render(request, "problem.html", status_code=503, title="Overview", error=exc)
     return render(request, "overview.html", data=data)
 
 

@@ -260,7 +260,7 @@ function showResult(status, body) {
     setText("result-title", "Batched " + body.jobs.length + " job(s) to " + body.bucket);
     for (const job of body.jobs) {
       const item = el("li");
-      if (job.uuid) item.appendChild(link("/jobs/" + encodeURIComponent(job.uuid), job.uuid));
+      if (job.uuid) item.appendChild(link("/jobs/" + encodeURIComponent(job.uuid) + "?new=1", job.uuid));
       item.appendChild(document.createTextNode(" " + job.key + (job.label ? " (" + job.label + ")" : "")));
       list.appendChild(item);
     }
@@ -277,4 +277,5 @@ document.addEventListener("DOMContentLoaded", () => {
   if (page === "overview") startOverview();
   else if (page === "job") startJob();
   else if (page === "batch") startBatch();
+  else if (page === "pending") setTimeout(() => window.location.reload(), LOG_MS);
 });
