@@ -130,6 +130,8 @@ class TestQuery:
                 "batch_job_id": None,
                 "reason": "inputs.txt is not valid JSON",
                 "inputs": {},
+                "run_again_of": None,
+                "run_again_as": [],
             }
         ]
 

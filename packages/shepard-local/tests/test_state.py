@@ -114,6 +114,7 @@ class TestLocalProfile:
             "shepard_cli_secret_store": names.secret,
             "shepard_cli_ecr_repo_to_push_to": "p-0a1b2c3d",
             "shepard_cli_lambda_to_invoke": "p-endpoint-from-stack",
+            "shepard_cli_scheduler_queue_url": f"http://127.0.0.1:2/123456789012/{names.queue}",
             "shepard_cli_cloudformation_to_describe": "p",
             "shepard_cli_directory_to_sync_s3_bucket_to": str(tmp_path / "results"),
             "shepard_cli_registry": "127.0.0.1:5000",

@@ -50,6 +50,10 @@ class JobView:
     batch_job_id: str | None = None
     reason: str | None = None
     inputs: dict[str, str] = dataclasses.field(default_factory=dict)
+    run_again_of: str | None = None
+    """The job this one runs again (shepard retry), if any."""
+    run_again_as: list[str] = dataclasses.field(default_factory=list)
+    """The jobs that run this one again."""
 
     @classmethod
     def from_row(cls, row: JobRow) -> JobView:
@@ -62,6 +66,8 @@ class JobView:
             batch_job_id=row.batch_job_id,
             reason=row.reason,
             inputs=row.inputs,
+            run_again_of=row.run_again_of,
+            run_again_as=list(row.run_again_as),
         )
 
     def to_json(self) -> dict[str, Any]:

@@ -62,6 +62,11 @@ COMMANDS: Final = (
         "Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.",
     ),
     Entry(
+        "retry",
+        "shepard_cli.commands.retry:retry",
+        "Run failed or cancelled jobs again, each as a new job made from its original upload.",
+    ),
+    Entry(
         "retrieve",
         f"{_JOBS}:retrieve",
         "Sync the outputs bucket into a local folder: only new or changed objects are fetched.",

@@ -112,6 +112,7 @@ def job_status_table(job: str, document: dict[str, Any]) -> None:
     grid.add_column(overflow="fold")
     for key, value in document["job"].items():
         shown = ", ".join(f"{k}={v}" for k, v in sorted(value.items())) if key == "inputs" else value
+        shown = ", ".join(shown) if isinstance(shown, list) else shown
         if shown not in (None, ""):
             grid.add_row(*_cells(key, shown))
     for key, value in (document["batch"] or {}).items():

@@ -10,7 +10,7 @@ import re
 import threading
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core import MANIFEST_KEY_PREFIX, Attr, JobRow, is_manifest_key
+from shepard_core import MANIFEST_KEY_PREFIX, Attr, JobRow, is_counter_key, is_manifest_key
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
@@ -118,7 +118,7 @@ def job_scan_request(  # noqa: PLR0913 - the table and each way of narrowing the
 
 
 def rows_from_items(items: Iterable[dict[str, Any]]) -> tuple[list[JobRow], list[str]]:
-    """Return the job rows among `items` and the UUIDs of the other items; array manifests are skipped.
+    """Return the job rows among `items` and the UUIDs of the other items; manifests and counters are skipped.
 
     Left out: items without JOB_STATUS or with a status this version does not know.
     """
@@ -126,7 +126,7 @@ def rows_from_items(items: Iterable[dict[str, Any]]) -> tuple[list[JobRow], list
     left_out: list[str] = []
     for item in items:
         uuid = str(item.get(Attr.UUID, {}).get("S", ""))
-        if is_manifest_key(uuid):
+        if is_manifest_key(uuid) or is_counter_key(uuid):
             continue
         if Attr.JOB_STATUS not in item:
             left_out.append(uuid or "?")

@@ -33,6 +33,7 @@ PROFILE_ATTRIBUTES: Final[dict[str, str]] = {
     "shepard_cli_endpoint_url": "AWS endpoint URL of a local flock (empty for AWS itself)",
     "shepard_cli_errors_bucket": "the flock's errors bucket (ErrorsBucket), to show rejection reports",
     "shepard_cli_region": "AWS region of the flock (default: your AWS configuration's)",
+    "shepard_cli_scheduler_queue_url": "the flock's scheduler queue (SchedulerQueueUrl), for shepard retry",
     "shepard_cli_registry": "image registry to push to instead of ECR (a local flock's, e.g. 127.0.0.1:5000)",
 }
 """Every attribute a profile may hold, with what it means."""

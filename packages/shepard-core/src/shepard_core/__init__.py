@@ -42,7 +42,12 @@ from shepard_core._counts import (
     parse_counter_items,
 )
 from shepard_core._inputs import MAX_INPUTS_BYTES, InputsError, TooDeeplyNestedError, parse_inputs
-from shepard_core._jobid import is_valid_batch_job_name, job_id_for_api_request, job_id_for_s3_object
+from shepard_core._jobid import (
+    is_valid_batch_job_name,
+    job_id_for_api_request,
+    job_id_for_run_again,
+    job_id_for_s3_object,
+)
 from shepard_core._keywords import (
     QUICK_DEPLOY_DIRECTORY,
     RESERVED_KEYWORDS,
@@ -63,6 +68,12 @@ from shepard_core._naming import (
     rejection_report_key,
 )
 from shepard_core._paths import MAX_FILE_NAME_BYTES, UnusablePathError, folder_parts, input_zip_file_name
+from shepard_core._run_again_message import (
+    RUN_AGAIN_MESSAGE_TYPE,
+    RunAgainMessageError,
+    parse_run_again_message,
+    run_again_message,
+)
 from shepard_core._schema import Attr, JobRow, iso_now, ttl_after_days
 from shepard_core._settings_names import (
     AWS_DEFAULT_REGION,
@@ -113,6 +124,7 @@ __all__ = [
     "REJECTED_PREFIX",
     "RESERVED_KEYWORDS",
     "ROW_RESERVE_BYTES",
+    "RUN_AGAIN_MESSAGE_TYPE",
     "SCHEDULER_SETTINGS",
     "STATUS_WORDS",
     "TAG",
@@ -129,6 +141,7 @@ __all__ = [
     "JobStatus",
     "OutputKind",
     "PayloadVariable",
+    "RunAgainMessageError",
     "Setting",
     "StatusGroup",
     "TooDeeplyNestedError",
@@ -148,6 +161,7 @@ __all__ = [
     "is_valid_batch_job_name",
     "iso_now",
     "job_id_for_api_request",
+    "job_id_for_run_again",
     "job_id_for_s3_object",
     "list_attributes",
     "list_group_value",
@@ -162,7 +176,9 @@ __all__ = [
     "parse_error_object_name",
     "parse_inputs",
     "parse_output_object_name",
+    "parse_run_again_message",
     "rejection_report_key",
+    "run_again_message",
     "special_value",
     "status_choices",
     "statuses_for_words",

@@ -41,6 +41,17 @@ def job_id_for_api_request(request_id: str) -> str:
     return str(uuid.uuid5(JOB_ID_NAMESPACE, f"api\0{request_id}"))
 
 
+def job_id_for_run_again(original: str, request_id: str) -> str:
+    """Return the UUID of the job that runs job `original` again for request `request_id`.
+
+    The same request (a repeated click, a re-run command) always gives the same UUID, so it makes
+    one new job however often it arrives; another request gives another job.
+    """
+    if not original or not request_id:
+        raise ValueError("a run-again needs the original job's UUID and a request id")
+    return str(uuid.uuid5(JOB_ID_NAMESPACE, f"run-again\0{original.lower()}\0{request_id}"))
+
+
 def is_valid_batch_job_name(name: str) -> bool:
     """Return whether AWS Batch accepts `name` as a job name (1-128 of [A-Za-z0-9_-], alnum first)."""
     return bool(_BATCH_JOB_NAME.match(name))

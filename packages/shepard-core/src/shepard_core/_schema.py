@@ -42,6 +42,10 @@ class Attr:
     """The job's child index in that array (absent for a plain job)."""
     MANIFEST_JOBS: Final = "SHEPARD_MANIFEST_JOBS"
     """On a manifest item: the job UUIDs of one chunk of an array, in child-index order."""
+    RUN_AGAIN_OF: Final = "SHEPARD_RUN_AGAIN_OF"
+    """On a job made by a run-again request: the UUID of the job it runs again."""
+    RUN_AGAIN_AS: Final = "SHEPARD_RUN_AGAIN_AS"
+    """On a job that was run again: the UUIDs of the jobs that run it again (a string set)."""
     BATCH_END: Final = "SHEPARD_BATCH_END"
     """`<Batch job id>#<attempts>` of the Batch end event that gave the row its final status, when the
     worker could not record one (absent when the worker did)."""
@@ -101,6 +105,9 @@ class JobRow:
     array_index: int | None = None
     input_zip_version: str | None = None
     batch_end: str | None = None
+    run_again_of: str | None = None
+    run_again_as: tuple[str, ...] = ()
+    """The UUIDs of the jobs that run this one again, sorted."""
 
     @property
     def reason(self) -> str | None:
@@ -128,6 +135,7 @@ class JobRow:
             Attr.ARRAY_CLAIM: self.array_claim,
             Attr.ARRAY_INDEX: self.array_index,
             Attr.BATCH_END: self.batch_end,
+            Attr.RUN_AGAIN_OF: self.run_again_of,
         }
         for name, value in own.items():
             if value is None:
@@ -135,6 +143,8 @@ class JobRow:
             item[name] = {"N": str(value)} if name in _NUMBER_ATTRIBUTES else {"S": str(value)}
         if self.inputs:
             item[Attr.INPUT_KEYS] = {"SS": sorted(self.inputs)}
+        if self.run_again_as:
+            item[Attr.RUN_AGAIN_AS] = {"SS": sorted(self.run_again_as)}
         return item
 
     @classmethod
@@ -183,4 +193,12 @@ class JobRow:
             array_index=number(Attr.ARRAY_INDEX),
             input_zip_version=text(Attr.INPUT_ZIP_VERSION),
             batch_end=text(Attr.BATCH_END),
+            run_again_of=text(Attr.RUN_AGAIN_OF),
+            run_again_as=_string_set(item.get(Attr.RUN_AGAIN_AS)),
         )
+
+
+def _string_set(value: dict[str, object] | None) -> tuple[str, ...]:
+    """Return the strings of a string-set attribute value, sorted; () when there is none."""
+    strings = (value or {}).get("SS")
+    return tuple(sorted(str(s) for s in strings)) if isinstance(strings, list) else ()

@@ -29,6 +29,7 @@ FLOCK_VALUES: Final = (
     FlockValue("SecretStore", "shepard_cli_secret_store", "SecretsManagerName"),
     FlockValue("ECRRepoName", "shepard_cli_ecr_repo_to_push_to", "ECRRepoName"),
     FlockValue("BatchingEndpointFunction", "shepard_cli_lambda_to_invoke"),
+    FlockValue("SchedulerQueueUrl", "shepard_cli_scheduler_queue_url"),
 )
 """Every stack output a CLI profile is filled from."""
 

@@ -283,11 +283,15 @@ def profile_attributes(state: FlockState) -> dict[str, str]:
     """Return the `local` profile's attributes: every CLI command then acts on this flock."""
     from shepard_flock import profile_from_stack
 
-    from shepard_local._stack import stack_parameters
+    from shepard_local._stack import ACCOUNT, stack_parameters
 
     names = state.names
-    # The flock's names are its stack's parameters; the endpoint function's name is an output.
-    outputs = {"BatchingEndpointFunction": state.endpoint_function or names.endpoint_function}
+    # The flock's names are its stack's parameters; the endpoint function's name is an output, and so is
+    # the queue's URL (the emulator's form of it: the CLI's endpoint, the account, the queue's name).
+    outputs = {
+        "BatchingEndpointFunction": state.endpoint_function or names.endpoint_function,
+        "SchedulerQueueUrl": f"{state.api_endpoint or state.aws_endpoint}/{ACCOUNT}/{names.queue}",
+    }
     attributes = {
         "shepard_cli_endpoint_url": state.api_endpoint,
         **profile_from_stack(names.stack, outputs, stack_parameters(names)),

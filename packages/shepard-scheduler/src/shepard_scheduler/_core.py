@@ -38,6 +38,7 @@ from shepard_scheduler._array_submitter import Admission, ArraySubmitter, Result
 from shepard_scheduler._claims import ClaimTable
 from shepard_scheduler._outcome import Outcome, OutcomeKind
 from shepard_scheduler._rows import JobRowCreator, text_attribute
+from shepard_scheduler._run_again import run_again_admission
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Sequence
@@ -142,6 +143,7 @@ class Scheduler:
         self._s3 = s3_client
         self._batch = batch_client
         self._table = JobRowCreator(dynamodb_client, config.table_name)
+        self._dynamodb = dynamodb_client
         self._submitter = ArraySubmitter(
             config,
             claims=ClaimTable(dynamodb_client, config.table_name),
@@ -161,12 +163,17 @@ class Scheduler:
             raise result
         return result
 
-    def schedule_s3_objects(self, refs: Sequence[S3ObjectRef], *, deadline: float) -> list[Result]:
+    def schedule_s3_objects(
+        self, refs: Sequence[S3ObjectRef], *, deadline: float, run_again: Sequence[str] = ()
+    ) -> list[Result]:
         """Schedule the job zips `refs` together (valid ones in arrays); return each one's result, in order.
 
         Every zip's inputs are read concurrently; an invalid zip gets a rejected row and a report; a
         result that is an exception leaves that job for a retry. A ref naming the same job as an
         earlier one shares its result (a duplicate, once the first is scheduled).
+
+        `run_again` names job rows a run-again request wrote: each is claimed and submitted in the same
+        arrays, as a row whose upload event came again; their results follow the refs' results, in order.
         """
         first: dict[str, S3ObjectRef] = {}
         for ref in refs:
@@ -197,8 +204,24 @@ class Scheduler:
                     results[job_id] = read
             rejected = pool.map(lambda refusal: self._reject_s3_object(*refusal), refusals)
             results.update(zip((job_id for job_id, _, _ in refusals), rejected, strict=True))
+        admissions += self._run_again_admissions(run_again, results)
         results.update(self._submitter.submit(admissions, deadline=deadline))
-        return _per_request([ref.job_id for ref in refs], results)
+        return _per_request([*(ref.job_id for ref in refs), *run_again], results)
+
+    def _run_again_admissions(self, job_ids: Sequence[str], results: dict[str, Result]) -> list[Admission]:
+        """Return the admission of each run-again row; put why there is none (or the error) in `results`."""
+        admissions: list[Admission] = []
+        for job_id in dict.fromkeys(job_ids):
+            try:
+                found = run_again_admission(self._dynamodb, self._config.table_name, job_id)
+            except (ClientError, BotoCoreError) as exc:
+                results[job_id] = exc
+                continue
+            if isinstance(found, Admission):
+                admissions.append(found)
+            else:
+                results[job_id] = found
+        return admissions
 
     def schedule_api_request(self, payload: bytes, *, request_id: str, deadline: float) -> Outcome:
         """Schedule the job a batching-endpoint request asks for, or reject it with a row and a report.

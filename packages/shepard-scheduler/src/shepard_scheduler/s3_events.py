@@ -14,6 +14,7 @@ from shepard_scheduler._core import S3ObjectRef, Scheduler
 from shepard_scheduler._notifications import read_notices
 from shepard_scheduler._observability import Tally, log_outcome, logger
 from shepard_scheduler._outcome import MalformedMessageError, Outcome, OutcomeKind
+from shepard_scheduler._run_again import run_again_job
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
@@ -23,18 +24,30 @@ if TYPE_CHECKING:
 
 
 def _pending_refs(
-    records: list[SQSRecord], config: SchedulerConfig, tally: Tally, failed: list[str]
+    records: list[SQSRecord],
+    config: SchedulerConfig,
+    tally: Tally,
+    failed: list[str],
+    run_again: list[tuple[SQSRecord, str]],
 ) -> list[tuple[SQSRecord, S3ObjectRef, float | None]]:
-    """Return each (message, job zip, upload time) to schedule; log what is ignored, fail malformed ones."""
+    """Return each (message, job zip, upload time) to schedule; log what is ignored, fail malformed ones.
+
+    Each run-again message's (message, job UUID) goes to `run_again` instead.
+    """
     pending: list[tuple[SQSRecord, S3ObjectRef, float | None]] = []
     for record in records:
         try:
+            job_id = run_again_job(record)
+            if job_id is not None:
+                run_again.append((record, job_id))
+                continue
             notices = read_notices(record)
         except MalformedMessageError as exc:
             tally.count_failure()
             failed.append(record.message_id)
             logger.error(
-                "message is not an S3 event notification; it goes to the dead-letter queue after its retries",
+                "message is not an S3 event notification or a run-again message; "
+                "it goes to the dead-letter queue after its retries",
                 extra={"message_id": record.message_id, "reason": str(exc)},
             )
             continue
@@ -54,17 +67,17 @@ def _pending_refs(
     return pending
 
 
-def _report(  # noqa: PLR0913 - the message, its job zip and how scheduling it went
+def _report(  # noqa: PLR0913 - the message, its job and how scheduling it went
     record: SQSRecord,
-    ref: S3ObjectRef,
+    job_id: str,
+    input_zip_name: str | None,
     uploaded_at: float | None,
     result: Result,
     *,
     tally: Tally,
     failed: list[str],
 ) -> None:
-    """Count and log how one job zip of a message ended; note the message if it must be redelivered."""
-    job_id = ref.job_id
+    """Count and log how one job of a message ended; note the message if it must be redelivered."""
     logger.set_correlation_id(job_id)
     try:
         if isinstance(result, Exception):
@@ -74,14 +87,14 @@ def _report(  # noqa: PLR0913 - the message, its job zip and how scheduling it w
                 "job not scheduled; the message will be redelivered",
                 exc_info=result,
                 extra={
-                    "input_zip_name": ref.key,
+                    "input_zip_name": input_zip_name,
                     "receive_count": record.attributes.approximate_receive_count,
                     "message_id": record.message_id,
                 },
             )
         else:
             tally.count(result, arrived_at=uploaded_at)
-            log_outcome(result, job_id=job_id, input_zip_name=ref.key, message_id=record.message_id)
+            log_outcome(result, job_id=job_id, input_zip_name=input_zip_name, message_id=record.message_id)
     finally:
         logger.set_correlation_id(None)
 
@@ -90,7 +103,9 @@ def _report(  # noqa: PLR0913 - the message, its job zip and how scheduling it w
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
     """Schedule the job zips an SQS batch of S3 event notifications names, together; report failed messages.
 
-    Every valid job of the batch goes into one array job (a lone job: a plain job). Returns the
+    A run-again message (shepard_core.run_again_message) names a job row a run-again request wrote: it
+    is claimed and submitted like the other jobs. Every valid job of the batch goes into one array job
+    (a lone job: a plain job). Returns the
     partial batch response: only messages that hit an error worth retrying (or are malformed) are
     listed in `batchItemFailures`; rejected, duplicate and test events are acknowledged.
     """
@@ -105,10 +120,15 @@ def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailure
     failed: list[str] = []
     try:
         records = [SQSRecord(raw) for raw in event.get("Records", [])]
-        pending = _pending_refs(records, config, tally, failed)
-        results = scheduler.schedule_s3_objects([ref for _, ref, _ in pending], deadline=deadline)
-        for (record, ref, uploaded_at), result in zip(pending, results, strict=True):
-            _report(record, ref, uploaded_at, result, tally=tally, failed=failed)
+        again: list[tuple[SQSRecord, str]] = []
+        pending = _pending_refs(records, config, tally, failed, again)
+        results = scheduler.schedule_s3_objects(
+            [ref for _, ref, _ in pending], deadline=deadline, run_again=[job_id for _, job_id in again]
+        )
+        for (record, ref, uploaded_at), result in zip(pending, results[: len(pending)], strict=True):
+            _report(record, ref.job_id, ref.key, uploaded_at, result, tally=tally, failed=failed)
+        for (record, job_id), result in zip(again, results[len(pending) :], strict=True):
+            _report(record, job_id, None, None, result, tally=tally, failed=failed)
     finally:
         tally.publish(config.project_name)
     return {"batchItemFailures": [{"itemIdentifier": message_id} for message_id in dict.fromkeys(failed)]}
