@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from shepard_ui import Flock, Secrets, create_app
+from shepard_ui._run_again import load_run_again
 from starlette.testclient import TestClient
 
 # The helpers live in a module beside the tests, importable by every test file.
@@ -24,6 +25,7 @@ def flock(aws_endpoint):
         s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
     made.client("dynamodb").create_table(**table_definition(made.table))
+    made.queue_url = made.client("sqs").create_queue(QueueName="ui-scheduler")["QueueUrl"]
     return made
 
 
@@ -36,7 +38,9 @@ def secrets():
 @pytest.fixture
 def app(flock, secrets):
     """Return the guarded app serving the moto flock."""
-    return create_app(Flock(flock.names(), Factory(flock.endpoint)), secrets, PORT)
+    return create_app(
+        Flock(flock.names(), Factory(flock.endpoint)), secrets, PORT, run_again=load_run_again()
+    )
 
 
 @pytest.fixture

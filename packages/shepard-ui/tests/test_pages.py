@@ -299,3 +299,43 @@ class TestJustBatched:
         assert answer.status_code == 202
         assert 'data-page="pending"' in answer.text
         assert browser.get("/jobs/00000000-0000-4000-8000-000000000077").status_code == 404
+
+
+class TestRunAgain:
+    def _failed_upload(self, flock) -> object:
+        """Upload a job zip and write the failed row made from that upload (its version)."""
+        answer = flock.client("s3").put_object(Bucket=flock.inputs_bucket, Key="again.zip", Body=b"zip")
+        row = job_row(40, JobStatus.JOB_FAILED, input_zip_name="again.zip",
+                      input_zip_version=answer["VersionId"], failure_reason="exit 3")  # fmt: skip
+        flock.write(row)
+        return row
+
+    def test_a_failed_job_runs_again_once_per_request(self, browser, flock):
+        """Run again makes one new job from the original upload; the same request id again makes no other."""
+        row = self._failed_upload(flock)
+        first = browser.post(f"/api/jobs/{row.uuid}/run-again", json={"request_id": "click-1"})
+        assert first.status_code == 200, first.text
+        new_uuid = first.json()["job_uuid"]
+        again = browser.post(f"/api/jobs/{row.uuid}/run-again", json={"request_id": "click-1"})
+        assert again.json()["job_uuid"] == new_uuid
+        assert "same request" in again.json()["message"]
+        items = flock.client("dynamodb").scan(TableName=flock.table)["Items"]
+        assert sum(item.get("SHEPARD_RUN_AGAIN_OF", {}).get("S") == row.uuid for item in items) == 1
+        assert f'href="/jobs/{new_uuid}"' in browser.get(f"/jobs/{row.uuid}").text
+        assert f'href="/jobs/{row.uuid}"' in browser.get(f"/jobs/{new_uuid}").text
+
+    def test_a_rejected_job_is_not_run_again_and_says_why(self, browser, flock):
+        """A rejected job is refused with what to do instead; no job is made."""
+        row = job_row(41, JobStatus.REJECTED, rejection_reason="bad inputs")
+        flock.write(row)
+        answer = browser.post(f"/api/jobs/{row.uuid}/run-again", json={"request_id": "click-2"})
+        assert answer.status_code == 409
+        assert "rejected" in answer.json()["message"]
+        items = flock.client("dynamodb").scan(TableName=flock.table)["Items"]
+        assert not any("SHEPARD_RUN_AGAIN_OF" in item for item in items)
+
+    def test_a_request_without_an_id_is_refused(self, browser, flock):
+        """Without a request id (what makes a repeat harmless) nothing is run again."""
+        row = self._failed_upload(flock)
+        answer = browser.post(f"/api/jobs/{row.uuid}/run-again", json={})
+        assert answer.status_code == 400

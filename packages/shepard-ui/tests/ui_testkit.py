@@ -41,6 +41,7 @@ class MotoFlock:
     outputs_bucket: str = "ui-outputs"
     errors_bucket: str = "ui-errors"
     table: str = "ui-jobs"
+    queue_url: str | None = None
 
     def client(self, service: str) -> Any:
         return boto3.client(service, endpoint_url=self.endpoint, region_name="us-east-1")
@@ -51,6 +52,7 @@ class MotoFlock:
             inputs_bucket=self.inputs_bucket,
             outputs_bucket=self.outputs_bucket,
             errors_bucket=self.errors_bucket,
+            scheduler_queue_url=self.queue_url,
             profile_name="test",
             endpoint_url=self.endpoint,
         )

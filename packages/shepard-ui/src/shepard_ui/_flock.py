@@ -28,6 +28,7 @@ class FlockNames:
     inputs_bucket: str | None = None
     outputs_bucket: str | None = None
     errors_bucket: str | None = None
+    scheduler_queue_url: str | None = None
     profile_name: str | None = None
     endpoint_url: str | None = None
 
@@ -42,7 +43,8 @@ class Flock:
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
 
-    def _client(self, service: str) -> Any:  # noqa: ANN401 - typed by the properties below
+    def client(self, service: str) -> Any:  # noqa: ANN401 - typed by the properties below
+        """Return the client of `service`, made on first use."""
         with self._lock:
             if service not in self._clients:
                 self._clients[service] = self._factory.client(service)
@@ -51,23 +53,23 @@ class Flock:
     @property
     def dynamodb(self) -> DynamoDBClient:
         """Return the DynamoDB client."""
-        client: DynamoDBClient = self._client("dynamodb")
+        client: DynamoDBClient = self.client("dynamodb")
         return client
 
     @property
     def s3(self) -> S3Client:
         """Return the S3 client."""
-        client: S3Client = self._client("s3")
+        client: S3Client = self.client("s3")
         return client
 
     @property
     def batch(self) -> BatchClient:
         """Return the AWS Batch client."""
-        client: BatchClient = self._client("batch")
+        client: BatchClient = self.client("batch")
         return client
 
     @property
     def logs(self) -> CloudWatchLogsClient:
         """Return the CloudWatch Logs client."""
-        client: CloudWatchLogsClient = self._client("logs")
+        client: CloudWatchLogsClient = self.client("logs")
         return client

@@ -59,6 +59,13 @@ def _ui_available() -> bool:
     help="The flock's errors bucket: error zips and rejection reports (profile: shepard_cli_errors_bucket).",
 )
 @click.option(
+    "--scheduler-queue-url",
+    "--scheduler_queue_url",
+    "scheduler_queue_url",
+    metavar="URL",
+    help="The flock's scheduler queue, for Run again (profile: shepard_cli_scheduler_queue_url).",
+)
+@click.option(
     "--port", default=0, type=click.IntRange(0, 65535), help="Port on 127.0.0.1 (default: a free one)."
 )
 @click.option("--open", "open_browser", is_flag=True, help="Open the app in the web browser.")
@@ -69,6 +76,7 @@ def ui(
     s3_bucket_to_upload_to: str | None,
     s3_bucket_for_results: str | None,
     errors_bucket: str | None,
+    scheduler_queue_url: str | None,
     port: int,
     open_browser: bool,  # noqa: FBT001
 ) -> None:
@@ -93,6 +101,7 @@ def ui(
         inputs_bucket=s3_bucket_to_upload_to or None,
         outputs_bucket=s3_bucket_for_results or None,
         errors_bucket=errors_bucket or None,
+        scheduler_queue_url=scheduler_queue_url or None,
         profile_name=settings.profile_name if settings is not None else None,
         endpoint_url=aws.access.endpoint_url,
     )
