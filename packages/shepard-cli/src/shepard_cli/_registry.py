@@ -54,7 +54,7 @@ COMMANDS: Final = (
     Entry(
         "ui",
         "shepard_cli.commands.ui:ui",
-        "Serve the flock's web app on 127.0.0.1: overview, jobs, batch, logs, results (needs shepard-ui).",
+        "Serve the flock's web app on 127.0.0.1 until Ctrl-C: overview, jobs, batch, logs, results.",
     ),
     Entry(
         "cancel",

@@ -88,7 +88,7 @@ def ui(
     \b
     Example:
       shepard ui --open
-      shepard --profile local ui --port 8765
+      shepard ui --port 8765
     """
     if not _ui_available():
         raise CliError("`shepard ui` needs the shepard-ui package, which is not installed", INSTALL_HINT)
