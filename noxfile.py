@@ -332,7 +332,10 @@ BENCH_PARTS = {
     "worker": "shepard-worker",
     "cli": "shepard-cli",
     "local": "shepard-local",
+    "overview": "shepard-cli",
 }
+BENCH_SCRIPTS = {"overview": "packages/shepard-cli/bench/bench_overview.py"}
+"""Bench parts whose script is not packages/shepard-<part>/bench/bench_<part>.py."""
 
 
 @nox.session(python=PYTHON, default=False)
@@ -342,4 +345,5 @@ def bench(session: nox.Session, part: str) -> None:
     install_packages(session, BENCH_PARTS[part], f"{TEST_KIT}[aws]")
     if part == "local":
         session.install("py-spy>=0.4")  # the sampling profile of the emulator and the runner
-    session.run("python", f"packages/shepard-{part}/bench/bench_{part}.py", *session.posargs)
+    script = BENCH_SCRIPTS.get(part, f"packages/shepard-{part}/bench/bench_{part}.py")
+    session.run("python", script, *session.posargs)

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 import boto3
 from shepard_cli._batch import JobSpec, batch_jobs, zip_job
 from shepard_cli._watch_filters import WatchFilters
-from shepard_cli._watch_loop import read_snapshot
+from shepard_cli._watch_loop import scan_snapshot
 from shepard_core import JobRow, JobStatus, format_start_time, iso_now
 
 if TYPE_CHECKING:
@@ -182,7 +182,7 @@ def watch_refresh(rows: int = WATCH_ROWS, segment_counts: tuple[int, ...] = (8,)
         dynamodb.meta.events.register("after-call.dynamodb.Scan", count)
         for segments in segment_counts:
             calls.clear()
-            snapshot = read_snapshot(dynamodb, "jobs", WatchFilters(), segments=segments)
+            snapshot = scan_snapshot(dynamodb, "jobs", WatchFilters(), segments=segments)
             print(
                 f"watch: one refresh over {snapshot.total:,} rows ({snapshot.left_out} items left out), "
                 f"{segments} segment(s): {snapshot.scan_seconds:.1f} s, {calls['Scan']} Scan calls, "

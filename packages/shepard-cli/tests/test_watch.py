@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 from datetime import UTC, datetime, timedelta
@@ -9,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from shepard_cli import _watch_loop
 from shepard_cli._table_scan import _scan_segment, rows_from_items, scan_items
+from shepard_cli._watch_counted import CountedWatch
 from shepard_cli._watch_filters import WatchFilters, scan_request
 from shepard_core import (
     Attr,
@@ -29,8 +31,8 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _put(flock, uuid: str, status: JobStatus, *, age_minutes: float = 1, zip_name=None, **fields) -> JobRow:
-    """Write a job row submitted `age_minutes` ago; ended rows end a little later."""
+def _put(counted, uuid: str, status: JobStatus, *, age_minutes: float = 1, zip_name=None, **fields) -> JobRow:
+    """Write a counted job row created and submitted `age_minutes` ago; ended rows end a little later."""
     submitted = NOW - timedelta(minutes=age_minutes)
     ended = status in {JobStatus.JOB_COMPLETE, JobStatus.JOB_FAILED, JobStatus.REJECTED}
     row = JobRow(
@@ -45,18 +47,23 @@ def _put(flock, uuid: str, status: JobStatus, *, age_minutes: float = 1, zip_nam
         finish_time=_iso(submitted + timedelta(seconds=30)) if ended else None,
         **fields,
     )
-    flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+    counted.write([(row, _iso(submitted))])
     return row
 
 
 @pytest.fixture
-def rows(flock):
+def rows(flock, counted):
     """A row in every status, a failed one tagged, a rejected one, an old one, and an array manifest."""
-    made = {status: _put(flock, f"job-{i:02d}", status) for i, status in enumerate(JobStatus)}
+    made = {status: _put(counted, f"job-{i:02d}", status) for i, status in enumerate(JobStatus)}
     made["tagged"] = _put(
-        flock, "job-tagged", JobStatus.JOB_FAILED, inputs={"Tag": "run1"}, exit_code=3, zip_name="other/t.zip"
+        counted,
+        "job-tagged",
+        JobStatus.JOB_FAILED,
+        inputs={"Tag": "run1"},
+        exit_code=3,
+        zip_name="other/t.zip",
     )
-    made["old"] = _put(flock, "job-old", JobStatus.JOB_COMPLETE, age_minutes=600)
+    made["old"] = _put(counted, "job-old", JobStatus.JOB_COMPLETE, age_minutes=600)
     flock.client("dynamodb").put_item(TableName=flock.table, Item=MANIFEST)
     return made
 
@@ -189,11 +196,11 @@ class TestFilters:
 
 class TestScan:
     @pytest.fixture
-    def many(self, flock):
+    def many(self, flock, counted):
         """Sixty job rows and two manifest items."""
         client = flock.client("dynamodb")
         for i in range(60):
-            _put(flock, f"row-{i:03d}", JobStatus.SUBMITTED)
+            _put(counted, f"row-{i:03d}", JobStatus.SUBMITTED)
         client.put_item(TableName=flock.table, Item=MANIFEST)
         client.put_item(
             TableName=flock.table, Item={**MANIFEST, Attr.UUID: {"S": manifest_key("0123abcd", 1)}}
@@ -229,3 +236,80 @@ class TestScan:
         """Zero segments is refused."""
         with pytest.raises(ValueError, match="at least one segment"):
             scan_items(many, scan_request(flock.table, WatchFilters()), segments=0)
+
+
+class TestCounters:
+    def test_a_refresh_reads_the_counters_not_the_table(self, run, rows, counted):
+        """Without --since or --prefix a refresh reads the counters and a few index items, not every row."""
+        counted.write(
+            [(dataclasses.replace(rows["old"], uuid=f"more-{i:03d}"), _iso(NOW)) for i in range(150)]
+        )
+        document = _json(run)
+        assert document["counted_by"] == "counters"
+        assert document["total"] == 163
+        assert document["items_read"] <= 150
+
+    def test_counts_per_tag(self, run, rows):
+        """The JSON snapshot holds the counts per TAG, and --tag shows that TAG's alone."""
+        expected = {"submitted": 0, "running": 0, "complete": 0, "failed": 1, "rejected": 0}
+        assert _json(run)["tags"] == {"run1": expected}
+        document = _json(run, "--tag", "run1")
+        assert document["tags"] == {"run1": expected}
+        assert document["counts"] == expected
+
+    def test_tags_in_the_plain_snapshot(self, run, rows):
+        """--once lists each TAG's counts under "By TAG"."""
+        result = run("watch", "--once")
+        assert (
+            "By TAG:\n  run1: 1 jobs: submitted 0, running 0, complete 0, failed 1, rejected 0"
+            in result.output
+        )
+        assert "from status counters" in result.output
+
+    @pytest.mark.parametrize(
+        ("args", "counted_by"),
+        [
+            ((), "counters"),
+            (("--status", "active"), "counters"),
+            (("--status", "failed", "--tag", "run1"), "counters"),
+            (("--status", "in_progress"), "scan"),
+            (("--since", "1h"), "scan"),
+            (("--prefix", "batch/"), "scan"),
+        ],
+    )
+    def test_only_filters_the_counters_cannot_answer_scan(self, run, rows, args, counted_by):
+        """--since, --prefix and a JOB_STATUS value narrower than its group scan; the rest read counters."""
+        assert _json(run, *args)["counted_by"] == counted_by
+
+    def test_a_sub_group_status_is_counted_exactly_by_the_scan(self, run, rows):
+        """--status in_progress counts only in_progress rows, not the whole running group."""
+        document = _json(run, "--status", "in_progress")
+        assert document["counts"]["running"] == 1
+        assert document["total"] == 1
+
+    def test_problems_of_one_group_only(self, run, rows):
+        """--status rejected lists the rejected problem only; failed ones are out of view."""
+        document = _json(run, "--status", "rejected")
+        assert [p["group"] for p in document["problems"]] == ["rejected"]
+        assert document["problems_total"] == 1
+
+    def test_rows_from_before_the_counters_are_not_counted(self, run, rows, flock):
+        """A row written without counter or list attributes is not in the counted view."""
+        row = dataclasses.replace(rows["old"], uuid="pre-counter")
+        flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+        assert _json(run)["total"] == 13
+        assert _json(run, "--prefix", "batch/")["total"] == 13  # a scan sees it
+
+    def test_pace_from_successive_refreshes(self, flock, counted):
+        """After a first refresh the pace is jobs ended between refreshes per minute, from the counters."""
+        clock = iter([NOW, NOW + timedelta(minutes=2)])
+        for i in range(10):
+            _put(counted, f"pace-{i}", JobStatus.SUBMITTED)
+        watch = CountedWatch(flock.client("dynamodb"), flock.table, WatchFilters(), clock=lambda: next(clock))
+        first = watch()
+        assert first.rate_per_minute == 0
+        for i in range(6):
+            counted.move(f"pace-{i}", JobStatus.JOB_COMPLETE)
+        second = watch()
+        assert second.rate_per_minute == pytest.approx(3.0)
+        assert second.eta_seconds == pytest.approx(80)

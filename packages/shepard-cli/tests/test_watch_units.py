@@ -337,3 +337,14 @@ class TestLoop:
         monkeypatch.setattr(rich.live.Live, "stop", stop_then_interrupt)
         assert watch_live(lambda: snapshot, console, interval=5, sleep=interrupt) == 1
         assert out.getvalue().rstrip("\n").endswith("\x1b[?25h")
+
+
+class TestPaceShards:
+    @pytest.mark.parametrize(
+        ("ended", "shards"), [(0, 16), (13, 16), (80, 16), (160, 8), (640, 2), (100_000, 2)]
+    )
+    def test_few_shards_for_many_ended_jobs(self, ended, shards):
+        """A flock with few ended jobs is sampled from every shard, a big one from a few."""
+        from shepard_cli._watch_counted import pace_shards
+
+        assert pace_shards(ended) == shards

@@ -133,11 +133,13 @@ class NewestFirstMerge:
             return MergeResult((), None)
         items: list[dict[str, Any]] = []
         while len(items) < wanted:
-            for part in self._parts:
-                while not part.buffer and not part.exhausted:
-                    if part.queried and max_read is not None and self.items_read >= max_read:
-                        return self._stopped(items, wanted)
-                    self._query(part, wanted - len(items))
+            # Of the partitions run dry, the one read least far back in time is queried first: where a
+            # read budget stops the merge, the point it resumes from is then as far back as it can be.
+            while hungry := [part for part in self._parts if not part.buffer and not part.exhausted]:
+                part = max(hungry, key=lambda part: (not part.queried, part.frontier or ""))
+                if part.queried and max_read is not None and self.items_read >= max_read:
+                    return self._stopped(items, wanted)
+                self._query(part, wanted - len(items))
             live = [part for part in self._parts if part.buffer]
             if not live:
                 return MergeResult(tuple(items), None)

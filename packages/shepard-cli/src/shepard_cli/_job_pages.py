@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Final
 from shepard_core import (
     GROUP_INDEX,
     LIST_GROUP,
+    LIST_SHARDS,
     LIST_TAG,
     TAG_INDEX,
     Attr,
@@ -173,6 +174,24 @@ def list_jobs(
     result = merge.take(page_size, max_read=READ_BUDGET_PER_ROW * page_size)
     next_cursor = None if result.resume_below is None else encode_cursor(job_filter, result.resume_below)
     return JobPage(rows=job_rows(result.items), next_cursor=next_cursor, items_read=merge.items_read)
+
+
+def sample_jobs(
+    client: DynamoDBClient, table_name: str, job_filter: JobFilter, *, shards: int, count: int
+) -> JobPage:
+    """Return the `count` newest jobs of a filter among its first `shards` list shards (of LIST_SHARDS).
+
+    A job's list shard is a hash of its UUID, so these are a sample of about shards/LIST_SHARDS of the
+    jobs, read with `shards` queries per partition group instead of LIST_SHARDS. It has no next page.
+    """
+    if not 1 <= shards <= LIST_SHARDS:
+        raise ValueError(f"shards must be between 1 and {LIST_SHARDS}, not {shards}")
+    spec, partitions = _index_spec(job_filter)
+    chosen = [value for value in partitions if int(value.rsplit("#", 1)[1]) < shards]
+    window = Window(_list_moment(job_filter.since), _list_moment(job_filter.until))
+    merge = NewestFirstMerge(client, table_name, spec, chosen, window, wanted=count)
+    result = merge.take(count, max_read=READ_BUDGET_PER_ROW * count)
+    return JobPage(rows=job_rows(result.items), next_cursor=None, items_read=merge.items_read)
 
 
 def describe_filter(job_filter: JobFilter) -> dict[str, Any]:

@@ -65,7 +65,8 @@ def read_counts(
             sleep(min(0.05 * 2**attempt, 2.0))
         answer = client.batch_get_item(RequestItems={table_name: {"Keys": keys, "ConsistentRead": True}})
         items += answer.get("Responses", {}).get(table_name, [])
-        keys = list(answer.get("UnprocessedKeys", {}).get(table_name, {}).get("Keys", []))
+        unprocessed = answer.get("UnprocessedKeys", {}).get(table_name)
+        keys = list(unprocessed["Keys"]) if unprocessed else []
         if not keys:
             return parse_counter_items(items)
     raise RuntimeError(

@@ -1,4 +1,8 @@
-"""The refresh loop of `shepard watch`: read a snapshot, show it, wait; Ctrl-C ends it quietly."""
+"""The refresh loop of `shepard watch`: read a snapshot, show it, wait; Ctrl-C ends it quietly.
+
+A snapshot comes from the status counters (`_watch_counted`), or from a scan of the whole table when a
+filter needs one (--since, --prefix, a --status value narrower than a group).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +32,33 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view shows
+def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view shows
+    dynamodb: DynamoDBClient,
+    table: str,
+    filters: WatchFilters,
+    *,
+    segments: int = DEFAULT_SEGMENTS,
+    problems_shown: int = 10,
+    errors_bucket: str | None = None,
+) -> Callable[[], Snapshot]:
+    """Return the reader of successive snapshots: from the counters, or a scan when a filter needs one."""
+    from shepard_cli._watch_counted import CountedWatch, scan_reason
+
+    if scan_reason(filters) is None:
+        return CountedWatch(
+            dynamodb, table, filters, problems_shown=problems_shown, errors_bucket=errors_bucket
+        )
+    return lambda: scan_snapshot(
+        dynamodb,
+        table,
+        filters,
+        segments=segments,
+        problems_shown=problems_shown,
+        errors_bucket=errors_bucket,
+    )
+
+
+def scan_snapshot(  # noqa: PLR0913 - the client, the table, and what the view shows
     dynamodb: DynamoDBClient,
     table: str,
     filters: WatchFilters,
@@ -38,7 +68,7 @@ def read_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
     errors_bucket: str | None = None,
     clock: Callable[[], datetime] | None = None,
 ) -> Snapshot:
-    """Scan the table once (in parallel, projected and filtered) and return what it shows."""
+    """Scan the whole table once (in parallel, projected and filtered) and return what it shows."""
     began = time.perf_counter()
     rows, left_out = scan_job_rows(dynamodb, scan_request(table, filters), segments=segments)
     return take_snapshot(

@@ -7,8 +7,6 @@ from typing import TYPE_CHECKING, Final
 
 from shepard_core import StatusGroup
 
-from shepard_cli._watch_snapshot import RATE_WINDOW
-
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
@@ -21,6 +19,8 @@ GROUP_STYLES: Final = {
     StatusGroup.FAILED: "red",
     StatusGroup.REJECTED: "magenta",
 }
+TAGS_SHOWN: Final = 10
+"""TAGs shown in the text views (the JSON document holds every one)."""
 _MINUTE: Final = 60
 _HOUR: Final = 3600
 _DAY: Final = 86400
@@ -98,6 +98,24 @@ def backlog_text(snapshot: Snapshot) -> str | None:
     )
 
 
+def tag_lines(snapshot: Snapshot) -> list[str]:
+    """Return one line per TAG in view (at most TAGS_SHOWN, the most jobs first), and how many are left."""
+    ranked = sorted(snapshot.tags.items(), key=lambda pair: (-sum(pair[1].values()), pair[0]))
+    lines = [
+        f"  {tag}: {sum(counts.values())} jobs: "
+        + ", ".join(f"{group.value} {counts.get(group, 0)}" for group in StatusGroup)
+        for tag, counts in ranked[:TAGS_SHOWN]
+    ]
+    if len(ranked) > TAGS_SHOWN:
+        lines.append(f"  and {len(ranked) - TAGS_SHOWN} more TAG(s) (--output json lists them all)")
+    return lines
+
+
+def _read_note(snapshot: Snapshot) -> str:
+    source = "status counters" if snapshot.counted_by == "counters" else "a scan of the whole table"
+    return f"Read {snapshot.items_read} item(s) from {source} in {snapshot.scan_seconds:.1f}s"
+
+
 def summary_line(snapshot: Snapshot) -> str:
     """Return the snapshot as one plain line: time, counts, share ended, rate, ETA, uploads waiting."""
     waiting = "" if snapshot.backlog is None else f"  |  {snapshot.backlog.total} uploads waiting"
@@ -110,7 +128,7 @@ def summary_line(snapshot: Snapshot) -> str:
 
 def plain_snapshot(snapshot: Snapshot) -> str:
     """Return the snapshot as plain lines for `--once`: summary, rate, ETA, the newest problems."""
-    window = int(RATE_WINDOW.total_seconds() // _MINUTE)
+    window = int(snapshot.rate_window.total_seconds() // _MINUTE)
     lines = [
         f"Table {snapshot.table}, {snapshot.filters.describe()}, at {_clock(snapshot)}",
         f"{snapshot.total} jobs: {_counts(snapshot, ', ')}",
@@ -120,6 +138,9 @@ def plain_snapshot(snapshot: Snapshot) -> str:
     ]
     if (waiting := backlog_text(snapshot)) is not None:
         lines.insert(2, waiting)
+    if snapshot.tags:
+        lines += ["By TAG:", *tag_lines(snapshot)]
+    lines.append(_read_note(snapshot))
     if snapshot.problems:
         lines.append(
             f"Newest failures and rejections ({len(snapshot.problems)} of {snapshot.problems_total}):"
@@ -159,6 +180,9 @@ def live_view(snapshot: Snapshot, interval: float) -> RenderableType:
     parts: list[RenderableType] = [header, Text(), counts, Text(), bar, pace]
     if (waiting := backlog_text(snapshot)) is not None:
         parts.append(Text(waiting, style="cyan"))
+    if snapshot.tags:
+        parts += [Text(), Text("By TAG", style="bold"), Text("\n".join(tag_lines(snapshot)))]
+    parts.append(Text(_read_note(snapshot), style="dim"))
     if snapshot.problems:
         problems = Table(
             title=f"newest failures and rejections ({len(snapshot.problems)} of {snapshot.problems_total})",

@@ -22,7 +22,7 @@ from shepard_cli._rejections import report_key
 from shepard_cli._watch_filters import iso_moment
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Mapping
 
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_queue import Backlog
@@ -131,6 +131,14 @@ class Snapshot:
     scan_seconds: float = 0.0
     backlog: Backlog | None = None
     """Uploads in the scheduler's queue, which have no row yet (None: the queue is not known)."""
+    rate_window: timedelta = RATE_WINDOW
+    """How far back the completion rate looks."""
+    tags: Mapping[str, Mapping[StatusGroup, int]] = dataclasses.field(default_factory=dict)
+    """The counts per TAG of the jobs in view that have one."""
+    items_read: int = 0
+    """Table items (counter items and job rows) read for this snapshot."""
+    counted_by: str = "scan"
+    """"counters" (the status counters and job-list indexes) or "scan" (a scan of the whole table)."""
 
     @property
     def total(self) -> int:
@@ -170,7 +178,7 @@ class Snapshot:
             "ended": self.ended,
             "progress": round(self.progress, 4),
             "rate_per_minute": round(self.rate_per_minute, 3),
-            "rate_window_seconds": int(RATE_WINDOW.total_seconds()),
+            "rate_window_seconds": int(self.rate_window.total_seconds()),
             "eta_seconds": None if self.eta_seconds is None else round(self.eta_seconds, 1),
             "eta": None if eta is None else iso_moment(eta),
             "errors_bucket": self.errors_bucket,
@@ -179,6 +187,12 @@ class Snapshot:
             "left_out_items": self.left_out,
             "scan_seconds": round(self.scan_seconds, 3),
             "waiting_for_scheduler": None if self.backlog is None else self.backlog.to_json(),
+            "tags": {
+                tag: {group.value: counts.get(group, 0) for group in StatusGroup}
+                for tag, counts in sorted(self.tags.items())
+            },
+            "items_read": self.items_read,
+            "counted_by": self.counted_by,
         }
 
 
@@ -206,6 +220,8 @@ def take_snapshot(  # noqa: PLR0913 - what was read, and how to present it
 ) -> Snapshot:
     """Return the snapshot of the rows in view at `now`."""
     counts = dict.fromkeys(StatusGroup, 0)
+    tags: dict[str, dict[StatusGroup, int]] = {}
+    read = 0
     finishes: list[datetime] = []
     problems: list[tuple[datetime, JobRow]] = []
     began: datetime | None = None
@@ -213,6 +229,9 @@ def take_snapshot(  # noqa: PLR0913 - what was read, and how to present it
     for row in rows:
         group = GROUP_OF[row.status]
         counts[group] += 1
+        read += 1
+        if (tag := special_value(row.inputs, TAG)) is not None:
+            tags.setdefault(tag, dict.fromkeys(StatusGroup, 0))[group] += 1
         first = _first_time(row)
         if first is not None and (began is None or first < began):
             began = first
@@ -233,4 +252,6 @@ def take_snapshot(  # noqa: PLR0913 - what was read, and how to present it
         errors_bucket=errors_bucket,
         left_out=left_out,
         scan_seconds=scan_seconds,
+        tags=tags,
+        items_read=read + left_out,
     )

@@ -1,6 +1,6 @@
 """Keep the cost of each emulator request independent of how many jobs the flock has taken.
 
-Three things in moto grow with the flock's history, each amended here as moto could upstream it:
+Several things in moto grow with the flock's history, each amended here as moto could upstream it:
 
 - TransactWriteItems deep-copies every table it touches before it starts, to put the copy back if the
   transaction is cancelled: a scheduler claiming 100 jobs copied the whole job table (thousands of rows),
@@ -15,6 +15,7 @@ Three things in moto grow with the flock's history, each amended here as moto co
   out, as Batch's does.
 - Every request looked up the backend by listing moto's package directory (a few hundred `stat` calls)
   under the server's one dispatch lock. Here that listing is read once.
+- A query of a global secondary index sorted every item of the table first (`_emulator_index_query`).
 
 The server's per-request access log (one line per call in moto.log, millions in a long run) is left out;
 warnings and errors are still logged.
@@ -28,6 +29,8 @@ import inspect
 import logging
 import types
 from typing import TYPE_CHECKING, Any, Final
+
+from shepard_local import _emulator_index_query
 
 if TYPE_CHECKING:
     import threading
@@ -197,4 +200,8 @@ def install(lock: threading.RLock) -> None:
     setattr(SQSBackend, RETENTION_CHECK, _retained)
     BatchBackend.list_jobs = queue_listing_without_children(list_jobs)  # type: ignore[method-assign]
     setattr(backends, MODULE_LISTING, lambda: modules)
+    try:
+        _emulator_index_query.install()
+    except RuntimeError as exc:
+        raise EmulatorMismatchError(str(exc)) from None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

@@ -51,10 +51,15 @@ def _a_number(value: float) -> float:
     "--since",
     metavar="AGE|TIME",
     help="Only jobs submitted since then: an age (30m, 2h, 1d, 1h30m) counted from now, "
-    "or an ISO time (2026-05-01T14:00:00Z; without a zone, local time).",
+    "or an ISO time (2026-05-01T14:00:00Z; without a zone, local time). Scans the whole table at "
+    "each refresh.",
 )
 @click.option("--tag", metavar="TAG", help="Only jobs whose TAG input is TAG.")
-@click.option("--prefix", metavar="PREFIX", help="Only jobs whose input zip key starts with PREFIX.")
+@click.option(
+    "--prefix",
+    metavar="PREFIX",
+    help="Only jobs whose input zip key starts with PREFIX (scans the whole table at each refresh).",
+)
 @STATUS_OPTION
 @click.option(
     "--interval",
@@ -78,7 +83,7 @@ def _a_number(value: float) -> float:
     default=8,
     show_default=True,
     type=click.IntRange(1, 64),
-    help="Parallel scan segments per refresh.",
+    help="Parallel scan segments per refresh, when a filter needs a scan of the whole table.",
 )
 @click.option(
     "--cloudformation-to-describe",
@@ -122,6 +127,12 @@ def watch(
     Uploads the scheduler has not yet made jobs of have no row: watch shows them apart, from the
     depth of the flock's upload queue (found through its stack) and the age of its oldest message.
 
+    A refresh reads the flock's status counters and the newest problems from its job-list index:
+    about a hundred items whatever the table's size (--tag and whole --status groups included; the
+    counts per TAG are shown too). Jobs recorded before the flock had counters are not counted.
+    --since, --prefix and a --status JOB_STATUS value narrower than its group cannot be answered by
+    the counters: with them each refresh scans the whole table, which takes long on a big table.
+
     \b
     Example:
       shepard watch
@@ -135,7 +146,7 @@ def watch(
     from shepard_cli._errors import CliError
     from shepard_cli._render import stdout
     from shepard_cli._watch_filters import WatchFilters, parse_since
-    from shepard_cli._watch_loop import read_snapshot, run_watch, watch_live
+    from shepard_cli._watch_loop import run_watch, snapshot_reader, watch_live
     from shepard_cli._watch_render import plain_snapshot, summary_line
 
     table = required(dynamo_db_to_query, "dynamo_db_to_query")
@@ -153,17 +164,19 @@ def watch(
     dynamodb = aws.client("dynamodb")
     backlog = _backlog_reader(aws, cloudformation_to_describe, scheduler_queue_url)
 
+    read = snapshot_reader(
+        dynamodb,
+        table,
+        filters,
+        segments=segments,
+        problems_shown=failures,
+        errors_bucket=errors_bucket or None,
+    )
+
     def take() -> Snapshot:
         import dataclasses
 
-        snapshot = read_snapshot(
-            dynamodb,
-            table,
-            filters,
-            segments=segments,
-            problems_shown=failures,
-            errors_bucket=errors_bucket or None,
-        )
+        snapshot = read()
         return (
             snapshot if backlog is None else dataclasses.replace(snapshot, backlog=backlog(snapshot.taken_at))
         )

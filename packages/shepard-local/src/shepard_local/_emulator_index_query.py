@@ -1,0 +1,72 @@
+"""Keep a query of a DynamoDB global secondary index from walking and sorting the whole table.
+
+moto answers an index query by sorting every item of the table (comparing typed values, about 2 us a
+comparison) and then comparing each item's index partition key with the one asked for: on the local
+flock a `shepard watch` refresh (about 35 short queries of the job-list indexes) cost seconds at a few
+thousand jobs and grew with the table. Here the items whose partition key attributes hold exactly the
+values asked for (plain strings or bytes compared as such) are picked first, and moto's own query runs
+over them alone: it sorts, pages, limits and filters them as before, so its answers are the same.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from typing import TYPE_CHECKING, Any, Final
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+QUERY_PARAMETERS: Final = ("index_name", "hash_key_conditions")
+"""The parameters of moto's Table.query this amendment reads (by name)."""
+_PLAIN_TYPES: Final = frozenset({"S", "B"})
+
+
+def _matching_items(table: Any, conditions: list[tuple[str, Any]]) -> list[Any]:  # noqa: ANN401 - moto's
+    """Return the table's items whose attributes equal every (name, DynamoType) condition, unsorted."""
+    return [
+        item
+        for stored in table.items.values()
+        for item in (stored.values() if table.range_key_attr else (stored,))
+        if all(
+            (value := item.attrs.get(name)) is not None
+            and value.type == wanted.type
+            and value.value == wanted.value
+            for name, wanted in conditions
+        )
+    ]
+
+
+def from_matching_items(query: Callable[..., Any]) -> Callable[..., Any]:
+    """Return moto's Table.query, run over only the items an index query's partition key can match."""
+    signature = inspect.signature(query)
+
+    @functools.wraps(query)
+    def amended(self: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401 - moto's own
+        arguments = signature.bind(self, *args, **kwargs).arguments
+        conditions = arguments.get("hash_key_conditions") or []
+        if not arguments.get("index_name") or not conditions:
+            return query(self, *args, **kwargs)
+        if any(getattr(wanted, "type", None) not in _PLAIN_TYPES for _, wanted in conditions):
+            return query(self, *args, **kwargs)
+        matching = _matching_items(self, conditions)
+        self.all_items = lambda: matching  # this call's candidates; the class's method is back after it
+        try:
+            return query(self, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return amended
+
+
+def install() -> None:
+    """Amend moto's Table.query; raise RuntimeError if it no longer takes the parameters read here."""
+    from moto.dynamodb.models.table import Table
+
+    parameters = tuple(inspect.signature(Table.query).parameters)
+    if not set(QUERY_PARAMETERS) <= set(parameters) or "all_items" not in vars(Table):
+        raise RuntimeError(
+            f"moto's Table.query no longer takes {QUERY_PARAMETERS} or reads Table.all_items; "
+            "index queries would walk the whole table"
+        )
+    Table.query = from_matching_items(Table.query)  # type: ignore[method-assign]
