@@ -192,6 +192,29 @@ def test_a_script_in_inputs_shows_as_text(driver, ui, tmp_path, screenshots):
     driver.save_screenshot(str(screenshots / "job-script-as-text.png"))
 
 
+def test_a_failed_job_runs_again_from_its_page(driver, ui, tmp_path, screenshots):
+    """A failed job shows its error zip; Run again makes a new job from the same upload, linked both ways."""
+    inputs = {"QUICK_DEPLOY_DIRECTORY": "hello", "NAME": "again", "FAIL": "True"}
+    uuid = _batched_job(driver, ui, _job_folder(tmp_path, "failing", inputs))
+    _wait_for_status(driver, "failed", JOB_SECONDS)
+    assert driver.find_elements(By.CSS_SELECTOR, "a.download.errors")
+    driver.find_element(By.ID, "run-again").click()
+    new_job = _wait(
+        driver, lambda d: d.find_elements(By.CSS_SELECTOR, "#action-result a"), what="the new job's link"
+    )[0]
+    new_uuid = new_job.get_attribute("href").rsplit("/", 1)[-1]
+    assert new_uuid != uuid
+    new_job.click()
+    _wait_for_status(driver, "failed", JOB_SECONDS)
+    assert f"Runs job {uuid} again." in _body(driver)
+    assert "FAIL is True: failing on purpose" in driver.find_element(By.ID, "log").text or _wait(
+        driver, lambda d: "failing on purpose" in d.find_element(By.ID, "log").text, what="the new run's log"
+    )
+    driver.save_screenshot(str(screenshots / "job-run-again.png"))
+    driver.get(f"{ui.origin}/jobs/{uuid}")
+    assert f"Run again as job {new_uuid}." in _body(driver)
+
+
 @pytest.fixture
 def listed(flock: Flock) -> None:
     """Skip unless the flock's table has the job-list indexes the Overview and Jobs pages read."""
