@@ -332,7 +332,7 @@ BENCH_PARTS = {
     "worker": "shepard-worker",
     "cli": "shepard-cli",
     "local": "shepard-local",
-    "overview": "shepard-cli",
+    "overview": "shepard-local",  # shepard-cli's readers, and the local flock's emulator to run them on
 }
 BENCH_SCRIPTS = {"overview": "packages/shepard-cli/bench/bench_overview.py"}
 """Bench parts whose script is not packages/shepard-<part>/bench/bench_<part>.py."""

@@ -12,21 +12,27 @@ what DynamoDB bills), the bytes of the answers, and the seconds per refresh (the
 - the old full scan, as `shepard watch` read before (`_table_scan`, 8 parallel segments);
 - `read_overview` (one BatchGetItem of the counters and the newest 10 problems);
 - `list_jobs` page 1 and page 2 (50 jobs each, newest first, every group).
-moto answers a query by going through every item of the table, so on the emulator the seconds of the
-index readers grow with the table too; items and bytes are what they cost on DynamoDB.
+Plain moto answers a query by sorting every item of the table, so there the seconds of the index
+readers grow with the table too; `--server local` runs the local flock's emulator instead, whose index
+queries start from the partition's items (shepard_local._emulator_index_query). Items and bytes are
+what a refresh costs on DynamoDB. `--scan-up-to N` skips the old scan above N jobs (it takes minutes).
 
-    nox -s "bench(part='overview')" -- [--sizes 1000,100000] [--repeat 3]
+    nox -s "bench(part='overview')" -- [--sizes 1000,100000] [--repeat 3] [--server moto|local]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import random
 import statistics
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -53,7 +59,7 @@ from shepard_core import (
 from shepard_core._counts import count_deltas, counter_key
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Iterator
 
 TABLE = "bench-jobs"
 KIB = 1024
@@ -183,11 +189,12 @@ class Meter:
         return self.items, self.bytes, statistics.median(seconds)
 
 
-def _report(size: int, meter: Meter, dynamodb: Any, repeat: int) -> None:  # noqa: ANN401
-    """Print one line per reader for a table of `size` jobs."""
+def _report(size: int, meter: Meter, dynamodb: Any, repeat: int, *, scan: bool) -> None:  # noqa: ANN401
+    """Print one line per reader for a table of `size` jobs (the old scan only with `scan`)."""
     first = list_jobs(dynamodb, TABLE, JobFilter(), page_size=50)
+    old = [("old: full scan (watch before)", lambda: scan_snapshot(dynamodb, TABLE, WatchFilters()), 1)]
     readers: list[tuple[str, Callable[[], object], int]] = [
-        ("old: full scan (watch before)", lambda: scan_snapshot(dynamodb, TABLE, WatchFilters()), 1),
+        *(old if scan else []),
         ("new: read_overview", lambda: read_overview(dynamodb, TABLE), repeat),
         ("new: list_jobs page 1 (50)", lambda: list_jobs(dynamodb, TABLE, JobFilter(), page_size=50), repeat),
         (
@@ -211,19 +218,20 @@ def main() -> None:
     )
     parser.add_argument("--sizes", default="1000,100000", help="table sizes, comma separated (ascending)")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each index reader (the median shown)")
+    parser.add_argument(
+        "--server",
+        choices=("moto", "local"),
+        default="moto",
+        help="plain moto, or the local flock's emulator",
+    )
+    parser.add_argument("--scan-up-to", type=int, default=None, help="skip the old scan above this many jobs")
     options = parser.parse_args()
     sizes = sorted(int(size.replace("_", "")) for size in options.sizes.split(","))
-    from moto.server import ThreadedMotoServer
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)
     for name, value in (("AWS_ACCESS_KEY_ID", "testing"), ("AWS_SECRET_ACCESS_KEY", "testing")):
         os.environ.setdefault(name, value)
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    try:
-        dynamodb = boto3.client("dynamodb", endpoint_url=f"http://{host}:{port}")
+    with _server(options.server) as endpoint:
+        dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
         dynamodb.create_table(**_table_definition())
         rng, now = random.Random(21), datetime.now(UTC)  # noqa: S311 - a repeatable mix, not a secret
         moves: list[GroupMove] = []
@@ -234,9 +242,43 @@ def main() -> None:
             moves += [move for _, move in made]
             _write_counters(dynamodb, moves)
             print(f"filled to {size:,} rows with BatchWriteItem in {time.perf_counter() - began:.1f} s")
-            _report(size, Meter(dynamodb), dynamodb, options.repeat)
+            scan = options.scan_up_to is None or size <= options.scan_up_to
+            _report(size, Meter(dynamodb), dynamodb, options.repeat, scan=scan)
+
+
+@contextlib.contextmanager
+def _server(kind: str) -> Iterator[str]:
+    """Run plain moto (in this process) or the local flock's emulator (a process); yield its endpoint."""
+    if kind == "moto":
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        server.start()
+        host, port = server.get_host_and_port()
+        try:
+            yield f"http://{host}:{port}"
+        finally:
+            server.stop()
+        return
+    from shepard_local._control import free_port
+
+    port = free_port()
+    command = [sys.executable, "-m", "shepard_local._emulator", "-H", "127.0.0.1", "-p", str(port)]
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        endpoint = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2).close()  # noqa: S310
+                break
+            except OSError:
+                time.sleep(0.2)
+        print(f"the local flock's emulator on {endpoint}")
+        yield endpoint
     finally:
-        server.stop()
+        process.terminate()
+        process.wait()
 
 
 if __name__ == "__main__":

@@ -12,8 +12,8 @@ WORDS = [*status_choices(), "FAILED", "Active"]
 
 
 @pytest.fixture
-def one_row_per_status(flock):
-    """Write one job row in every JOB_STATUS, plus a second failed one; return the rows."""
+def one_row_per_status(counted):
+    """Write one counted job row in every JOB_STATUS, plus a second failed one; return the rows."""
     rows = []
     for i, status in enumerate([*JobStatus, JobStatus.JOB_FAILED]):
         row = JobRow(
@@ -26,7 +26,7 @@ def one_row_per_status(flock):
             start_time="2026-01-01T00-00-00Z",
             rejection_reason="bad inputs" if status is JobStatus.REJECTED else None,
         )
-        flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+        counted.write([(row, f"2026-01-01T00:00:{i:02d}.000Z")])
         rows.append(row)
     return rows
 

@@ -33,7 +33,7 @@ def _iso(moment: datetime) -> str:
 
 def _put(counted, uuid: str, status: JobStatus, *, age_minutes: float = 1, zip_name=None, **fields) -> JobRow:
     """Write a counted job row created and submitted `age_minutes` ago; ended rows end a little later."""
-    submitted = NOW - timedelta(minutes=age_minutes)
+    submitted = datetime.now(UTC) - timedelta(minutes=age_minutes)
     ended = status in {JobStatus.JOB_COMPLETE, JobStatus.JOB_FAILED, JobStatus.REJECTED}
     row = JobRow(
         uuid=uuid,
