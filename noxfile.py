@@ -227,6 +227,18 @@ def integration_long(session: nox.Session) -> None:
     _integration(session, "long")
 
 
+@nox.session(python=PYTHON, default=False)
+def browser(session: nox.Session) -> None:
+    """Drive `shepard ui` in headless Chromium (the OS's chromium and chromedriver) against a local flock.
+
+    Screenshots go to $SHEPARD_SCREENSHOTS (default: a temporary folder, printed); without chromium the
+    tests are skipped, and with SHEPARD_REQUIRE_BROWSER=1 (CI) they fail instead.
+    """
+    install_packages(session, "shepard-ui", "shepard-local", TEST_KIT)
+    session.install(*nox.project.dependency_groups(_pyproject("shepard-ui"), "browser"))
+    session.run("pytest", "tests-browser", "--durations=10", *session.posargs)
+
+
 @nox.session(python=PYTHON, tags=["test", "lint"])
 def lint(session: nox.Session) -> None:
     """Check style and formatting with ruff."""

@@ -57,6 +57,8 @@ ALLOW_LIST: dict[tuple[str, ...], str] = {
     # The session flock is already up (a second one would replace its `local` profile), `down` would
     # stop it under the other tests, and `demo` starts and stops a flock of its own (test_demo.py).
     ("local", "up"): "the session flock is already up",
+    # Serves the web app until Ctrl-C; tests-browser drives it in a browser.
+    ("ui",): "serves until Ctrl-C",
     ("local", "down"): "would stop the session flock",
     ("local", "demo"): "runs a flock of its own; test_demo.py runs it",
 }

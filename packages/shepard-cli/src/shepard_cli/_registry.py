@@ -59,6 +59,11 @@ COMMANDS: Final = (
         "Estimate what the flock's jobs cost: the total, by TAG and by status.",
     ),
     Entry(
+        "ui",
+        "shepard_cli.commands.ui:ui",
+        "Serve the flock's web app on 127.0.0.1 until Ctrl-C: overview, jobs, batch, logs, results.",
+    ),
+    Entry(
         "cancel",
         f"{_JOBS}:cancel",
         "Cancel a job that has not ended: its own AWS Batch job, never the other jobs of its array.",

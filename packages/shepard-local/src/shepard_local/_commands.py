@@ -190,6 +190,9 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     click.echo('The aws CLI and boto3 reach the flock after: eval "$(shepard local env)"')
     click.echo(MEMORY_NOTE)
     click.echo("Next: shepard batch <job folder>   (see docs/local-flock.md)")
+    click.echo(
+        f"In a browser: shepard --profile {PROFILE_NAME} ui --open   (needs shepard-ui; see docs/ui.md)"
+    )
 
 
 @local.command()

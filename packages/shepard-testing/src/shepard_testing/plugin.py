@@ -1,4 +1,4 @@
-"""The pytest plugin every Shepard test run loads: fake AWS credentials, moto fixtures, `requires_docker`."""
+"""The pytest plugin every Shepard test run loads: fake AWS credentials, moto fixtures, `requires_*` marks."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 import pytest
 from shepard_flock import LambdaContext
 
+from shepard_testing._browser import REQUIRE_BROWSER_VAR, browser_unavailable_reason
 from shepard_testing._docker import REQUIRE_DOCKER_VAR, docker_unavailable_reason
 from shepard_testing._environment import use_fake_aws_credentials, use_local_docker_engine
 
@@ -27,18 +28,28 @@ def pytest_configure(config: pytest.Config) -> None:
         f"requires_docker: needs a reachable Docker engine (skipped without one; a failure when "
         f"{REQUIRE_DOCKER_VAR}=1)",
     )
+    config.addinivalue_line(
+        "markers",
+        f"requires_browser: drives headless Chromium (skipped without chromium, chromedriver and selenium; "
+        f"a failure when {REQUIRE_BROWSER_VAR}=1)",
+    )
 
 
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    """Skip `requires_docker` tests without an engine, or fail them when CI demands an engine."""
-    if item.get_closest_marker("requires_docker") is None:
-        return
-    reason = docker_unavailable_reason()
-    if reason is None:
-        return
-    if os.environ.get(REQUIRE_DOCKER_VAR) == "1":
-        pytest.fail(f"{REQUIRE_DOCKER_VAR}=1 but {reason}", pytrace=False)
-    pytest.skip(reason)
+    """Skip `requires_docker` and `requires_browser` tests that cannot run here; fail them if CI demands."""
+    checks = (
+        ("requires_docker", REQUIRE_DOCKER_VAR, docker_unavailable_reason),
+        ("requires_browser", REQUIRE_BROWSER_VAR, browser_unavailable_reason),
+    )
+    for marker, variable, unavailable in checks:
+        if item.get_closest_marker(marker) is None:
+            continue
+        reason = unavailable()
+        if reason is None:
+            continue
+        if os.environ.get(variable) == "1":
+            pytest.fail(f"{variable}=1 but {reason}", pytrace=False)
+        pytest.skip(reason)
 
 
 @pytest.fixture(scope="session")
