@@ -80,8 +80,8 @@ def waiting_job(flock, batch_job_gate):
     submitter.join()
 
 
-def put_row(flock, batch_job_id, *, submitted_ago):
-    """Put a `submitted` row for the Batch job, submitted `submitted_ago` before now; return its UUID."""
+def put_row(counted, batch_job_id, *, submitted_ago):
+    """Write a counted `submitted` row for the Batch job, made `submitted_ago` before now; return its UUID."""
     moment = datetime.now(UTC) - submitted_ago
     row = JobRow(
         uuid=str(uuid.uuid4()),
@@ -93,13 +93,13 @@ def put_row(flock, batch_job_id, *, submitted_ago):
         submit_time=moment.isoformat(),
         batch_job_id=batch_job_id,
     )
-    flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+    counted.write([(row, moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"))])
     return row.uuid
 
 
-def test_status_says_why_a_long_waiting_job_waits(run, flock, waiting_job):
+def test_status_says_why_a_long_waiting_job_waits(run, flock, counted, waiting_job):
     """A job waiting 12 minutes shows the cause (no m5 size has 128 vCPUs), the queue and the environment."""
-    job = put_row(flock, waiting_job, submitted_ago=timedelta(minutes=12))
+    job = put_row(counted, waiting_job, submitted_ago=timedelta(minutes=12))
     result = run("status", job)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
@@ -115,9 +115,9 @@ def test_status_says_why_a_long_waiting_job_waits(run, flock, waiting_job):
     assert document["waiting"]["details"]["compute_environments"][0]["max_vcpus"] == 256
 
 
-def test_a_job_waiting_less_than_the_threshold_shows_no_diagnosis(run, flock, waiting_job):
+def test_a_job_waiting_less_than_the_threshold_shows_no_diagnosis(run, flock, counted, waiting_job):
     """A job waiting 1 minute shows none by default, and one with --wait-threshold 30s."""
-    job = put_row(flock, waiting_job, submitted_ago=timedelta(minutes=1))
+    job = put_row(counted, waiting_job, submitted_ago=timedelta(minutes=1))
     assert "waiting" not in json.loads(run("status", job, "--output", "json").output)
     document = json.loads(run("status", job, "--wait-threshold", "30s", "--output", "json").output)
     assert document["waiting"]["summary"].startswith("no instance type in the compute environment flock-ce")
@@ -147,10 +147,10 @@ def test_diagnose_wait_takes_a_session(flock, waiting_job):
     assert missing.summary == "AWS Batch does not know job 00000000-0000-4000-8000-000000000000"
 
 
-def test_watch_lists_long_waiting_jobs_with_why(run, flock, waiting_job):
+def test_watch_lists_long_waiting_jobs_with_why(run, flock, counted, waiting_job):
     """`watch --once` lists the job waiting 12 minutes with its cause; the JSON counts it."""
-    job = put_row(flock, waiting_job, submitted_ago=timedelta(minutes=12))
-    put_row(flock, waiting_job, submitted_ago=timedelta(minutes=1))  # under the threshold: counted apart
+    job = put_row(counted, waiting_job, submitted_ago=timedelta(minutes=12))
+    put_row(counted, waiting_job, submitted_ago=timedelta(minutes=1))  # under the threshold: counted apart
     text = run("watch", "--once").output
     assert "Waiting for AWS Batch over 5m 00s: 1 job(s), the 1 longest waiting:" in text
     line = next(line for line in text.splitlines() if job in line)
