@@ -17,7 +17,7 @@ def _iso(moment: datetime) -> str:
 
 
 def _put(counted, uuid, status, *, tag=None, age_minutes=5, run_seconds=None, **usage) -> None:  # noqa: PLR0913
-    """Write a counted row submitted `age_minutes` ago; with `run_seconds`, a run of that length on local.flock.
+    """Write a counted row submitted `age_minutes` ago; with `run_seconds`, a run that long on local.flock.
 
     The row is written as the flock's writers write it: its status and usage counted in the same write.
     """
