@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import SPOT
+from shepard_core._counts import COUNTED_TAG_CHARS  # how much of a TAG the counters keep
 
 from shepard_cli._cost_model import job_cost, job_share
 from shepard_cli._cost_report import NO_TAG
@@ -28,8 +29,6 @@ if TYPE_CHECKING:
 
 SPOT_WINDOW: Final = timedelta(days=1)
 """How far back the Spot price that prices the counted Spot runs looks."""
-COUNTED_TAG_CHARS: Final = 100
-"""How much of a TAG the counters keep (shepard-core's COUNTED_TAG_CHARS)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)

@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core._statuses import RAN_GROUPS, StatusGroup
 from shepard_core._usage_counts import (
-    COUNTED_TAG_CHARS,
+    TAG_CHARS,
     UsageKey,
     UsageSum,
     parse_usage_attribute,
@@ -60,6 +60,9 @@ LIST_TAG: Final = "SHEPARD_LIST_TAG"
 
 LIST_TIME: Final = "SHEPARD_LIST_TIME"
 """Row attribute `<creation time, ISO 8601 UTC>#<UUID>`: the sort key of both indexes (newest last)."""
+
+COUNTED_TAG_CHARS: Final = TAG_CHARS
+"""A TAG is counted under its first 100 characters (a counter item holds ~1,500 TAGs' counts)."""
 
 GROUP_INDEX: Final = "ByStatusGroup"
 """The global secondary index of job rows by status group, newest first when read backwards."""

@@ -3,7 +3,7 @@
 A priced key is `usage:<instance type>|<capacity type>|<vCPUs>|<memory MiB>|<TAG>` (run milliseconds)
 beside `usage-jobs:<same>` (jobs); an unknown part is empty, and `%` and `|` in a part are written `%25`
 and `%7C`, so every key parses back. A job whose instance type is not known is counted under
-`unpriced:<TAG>` and `unpriced-jobs:<TAG>`. A TAG is kept to its first COUNTED_TAG_CHARS characters.
+`unpriced:<TAG>` and `unpriced-jobs:<TAG>`. A TAG is kept to its first TAG_CHARS characters.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from shepard_core._schema import number_text
 if TYPE_CHECKING:
     from shepard_core._usage import JobUsage
 
-COUNTED_TAG_CHARS: Final = 100
-"""A TAG is counted under its first 100 characters (a counter item holds ~1,500 TAGs' counts)."""
+TAG_CHARS: Final = 100
+"""A TAG is counted under its first 100 characters (shepard_core._counts.COUNTED_TAG_CHARS)."""
 
 RUN_MS: Final = "run_ms"
 JOBS: Final = "jobs"
@@ -41,7 +41,7 @@ class UsageKey:
     vcpus: float | None = None
     memory_mib: int | None = None
     tag: str = ""
-    """The runs' TAG (its first COUNTED_TAG_CHARS characters), empty for jobs without one."""
+    """The runs' TAG (its first TAG_CHARS characters), empty for jobs without one."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,7 +80,7 @@ def run_ms(usage: JobUsage) -> int | None:
 
 def usage_attributes(usage: JobUsage, tag: str | None) -> tuple[str, str]:
     """Return the counter attributes (run milliseconds, jobs) a job with `usage` and `tag` adds to."""
-    counted_tag = (tag or "")[:COUNTED_TAG_CHARS]
+    counted_tag = (tag or "")[:TAG_CHARS]
     if not usage.instance_type:
         return f"unpriced:{counted_tag}", f"unpriced-jobs:{counted_tag}"
     parts = [
