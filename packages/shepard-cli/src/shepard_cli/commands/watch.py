@@ -137,6 +137,8 @@ def watch(
     A refresh reads the flock's status counters and the newest problems from its job-list index:
     about a hundred items whatever the table's size (--tag and whole --status groups included; the
     counts per TAG are shown too). Jobs recorded before the flock had counters are not counted.
+    The spend so far is priced from the usage counters as `shepard cost` prices rows (the --tag's
+    alone with --tag; Spot runs at the recent Spot price, an estimate).
     --since, --prefix and a --status JOB_STATUS value narrower than its group cannot be answered by
     the counters: with them each refresh scans the whole table, which takes long on a big table.
 
