@@ -24,6 +24,7 @@ from shepard_core import (
     GroupMove,
     JobRow,
     JobStatus,
+    JobUsage,
     list_attributes,
     list_group_value,
     special_value,
@@ -155,7 +156,7 @@ class CountedJobs:
                 }
                 for row, created in chunk
             ]
-            moves = [GroupMove(None, GROUP_OF[row.status], _tag(row)) for row, _ in chunk]
+            moves = [GroupMove(None, GROUP_OF[row.status], _tag(row), _usage(row)) for row, _ in chunk]
             transact_counted(client, self.flock.table, actions, moves)
             for row, created in chunk:
                 self.written[row.uuid] = row
@@ -185,6 +186,18 @@ class CountedJobs:
 
 def _tag(row: JobRow) -> str | None:
     return special_value(row.inputs, TAG)
+
+
+def _usage(row: JobRow) -> JobUsage:
+    """Return what the row records for pricing: an ended row's end write counts it as the writers do."""
+    return JobUsage(
+        instance_type=row.instance_type,
+        capacity_type=row.capacity_type,
+        vcpus=row.vcpus,
+        memory_mib=row.memory_mib,
+        started_ms=row.run_started_ms,
+        ended_ms=row.run_ended_ms,
+    )
 
 
 @pytest.fixture

@@ -16,8 +16,11 @@ def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
-def _put(flock, uuid, status, *, tag=None, age_minutes=5, run_seconds=None, **usage) -> None:  # noqa: PLR0913
-    """Write a row submitted `age_minutes` ago; with `run_seconds`, a run of that length on local.flock."""
+def _put(counted, uuid, status, *, tag=None, age_minutes=5, run_seconds=None, **usage) -> None:  # noqa: PLR0913
+    """Write a counted row submitted `age_minutes` ago; with `run_seconds`, a run that long on local.flock.
+
+    The row is written as the flock's writers write it: its status and usage counted in the same write.
+    """
     submitted = NOW - timedelta(minutes=age_minutes)
     started = int(submitted.timestamp() * 1000) + 1000
     run = {}
@@ -42,7 +45,7 @@ def _put(flock, uuid, status, *, tag=None, age_minutes=5, run_seconds=None, **us
         finish_time=_iso(submitted + timedelta(minutes=1)),
         **{**run, **usage},
     )
-    flock.client("dynamodb").put_item(TableName=flock.table, Item=row.to_item())
+    counted.write([(row, _iso(submitted))])
 
 
 # local.flock: 4 vCPUs, 16 GiB, USD 0.20/h; a 1 vCPU / 2 GiB job holds a quarter: USD 0.05 per hour run.
@@ -50,8 +53,9 @@ QUARTER_HOUR_RATE = 0.05
 
 
 @pytest.fixture
-def rows(flock):
+def rows(counted):
     """Priced jobs in two TAGs and both ended groups, an unpriced one of each kind, others not counted."""
+    flock = counted
     _put(flock, "a-1", JobStatus.JOB_COMPLETE, tag="run1", run_seconds=3600)
     _put(flock, "a-2", JobStatus.JOB_FAILED, tag="run1", run_seconds=1800)
     _put(flock, "b-1", JobStatus.JOB_COMPLETE, tag="run2", run_seconds=7200, age_minutes=600)
@@ -117,10 +121,38 @@ class TestCost:
         assert result.exit_code != 0
         assert "unknown status 'sleeping'" in result.output
 
-    def test_watch_shows_the_spend_of_the_rows_it_reads(self, run, rows):
-        """`shepard watch --once` adds a spend line; its JSON the spend's total and counts."""
-        result = run("watch", "--once")
+    def test_watch_shows_the_spend_of_the_rows_a_scan_reads(self, run, rows):
+        """`shepard watch --once` with a filter that scans prices the rows it read."""
+        result = run("watch", "--once", "--since", "1d")
         assert "Spend so far: $0.180000 over 4 priced job(s), 3 unpriced" in result.output
-        document = json.loads(run("watch", "--once", "--output", "json").output)
+        document = json.loads(run("watch", "--once", "--since", "1d", "--output", "json").output)
         assert document["spend"]["total_usd"] == pytest.approx(0.18)
         assert document["spend"]["priced"] == 4
+
+
+class TestWatchSpendFromCounters:
+    def test_the_counters_spend_equals_cost_s_total(self, run, rows):
+        """Without filters watch reads only the counters, and its spend is `shepard cost`'s total."""
+        total = _cost(run)["total_usd"]
+        result = run("watch", "--once")
+        assert "from status counters" in result.output
+        # A job that never recorded a run (u-norun) is in no usage counter: two unpriced, not three.
+        assert f"Spend so far: ${total:.6f} over 4 priced job(s), 2 unpriced" in result.output
+        document = json.loads(run("watch", "--once", "--output", "json").output)
+        assert document["spend"]["total_usd"] == pytest.approx(total) == pytest.approx(0.18)
+        assert (document["spend"]["priced"], document["spend"]["unpriced"]) == (4, 2)
+        assert document["spend"]["by_tag"] == pytest.approx(_cost(run)["by_tag"])
+        assert document["spend"]["spot_estimated"] is False
+
+    @pytest.mark.parametrize("tag", ["run1", "run2"])
+    def test_the_tag_s_spend_equals_cost_s_for_that_tag(self, run, rows, tag):
+        """`watch --tag` prices that TAG's usage counters alone, as `cost --tag` prices its rows."""
+        expected = _cost(run, "--tag", tag)["total_usd"]
+        document = json.loads(run("watch", "--once", "--tag", tag, "--output", "json").output)
+        assert document["spend"]["total_usd"] == pytest.approx(expected)
+        assert expected > 0
+
+    def test_a_view_without_both_ended_groups_shows_no_spend(self, run, rows):
+        """The usage counters are not split by status: a view of `complete` alone is not priced."""
+        document = json.loads(run("watch", "--once", "--status", "complete", "--output", "json").output)
+        assert document["spend"] is None

@@ -274,3 +274,56 @@ class TestReconcilerCounts:
         for index in (1, 3, 3):
             core.reconcile(event_for("batch_cancelled_pending_child", rows[index]))
         assert groups(flock) == {StatusGroup.SUBMITTED: 2, StatusGroup.FAILED: 2} == scanned(flock)
+
+
+class TestReconciledUsageCounts:
+    def test_an_end_adds_the_last_attempt_s_run_time_once(self, flock, job, reconciler_for):
+        """Batch's end of a killed job adds its 30 s run, unpriced (Batch names no instance), once."""
+        event = event_for("batch_plain_job_killed", job)
+        core = reconciler_for()
+        assert core.reconcile(event).kind is ReconcileKind.RECORDED
+        assert core.reconcile(event).kind is ReconcileKind.LEFT_ALONE
+        [(key, total)] = flock.counts().usage.items()
+        assert (key.instance_type, key.tag) == (None, "night")
+        assert (total.run_ms, total.jobs) == (30_000, 1)
+
+    def test_an_instance_the_row_already_names_prices_the_end(self, flock, job, reconciler_for):
+        """A row that names its instance is counted under it, with the size from Batch's event."""
+        flock.dynamodb.update_item(
+            TableName=TABLE,
+            Key={"UUID": {"S": job["UUID"]}},
+            UpdateExpression="SET #i = :i, #c = :c",
+            ExpressionAttributeNames={"#i": Attr.INSTANCE_TYPE, "#c": Attr.CAPACITY_TYPE},
+            ExpressionAttributeValues={":i": {"S": "m5.large"}, ":c": {"S": "spot"}},
+        )
+        reconciler_for().reconcile(event_for("batch_plain_job_killed", job))
+        [(key, total)] = flock.counts().usage.items()
+        assert (key.instance_type, key.capacity_type, key.vcpus, key.memory_mib, key.tag) == (
+            "m5.large",
+            "spot",
+            1.0,
+            2048,
+            "night",
+        )
+        assert total.run_ms == 30_000
+
+    @pytest.mark.parametrize("final", [JobStatus.JOB_COMPLETE, JobStatus.JOB_FAILED])
+    def test_a_row_the_worker_ended_first_adds_no_usage_from_the_reconciler(
+        self, flock, job, reconciler_for, final
+    ):
+        """The worker's end wins the race: the reconciler's refused write adds no usage."""
+
+        def finish() -> None:
+            move_row(flock, job["UUID"], final, JobStatus.SUBMITTED, "night", attempt=1)
+
+        core = reconciler_for(lambda client: MovesRowFirst(client, finish))
+        assert core.reconcile(event_for("batch_plain_job_killed", job)).kind is ReconcileKind.LEFT_ALONE
+        assert flock.counts().usage == {}
+
+    def test_a_row_from_before_the_counters_adds_no_usage(self, flock, job, reconciler_for):
+        """A row without LIST_TIME is ended without touching the counters, usage included."""
+        flock.dynamodb.update_item(
+            TableName=TABLE, Key={"UUID": {"S": job["UUID"]}}, UpdateExpression=f"REMOVE {LIST_TIME}"
+        )
+        reconciler_for().reconcile(event_for("batch_plain_job_killed", job))
+        assert flock.counts().usage == {}

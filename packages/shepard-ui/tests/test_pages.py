@@ -45,6 +45,44 @@ class TestOverview:
         assert "boom" in page
         assert 'id="count-failed">1<' in page
 
+    def test_the_spend_so_far_in_all_and_per_tag_from_the_counters(self, browser, flock):
+        """An hour of a quarter of local.flock (USD 0.20/h) is USD 0.05; shown in all and per TAG."""
+        run = {
+            "instance_type": "local.flock",
+            "capacity_type": "on-demand",
+            "vcpus": 1,
+            "memory_mib": 2048,
+            "run_started_ms": 0,
+        }
+        flock.write(
+            job_row(1, JobStatus.JOB_COMPLETE, inputs={"TAG": "run1"}, **run, run_ended_ms=3_600_000),
+            job_row(2, JobStatus.JOB_FAILED, inputs={"TAG": "run1"}, **run, run_ended_ms=1_800_000),
+            job_row(3, JobStatus.JOB_COMPLETE, inputs={"TAG": "run2"}, **run, run_ended_ms=7_200_000),
+            job_row(4, JobStatus.JOB_COMPLETE, run_started_ms=0, run_ended_ms=1_000),
+            job_row(5, JobStatus.SUBMITTED, inputs={"TAG": "run2"}),
+        )
+        data = browser.get("/api/overview").json()
+        assert data["spend"]["total_usd"] == pytest.approx(0.05 + 0.025 + 0.10)
+        assert (data["spend"]["priced"], data["spend"]["unpriced"]) == (3, 1)
+        spend = {tag["tag"]: tag["spend_usd"] for tag in data["tags"]}
+        assert spend == pytest.approx({"run1": 0.075, "run2": 0.10})
+        assert data["items_read"] <= 100
+        page = browser.get("/").text
+        assert 'Spend so far: $<span id="spend">0.175000</span>' in page
+        assert '<td class="spend">0.075000</td>' in page
+
+    def test_no_ended_job_spends_nothing(self, browser, flock):
+        """A flock whose jobs have not ended shows a spend of zero over no priced job."""
+        flock.write(job_row(1, JobStatus.SUBMITTED))
+        assert browser.get("/api/overview").json()["spend"] == {
+            "total_usd": 0.0,
+            "priced": 0,
+            "unpriced": 0,
+            "by_tag": {},
+            "spot_estimated": False,
+            "counted_by": "counters",
+        }
+
 
 class TestJobs:
     def test_filters_by_status_word_and_tag(self, browser, flock):

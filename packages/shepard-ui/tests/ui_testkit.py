@@ -22,6 +22,7 @@ from shepard_core import (
     GroupMove,
     JobRow,
     JobStatus,
+    JobUsage,
     list_attributes,
     special_value,
     transact_counted,
@@ -73,9 +74,16 @@ class MotoFlock:
                     "Item": row.to_item() | list_attributes(row.uuid, GROUP_OF[row.status], created, tag),
                 }
             }
-            transact_counted(
-                self.client("dynamodb"), self.table, [action], [GroupMove(None, GROUP_OF[row.status], tag)]
+            usage = JobUsage(
+                instance_type=row.instance_type,
+                capacity_type=row.capacity_type,
+                vcpus=row.vcpus,
+                memory_mib=row.memory_mib,
+                started_ms=row.run_started_ms,
+                ended_ms=row.run_ended_ms,
             )
+            move = GroupMove(None, GROUP_OF[row.status], tag, usage)
+            transact_counted(self.client("dynamodb"), self.table, [action], [move])
 
     def put(self, bucket: str, key: str, body: bytes) -> None:
         self.client("s3").put_object(Bucket=bucket, Key=key, Body=body)

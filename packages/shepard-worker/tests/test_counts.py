@@ -240,3 +240,66 @@ class TestStatusMovedUnderTheClaim:
         assert "was claimed by another worker (or finished)" in (result.reason or "")
         assert counted(flock) == ({StatusGroup.COMPLETE: 1}, {StatusGroup.COMPLETE: 1})
         assert flock.keys(flock.OUTPUTS) == []
+
+
+SIZED = {
+    "SHEPARD_INSTANCE_TYPE": "local.flock",
+    "SHEPARD_CAPACITY_TYPE": "on-demand",
+    "SHEPARD_JOB_VCPUS": "2",
+    "SHEPARD_JOB_MEMORY_MIB": "4096",
+}
+
+
+def usage_counted(flock) -> dict[Any, Any]:
+    """Return the usage sums the counter items hold."""
+    return dict(parse_counter_items(item for item in items(flock) if is_counter_key(item["UUID"]["S"])).usage)
+
+
+class TestUsageCountedOnce:
+    def test_a_complete_job_s_run_time_lands_in_the_usage_counter_as_its_row_records_it(self, flock) -> None:
+        """The end write adds the row's own run time, under its instance, size and TAG, once."""
+        schedule_counted(flock)
+        assert run(flock, **SIZED).exit_code == ExitCode.OK
+        job = flock.job()
+        assert job.run_started_ms is not None
+        assert job.run_ended_ms is not None
+        [(key, total)] = usage_counted(flock).items()
+        assert (key.instance_type, key.capacity_type, key.vcpus, key.memory_mib, key.tag) == (
+            "local.flock",
+            "on-demand",
+            2.0,
+            4096,
+            TAG,
+        )
+        assert (total.run_ms, total.jobs) == (job.run_ended_ms - job.run_started_ms, 1)
+
+    def test_a_failed_payload_counts_its_run_time_too(self, flock) -> None:
+        """A failed job held its instance as long as it ran: its run time is counted once."""
+        schedule_counted(flock)
+        flock.quick_deploy("qd", FAIL_SH)
+        assert run(flock, **SIZED).exit_code == ExitCode.PAYLOAD_FAILED
+        [total] = usage_counted(flock).values()
+        assert total.jobs == 1
+
+    def test_a_refused_duplicate_adds_no_usage(self, flock) -> None:
+        """A second attempt of a complete job is refused and the usage stays that of the first run."""
+        schedule_counted(flock)
+        assert run(flock, **SIZED).exit_code == ExitCode.OK
+        first = usage_counted(flock)
+        again = run(flock, AWS_BATCH_JOB_ATTEMPT="2", **SIZED)
+        assert "already complete" in (again.reason or "")
+        assert usage_counted(flock) == first
+
+    def test_a_job_whose_instance_is_unknown_is_counted_unpriced(self, flock) -> None:
+        """Without an instance type the run time goes to the unpriced counter of the job's TAG."""
+        schedule_counted(flock)
+        assert run(flock).exit_code == ExitCode.OK
+        [(key, total)] = usage_counted(flock).items()
+        assert (key.instance_type, key.tag, total.jobs) == (None, TAG, 1)
+
+    def test_a_row_from_before_the_counters_adds_no_usage(self, flock) -> None:
+        """A row the counters never saw created moves no count, and so adds no usage either."""
+        flock.quick_deploy("qd", OK_SH)
+        flock.schedule(inputs={"QUICK_DEPLOY_DIRECTORY": "qd", "TAG": TAG})
+        assert run(flock, **SIZED).exit_code == ExitCode.OK
+        assert usage_counted(flock) == {}

@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
     from shepard_cli._cost_report import CostReport
+
+
+class Spend(Protocol):
+    """A spend so far: priced from the rows a scan read (CostReport) or from the usage counters."""
+
+    @property
+    def total_usd(self) -> float:
+        """Return the total of the priced jobs."""
+
+    def spend_json(self) -> dict[str, Any]:
+        """Return the spend in short: `total_usd`, `priced` and `unpriced` jobs (and what else it knows)."""
 
 
 def usd(amount: float) -> str:
@@ -13,10 +24,12 @@ def usd(amount: float) -> str:
     return f"${amount:,.2f}" if amount >= 1 else f"${amount:.6f}"
 
 
-def spend_line(report: CostReport) -> str:
+def spend_line(report: Spend) -> str:
     """Return the spend of the jobs in view in one line (what `shepard watch` shows)."""
-    unpriced = f", {len(report.unpriced)} unpriced" if report.unpriced else ""
-    return f"Spend so far: {usd(report.total_usd)} over {len(report.priced)} priced job(s){unpriced}"
+    short = report.spend_json()
+    unpriced = f", {short['unpriced']} unpriced" if short["unpriced"] else ""
+    estimate = " (Spot runs at the recent Spot price: an estimate)" if short.get("spot_estimated") else ""
+    return f"Spend so far: {usd(report.total_usd)} over {short['priced']} priced job(s){unpriced}{estimate}"
 
 
 def cost_tables(report: CostReport, *, title: str, unpriced_shown: int = 20) -> None:

@@ -3,6 +3,8 @@
 The counts come from the counter items (per TAG with --tag), the newest problems from the overview's
 merge or a job page, and the pace from successive refreshes (until then, an estimate from the end
 times of a sample of the newest ended jobs).
+The spend so far is priced from the usage counters (of the --tag when given) by `price`, when both ended
+groups are in view (the usage counters are not split by status group).
 Filters the counters cannot answer (--since, --prefix, a --status value narrower than a group) need
 the scan of the whole table (`scan_reason` says which).
 """
@@ -25,7 +27,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
+    from shepard_cli._cost_render import Spend
     from shepard_cli._watch_filters import WatchFilters
+
 
 PACE_SAMPLE: Final = 20
 """The newest ended jobs whose end times give the pace until two refreshes can."""
@@ -93,8 +97,9 @@ class CountedWatch:
         problems_shown: int = 10,
         errors_bucket: str | None = None,
         clock: Callable[[], datetime] | None = None,
+        price: Callable[[Counts, str | None], Spend] | None = None,
     ) -> None:
-        """Prepare the reader; the first call reads the first snapshot."""
+        """Prepare the reader; the first call reads the first snapshot (its spend priced by `price`)."""
         if scan_reason(filters) is not None:
             raise ValueError(f"the counters cannot answer {scan_reason(filters)}; scan the table")
         self._dynamodb, self._table, self._filters = dynamodb, table, filters
@@ -102,6 +107,7 @@ class CountedWatch:
         self._clock = clock or (lambda: datetime.now(UTC))
         self._throughput = Throughput(PACE_WINDOW)
         self._groups = view_groups(filters)
+        self._price = price if self._groups >= RAN_GROUPS else None
 
     def __call__(self) -> Snapshot:
         """Read the counters (and the newest problems), and return what they show now."""
@@ -142,6 +148,7 @@ class CountedWatch:
             tags=_tag_counts(overview.counts.tags, self._filters, self._groups),
             items_read=read,
             counted_by="counters",
+            spend=None if self._price is None else self._price(overview.counts, self._filters.tag),
         )
 
     def _sampled_pace(self, now: datetime, counts: Mapping[StatusGroup, int]) -> tuple[float, int]:

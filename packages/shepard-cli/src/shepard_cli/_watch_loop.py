@@ -22,8 +22,9 @@ if TYPE_CHECKING:
 
     from mypy_boto3_dynamodb import DynamoDBClient
     from rich.console import Console
-    from shepard_core import JobRow
+    from shepard_core import Counts, JobRow
 
+    from shepard_cli._cost_render import Spend
     from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_snapshot import Snapshot
@@ -47,18 +48,24 @@ def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view
     errors_bucket: str | None = None,
     wait_threshold: timedelta | None = None,
     price: Callable[[list[JobRow]], CostReport] | None = None,
+    price_counts: Callable[[Counts, str | None], Spend] | None = None,
 ) -> Callable[[], Snapshot]:
     """Return the reader of successive snapshots: from the counters, or a scan when a filter needs one.
 
     From the counters, the jobs waiting for AWS Batch longer than `wait_threshold` come from one page of
-    the `submitted` index partitions (at most MAX_DIAGNOSED rows) and no spend is shown: pricing needs
-    every ended row, which only a scan (or `shepard cost`) reads.
+    the `submitted` index partitions (at most MAX_DIAGNOSED rows), and the spend is what `price_counts`
+    makes of the usage counters; a scan's spend is what `price` makes of the rows it read.
     """
     from shepard_cli._watch_counted import CountedWatch, scan_reason
 
     if scan_reason(filters) is None:
         counted = CountedWatch(
-            dynamodb, table, filters, problems_shown=problems_shown, errors_bucket=errors_bucket
+            dynamodb,
+            table,
+            filters,
+            problems_shown=problems_shown,
+            errors_bucket=errors_bucket,
+            price=price_counts,
         )
         if wait_threshold is None:
             return counted

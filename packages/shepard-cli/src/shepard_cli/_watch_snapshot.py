@@ -24,7 +24,7 @@ from shepard_cli._watch_filters import iso_moment
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
 
-    from shepard_cli._cost_report import CostReport
+    from shepard_cli._cost_render import Spend
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_waits import LongWaits
@@ -135,8 +135,8 @@ class Snapshot:
     """Uploads in the scheduler's queue, which have no row yet (None: the queue is not known)."""
     long_waits: LongWaits | None = None
     """Jobs waiting for AWS Batch longer than the threshold, and why (None: not looked for)."""
-    spend: CostReport | None = None
-    """What the jobs in view cost so far, priced from the rows this refresh read (None: not priced)."""
+    spend: Spend | None = None
+    """What the jobs in view cost so far, from a scan's rows or the usage counters (None: not priced)."""
     rate_window: timedelta = RATE_WINDOW
     """How far back the completion rate looks."""
     tags: Mapping[str, Mapping[StatusGroup, int]] = dataclasses.field(default_factory=dict)

@@ -106,6 +106,7 @@ from shepard_core._statuses import (
     statuses_for_words,
 )
 from shepard_core._usage import CAPACITY_TYPES, LOCAL_INSTANCE_TYPE, ON_DEMAND, SPOT, JobUsage
+from shepard_core._usage_counts import UsageKey, UsageSum
 
 __all__ = [
     "ARRAY_INDEX_VARIABLE",
@@ -167,6 +168,8 @@ __all__ = [
     "TooDeeplyNestedError",
     "UnknownStatusWordError",
     "UnusablePathError",
+    "UsageKey",
+    "UsageSum",
     "api_rejection_report_key",
     "array_job_name",
     "blocked_reason_code",

@@ -11,6 +11,12 @@ LIST_GROUP (`<group>#<shard>`) and LIST_TAG (`<TAG>#<shard>`), each sorted by LI
 (`<created>#<UUID>`). Their shard is the row's own (a hash of its UUID, LIST_SHARDS of them), so a page of
 the newest jobs of a group or TAG is a merge of LIST_SHARDS short queries.
 
+The write that ends a job (its move to complete or failed) also ADDs its run time, in milliseconds, to a
+usage counter keyed by what pricing needs (`usage:<instance type>|<capacity type>|<vCPUs>|<memory
+MiB>|<TAG>`, each part with `%` and `|` percent-escaped) and one to that key's job count (`usage-jobs:`);
+a job whose instance is not known adds to `unpriced:<TAG>` and `unpriced-jobs:<TAG>` instead. So the
+spend so far is priced from the counter items alone.
+
 Counter items are not job rows: their key starts with COUNTER_KEY_PREFIX and they have no JOB_STATUS.
 Their counts are of every job recorded since the counters existed; a row's expiry (TTL) does not move them.
 """
@@ -23,10 +29,19 @@ import random
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_core._statuses import StatusGroup
+from shepard_core._statuses import RAN_GROUPS, StatusGroup
+from shepard_core._usage_counts import (
+    TAG_CHARS,
+    UsageKey,
+    UsageSum,
+    parse_usage_attribute,
+    usage_deltas,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Iterable, Mapping
+
+    from shepard_core._usage import JobUsage
 
 COUNTER_SHARDS: Final = 32
 """Counter items; each takes 1/32 of the count writes (5,000 jobs/s x 3 moves -> ~470 writes/s each)."""
@@ -46,14 +61,14 @@ LIST_TAG: Final = "SHEPARD_LIST_TAG"
 LIST_TIME: Final = "SHEPARD_LIST_TIME"
 """Row attribute `<creation time, ISO 8601 UTC>#<UUID>`: the sort key of both indexes (newest last)."""
 
+COUNTED_TAG_CHARS: Final = TAG_CHARS
+"""A TAG is counted under its first 100 characters (a counter item holds ~1,500 TAGs' counts)."""
+
 GROUP_INDEX: Final = "ByStatusGroup"
 """The global secondary index of job rows by status group, newest first when read backwards."""
 
 TAG_INDEX: Final = "ByTag"
 """The global secondary index of job rows by TAG, newest first when read backwards."""
-
-COUNTED_TAG_CHARS: Final = 100
-"""A TAG is counted under its first 100 characters (a counter item holds ~1,500 TAGs' counts)."""
 
 _GROUP_COUNT: Final = "count:"
 _TAG_COUNT: Final = "tag:"
@@ -136,6 +151,8 @@ class GroupMove:
     before: StatusGroup | None
     after: StatusGroup
     tag: str | None = None
+    usage: JobUsage | None = None
+    """What the job used, when the move ends it (to complete or failed): its run time is counted."""
 
     @property
     def moves(self) -> bool:
@@ -156,6 +173,8 @@ def count_deltas(moves: Iterable[GroupMove], *, with_tags: bool = True) -> dict[
             deltas[tag_count_attribute(move.tag, move.after)] += 1
             if move.before is not None:
                 deltas[tag_count_attribute(move.tag, move.before)] -= 1
+        if move.usage is not None and move.after in RAN_GROUPS:
+            deltas.update(usage_deltas(move.usage, move.tag if with_tags else None))
     return {name: delta for name, delta in deltas.items() if delta}
 
 
@@ -188,6 +207,8 @@ class Counts:
     groups: Mapping[StatusGroup, int]
     tags: Mapping[str, Mapping[StatusGroup, int]]
     items_read: int
+    usage: Mapping[UsageKey, UsageSum] = dataclasses.field(default_factory=dict)
+    """The run time and jobs of the ended jobs per pricing key (a key with instance_type None: unpriced)."""
 
     @property
     def total(self) -> int:
@@ -203,6 +224,7 @@ def parse_counter_items(items: Iterable[Mapping[str, Mapping[str, Any]]]) -> Cou
     """
     groups: Counter[StatusGroup] = Counter()
     tags: dict[str, Counter[StatusGroup]] = {}
+    usage: dict[UsageKey, UsageSum] = {}
     known = {group.value: group for group in StatusGroup}
     read = 0
     for item in items:
@@ -220,6 +242,9 @@ def parse_counter_items(items: Iterable[Mapping[str, Mapping[str, Any]]]) -> Cou
                 group = known.get(word)
                 if group is not None:
                     tags.setdefault(tag, Counter())[group] += number
+            elif (parsed := parse_usage_attribute(name)) is not None:
+                key, field = parsed
+                usage[key] = usage.get(key, UsageSum()).plus(field, number)
     return Counts(
         groups={group: max(groups[group], 0) for group in StatusGroup},
         tags={
@@ -228,4 +253,5 @@ def parse_counter_items(items: Iterable[Mapping[str, Mapping[str, Any]]]) -> Cou
             if any(counts.values())
         },
         items_read=read,
+        usage={key: total for key, total in usage.items() if total.jobs > 0 or total.run_ms > 0},
     )

@@ -37,7 +37,7 @@ from shepard_core import (
 
 from shepard_scheduler._batch_events import BatchEnd, NotAnEndError, read_batch_end
 from shepard_scheduler._failure_report import failure_reason, put_failure_report
-from shepard_scheduler._rows import row_group, row_tag, text_attribute, transact_rows
+from shepard_scheduler._rows import ended_usage, row_group, row_tag, text_attribute, transact_rows
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -157,7 +157,12 @@ class Reconciler:
             if not _is_this_end(old, end):
                 return old, False
             # A row written before the counters existed (no LIST_TIME) was never counted: nor is its end.
-            moves = [GroupMove(row_group(old), StatusGroup.FAILED, row_tag(old))] if LIST_TIME in old else []
+            usage = ended_usage(old, end.usage)
+            moves = (
+                [GroupMove(row_group(old), StatusGroup.FAILED, row_tag(old), usage)]
+                if LIST_TIME in old
+                else []
+            )
             update = _failed_update(self._config.table_name, job_uuid, old, end, reason)
             try:
                 transact_rows(self._dynamodb, self._config.table_name, [update], moves)

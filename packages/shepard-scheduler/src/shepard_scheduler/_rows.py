@@ -14,6 +14,7 @@ from shepard_core import (
     GroupMove,
     JobRow,
     JobStatus,
+    JobUsage,
     StatusGroup,
     iso_now,
     list_attributes,
@@ -115,3 +116,34 @@ class JobRowCreator:
         except CountedWriteRefusedError as exc:
             return dict(exc.refused.get(0, {}))
         return None
+
+
+def _number_attribute(item: Item, name: str) -> float | None:
+    """Return the number stored under `name`, or None when there is none (or it is not a number)."""
+    text = text_attribute(item, name)
+    try:
+        return None if text is None else float(text)
+    except ValueError:
+        return None
+
+
+def ended_usage(item: Item, usage: JobUsage) -> JobUsage:
+    """Return the usage a row holds once `usage` is written on it: its parts, else the row's own."""
+    vcpus = _number_attribute(item, Attr.VCPUS)
+    memory = _number_attribute(item, Attr.MEMORY_MIB)
+    started = _number_attribute(item, Attr.RUN_STARTED)
+    ended = _number_attribute(item, Attr.RUN_ENDED)
+    return JobUsage(
+        instance_type=usage.instance_type or text_attribute(item, Attr.INSTANCE_TYPE),
+        capacity_type=usage.capacity_type or text_attribute(item, Attr.CAPACITY_TYPE),
+        availability_zone=usage.availability_zone or text_attribute(item, Attr.AVAILABILITY_ZONE),
+        vcpus=usage.vcpus if usage.vcpus is not None else vcpus,
+        memory_mib=usage.memory_mib if usage.memory_mib is not None else _int(memory),
+        started_ms=usage.started_ms if usage.started_ms is not None else _int(started),
+        ended_ms=usage.ended_ms if usage.ended_ms is not None else _int(ended),
+    )
+
+
+def _int(number: float | None) -> int | None:
+    """Return a number as an int, None kept."""
+    return None if number is None else int(number)

@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_logs import CloudWatchLogsClient
     from mypy_boto3_s3 import S3Client
+    from shepard_cli._price_book import PriceBook
 
 
 class ClientFactory(Protocol):
@@ -42,6 +43,7 @@ class Flock:
         self._factory = factory
         self._clients: dict[str, Any] = {}
         self._lock = threading.Lock()
+        self._price_book: PriceBook | None = None
 
     def client(self, service: str) -> Any:  # noqa: ANN401 - typed by the properties below
         """Return the client of `service`, made on first use."""
@@ -73,3 +75,18 @@ class Flock:
         """Return the CloudWatch Logs client."""
         client: CloudWatchLogsClient = self.client("logs")
         return client
+
+    def price_book(self) -> PriceBook:
+        """Return the flock's price book, made once: as `shepard cost`'s, or the local figures alone.
+
+        A flock reached through shepard-cli's `Aws` is priced as `shepard cost` prices it (AWS's prices,
+        cached; the local figures at a local flock's endpoint); any other client factory has no AWS prices.
+        """
+        from shepard_cli._aws import Aws
+        from shepard_cli._price_book import PriceBook, price_book_for
+
+        with self._lock:
+            if self._price_book is None:
+                factory = self._factory
+                self._price_book = price_book_for(factory) if isinstance(factory, Aws) else PriceBook(None)
+            return self._price_book

@@ -1,4 +1,8 @@
-"""The Overview page's figures as JSON: counts per status group and TAG, progress, rate, ETA, problems."""
+"""The Overview page's figures as JSON: counts per status group and TAG, progress, rate, ETA, problems.
+
+The spend so far, in all and per TAG, is priced from the usage counters the overview read (no job row is
+read for it), as `shepard watch` prices them.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from shepard_core import ENDED_GROUPS, GROUP_OF, StatusGroup
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
+    from shepard_cli._counter_spend import CounterSpend
     from shepard_cli._overview import Overview
     from shepard_core import JobRow
 
@@ -28,7 +33,10 @@ class OverviewFeed:
 
     def read(self, flock: Flock) -> dict[str, Any]:
         """Read the flock's overview (at most ~100 items, whatever its size) and return it as JSON."""
+        from datetime import UTC, datetime
+
         import botocore.exceptions
+        from shepard_cli._counter_spend import price_usage
         from shepard_cli._overview import read_overview
 
         from shepard_ui._listing import missing_indexes
@@ -40,7 +48,8 @@ class OverviewFeed:
         with self._lock:
             self._throughput.add(overview)
             rate, eta = self._throughput.jobs_per_minute, self._throughput.eta
-        return overview_json(overview, rate, None if eta is None else eta.total_seconds())
+        spend = price_usage(overview.counts.usage, flock.price_book(), datetime.now(UTC))
+        return overview_json(overview, rate, None if eta is None else eta.total_seconds(), spend)
 
 
 def _groups(counts: Mapping[StatusGroup, int]) -> dict[str, int]:
@@ -63,13 +72,21 @@ def problem_json(row: JobRow) -> dict[str, Any]:
     }
 
 
-def overview_json(overview: Overview, rate: float | None, eta_seconds: float | None) -> dict[str, Any]:
-    """Return an overview, its jobs per minute and ETA as the JSON the Overview page renders."""
+def overview_json(
+    overview: Overview, rate: float | None, eta_seconds: float | None, spend: CounterSpend | None = None
+) -> dict[str, Any]:
+    """Return an overview, its jobs per minute, ETA and spend as the JSON the Overview page renders."""
     counts = overview.counts
+    by_tag = {} if spend is None else spend.by_tag
     total = int(counts.total)
     ended = sum(int(counts.groups.get(group, 0)) for group in ENDED_GROUPS)
     tags = [
-        {"tag": tag, "groups": _groups(groups), "total": sum(groups.values())}
+        {
+            "tag": tag,
+            "groups": _groups(groups),
+            "total": sum(groups.values()),
+            "spend_usd": round(by_tag.get(tag, 0.0), 6),
+        }
         for tag, groups in sorted(counts.tags.items())
     ]
     return {
@@ -81,6 +98,7 @@ def overview_json(overview: Overview, rate: float | None, eta_seconds: float | N
         "eta_seconds": None if eta_seconds is None else round(eta_seconds),
         "tags": tags,
         "problems": [problem_json(row) for row in overview.problems],
+        "spend": None if spend is None else spend.spend_json(),
         "items_read": overview.items_read,
         "read_at": overview.read_at.isoformat(timespec="seconds"),
     }

@@ -303,19 +303,27 @@ class AttemptRow:
             expression += "".join(f", {clause}" for clause in clauses)
             names |= usage_names
             values |= usage_values
-        self._owned_update(status, expression, values, names)
+        self._owned_update(status, expression, values, names, usage)
         log.info("job %s: %s (exit code %d)", self._uuid, status.value, exit_code)
 
     def _owned_update(
-        self, status: JobStatus, expression: str, values: dict[str, Any], names: dict[str, str]
+        self,
+        status: JobStatus,
+        expression: str,
+        values: dict[str, Any],
+        names: dict[str, str],
+        usage: JobUsage | None = None,
     ) -> None:
-        """Move the row to `status` from the one this attempt last wrote, while this attempt holds it."""
+        """Move the row to `status` from the one this attempt last wrote, while this attempt holds it.
+
+        The move to an end status counts `usage` (its run time) in the same transaction.
+        """
         old = self._status
         if old is None:
             # Not claimed through this object: the row as it stands is where the move starts.
             row = self.read()
             old, self._tag = row.status, special_value(row.inputs, TAG)
-        move = GroupMove(GROUP_OF[old], GROUP_OF[status], self._tag)
+        move = GroupMove(GROUP_OF[old], GROUP_OF[status], self._tag, usage)
         if move.moves:
             expression += ", #group = :group"
             names = {**names, "#group": LIST_GROUP}

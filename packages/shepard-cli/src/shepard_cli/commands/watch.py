@@ -17,10 +17,11 @@ if TYPE_CHECKING:
     from collections.abc import Callable
     from datetime import datetime, timedelta
 
-    from shepard_core import JobRow
+    from shepard_core import Counts, JobRow
 
     from shepard_cli._aws import Aws
     from shepard_cli._cost_report import CostReport
+    from shepard_cli._counter_spend import CounterSpend
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_snapshot import Snapshot
 
@@ -136,6 +137,8 @@ def watch(
     A refresh reads the flock's status counters and the newest problems from its job-list index:
     about a hundred items whatever the table's size (--tag and whole --status groups included; the
     counts per TAG are shown too). Jobs recorded before the flock had counters are not counted.
+    The spend so far is priced from the usage counters as `shepard cost` prices rows (the --tag's
+    alone with --tag; Spot runs at the recent Spot price, an estimate).
     --since, --prefix and a --status JOB_STATUS value narrower than its group cannot be answered by
     the counters: with them each refresh scans the whole table, which takes long on a big table.
 
@@ -176,7 +179,7 @@ def watch(
     from shepard_cli._watch_waits import diagnose_waits
 
     waits = WaitReader(aws.client("batch"), aws.client("ec2"))
-    price = _spend_pricer(aws)
+    price, price_counts = _spend_pricers(aws)
 
     read = snapshot_reader(
         dynamodb,
@@ -187,6 +190,7 @@ def watch(
         errors_bucket=errors_bucket or None,
         wait_threshold=wait_threshold,
         price=price,
+        price_counts=price_counts,
     )
 
     def take() -> Snapshot:
@@ -212,13 +216,21 @@ def watch(
         run_watch(take, lambda s: click.echo(summary_line(s)), interval=interval)
 
 
-def _spend_pricer(aws: Aws) -> Callable[[list[JobRow]], CostReport]:
-    """Return what prices the rows of each refresh (prices are cached: only new ones are asked for)."""
+def _spend_pricers(
+    aws: Aws,
+) -> tuple[Callable[[list[JobRow]], CostReport], Callable[[Counts, str | None], CounterSpend]]:
+    """Return what prices a scan's rows and what prices the usage counters, with one (cached) price book."""
+    from datetime import UTC, datetime
+
     from shepard_cli._cost_report import cost_report
+    from shepard_cli._counter_spend import price_usage
     from shepard_cli._price_book import price_book_for
 
     book = price_book_for(aws)
-    return lambda rows: cost_report(rows, book)
+    return (
+        lambda rows: cost_report(rows, book),
+        lambda counts, tag: price_usage(counts.usage, book, datetime.now(UTC), tag=tag),
+    )
 
 
 def _backlog_reader(

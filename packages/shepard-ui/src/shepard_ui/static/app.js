@@ -54,6 +54,12 @@ function renderOverview(data) {
   setText("eta", data.eta_seconds === null ? "–" : formatSeconds(data.eta_seconds));
   setText("items", data.items_read);
   setText("read-at", data.read_at);
+  if (data.spend) {
+    setText("spend", data.spend.total_usd.toFixed(6));
+    setText("spend-priced", data.spend.priced);
+    setText("spend-unpriced", data.spend.unpriced);
+    setText("spend-note", data.spend.spot_estimated ? "(Spot runs at the recent Spot price: an estimate)" : "");
+  }
   const bar = document.getElementById("bar");
   if (bar) bar.style.width = data.percent + "%";
   for (const [group, count] of Object.entries(data.groups)) setText("count-" + group, count);
@@ -67,6 +73,7 @@ function renderOverview(data) {
       row.appendChild(name);
       for (const group of groups) row.appendChild(el("td", tag.groups[group]));
       row.appendChild(el("td", tag.total));
+      row.appendChild(el("td", tag.spend_usd.toFixed(6), "spend"));
       const outputs = el("td");
       outputs.appendChild(link("/results/outputs.zip?tag=" + encodeURIComponent(tag.tag), "outputs"));
       row.appendChild(outputs);
