@@ -3,7 +3,8 @@
 Each partition (one index key, such as `failed#07`) is read backwards by LIST_TIME in short queries.
 The merge takes the newest head among the partitions, and queries again only a partition whose
 buffered rows ran out, so a page of N rows out of a table of any size reads about N items plus one
-short query per partition.
+short query per partition. The first query of every partition asks for its share of the page plus
+one row, and the queries due at one moment (a round) go out together on a few threads.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import collections
 import dataclasses
 import math
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import LIST_TIME, Attr, JobRow, is_counter_key, is_manifest_key
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
 
 MAX_QUERY_LIMIT: Final = 500
 """The most items one query of a partition evaluates (its Limit) once its queries have grown."""
+QUERY_THREADS: Final = 8
+"""How many queries of one round are in flight at once (a boto3 client is safe to share between threads)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +123,7 @@ class NewestFirstMerge:
         self._table = table_name
         self._spec = spec
         self._window = window
-        first = max(1, math.ceil(wanted / max(len(partition_values), 1)))
+        first = math.ceil(max(wanted, 1) / max(len(partition_values), 1)) + 1
         self._parts = [_Partition(value, first) for value in partition_values]
         self.items_read = 0
 
@@ -136,16 +140,42 @@ class NewestFirstMerge:
             # Of the partitions run dry, the one read least far back in time is queried first: where a
             # read budget stops the merge, the point it resumes from is then as far back as it can be.
             while hungry := [part for part in self._parts if not part.buffer and not part.exhausted]:
-                part = max(hungry, key=lambda part: (not part.queried, part.frontier or ""))
-                if part.queried and max_read is not None and self.items_read >= max_read:
+                hungry.sort(key=lambda part: (not part.queried, part.frontier or ""), reverse=True)
+                round_ = self._round(hungry, max_read)
+                if not round_:
                     return self._stopped(items, wanted)
-                self._query(part, wanted - len(items))
+                self._query_all(round_, wanted - len(items))
             live = [part for part in self._parts if part.buffer]
             if not live:
                 return MergeResult(tuple(items), None)
             items.append(max(live, key=_Partition.head_time).buffer.popleft())
         more = any(part.buffer or not part.exhausted for part in self._parts)
         return MergeResult(tuple(items), _list_time(items[-1]) if more else None)
+
+    def _round(self, hungry: list[_Partition], max_read: int | None) -> list[_Partition]:
+        """Return the hungry partitions to query now, in the order one-at-a-time reading would take them.
+
+        Never-queried partitions are always read. Others go together only when all of their Limits fit
+        in what is left of `max_read` (so the budget stops the merge exactly where reading them one after
+        another would); otherwise the first alone, or none once the budget is spent.
+        """
+        fresh = [part for part in hungry if not part.queried]
+        if fresh:
+            return fresh
+        if max_read is None or self.items_read + sum(part.limit for part in hungry) <= max_read:
+            return hungry
+        return hungry[:1] if self.items_read < max_read else []
+
+    def _query_all(self, parts: list[_Partition], need: int) -> None:
+        """Query each of `parts` once, concurrently, and take their answers in the order given."""
+        requests = [self._request(part) for part in parts]
+        if len(requests) == 1:
+            answers = [self._client.query(**requests[0])]
+        else:
+            with ThreadPoolExecutor(max_workers=min(QUERY_THREADS, len(requests))) as pool:
+                answers = list(pool.map(lambda request: self._client.query(**request), requests))
+        for part, answer in zip(parts, answers, strict=True):
+            self._absorb(part, answer, need)
 
     def _stopped(self, items: list[dict[str, Any]], wanted: int) -> MergeResult:
         """Return the rows placeable before the newest unread point, and that point to resume below."""
@@ -157,10 +187,8 @@ class NewestFirstMerge:
             items.append(max(live, key=_Partition.head_time).buffer.popleft())
         return MergeResult(tuple(items), _list_time(items[-1]))
 
-    def _query(self, part: _Partition, need: int) -> None:
-        """Query one partition for its next rows (newest first) and buffer the job rows among them."""
-        request = self._request(part)
-        answer = self._client.query(**request)
+    def _absorb(self, part: _Partition, answer: Mapping[str, Any], need: int) -> None:
+        """Buffer the job rows of one partition's query answer and note where its next query starts."""
         self.items_read += int(answer.get("ScannedCount", len(answer.get("Items", []))))
         upper = self._window.upper
         part.buffer.extend(

@@ -52,6 +52,21 @@ class Flock:
                 self._clients[service] = self._factory.client(service)
             return self._clients[service]
 
+    def price_book(self) -> PriceBook:
+        """Return the flock's price book, made on first use and kept (it caches every quote).
+
+        Through shepard-cli's `Aws`, prices are AWS's (cached in the CLI's home), or the fixed local
+        figures at a local flock's endpoint; any other maker of clients has the local figures only.
+        """
+        from shepard_cli._aws import Aws
+        from shepard_cli._price_book import PriceBook, price_book_for
+
+        with self._lock:
+            if self._price_book is None:
+                factory = self._factory
+                self._price_book = price_book_for(factory) if isinstance(factory, Aws) else PriceBook(None)
+            return self._price_book
+
     @property
     def dynamodb(self) -> DynamoDBClient:
         """Return the DynamoDB client."""

@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
 
     from shepard_ui._flock import Flock
+    from shepard_ui._job_cost import CostView
+    from shepard_ui._job_wait import WaitView
 
 OUTPUTS: Final = "outputs"
 ERRORS: Final = "errors"
@@ -52,6 +54,12 @@ class JobDetail:
     outputs: tuple[StoredObject, ...]
     errors: tuple[StoredObject, ...]
     rejection: tuple[str, str] | None
+    waiting: WaitView | None = None
+    """Why the job waits, once it has waited for AWS Batch past the threshold."""
+    cost: CostView | None = None
+    """What the job cost, once it ran to its end."""
+    batch_refused: str | None = None
+    """What AWS said when it refused to describe the job's Batch job."""
 
     @property
     def ended(self) -> bool:
@@ -112,12 +120,15 @@ def _attempts(described: dict[str, Any] | None) -> tuple[Attempt, ...]:
 
 def job_detail(flock: Flock, job_id: str) -> JobDetail:
     """Return what the Job page shows of job `job_id`; raise CliError when the table has no such job."""
-    from shepard_cli._jobs import describe_batch_job, get_row
+    from shepard_cli._jobs import get_row
     from shepard_cli._rejections import rejected_job_message
+
+    from shepard_ui._job_cost import cost_view
+    from shepard_ui._job_wait import wait_view
 
     names = flock.names
     row = get_row(flock.dynamodb, names.table, job_id)
-    described = describe_batch_job(flock.batch, row.batch_job_id) if row.batch_job_id else None
+    described, batch_refused = _describe(flock, row)
     rejection = None
     if row.status is JobStatus.REJECTED:
         rejection = rejected_job_message(row, names.errors_bucket, flock.s3 if names.errors_bucket else None)
@@ -129,4 +140,20 @@ def job_detail(flock: Flock, job_id: str) -> JobDetail:
         outputs=list_objects(flock.s3, OUTPUTS, names.outputs_bucket, job_prefix(OUTPUT_MARKER, row)),
         errors=list_objects(flock.s3, ERRORS, names.errors_bucket, job_prefix(ERROR_MARKER, row)),
         rejection=rejection,
+        waiting=wait_view(flock, row, described),
+        cost=cost_view(row, flock.price_book()),
+        batch_refused=batch_refused,
     )
+
+
+def _describe(flock: Flock, row: JobRow) -> tuple[dict[str, Any] | None, str | None]:
+    """Return AWS Batch's description of the job's Batch job (None: none, or unknown), or AWS's refusal."""
+    from botocore.exceptions import BotoCoreError, ClientError
+    from shepard_cli._jobs import describe_batch_job
+
+    if not row.batch_job_id:
+        return None, None
+    try:
+        return describe_batch_job(flock.batch, row.batch_job_id), None
+    except (ClientError, BotoCoreError) as exc:
+        return None, f"AWS refused to describe Batch job {row.batch_job_id}: {exc}"
