@@ -90,18 +90,3 @@ class Flock:
         """Return the CloudWatch Logs client."""
         client: CloudWatchLogsClient = self.client("logs")
         return client
-
-    def price_book(self) -> PriceBook:
-        """Return the flock's price book, made once: as `shepard cost`'s, or the local figures alone.
-
-        A flock reached through shepard-cli's `Aws` is priced as `shepard cost` prices it (AWS's prices,
-        cached; the local figures at a local flock's endpoint); any other client factory has no AWS prices.
-        """
-        from shepard_cli._aws import Aws
-        from shepard_cli._price_book import PriceBook, price_book_for
-
-        with self._lock:
-            if self._price_book is None:
-                factory = self._factory
-                self._price_book = price_book_for(factory) if isinstance(factory, Aws) else PriceBook(None)
-            return self._price_book
