@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from pathlib import Path
 
 
+@pytest.mark.long  # the whole demo, images built: about 2 minutes, run by `nox -s integration_long`
 class TestDemo:
     @pytest.mark.slow
     def test_the_demo_runs_every_example_job_and_rejects_the_bad_one(self, tmp_path: Path):

@@ -112,6 +112,7 @@ def _deploy(flock: Flock, carrier: str, payload: Path = EXAMPLES / "hello-contai
 
 @pytest.mark.requires_docker
 @pytest.mark.slow
+@pytest.mark.long  # two flocks and two image builds: about 3 minutes, run by `nox -s integration_long`
 class TestEachFlockRunsItsOwnImages:
     def test_a_new_flock_does_not_run_the_image_an_earlier_flock_was_given(self, tmp_path: Path):
         """A flock started where another ran (same folder, prefix, registry) runs only what it was given."""
