@@ -37,7 +37,8 @@ if ! docker version >/dev/null 2>&1; then
     dockerd --storage-driver="$driver" --iptables=false --ip6tables=false --bridge=none \
       --data-root "$STATE_DIR/data-$driver" --exec-root "$STATE_DIR/exec" --pidfile "$STATE_DIR/dockerd.pid" \
       -H "$DOCKER_HOST" >"$STATE_DIR/dockerd.log" 2>&1 &
-    for _ in $(seq 1 120); do
+    # Up to 2 minutes: on a busy machine overlay2 can take a while, and vfs is several times slower.
+    for _ in $(seq 1 480); do
       docker version >/dev/null 2>&1 && break
       kill -0 $! 2>/dev/null || break
       sleep 0.25
