@@ -11,6 +11,7 @@ import json
 import os
 import signal
 
+import pytest
 from flock_testkit import SETTLED, Flock
 
 SLEEP_SECONDS = "15"
@@ -50,6 +51,7 @@ def _failed_view(flock: Flock, uuid: str, prefix: str) -> tuple[dict, dict]:
 
 
 class TestBatchEndedJobs:
+    @pytest.mark.long  # waits out a held array child: about 35 s, run by `nox -s integration_long`
     def test_a_cancelled_pending_child_ends_failed_with_the_cancel_reason(self, flock: Flock):
         """`shepard cancel` of a child still queued: the row ends job_failed with Batch's reason."""
         # GIVEN an array of six sleeping jobs on a flock running four at a time

@@ -418,6 +418,7 @@ def run_every_container(
     return runs, fenced, unchanged
 
 
+@pytest.mark.long  # hundreds of uploads under injected faults: about 45 s, run by `nox -s integration_long`
 class TestExactlyOnceUnderFaults:
     def test_every_upload_runs_once_whatever_the_scheduler_and_batch_go_through(
         self, resources, faults, tmp_path

@@ -11,6 +11,7 @@ from flock_testkit import SETTLED, Flock
 MANY = 200
 
 
+@pytest.mark.long  # 200 jobs through the flock: about 30 s, run by `nox -s integration_long`
 class TestManyJobs:
     @pytest.mark.slow
     def test_every_job_of_a_large_batch_runs_once_and_leaves_exactly_one_output(self, flock: Flock):
