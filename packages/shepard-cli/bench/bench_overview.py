@@ -43,17 +43,13 @@ from shepard_cli._watch_filters import WatchFilters
 from shepard_cli._watch_loop import scan_snapshot
 from shepard_core import (
     COUNTER_SHARDS,
-    GROUP_INDEX,
     GROUP_OF,
-    LIST_GROUP,
-    LIST_TAG,
-    LIST_TIME,
-    TAG_INDEX,
     Attr,
     GroupMove,
     JobRow,
     JobStatus,
     format_start_time,
+    job_table_definition,
     list_attributes,
 )
 from shepard_core._counts import count_deltas, counter_key
@@ -73,30 +69,6 @@ MIX = (
 )
 """A hundred statuses in the proportions of a big batch well under way."""
 TAGS = ("run-a", "run-b", "run-c", "rerun-17", "pilot")
-
-
-def _table_definition() -> dict[str, Any]:
-    """Return the CreateTable arguments of the job table with its two job-list indexes."""
-    return {
-        "TableName": TABLE,
-        "KeySchema": [{"AttributeName": Attr.UUID, "KeyType": "HASH"}],
-        "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in (Attr.UUID, LIST_GROUP, LIST_TAG, LIST_TIME)
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": key, "KeyType": "HASH"},
-                    {"AttributeName": LIST_TIME, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, key in ((GROUP_INDEX, LIST_GROUP), (TAG_INDEX, LIST_TAG))
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
 
 
 def _iso(moment: datetime) -> str:
@@ -232,7 +204,7 @@ def main() -> None:
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     with _server(options.server) as endpoint:
         dynamodb = boto3.client("dynamodb", endpoint_url=endpoint)
-        dynamodb.create_table(**_table_definition())
+        dynamodb.create_table(**job_table_definition(TABLE))
         rng, now = random.Random(21), datetime.now(UTC)  # noqa: S311 - a repeatable mix, not a secret
         moves: list[GroupMove] = []
         for size in sizes:

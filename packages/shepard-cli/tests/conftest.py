@@ -13,18 +13,15 @@ from click.testing import CliRunner, Result
 from shepard_cli import cli
 from shepard_cli.profiles import ProfileStore
 from shepard_core import (
-    GROUP_INDEX,
     GROUP_OF,
     LIST_GROUP,
-    LIST_TAG,
-    LIST_TIME,
     TAG,
-    TAG_INDEX,
     Attr,
     GroupMove,
     JobRow,
     JobStatus,
     JobUsage,
+    job_table_definition,
     list_attributes,
     list_group_value,
     special_value,
@@ -105,30 +102,6 @@ def flock(aws_endpoint, store):
     store.save("test", made.profile())
     store.set_current("test")
     return made
-
-
-def job_table_definition(table: str) -> dict[str, Any]:
-    """Return the CreateTable arguments of the job table as the template makes it, with its list indexes."""
-    return {
-        "TableName": table,
-        "KeySchema": [{"AttributeName": Attr.UUID, "KeyType": "HASH"}],
-        "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in (Attr.UUID, LIST_GROUP, LIST_TAG, LIST_TIME)
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": key, "KeyType": "HASH"},
-                    {"AttributeName": LIST_TIME, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, key in ((GROUP_INDEX, LIST_GROUP), (TAG_INDEX, LIST_TAG))
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
 
 
 @dataclasses.dataclass

@@ -13,7 +13,8 @@ from starlette.testclient import TestClient
 # The helpers live in a module beside the tests, importable by every test file.
 sys.path.insert(0, str(Path(__file__).parent))
 
-from ui_testkit import ORIGIN, PORT, Factory, MotoFlock, table_definition
+from shepard_core import job_table_definition
+from ui_testkit import ORIGIN, PORT, Factory, MotoFlock
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def flock(aws_endpoint):
     for bucket in (made.inputs_bucket, made.outputs_bucket, made.errors_bucket):
         s3.create_bucket(Bucket=bucket)
         s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
-    made.client("dynamodb").create_table(**table_definition(made.table))
+    made.client("dynamodb").create_table(**job_table_definition(made.table))
     made.queue_url = made.client("sqs").create_queue(QueueName="ui-scheduler")["QueueUrl"]
     return made
 

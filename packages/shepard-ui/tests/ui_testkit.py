@@ -11,14 +11,8 @@ from typing import Any
 
 import boto3
 from shepard_core import (
-    GROUP_INDEX,
     GROUP_OF,
-    LIST_GROUP,
-    LIST_TAG,
-    LIST_TIME,
     TAG,
-    TAG_INDEX,
-    Attr,
     GroupMove,
     JobRow,
     JobStatus,
@@ -110,30 +104,6 @@ def zip_bytes(files: dict[str, bytes]) -> bytes:
         for name, data in files.items():
             archive.writestr(name, data)
     return buffer.getvalue()
-
-
-def table_definition(table: str) -> dict[str, Any]:
-    """Return the job table as the template makes it, with its list indexes."""
-    return {
-        "TableName": table,
-        "KeySchema": [{"AttributeName": Attr.UUID, "KeyType": "HASH"}],
-        "AttributeDefinitions": [
-            {"AttributeName": name, "AttributeType": "S"}
-            for name in (Attr.UUID, LIST_GROUP, LIST_TAG, LIST_TIME)
-        ],
-        "GlobalSecondaryIndexes": [
-            {
-                "IndexName": index,
-                "KeySchema": [
-                    {"AttributeName": key, "KeyType": "HASH"},
-                    {"AttributeName": LIST_TIME, "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-            for index, key in ((GROUP_INDEX, LIST_GROUP), (TAG_INDEX, LIST_TAG))
-        ],
-        "BillingMode": "PAY_PER_REQUEST",
-    }
 
 
 class Factory:

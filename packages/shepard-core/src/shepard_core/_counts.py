@@ -255,3 +255,27 @@ def parse_counter_items(items: Iterable[Mapping[str, Mapping[str, Any]]]) -> Cou
         items_read=read,
         usage={key: total for key, total in usage.items() if total.jobs > 0 or total.run_ms > 0},
     )
+
+
+def job_table_definition(table_name: str) -> dict[str, Any]:
+    """Return the CreateTable arguments of the job table as the template makes it, list indexes included."""
+    return {
+        "TableName": table_name,
+        "KeySchema": [{"AttributeName": "UUID", "KeyType": "HASH"}],
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": "S"}
+            for name in ("UUID", LIST_GROUP, LIST_TAG, LIST_TIME)
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": key, "KeyType": "HASH"},
+                    {"AttributeName": LIST_TIME, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, key in ((GROUP_INDEX, LIST_GROUP), (TAG_INDEX, LIST_TAG))
+        ],
+        "BillingMode": "PAY_PER_REQUEST",
+    }
