@@ -6,63 +6,21 @@ import contextlib
 import io
 import json
 import os
-import subprocess
-import sys
 import threading
 import time
 import urllib.parse
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 import pytest
 from boto3.s3.transfer import TransferConfig
 from shepard_core import job_id_for_s3_object
 from shepard_local import _emulator
-from shepard_local._control import LOCAL_CREDENTIALS, free_port
-
-if TYPE_CHECKING:
-    from collections.abc import Iterator
+from shepard_local._control import LOCAL_CREDENTIALS
 
 MIB = 1024 * 1024
-
-
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The emulator as `shepard local up` starts it: its own process on a free port."""
-    port = free_port()
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
-    environment = {**os.environ, **LOCAL_CREDENTIALS}
-    environment.pop("AWS_ENDPOINT_URL", None)
-    with log.open("wb") as sink:
-        process = subprocess.Popen(  # noqa: S603 - a fixed argument list
-            [sys.executable, "-m", "shepard_local._emulator", "-H", "127.0.0.1", "-p", str(port)],
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            env=environment,
-        )
-    endpoint = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{endpoint}/moto-api/data.json", timeout=2).close()  # noqa: S310
-                break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"the emulator did not start:\n{log.read_text()}")
-                time.sleep(0.2)
-        yield endpoint
-    finally:
-        # As `shepard local down` does: SIGTERM, and SIGKILL if the process has not exited by then (a
-        # loaded machine can take longer than that to exit moto's server with thousands of items).
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _session() -> boto3.Session:

@@ -16,6 +16,8 @@ Several things in moto grow with the flock's history, each amended here as moto 
 - Every request looked up the backend by listing moto's package directory (a few hundred `stat` calls)
   under the server's one dispatch lock. Here that listing is read once.
 - A query of a global secondary index sorted every item of the table first (`_emulator_index_query`).
+- Every model object moto ever made (each copy of a DynamoDB item, each SQS message) stayed in a list
+  kept for its dashboard; it is now held weakly (`_emulator_tracking`).
 
 The server's per-request access log (one line per call in moto.log, millions in a long run) is left out;
 warnings and errors are still logged.
@@ -30,7 +32,7 @@ import logging
 import types
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_local import _emulator_index_query
+from shepard_local import _emulator_index_query, _emulator_tracking
 
 if TYPE_CHECKING:
     import threading
@@ -202,6 +204,7 @@ def install(lock: threading.RLock) -> None:
     setattr(backends, MODULE_LISTING, lambda: modules)
     try:
         _emulator_index_query.install()
+        _emulator_tracking.install()
     except RuntimeError as exc:
         raise EmulatorMismatchError(str(exc)) from None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
