@@ -130,6 +130,29 @@ class TestProblems:
         assert groups == {StatusGroup.FAILED, StatusGroup.REJECTED}
         assert overview.items_read <= READ_BUDGET
 
+    @pytest.mark.parametrize(
+        ("statuses", "queried"),
+        [
+            ([JobStatus.REJECTED, JobStatus.JOB_COMPLETE], {"rejected"}),
+            ([JobStatus.JOB_FAILED, JobStatus.SUBMITTED], {"failed"}),
+            ([JobStatus.JOB_COMPLETE, JobStatus.IN_PROGRESS], set()),
+        ],
+    )
+    def test_a_group_the_counters_hold_no_job_in_is_not_queried(self, flock, counted, statuses, queried):
+        """Only the partitions of problem groups with a job in them are read; the problems are the same."""
+        counted.write([(job(n, statuses[n % 2], reason=f"reason {n}"), created(n)) for n in range(12)])
+        dynamodb = flock.client("dynamodb")
+        partitions: list[str] = []
+        dynamodb.meta.events.register(
+            "before-parameter-build.dynamodb.Query",
+            lambda params, **_: partitions.append(params["ExpressionAttributeValues"][":mh"]["S"]),
+        )
+        overview = read_overview(dynamodb, flock.table)
+        assert {value.split("#")[0] for value in partitions} == queried
+        problem_statuses = {JobStatus.JOB_FAILED, JobStatus.REJECTED} & set(statuses)
+        expected = [n for n in reversed(range(12)) if statuses[n % 2] in problem_statuses][:10]
+        assert [row.reason for row in overview.problems] == [f"reason {n}" for n in expected]
+
     @pytest.mark.parametrize("problems", [0, 1, 3, 10])
     def test_as_many_problems_as_asked(self, flock, counted, problems):
         """`problems` sets how many are listed; zero reads the counters alone."""

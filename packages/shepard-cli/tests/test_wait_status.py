@@ -163,6 +163,22 @@ def test_watch_lists_long_waiting_jobs_with_why(run, flock, counted, waiting_job
     assert everyone["waiting_for_batch"]["total"] == 2
 
 
+@pytest.mark.parametrize(
+    ("view", "listed"),
+    [
+        ([], 1),
+        (["--status", "submitted"], 1),
+        (["--status", "failed"], 0),
+        (["--tag", "someone-else"], 0),
+    ],
+)
+def test_watch_lists_only_the_long_waits_in_view(run, flock, counted, waiting_job, view, listed):
+    """A --status without `submitted`, or a --tag the waiting job lacks, lists no long wait."""
+    put_row(counted, waiting_job, submitted_ago=timedelta(minutes=12))
+    document = json.loads(run("watch", "--once", "--output", "json", *view).output)["waiting_for_batch"]
+    assert document["total"] == listed
+
+
 def test_watch_describes_at_most_thirty_waiting_jobs_in_one_call(flock):
     """35 long-waiting rows: the 30 longest waiting are described in one DescribeJobs call, all 35 counted."""
     rows = [

@@ -75,6 +75,24 @@ def read_counts(
     )
 
 
+def newest_problems(
+    client: DynamoDBClient, table_name: str, counts: Counts, problems: int, *, max_read: int | None = None
+) -> tuple[tuple[JobRow, ...], int]:
+    """Return the `problems` newest failed or rejected rows and the items read for them.
+
+    The counters are exact, so the index partitions of a group `counts` holds no job in are not queried.
+    """
+    groups = [g for g in (StatusGroup.FAILED, StatusGroup.REJECTED) if counts.groups.get(g, 0) > 0]
+    if problems <= 0 or not groups:
+        return (), 0
+    partitions = [value for group in groups for value in list_partitions(group)]
+    merge = NewestFirstMerge(
+        client, table_name, IndexSpec(GROUP_INDEX, LIST_GROUP), partitions, Window(), wanted=problems
+    )
+    result = merge.take(problems, max_read=max_read)
+    return job_rows(result.items), merge.items_read
+
+
 def read_overview(client: DynamoDBClient, table_name: str, *, problems: int = 10) -> Overview:
     """Return the flock's counts and its `problems` newest failed or rejected rows.
 
@@ -83,19 +101,11 @@ def read_overview(client: DynamoDBClient, table_name: str, *, problems: int = 10
     if problems < 0:
         raise ValueError(f"problems must be 0 or more, not {problems}")
     counts = read_counts(client, table_name)
-    found: tuple[JobRow, ...] = ()
-    read = counts.items_read
-    if problems:
-        partitions = [
-            value for group in (StatusGroup.FAILED, StatusGroup.REJECTED) for value in list_partitions(group)
-        ]
-        merge = NewestFirstMerge(
-            client, table_name, IndexSpec(GROUP_INDEX, LIST_GROUP), partitions, Window(), wanted=problems
-        )
-        result = merge.take(problems, max_read=max(READ_BUDGET - read, 2 * problems))
-        found = job_rows(result.items)
-        read += merge.items_read
-    return Overview(counts=counts, problems=found, items_read=read, read_at=datetime.now(UTC))
+    budget = max(READ_BUDGET - counts.items_read, 2 * problems)
+    found, read = newest_problems(client, table_name, counts, problems, max_read=budget)
+    return Overview(
+        counts=counts, problems=found, items_read=counts.items_read + read, read_at=datetime.now(UTC)
+    )
 
 
 class Throughput:

@@ -2,7 +2,9 @@
 
 The counts come from the counter items (per TAG with --tag), the newest problems from the overview's
 merge or a job page, and the pace from successive refreshes (until then, an estimate from the end
-times of a sample of the newest ended jobs).
+times of a sample of the newest ended jobs); the jobs waiting long for AWS Batch from a page of the
+`submitted` partitions. Those reads go out together once the counters are read, and none reads the
+partitions of a group the counters hold no job in.
 The spend so far is priced from the usage counters (of the --tag when given) by `price`, when both ended
 groups are in view (the usage counters are not split by status group).
 Filters the counters cannot answer (--since, --prefix, a --status value narrower than a group) need
@@ -12,6 +14,7 @@ the scan of the whole table (`scan_reason` says which).
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
@@ -19,8 +22,9 @@ from shepard_core import GROUP_OF, LIST_SHARDS, PROBLEM_GROUPS, RAN_GROUPS, Coun
 from shepard_core._counts import COUNTED_TAG_CHARS  # how much of a TAG the counters keep
 
 from shepard_cli._job_pages import JobFilter, list_jobs, sample_jobs
-from shepard_cli._overview import Overview, Throughput, read_overview
+from shepard_cli._overview import READ_BUDGET, Overview, Throughput, newest_problems, read_counts
 from shepard_cli._watch_snapshot import Problem, Snapshot, completion_rate, parse_row_time
+from shepard_cli._watch_waits import MAX_DIAGNOSED, LongWaits, long_waits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -75,6 +79,11 @@ def _view_counts(counts: Counts, filters: WatchFilters) -> dict[StatusGroup, int
     return {group: groups.get(group, 0) if group in wanted else 0 for group in StatusGroup}
 
 
+def _counted(groups: frozenset[StatusGroup], counts: Mapping[StatusGroup, int]) -> frozenset[StatusGroup]:
+    """Return the groups the counters hold a job in: the others' list partitions have no row to read."""
+    return frozenset(group for group in groups if counts.get(group, 0) > 0)
+
+
 def _newest(
     dynamodb: DynamoDBClient, table: str, job_filter: JobFilter, count: int
 ) -> tuple[tuple[JobRow, ...], int]:
@@ -98,8 +107,12 @@ class CountedWatch:
         errors_bucket: str | None = None,
         clock: Callable[[], datetime] | None = None,
         price: Callable[[Counts, str | None], Spend] | None = None,
+        wait_threshold: timedelta | None = None,
     ) -> None:
-        """Prepare the reader; the first call reads the first snapshot (its spend priced by `price`)."""
+        """Prepare the reader; the first call reads the first snapshot (its spend priced by `price`).
+
+        With `wait_threshold`, each snapshot also lists the jobs waiting for AWS Batch at least that long.
+        """
         if scan_reason(filters) is not None:
             raise ValueError(f"the counters cannot answer {scan_reason(filters)}; scan the table")
         self._dynamodb, self._table, self._filters = dynamodb, table, filters
@@ -108,32 +121,37 @@ class CountedWatch:
         self._throughput = Throughput(PACE_WINDOW)
         self._groups = view_groups(filters)
         self._price = price if self._groups >= RAN_GROUPS else None
+        self._wait_threshold = wait_threshold
 
     def __call__(self) -> Snapshot:
-        """Read the counters (and the newest problems), and return what they show now."""
+        """Read the counters, then the newest problems, pace and long waits together; return the view."""
         began = time.perf_counter()
-        problem_groups = frozenset(self._groups & PROBLEM_GROUPS)
-        whole = not self._filters.tag and problem_groups == PROBLEM_GROUPS
-        overview = read_overview(self._dynamodb, self._table, problems=self._problems_shown if whole else 0)
-        read = overview.items_read
-        problems = overview.problems
-        if not whole:
-            job_filter = JobFilter(groups=problem_groups, tag=self._filters.tag)
-            problems, page_read = _newest(self._dynamodb, self._table, job_filter, self._problems_shown)
-            read += page_read
-        counts = _view_counts(overview.counts, self._filters)
+        totals = read_counts(self._dynamodb, self._table)
+        counts = _view_counts(totals, self._filters)
         now = self._clock()
-        view = Overview(
-            counts=Counts(groups=counts, tags={}, items_read=overview.counts.items_read),
-            problems=problems,
-            items_read=read,
-            read_at=now,
+        self._throughput.add(
+            Overview(
+                counts=Counts(groups=counts, tags={}, items_read=totals.items_read),
+                problems=(),
+                items_read=totals.items_read,
+                read_at=now,
+            )
         )
-        self._throughput.add(view)
         rate = self._throughput.jobs_per_minute
-        if rate is None:
-            rate, sampled = self._sampled_pace(now, counts)
-            read += sampled
+        # Each read below depends on the counts alone: they go out together, so a refresh takes about as
+        # long as the slowest of them on a busy table.
+        with ThreadPoolExecutor(max_workers=3) as pool:
+            problems = pool.submit(self._problems, totals, counts)
+            pace = None if rate is not None else pool.submit(self._sampled_pace, now, counts)
+            waits = None if self._wait_threshold is None else pool.submit(self._long_waits, now, counts)
+            found, read = problems.result()
+            if pace is not None:
+                rate, sampled = pace.result()
+                read += sampled
+            waiting: LongWaits | None = None
+            if waits is not None:
+                waiting, waits_read = waits.result()
+                read += waits_read
         return Snapshot(
             table=self._table,
             taken_at=now,
@@ -141,19 +159,44 @@ class CountedWatch:
             counts=counts,
             rate_per_minute=rate,
             rate_window=PACE_WINDOW,
-            problems=tuple(Problem.from_row(row) for row in problems),
+            problems=tuple(Problem.from_row(row) for row in found),
             problems_total=sum(counts[group] for group in PROBLEM_GROUPS),
             errors_bucket=self._errors_bucket,
             scan_seconds=time.perf_counter() - began,
-            tags=_tag_counts(overview.counts.tags, self._filters, self._groups),
-            items_read=read,
+            tags=_tag_counts(totals.tags, self._filters, self._groups),
+            items_read=totals.items_read + read,
             counted_by="counters",
-            spend=None if self._price is None else self._price(overview.counts, self._filters.tag),
+            spend=None if self._price is None else self._price(totals, self._filters.tag),
+            long_waits=waiting,
         )
+
+    def _problems(self, totals: Counts, counts: Mapping[StatusGroup, int]) -> tuple[tuple[JobRow, ...], int]:
+        """Return the newest problems in view and the items read for them."""
+        problem_groups = frozenset(self._groups & PROBLEM_GROUPS)
+        if not self._filters.tag and problem_groups == PROBLEM_GROUPS:
+            budget = max(READ_BUDGET - totals.items_read, 2 * self._problems_shown)
+            return newest_problems(self._dynamodb, self._table, totals, self._problems_shown, max_read=budget)
+        job_filter = JobFilter(groups=_counted(problem_groups, counts), tag=self._filters.tag)
+        return _newest(self._dynamodb, self._table, job_filter, self._problems_shown)
+
+    def _long_waits(self, now: datetime, counts: Mapping[StatusGroup, int]) -> tuple[LongWaits, int]:
+        """Return the jobs in view waiting for Batch at least the threshold, and the items read for them.
+
+        They come from one page of the `submitted` partitions (of the --tag's jobs with --tag), none read
+        when the counters hold no submitted job in view.
+        """
+        threshold = self._wait_threshold or timedelta(0)
+        if not counts.get(StatusGroup.SUBMITTED, 0):
+            return long_waits((), now, threshold), 0
+        job_filter = JobFilter(
+            groups=frozenset({StatusGroup.SUBMITTED}), tag=self._filters.tag, until=now - threshold
+        )
+        page = list_jobs(self._dynamodb, self._table, job_filter, page_size=MAX_DIAGNOSED)
+        return long_waits(page.rows, now, threshold), page.items_read
 
     def _sampled_pace(self, now: datetime, counts: Mapping[StatusGroup, int]) -> tuple[float, int]:
         """Return the pace the newest ended jobs' end times give, and the items read for it."""
-        job_filter = JobFilter(groups=frozenset(self._groups & RAN_GROUPS), tag=self._filters.tag)
+        job_filter = JobFilter(groups=_counted(self._groups & RAN_GROUPS, counts), tag=self._filters.tag)
         if not job_filter.groups:
             return 0.0, 0
         shards = pace_shards(sum(counts[group] for group in job_filter.groups))

@@ -59,17 +59,15 @@ def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view
     from shepard_cli._watch_counted import CountedWatch, scan_reason
 
     if scan_reason(filters) is None:
-        counted = CountedWatch(
+        return CountedWatch(
             dynamodb,
             table,
             filters,
             problems_shown=problems_shown,
             errors_bucket=errors_bucket,
             price=price_counts,
+            wait_threshold=wait_threshold,
         )
-        if wait_threshold is None:
-            return counted
-        return lambda: _with_long_waits(counted(), dynamodb, table, wait_threshold)
     return lambda: scan_snapshot(
         dynamodb,
         table,
@@ -80,25 +78,6 @@ def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view
         wait_threshold=wait_threshold,
         price=price,
     )
-
-
-def _with_long_waits(
-    snapshot: Snapshot, dynamodb: DynamoDBClient, table: str, threshold: timedelta
-) -> Snapshot:
-    """Return the snapshot with the jobs created at least `threshold` ago and still waiting for Batch."""
-    from shepard_core import StatusGroup
-
-    from shepard_cli._job_pages import JobFilter, list_jobs
-    from shepard_cli._watch_waits import MAX_DIAGNOSED
-
-    page = list_jobs(
-        dynamodb,
-        table,
-        JobFilter(groups=frozenset({StatusGroup.SUBMITTED}), until=snapshot.taken_at - threshold),
-        page_size=MAX_DIAGNOSED,
-    )
-    waits = long_waits(page.rows, snapshot.taken_at, threshold)
-    return dataclasses.replace(snapshot, long_waits=waits, items_read=snapshot.items_read + page.items_read)
 
 
 def scan_snapshot(  # noqa: PLR0913 - the client, the table, and what the view shows

@@ -142,7 +142,7 @@ def watch(
     --since, --prefix and a --status JOB_STATUS value narrower than its group cannot be answered by
     the counters: with them each refresh scans the whole table, which takes long on a big table.
 
-    Jobs waiting for AWS Batch longer than --wait-threshold are listed with why each waits (the
+    Jobs in view waiting for AWS Batch longer than --wait-threshold are listed with why each waits (the
     longest waiting 30, described in one batch of AWS calls per refresh; see `shepard status JOB`).
 
     \b
@@ -195,13 +195,17 @@ def watch(
 
     def take() -> Snapshot:
         import dataclasses
+        from concurrent.futures import ThreadPoolExecutor
 
-        snapshot = read()
-        if snapshot.long_waits is not None:
-            snapshot = dataclasses.replace(snapshot, long_waits=diagnose_waits(snapshot.long_waits, waits))
-        return (
-            snapshot if backlog is None else dataclasses.replace(snapshot, backlog=backlog(snapshot.taken_at))
-        )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            # The upload queue is read while the table is: a refresh waits for the slower of the two.
+            queued = None if backlog is None else pool.submit(backlog, datetime.now(UTC))
+            snapshot = read()
+            if snapshot.long_waits is not None:
+                snapshot = dataclasses.replace(
+                    snapshot, long_waits=diagnose_waits(snapshot.long_waits, waits)
+                )
+            return snapshot if queued is None else dataclasses.replace(snapshot, backlog=queued.result())
 
     console = stdout()
     if output == "json" and once:
