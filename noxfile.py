@@ -143,6 +143,16 @@ def _package_wheels() -> dict[str, Path]:
     return _wheels
 
 
+def compile_on_install(session: nox.Session) -> None:
+    """Have the session's installs write bytecode, as pip does and uv does not by default.
+
+    Without it each process that imports boto3 or moto compiles them again wherever Python may not write
+    __pycache__ (PYTHONDONTWRITEBYTECODE, as on CI): half a second per `shepard` command, a second or two
+    per emulator start. Sessions that start many such processes, or time them, install compiled.
+    """
+    session.env["UV_COMPILE_BYTECODE"] = "1"
+
+
 def install_packages(session: nox.Session, *requirements: str) -> None:
     """Install sibling packages (`shepard-zipindex[s3]` names an extra) as wheels, with their siblings."""
     wanted = [Requirement(requirement) for requirement in requirements]
@@ -209,6 +219,7 @@ def tests_lambda_runtime(session: nox.Session, package: str) -> None:
 
 def _integration(session: nox.Session, marks: str) -> None:
     tests_dir = ROOT / "tests-integration"
+    compile_on_install(session)
     install_packages(session, *PACKAGES)
     with (tests_dir / "requirements.txt").open() as f:
         session.install(*[line.strip() for line in f if line.strip() and not line.startswith("#")])
@@ -234,6 +245,7 @@ def browser(session: nox.Session) -> None:
     Screenshots go to $SHEPARD_SCREENSHOTS (default: a temporary folder, printed); without chromium the
     tests are skipped, and with SHEPARD_REQUIRE_BROWSER=1 (CI) they fail instead.
     """
+    compile_on_install(session)
     install_packages(session, "shepard-ui", "shepard-local", TEST_KIT)
     session.install(*nox.project.dependency_groups(_pyproject("shepard-ui"), "browser"))
     session.run("pytest", "tests-browser", "--durations=10", *session.posargs)
@@ -315,6 +327,7 @@ def template_tests(session: nox.Session) -> None:
 @nox.session(python=PYTHON, default=False)
 def demo(session: nox.Session) -> None:
     """Run a local flock end to end: the examples through S3 and the API plus a bad job, then a summary."""
+    compile_on_install(session)
     install_packages(session, "shepard-local")
     session.run("shepard", "local", "demo", *session.posargs)
 
@@ -342,6 +355,7 @@ BENCH_SCRIPTS = {"overview": "packages/shepard-cli/bench/bench_overview.py"}
 @nox.parametrize("part", list(BENCH_PARTS))
 def bench(session: nox.Session, part: str) -> None:
     """Print one part's figures (packages/shepard-<part>/bench/bench_<part>.py; its README says which)."""
+    compile_on_install(session)
     install_packages(session, BENCH_PARTS[part], f"{TEST_KIT}[aws]")
     if part == "local":
         session.install("py-spy>=0.4")  # the sampling profile of the emulator and the runner

@@ -107,6 +107,7 @@ class Flock:
         done = subprocess.run(  # noqa: S603 - a fixed argument list
             [_bin("shepard"), *args],
             env=self.env,
+            cwd=self.work,
             capture_output=True,
             text=True,
             timeout=timeout,
