@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import threading
 import urllib.request
 from typing import Any
 
@@ -118,6 +119,29 @@ class TestWeakInstances:
     def test_instances_known_before_stay_tracked_in_order(self):
         first, second = _Model(), _Model()
         assert list(WeakInstances([first, second])) == [first, second]
+
+    def test_listing_while_other_threads_make_instances_never_fails(self):
+        """The dashboard lists instances while requests on other threads make and drop them."""
+        tracked = WeakInstances()
+        kept = [_Model() for _ in range(20_000)]
+        for instance in kept:
+            tracked.append(instance)
+        done = threading.Event()
+
+        def make() -> None:
+            while not done.is_set():
+                tracked.append(_Model())  # dropped at once: freed while listings go on
+
+        makers = [threading.Thread(target=make) for _ in range(3)]
+        for maker in makers:
+            maker.start()
+        try:
+            for _ in range(20):
+                assert set(map(id, kept)) <= set(map(id, tracked))
+        finally:
+            done.set()
+            for maker in makers:
+                maker.join()
 
     def test_an_object_that_cannot_be_weakly_held_is_not_tracked(self):
         tracked = WeakInstances()

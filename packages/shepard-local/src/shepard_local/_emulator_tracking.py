@@ -31,23 +31,28 @@ class WeakInstances:
         """Start with the instances `known` so far (those still alive stay tracked)."""
         self._order = itertools.count()
         self._live: weakref.WeakValueDictionary[int, Any] = weakref.WeakValueDictionary()
+        self._lock = threading.Lock()
         for instance in known or ():
             self.append(instance)
 
     def append(self, instance: object) -> None:
         """Track `instance` while something else holds it (one that cannot be weakly held is not tracked)."""
-        try:
-            self._live[next(self._order)] = instance
-        except TypeError:
-            return
+        with self._lock:
+            try:
+                self._live[next(self._order)] = instance
+            except TypeError:
+                return
 
     def __iter__(self) -> Iterator[Any]:
-        """Yield the live instances in the order they were made."""
-        return iter([instance for _, instance in sorted(self._live.items())])
+        """Yield the instances alive now, in the order they were made (requests may make more meanwhile)."""
+        with self._lock:
+            live = sorted(self._live.items())
+        return iter([instance for _, instance in live])
 
     def __len__(self) -> int:
         """Return how many tracked instances are alive."""
-        return len(self._live)
+        with self._lock:
+            return len(self._live)
 
 
 def tracked_weakly(new: Callable[..., Any], base: type) -> Callable[..., Any]:
@@ -85,4 +90,4 @@ def install() -> None:
             f"moto's BaseModel no longer has its own __new__ recording instances in {TRACKED};"
             " the emulator could not keep its memory from growing with every object it makes"
         )
-    BaseModel.__new__ = staticmethod(tracked_weakly(new, BaseModel))  # type: ignore[assignment]
+    BaseModel.__new__ = staticmethod(tracked_weakly(new, BaseModel))  # type: ignore[method-assign]
