@@ -146,3 +146,38 @@ def test_table_queries_are_left_alone(dynamodb):
     )
     assert [item["UUID"]["S"] for item in answer["Items"]] == ["u005"]
     assert dynamodb.picked == []
+
+
+RANGES = {
+    "T < :a": ({":a": {"S": "t0500"}}, lambda t: t < "t0500"),
+    "T >= :a": ({":a": {"S": "t0500"}}, lambda t: t >= "t0500"),
+    "T BETWEEN :a AND :b": ({":a": {"S": "t0100"}, ":b": {"S": "t0300"}}, lambda t: "t0100" <= t <= "t0300"),
+    "begins_with(T, :a)": ({":a": {"S": "t06"}}, lambda t: t.startswith("t06")),
+}
+
+
+@pytest.mark.parametrize("forward", [True, False])
+@pytest.mark.parametrize("condition", list(RANGES))
+def test_only_the_items_within_the_sort_key_condition_are_sorted(dynamodb, monkeypatch, condition, forward):
+    """A sort key condition picks its items before moto sorts them; every page is what moto would give."""
+    sorted_counts: list[int] = []
+    sorted_items = Table.sorted_items
+
+    def counted(table, hash_attrs, range_attrs, items):
+        sorted_counts.append(len(items))
+        return sorted_items(table, hash_attrs, range_attrs, items)
+
+    monkeypatch.setattr(Table, "sorted_items", counted)
+    values, test = RANGES[condition]
+    items, pages = _query(
+        dynamodb,
+        KeyConditionExpression=f"G = :g AND {condition}",
+        ExpressionAttributeValues={":g": {"S": "g1"}, **values},
+        ScanIndexForward=forward,
+        Limit=2,
+    )
+    expected = _expected(dynamodb, "g1", lambda item: test(item["T"]["S"]), newest_first=not forward)
+    assert [item["UUID"]["S"] for item in items] == expected
+    assert 0 < len(expected) < 36  # a condition that picks some of g1's 36 items, not all
+    assert pages >= len(expected) // 2
+    assert set(sorted_counts) == {len(expected)}

@@ -4,8 +4,10 @@ moto answers an index query by sorting every item of the table (comparing typed 
 comparison) and then comparing each item's index partition key with the one asked for: on the local
 flock a `shepard watch` refresh (about 35 short queries of the job-list indexes) cost seconds at a few
 thousand jobs and grew with the table. Here the items whose partition key attributes hold exactly the
-values asked for (plain strings or bytes compared as such) are picked first, and moto's own query runs
-over them alone: it sorts, pages, limits and filters them as before, so its answers are the same.
+values asked for (plain strings or bytes compared as such) are picked first, and of those the ones that
+meet the key condition on the index's sort key (moto's own comparison); moto's own query then runs
+over them alone: it sorts, pages, limits and filters them as before, so its answers are the same. A
+job-list page "older than five minutes" no longer sorts and sizes every newer row of its partition.
 """
 
 from __future__ import annotations
@@ -17,7 +19,13 @@ from typing import TYPE_CHECKING, Any, Final
 if TYPE_CHECKING:
     from collections.abc import Callable
 
-QUERY_PARAMETERS: Final = ("index_name", "hash_key_conditions")
+QUERY_PARAMETERS: Final = (
+    "index_name",
+    "hash_key_conditions",
+    "range_comparison",
+    "range_objs",
+    "range_key_conditions",
+)
 """The parameters of moto's Table.query this amendment reads (by name)."""
 _PLAIN_TYPES: Final = frozenset({"S", "B"})
 
@@ -37,6 +45,11 @@ def _matching_items(table: Any, conditions: list[tuple[str, Any]]) -> list[Any]:
     ]
 
 
+def _within_range(items: list[Any], name: str, comparison: str, objects: list[Any]) -> list[Any]:
+    """Return the items whose `name` attribute meets the sort key condition, as moto's query tests it."""
+    return [item for item in items if (value := item.attrs.get(name)) and value.compare(comparison, objects)]
+
+
 def from_matching_items(query: Callable[..., Any]) -> Callable[..., Any]:
     """Return moto's Table.query, run over only the items an index query's partition key can match."""
     signature = inspect.signature(query)
@@ -50,6 +63,12 @@ def from_matching_items(query: Callable[..., Any]) -> Callable[..., Any]:
         if any(getattr(wanted, "type", None) not in _PLAIN_TYPES for _, wanted in conditions):
             return query(self, *args, **kwargs)
         matching = _matching_items(self, conditions)
+        range_conditions = arguments.get("range_key_conditions") or []
+        if arguments.get("range_comparison") and range_conditions:
+            # moto tests this condition on the last sort key named, after sorting: the items that fail it
+            # are never results, so leaving them out first changes no answer, page or start key.
+            name = range_conditions[-1][0]
+            matching = _within_range(matching, name, arguments["range_comparison"], arguments["range_objs"])
         self.all_items = lambda: matching  # this call's candidates; the class's method is back after it
         try:
             return query(self, *args, **kwargs)
