@@ -153,6 +153,17 @@ class TestProblems:
         expected = [n for n in reversed(range(12)) if statuses[n % 2] in problem_statuses][:10]
         assert [row.reason for row in overview.problems] == [f"reason {n}" for n in expected]
 
+    def test_a_table_without_counter_items_is_still_queried(self, flock):
+        """With no counter item read (a new table, or one older than the counters) every partition is read."""
+        dynamodb = flock.client("dynamodb")
+        partitions: list[str] = []
+        dynamodb.meta.events.register(
+            "before-parameter-build.dynamodb.Query",
+            lambda params, **_: partitions.append(params["ExpressionAttributeValues"][":mh"]["S"]),
+        )
+        assert read_overview(dynamodb, flock.table).problems == ()
+        assert {value.split("#")[0] for value in partitions} == {"failed", "rejected"}
+
     @pytest.mark.parametrize("problems", [0, 1, 3, 10])
     def test_as_many_problems_as_asked(self, flock, counted, problems):
         """`problems` sets how many are listed; zero reads the counters alone."""

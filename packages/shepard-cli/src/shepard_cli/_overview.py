@@ -75,14 +75,21 @@ def read_counts(
     )
 
 
+def holds_jobs(counts: Counts, group: StatusGroup) -> bool:
+    """Return whether `group`'s list partitions may hold rows: the counters count one, or were never read."""
+    return counts.items_read == 0 or counts.groups.get(group, 0) > 0
+
+
 def newest_problems(
     client: DynamoDBClient, table_name: str, counts: Counts, problems: int, *, max_read: int | None = None
 ) -> tuple[tuple[JobRow, ...], int]:
     """Return the `problems` newest failed or rejected rows and the items read for them.
 
-    The counters are exact, so the index partitions of a group `counts` holds no job in are not queried.
+    The counters are exact, so the index partitions of a group `counts` holds no job in are not queried
+    (unless no counter item was read at all: a new table, or one made before the indexes, whose queries
+    then say so).
     """
-    groups = [g for g in (StatusGroup.FAILED, StatusGroup.REJECTED) if counts.groups.get(g, 0) > 0]
+    groups = [g for g in (StatusGroup.FAILED, StatusGroup.REJECTED) if holds_jobs(counts, g)]
     if problems <= 0 or not groups:
         return (), 0
     partitions = [value for group in groups for value in list_partitions(group)]

@@ -79,9 +79,11 @@ def _view_counts(counts: Counts, filters: WatchFilters) -> dict[StatusGroup, int
     return {group: groups.get(group, 0) if group in wanted else 0 for group in StatusGroup}
 
 
-def _counted(groups: frozenset[StatusGroup], counts: Mapping[StatusGroup, int]) -> frozenset[StatusGroup]:
-    """Return the groups the counters hold a job in: the others' list partitions have no row to read."""
-    return frozenset(group for group in groups if counts.get(group, 0) > 0)
+def _counted(
+    groups: frozenset[StatusGroup], counts: Mapping[StatusGroup, int], totals: Counts
+) -> frozenset[StatusGroup]:
+    """Return the groups whose list partitions may hold a row in view (see `holds_jobs`)."""
+    return frozenset(group for group in groups if totals.items_read == 0 or counts.get(group, 0) > 0)
 
 
 def _newest(
@@ -142,11 +144,14 @@ class CountedWatch:
         # long as the slowest of them on a busy table.
         with ThreadPoolExecutor(max_workers=3) as pool:
             problems = pool.submit(self._problems, totals, counts)
-            pace = None if rate is not None else pool.submit(self._sampled_pace, now, counts)
-            waits = None if self._wait_threshold is None else pool.submit(self._long_waits, now, counts)
+            pace = None if rate is not None else pool.submit(self._sampled_pace, now, counts, totals)
+            waits = (
+                None if self._wait_threshold is None else pool.submit(self._long_waits, now, counts, totals)
+            )
             found, read = problems.result()
             if pace is not None:
-                rate, sampled = pace.result()
+                sampled_rate, sampled = pace.result()
+                rate = sampled_rate
                 read += sampled
             waiting: LongWaits | None = None
             if waits is not None:
@@ -157,7 +162,7 @@ class CountedWatch:
             taken_at=now,
             filters=self._filters,
             counts=counts,
-            rate_per_minute=rate,
+            rate_per_minute=rate if rate is not None else 0.0,
             rate_window=PACE_WINDOW,
             problems=tuple(Problem.from_row(row) for row in found),
             problems_total=sum(counts[group] for group in PROBLEM_GROUPS),
@@ -176,17 +181,19 @@ class CountedWatch:
         if not self._filters.tag and problem_groups == PROBLEM_GROUPS:
             budget = max(READ_BUDGET - totals.items_read, 2 * self._problems_shown)
             return newest_problems(self._dynamodb, self._table, totals, self._problems_shown, max_read=budget)
-        job_filter = JobFilter(groups=_counted(problem_groups, counts), tag=self._filters.tag)
+        job_filter = JobFilter(groups=_counted(problem_groups, counts, totals), tag=self._filters.tag)
         return _newest(self._dynamodb, self._table, job_filter, self._problems_shown)
 
-    def _long_waits(self, now: datetime, counts: Mapping[StatusGroup, int]) -> tuple[LongWaits, int]:
+    def _long_waits(
+        self, now: datetime, counts: Mapping[StatusGroup, int], totals: Counts
+    ) -> tuple[LongWaits, int]:
         """Return the jobs in view waiting for Batch at least the threshold, and the items read for them.
 
         They come from one page of the `submitted` partitions (of the --tag's jobs with --tag), none read
         when the counters hold no submitted job in view.
         """
         threshold = self._wait_threshold or timedelta(0)
-        if not counts.get(StatusGroup.SUBMITTED, 0):
+        if not _counted(self._groups & {StatusGroup.SUBMITTED}, counts, totals):
             return long_waits((), now, threshold), 0
         job_filter = JobFilter(
             groups=frozenset({StatusGroup.SUBMITTED}), tag=self._filters.tag, until=now - threshold
@@ -194,9 +201,13 @@ class CountedWatch:
         page = list_jobs(self._dynamodb, self._table, job_filter, page_size=MAX_DIAGNOSED)
         return long_waits(page.rows, now, threshold), page.items_read
 
-    def _sampled_pace(self, now: datetime, counts: Mapping[StatusGroup, int]) -> tuple[float, int]:
+    def _sampled_pace(
+        self, now: datetime, counts: Mapping[StatusGroup, int], totals: Counts
+    ) -> tuple[float, int]:
         """Return the pace the newest ended jobs' end times give, and the items read for it."""
-        job_filter = JobFilter(groups=_counted(self._groups & RAN_GROUPS, counts), tag=self._filters.tag)
+        job_filter = JobFilter(
+            groups=_counted(self._groups & RAN_GROUPS, counts, totals), tag=self._filters.tag
+        )
         if not job_filter.groups:
             return 0.0, 0
         shards = pace_shards(sum(counts[group] for group in job_filter.groups))
