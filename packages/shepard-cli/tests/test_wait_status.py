@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -13,71 +12,6 @@ from botocore.stub import Stubber
 from shepard_cli._watch_waits import diagnose_waits, long_waits
 from shepard_cli.waits import WaitReader, diagnose_wait
 from shepard_core import JobRow, JobStatus
-
-ASSUME_BATCH = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
-NEEDS_VCPUS = 128
-"""More vCPUs than the largest m5 (m5.24xlarge: 96), fewer than the compute environment's maxvCpus."""
-
-
-@pytest.fixture
-def waiting_job(flock, batch_job_gate):
-    """Submit a job needing 128 vCPUs to a managed m5 compute environment; return its Batch id, held."""
-    iam, ec2, batch = flock.client("iam"), flock.client("ec2"), flock.client("batch")
-    role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument=ASSUME_BATCH)["Role"]["Arn"]
-    profile = iam.create_instance_profile(InstanceProfileName="batch-instances")["InstanceProfile"]["Arn"]
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="batch", Description="batch", VpcId=vpc)["GroupId"]
-    batch.create_compute_environment(
-        computeEnvironmentName="flock-ce",
-        type="MANAGED",
-        state="ENABLED",
-        serviceRole=role,
-        computeResources={
-            "type": "EC2",
-            "minvCpus": 0,
-            "maxvCpus": 256,
-            "desiredvCpus": 0,
-            "instanceTypes": ["m5"],
-            "subnets": [subnet],
-            "securityGroupIds": [group],
-            "instanceRole": profile,
-        },
-    )
-    batch.create_job_queue(
-        jobQueueName="flock-queue",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "flock-ce"}],
-    )
-    batch.register_job_definition(
-        jobDefinitionName="flock-job",
-        type="container",
-        containerProperties={
-            "image": "shepard-worker:latest",
-            "resourceRequirements": [
-                {"type": "VCPU", "value": str(NEEDS_VCPUS)},
-                {"type": "MEMORY", "value": "2048"},
-            ],
-        },
-    )
-    submitter = threading.Thread(
-        target=lambda: batch.submit_job(jobName="big", jobQueue="flock-queue", jobDefinition="flock-job"),
-        daemon=True,
-    )
-    submitter.start()
-    while not (listed := batch.list_jobs(jobQueue="flock-queue", jobStatus="SUBMITTED")["jobSummaryList"]):
-        assert submitter.is_alive(), "the job ended before it could be held"
-    yield listed[0]["jobId"]
-    batch_job_gate.release()
-    submitter.join()
 
 
 def put_row(counted, batch_job_id, *, submitted_ago):
@@ -97,9 +31,9 @@ def put_row(counted, batch_job_id, *, submitted_ago):
     return row.uuid
 
 
-def test_status_says_why_a_long_waiting_job_waits(run, flock, counted, waiting_job):
+def test_status_says_why_a_long_waiting_batch_job_waits(run, flock, counted, waiting_batch_job):
     """A job waiting 12 minutes shows the cause (no m5 size has 128 vCPUs), the queue and the environment."""
-    job = put_row(counted, waiting_job, submitted_ago=timedelta(minutes=12))
+    job = put_row(counted, waiting_batch_job, submitted_ago=timedelta(minutes=12))
     result = run("status", job)
     assert result.exit_code == 0, result.output
     text = " ".join(result.output.split())
@@ -115,9 +49,9 @@ def test_status_says_why_a_long_waiting_job_waits(run, flock, counted, waiting_j
     assert document["waiting"]["details"]["compute_environments"][0]["max_vcpus"] == 256
 
 
-def test_a_job_waiting_less_than_the_threshold_shows_no_diagnosis(run, flock, counted, waiting_job):
+def test_a_job_waiting_less_than_the_threshold_shows_no_diagnosis(run, flock, counted, waiting_batch_job):
     """A job waiting 1 minute shows none by default, and one with --wait-threshold 30s."""
-    job = put_row(counted, waiting_job, submitted_ago=timedelta(minutes=1))
+    job = put_row(counted, waiting_batch_job, submitted_ago=timedelta(minutes=1))
     assert "waiting" not in json.loads(run("status", job, "--output", "json").output)
     document = json.loads(run("status", job, "--wait-threshold", "30s", "--output", "json").output)
     assert document["waiting"]["summary"].startswith("no instance type in the compute environment flock-ce")
@@ -130,7 +64,7 @@ def test_a_bad_threshold_is_one_line(run, flock):
     assert "give one such as 90s, 5m" in result.output
 
 
-def test_diagnose_wait_takes_a_session(flock, waiting_job):
+def test_diagnose_wait_takes_a_session(flock, waiting_batch_job):
     """diagnose_wait reads through anything that makes clients, such as a boto3 Session."""
 
     class Endpoint:
@@ -139,18 +73,20 @@ def test_diagnose_wait_takes_a_session(flock, waiting_job):
         def client(self, service_name):
             return boto3.Session(region_name="us-east-1").client(service_name, endpoint_url=flock.endpoint)
 
-    found = diagnose_wait(Endpoint(), waiting_job)
-    assert found.batch_job_id == waiting_job
+    found = diagnose_wait(Endpoint(), waiting_batch_job)
+    assert found.batch_job_id == waiting_batch_job
     assert found.status == "SUBMITTED"
     assert "has 128 vCPUs and 2,048 MiB" in found.summary
     missing = diagnose_wait(Endpoint(), "00000000-0000-4000-8000-000000000000")
     assert missing.summary == "AWS Batch does not know job 00000000-0000-4000-8000-000000000000"
 
 
-def test_watch_lists_long_waiting_jobs_with_why(run, flock, counted, waiting_job):
+def test_watch_lists_long_waiting_batch_jobs_with_why(run, flock, counted, waiting_batch_job):
     """`watch --once` lists the job waiting 12 minutes with its cause; the JSON counts it."""
-    job = put_row(counted, waiting_job, submitted_ago=timedelta(minutes=12))
-    put_row(counted, waiting_job, submitted_ago=timedelta(minutes=1))  # under the threshold: counted apart
+    job = put_row(counted, waiting_batch_job, submitted_ago=timedelta(minutes=12))
+    put_row(
+        counted, waiting_batch_job, submitted_ago=timedelta(minutes=1)
+    )  # under the threshold: counted apart
     text = run("watch", "--once").output
     assert "Waiting for AWS Batch over 5m 00s: 1 job(s), the 1 longest waiting:" in text
     line = next(line for line in text.splitlines() if job in line)
@@ -164,7 +100,7 @@ def test_watch_lists_long_waiting_jobs_with_why(run, flock, counted, waiting_job
 
 
 @pytest.mark.parametrize(
-    ("view", "listed"),
+    "case",
     [
         ([], 1),
         (["--status", "submitted"], 1),
@@ -172,14 +108,15 @@ def test_watch_lists_long_waiting_jobs_with_why(run, flock, counted, waiting_job
         (["--tag", "someone-else"], 0),
     ],
 )
-def test_watch_lists_only_the_long_waits_in_view(run, flock, counted, waiting_job, view, listed):
+def test_watch_lists_only_the_long_waits_in_view(run, counted, waiting_batch_job, case):
     """A --status without `submitted`, or a --tag the waiting job lacks, lists no long wait."""
-    put_row(counted, waiting_job, submitted_ago=timedelta(minutes=12))
+    view, listed = case
+    put_row(counted, waiting_batch_job, submitted_ago=timedelta(minutes=12))
     document = json.loads(run("watch", "--once", "--output", "json", *view).output)["waiting_for_batch"]
     assert document["total"] == listed
 
 
-def test_watch_describes_at_most_thirty_waiting_jobs_in_one_call(flock):
+def test_watch_describes_at_most_thirty_waiting_batch_jobs_in_one_call(flock):
     """35 long-waiting rows: the 30 longest waiting are described in one DescribeJobs call, all 35 counted."""
     rows = [
         JobRow(
@@ -209,13 +146,13 @@ def test_watch_describes_at_most_thirty_waiting_jobs_in_one_call(flock):
     assert diagnosed.shown[0].summary == "AWS Batch does not know job batch-34"
 
 
-def test_what_aws_refuses_is_named_and_the_rest_is_shown(flock, waiting_job):
+def test_what_aws_refuses_is_named_and_the_rest_is_shown(flock, waiting_batch_job):
     """EC2 refusing DescribeInstanceTypes: fit is not judged, the refusal is noted, the states are shown."""
     ec2 = boto3.client("ec2", region_name="us-east-1")
     stubber = Stubber(ec2)
     stubber.add_client_error("describe_instance_types", "UnauthorizedOperation", "You are not authorized")
     with stubber:
-        found = WaitReader(flock.client("batch"), ec2).diagnose([waiting_job])[waiting_job]
+        found = WaitReader(flock.client("batch"), ec2).diagnose([waiting_batch_job])[waiting_batch_job]
     assert found.details["notes"] == [
         (
             "ec2:DescribeInstanceTypes failed: An error occurred (UnauthorizedOperation) when calling the "

@@ -13,7 +13,8 @@ from click.testing import CliRunner
 from shepard_cli._batch import BatchedJob, JobSpec
 from shepard_cli._batch_record import record_lines
 from shepard_local import demo_problems, local
-from shepard_local._demo import Demo, DemoJob, DemoResult, read_batch_record, remove_images
+from shepard_local._demo import Demo, read_batch_record, remove_images
+from shepard_local._demo_summary import DemoJob, DemoResult
 from shepard_local._state import FlockNames, FlockState
 
 if TYPE_CHECKING:

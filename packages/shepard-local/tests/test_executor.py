@@ -6,7 +6,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from shepard_local._executor import HOST_RECLAIM_REASON, Attempt, Executor, retry_action
+from shepard_local._batch_jobs import Attempt, retry_action
+from shepard_local._executor import HOST_RECLAIM_REASON, Executor
 
 if TYPE_CHECKING:
     from pathlib import Path

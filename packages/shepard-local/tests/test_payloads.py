@@ -9,7 +9,7 @@ import uuid
 
 import pytest
 from shepard_core import Setting
-from shepard_local._executor import BatchJob
+from shepard_local._batch_jobs import BatchJob
 from shepard_local._payloads import PayloadResolver, registry_reference
 from shepard_local._state import FlockNames, FlockState
 

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
-import pytest
 from botocore.config import Config
 from shepard_cli._price_book import AwsPrices, PriceBook
 from shepard_cli._price_cache import PriceCache
@@ -17,73 +14,9 @@ from shepard_ui import Flock, create_app
 from starlette.testclient import TestClient
 from ui_testkit import ORIGIN, PORT, Factory, job_row
 
-ASSUME_BATCH = json.dumps(
-    {
-        "Version": "2012-10-17",
-        "Statement": [
-            {"Effect": "Allow", "Principal": {"Service": "batch.amazonaws.com"}, "Action": "sts:AssumeRole"}
-        ],
-    }
-)
-NEEDS_VCPUS = 128
-"""More vCPUs than the largest m5 (96), fewer than the compute environment's maxvCpus (256)."""
 DEAD_ENDPOINT = "http://127.0.0.1:9"
 """Nothing listens here: every call to it is refused."""
 RUN_START_MS = 1_780_000_000_000
-
-
-@pytest.fixture
-def waiting_job(flock, batch_job_gate):
-    """Submit a job needing 128 vCPUs to a managed m5 compute environment; return its Batch id, held."""
-    iam, ec2, batch = flock.client("iam"), flock.client("ec2"), flock.client("batch")
-    role = iam.create_role(RoleName="batch-service", AssumeRolePolicyDocument=ASSUME_BATCH)["Role"]["Arn"]
-    profile = iam.create_instance_profile(InstanceProfileName="batch-instances")["InstanceProfile"]["Arn"]
-    vpc = ec2.create_vpc(CidrBlock="10.0.0.0/16")["Vpc"]["VpcId"]
-    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.0.0.0/24")["Subnet"]["SubnetId"]
-    group = ec2.create_security_group(GroupName="batch", Description="batch", VpcId=vpc)["GroupId"]
-    batch.create_compute_environment(
-        computeEnvironmentName="flock-ce",
-        type="MANAGED",
-        state="ENABLED",
-        serviceRole=role,
-        computeResources={
-            "type": "EC2",
-            "minvCpus": 0,
-            "maxvCpus": 256,
-            "desiredvCpus": 0,
-            "instanceTypes": ["m5"],
-            "subnets": [subnet],
-            "securityGroupIds": [group],
-            "instanceRole": profile,
-        },
-    )
-    batch.create_job_queue(
-        jobQueueName="flock-queue",
-        state="ENABLED",
-        priority=1,
-        computeEnvironmentOrder=[{"order": 1, "computeEnvironment": "flock-ce"}],
-    )
-    batch.register_job_definition(
-        jobDefinitionName="flock-job",
-        type="container",
-        containerProperties={
-            "image": "shepard-worker:latest",
-            "resourceRequirements": [
-                {"type": "VCPU", "value": str(NEEDS_VCPUS)},
-                {"type": "MEMORY", "value": "2048"},
-            ],
-        },
-    )
-    submitter = threading.Thread(
-        target=lambda: batch.submit_job(jobName="big", jobQueue="flock-queue", jobDefinition="flock-job"),
-        daemon=True,
-    )
-    submitter.start()
-    while not (listed := batch.list_jobs(jobQueue="flock-queue", jobStatus="SUBMITTED")["jobSummaryList"]):
-        assert submitter.is_alive(), "the job ended before it could be held"
-    yield listed[0]["jobId"]
-    batch_job_gate.release()
-    submitter.join()
 
 
 def submitted_row(flock, n: int, batch_job_id: str, ago: timedelta) -> JobRow:
@@ -130,9 +63,11 @@ def text_of(page: str) -> str:
 
 
 class TestWhyItWaits:
-    def test_a_long_wait_shows_the_cause_the_queue_and_the_environment(self, browser, flock, waiting_job):
+    def test_a_long_wait_shows_the_cause_the_queue_and_the_environment(
+        self, browser, flock, waiting_batch_job
+    ):
         """A job waiting 12 minutes: no m5 has 128 vCPUs, and the queue's and environment's states show."""
-        row = submitted_row(flock, 1, waiting_job, timedelta(minutes=12))
+        row = submitted_row(flock, 1, waiting_batch_job, timedelta(minutes=12))
         answer = browser.get(f"/jobs/{row.uuid}")
         assert answer.status_code == 200
         page = text_of(answer.text)
@@ -145,19 +80,19 @@ class TestWhyItWaits:
         assert "flock-queue: ENABLED, VALID" in page
         assert "flock-ce: ENABLED, VALID (EC2); desired 0 / max 256 vCPUs; instance types m5" in page
 
-    def test_a_short_wait_and_a_running_job_show_no_diagnosis(self, browser, flock, waiting_job):
+    def test_a_short_wait_and_a_running_job_show_no_diagnosis(self, browser, flock, waiting_batch_job):
         """A job waiting 1 minute, or one already running, has no 'why it waits' section."""
-        short = submitted_row(flock, 2, waiting_job, timedelta(minutes=1))
-        running = job_row(3, JobStatus.IN_PROGRESS, batch_job_id=waiting_job)
+        short = submitted_row(flock, 2, waiting_batch_job, timedelta(minutes=1))
+        running = job_row(3, JobStatus.IN_PROGRESS, batch_job_id=waiting_batch_job)
         flock.write(running)
         for row in (short, running):
             answer = browser.get(f"/jobs/{row.uuid}")
             assert answer.status_code == 200
             assert 'id="waiting"' not in answer.text
 
-    def test_ec2_refusing_is_named_and_the_states_still_show(self, flock, secrets, waiting_job):
+    def test_ec2_refusing_is_named_and_the_states_still_show(self, flock, secrets, waiting_batch_job):
         """EC2 unreachable: the page names the refused call and still shows the queue and environment."""
-        row = submitted_row(flock, 4, waiting_job, timedelta(minutes=30))
+        row = submitted_row(flock, 4, waiting_batch_job, timedelta(minutes=30))
         app = create_app(Flock(flock.names(), PartlyRefused(flock.endpoint, {"ec2"})), secrets, PORT)
         with entered(app, secrets) as client:
             answer = client.get(f"/jobs/{row.uuid}")

@@ -20,6 +20,7 @@ LOCAL_SUMMARY: Final = (
 )
 
 _JOBS: Final = "shepard_cli.commands.jobs"
+_SUBMIT: Final = "shepard_cli.commands.submit"
 _FLOCK: Final = "shepard_cli.commands.flock"
 _PROFILES: Final = "shepard_cli.commands.profiles"
 _ROLES: Final = "shepard_cli.commands.roles"
@@ -27,12 +28,12 @@ _ROLES: Final = "shepard_cli.commands.roles"
 COMMANDS: Final = (
     Entry(
         "batch",
-        f"{_JOBS}:batch",
+        f"{_SUBMIT}:batch",
         "Zip job folders and upload them to the inputs bucket: each zip is one job.",
     ),
     Entry(
         "batch-via-api",
-        f"{_JOBS}:batch_via_api",
+        f"{_SUBMIT}:batch_via_api",
         "Start jobs through the flock's batching endpoint, without uploading a zip.",
     ),
     Entry(

@@ -2,7 +2,8 @@
 
 from shepard_local._commands import local
 from shepard_local._control import LOCAL_CREDENTIALS, local_session
-from shepard_local._demo import demo_problems, run_demo, summary_lines
+from shepard_local._demo import run_demo
+from shepard_local._demo_summary import demo_problems, summary_lines
 from shepard_local._state import FlockState
 
 __all__ = [

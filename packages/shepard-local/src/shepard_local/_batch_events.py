@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     import boto3
 
-    from shepard_local._executor import BatchJob
+    from shepard_local._batch_jobs import BatchJob
 
 SOURCE: Final = "aws.batch"
 DETAIL_TYPE: Final = "Batch Job State Change"

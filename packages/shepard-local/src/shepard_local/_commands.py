@@ -419,7 +419,8 @@ def demo(examples: Path, work: Path, runtime: str, keep_images: bool) -> None:  
     Example:
       shepard local demo
     """
-    from shepard_local._demo import DemoError, demo_problems, run_demo, summary_lines
+    from shepard_local._demo import DemoError, run_demo
+    from shepard_local._demo_summary import demo_problems, summary_lines
 
     docker = {"auto": None, "docker": True, "process": False}[runtime]
     try:

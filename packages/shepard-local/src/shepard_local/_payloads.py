@@ -20,7 +20,7 @@ from shepard_core import Setting
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from shepard_local._executor import BatchJob
+    from shepard_local._batch_jobs import BatchJob
     from shepard_local._state import FlockState
 
 PAYLOAD_TAR_PATH: Final = "/opt/shepard/payload.tar"

@@ -28,13 +28,13 @@ import sys
 import threading
 from typing import IO, TYPE_CHECKING, Any, Final
 
-from shepard_local._executor import start_process
+from shepard_local._batch_jobs import start_process
 
 if TYPE_CHECKING:
     from collections.abc import Mapping, Sequence
     from pathlib import Path
 
-    from shepard_local._executor import WorkerProcess
+    from shepard_local._batch_jobs import WorkerProcess
 
 MAX_MESSAGE: Final = 1 << 20
 """The largest request or answer (a job's environment fits many times over)."""

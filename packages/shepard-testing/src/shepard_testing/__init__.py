@@ -4,7 +4,8 @@ The Lambda context and the SQS event of an event source mapping are shepard-floc
 the local flock runs its handlers with), re-exported here.
 
 Installing the package registers its pytest plugin (`shepard_testing.plugin`), which provides the
-`moto_server`, `aws_endpoint` and `lambda_context` fixtures and the `requires_docker` marker.
+`moto_server`, `aws_endpoint`, `lambda_context`, `batch_job_gate` and `waiting_batch_job` fixtures
+and the `requires_docker` and `requires_browser` marks.
 """
 
 from shepard_flock import LambdaContext
@@ -35,6 +36,7 @@ from shepard_testing._resources import (
     provision_resources,
     receive_messages,
 )
+from shepard_testing._waiting_batch_job import NEEDS_VCPUS
 from shepard_testing._zips import job_zip, make_zip
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "BATCH_WITHOUT_DOCKER",
     "DEFAULT_QUEUE_ARN",
     "FAKE_AWS_ENVIRONMENT",
+    "NEEDS_VCPUS",
     "REGION",
     "REQUIRE_DOCKER_VAR",
     "FlockResources",

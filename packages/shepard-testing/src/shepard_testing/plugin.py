@@ -80,3 +80,16 @@ def batch_job_gate(monkeypatch: pytest.MonkeyPatch) -> Iterator[BatchJobGate]:
 
     with BatchJobGate(monkeypatch) as gate:
         yield gate
+
+
+@pytest.fixture
+def waiting_batch_job(aws_endpoint: str, batch_job_gate: BatchJobGate) -> Iterator[str]:
+    """Return the Batch id of a job held waiting for an instance no compute environment can give.
+
+    It needs NEEDS_VCPUS vCPUs from the m5 compute environment `flock-ce` behind the queue `flock-queue`.
+    """
+    from shepard_testing._environment import REGION
+    from shepard_testing._waiting_batch_job import batch_job_waiting_for_an_instance
+
+    with batch_job_waiting_for_an_instance(aws_endpoint, batch_job_gate, REGION) as job:
+        yield job
