@@ -302,6 +302,23 @@ def top_costs(out: Path, label: str) -> None:
                 break
 
 
+def growth_per_ended_job(samples: Samples) -> float | None:
+    """Return the emulator's RSS growth in KiB per job ended, from the first sample with every upload a job.
+
+    Rows, input objects and Batch jobs are all made by then; what grows after is what each ended job
+    leaves (its outputs, log events, row updates) and anything kept that should not be.
+    """
+    scheduled = [
+        entry
+        for entry in samples.rss
+        if samples.scheduled_at is not None and entry[0] >= samples.scheduled_at
+    ]
+    if len(scheduled) < 2 or scheduled[-1][4] <= scheduled[0][4]:  # noqa: PLR2004 - two samples make a slope
+        return None
+    first, last = scheduled[0], scheduled[-1]
+    return (last[1] - first[1]) * 1024 / (last[4] - first[4])
+
+
 def report(jobs: int, batch_seconds: float, samples: Samples, times: dict[str, list[float]]) -> None:
     """Print the run's figures."""
     print(f"\n{jobs} jobs: batch --many took {batch_seconds:.0f} s to upload")
@@ -314,6 +331,9 @@ def report(jobs: int, batch_seconds: float, samples: Samples, times: dict[str, l
     else:
         print(f"{samples.ended} of {jobs} ended before the bench gave up")
     print(f"emulator RSS peak {samples.peak_emulator:.0f} MiB")
+    growth = growth_per_ended_job(samples)
+    if growth is not None:
+        print(f"emulator RSS growth once every upload was a job: {growth:.0f} KiB per job ended")
     spent = ", ".join(f"{name} {seconds / jobs:.3f} s" for name, seconds in samples.cpu.items())
     per_job = sum(samples.cpu.values()) / jobs
     capacity = 60 * (os.cpu_count() or 1) / max(per_job, 1e-9)
