@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -19,6 +20,8 @@ DESCRIBE_JOBS_CHUNK: Final = 100
 """The most job ids one DescribeJobs call takes."""
 DESCRIBE_CHUNK: Final = 100
 """The most names one DescribeJobQueues, DescribeComputeEnvironments or DescribeJobDefinitions call takes."""
+SIZE_READS_AT_ONCE: Final = 8
+"""How many instance type patterns are described at once (a boto3 client is safe to share between threads)."""
 
 
 class ClientSource(Protocol):
@@ -180,11 +183,16 @@ class WaitReader:
                 (environment.get("computeResources") or {}).get("instanceTypes") or []
             )
         }
-        for pattern in sorted(patterns - set(self._sizes)):
-            read = self._describe_instance_types(pattern)
-            if read is None:
+        unread = sorted(patterns - set(self._sizes))
+        if unread:
+            # One DescribeInstanceTypes per pattern, all at once: an "optimal" environment names several
+            # families, and a refresh should not wait for them one after another.
+            with ThreadPoolExecutor(max_workers=min(SIZE_READS_AT_ONCE, len(unread))) as pool:
+                read = list(pool.map(self._describe_instance_types, unread))
+            known = [sizes for sizes in read if sizes is not None]
+            if len(known) < len(read):
                 return None
-            self._sizes[pattern] = read
+            self._sizes.update(zip(unread, known, strict=True))
         return [size for pattern in sorted(patterns) for size in self._sizes[pattern]]
 
     def _describe_instance_types(self, pattern: str) -> list[InstanceSize] | None:
