@@ -30,7 +30,7 @@ from shepard_core import (
 from shepard_cli._index_merge import IndexSpec, NewestFirstMerge, Window, job_rows
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Mapping
 
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -75,28 +75,32 @@ def read_counts(
     )
 
 
-def holds_jobs(counts: Counts, group: StatusGroup) -> bool:
-    """Return whether `group`'s list partitions may hold rows: the counters count one, or were never read."""
-    return counts.items_read == 0 or counts.groups.get(group, 0) > 0
+def holds_jobs(group: StatusGroup, counts: Mapping[StatusGroup, int], *, counters_read: int) -> bool:
+    """Return whether `group`'s list partitions may hold rows: `counts` has one, or no counter was read."""
+    return counters_read == 0 or counts.get(group, 0) > 0
 
 
 def newest_problems(
-    client: DynamoDBClient, table_name: str, counts: Counts, problems: int, *, max_read: int | None = None
+    client: DynamoDBClient, table_name: str, counts: Counts, problems: int
 ) -> tuple[tuple[JobRow, ...], int]:
     """Return the `problems` newest failed or rejected rows and the items read for them.
 
     The counters are exact, so the index partitions of a group `counts` holds no job in are not queried
     (unless no counter item was read at all: a new table, or one made before the indexes, whose queries
-    then say so).
+    then say so). With the counters' reads, at most 10 problems cost at most READ_BUDGET items.
     """
-    groups = [g for g in (StatusGroup.FAILED, StatusGroup.REJECTED) if holds_jobs(counts, g)]
+    groups = [
+        group
+        for group in (StatusGroup.FAILED, StatusGroup.REJECTED)
+        if holds_jobs(group, counts.groups, counters_read=counts.items_read)
+    ]
     if problems <= 0 or not groups:
         return (), 0
     partitions = [value for group in groups for value in list_partitions(group)]
     merge = NewestFirstMerge(
         client, table_name, IndexSpec(GROUP_INDEX, LIST_GROUP), partitions, Window(), wanted=problems
     )
-    result = merge.take(problems, max_read=max_read)
+    result = merge.take(problems, max_read=max(READ_BUDGET - counts.items_read, 2 * problems))
     return job_rows(result.items), merge.items_read
 
 
@@ -108,8 +112,7 @@ def read_overview(client: DynamoDBClient, table_name: str, *, problems: int = 10
     if problems < 0:
         raise ValueError(f"problems must be 0 or more, not {problems}")
     counts = read_counts(client, table_name)
-    budget = max(READ_BUDGET - counts.items_read, 2 * problems)
-    found, read = newest_problems(client, table_name, counts, problems, max_read=budget)
+    found, read = newest_problems(client, table_name, counts, problems)
     return Overview(
         counts=counts, problems=found, items_read=counts.items_read + read, read_at=datetime.now(UTC)
     )

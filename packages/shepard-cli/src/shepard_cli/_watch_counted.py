@@ -22,7 +22,7 @@ from shepard_core import GROUP_OF, LIST_SHARDS, PROBLEM_GROUPS, RAN_GROUPS, Coun
 from shepard_core._counts import COUNTED_TAG_CHARS  # how much of a TAG the counters keep
 
 from shepard_cli._job_pages import JobFilter, list_jobs, sample_jobs
-from shepard_cli._overview import READ_BUDGET, Overview, Throughput, newest_problems, read_counts
+from shepard_cli._overview import Overview, Throughput, holds_jobs, newest_problems, read_counts
 from shepard_cli._watch_snapshot import Problem, Snapshot, completion_rate, parse_row_time
 from shepard_cli._watch_waits import MAX_DIAGNOSED, LongWaits, long_waits
 
@@ -83,7 +83,7 @@ def _counted(
     groups: frozenset[StatusGroup], counts: Mapping[StatusGroup, int], totals: Counts
 ) -> frozenset[StatusGroup]:
     """Return the groups whose list partitions may hold a row in view (see `holds_jobs`)."""
-    return frozenset(group for group in groups if totals.items_read == 0 or counts.get(group, 0) > 0)
+    return frozenset(group for group in groups if holds_jobs(group, counts, counters_read=totals.items_read))
 
 
 def _newest(
@@ -179,8 +179,7 @@ class CountedWatch:
         """Return the newest problems in view and the items read for them."""
         problem_groups = frozenset(self._groups & PROBLEM_GROUPS)
         if not self._filters.tag and problem_groups == PROBLEM_GROUPS:
-            budget = max(READ_BUDGET - totals.items_read, 2 * self._problems_shown)
-            return newest_problems(self._dynamodb, self._table, totals, self._problems_shown, max_read=budget)
+            return newest_problems(self._dynamodb, self._table, totals, self._problems_shown)
         job_filter = JobFilter(groups=_counted(problem_groups, counts, totals), tag=self._filters.tag)
         return _newest(self._dynamodb, self._table, job_filter, self._problems_shown)
 
