@@ -85,3 +85,43 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def amended_items(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """Amend moto's item writes, index queries and transactions as the emulator does, in this process.
+
+    Return the number of items each index query started from its partition record (one entry a query).
+    """
+    import threading
+
+    from moto.dynamodb import models as dynamodb_models
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.models.table import Table
+    from shepard_local import _emulator_index_query, _emulator_partition_index, _emulator_scaling
+
+    picked: list[int] = []
+    partition_items = _emulator_partition_index.partition_items
+
+    def counted(table: object, conditions: list[tuple[str, object]]) -> list[object] | None:
+        found = partition_items(table, conditions)
+        if found is not None:
+            picked.append(len(found))
+        return found
+
+    monkeypatch.setattr(_emulator_partition_index, "partition_items", counted)
+    monkeypatch.setattr(Table, "put_item", _emulator_partition_index.recording_puts(Table.put_item))
+    monkeypatch.setattr(Table, "delete_item", _emulator_partition_index.recording_deletes(Table.delete_item))
+    monkeypatch.setattr(
+        DynamoDBBackend,
+        "update_item",
+        _emulator_partition_index.recording_updates(DynamoDBBackend.update_item),
+    )
+    monkeypatch.setattr(dynamodb_models, "copy", _emulator_scaling._TablesKept(Table))
+    monkeypatch.setattr(
+        DynamoDBBackend,
+        "transact_write_items",
+        _emulator_scaling.journaled(DynamoDBBackend.transact_write_items, threading.RLock()),
+    )
+    monkeypatch.setattr(Table, "query", _emulator_index_query.from_matching_items(Table.query))
+    return picked

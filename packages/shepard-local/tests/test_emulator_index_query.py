@@ -12,18 +12,17 @@ from shepard_local import _emulator_index_query
 
 
 @pytest.fixture
-def dynamodb(aws_endpoint, monkeypatch):
+def dynamodb(aws_endpoint, amended_items, monkeypatch):
     """A table with a (G, T) index on moto server (in this process), its queries amended; count the picks."""
-    picked: list[int] = []
+    walked: list[int] = []
     matching = _emulator_index_query._matching_items
 
     def counted(table, conditions):
         found = matching(table, conditions)
-        picked.append(len(found))
+        walked.append(len(found))
         return found
 
     monkeypatch.setattr(_emulator_index_query, "_matching_items", counted)
-    monkeypatch.setattr(Table, "query", _emulator_index_query.from_matching_items(Table.query))
     client = boto3.client("dynamodb", endpoint_url=aws_endpoint, region_name="us-east-1")
     client.table = f"jobs-{uuid.uuid4().hex[:12]}"  # the module's server keeps every table
     client.create_table(
@@ -52,7 +51,8 @@ def dynamodb(aws_endpoint, monkeypatch):
         if n % 10:  # every tenth item is not in the index
             item["G"] = {"S": f"g{n % 3}"}
         client.put_item(TableName=client.table, Item=item)
-    client.picked = picked
+    client.picked = amended_items
+    client.walked = walked
     return client
 
 
@@ -93,6 +93,7 @@ def test_a_partition_in_order_page_by_page(dynamodb, forward, limit):
         assert pages >= len(items) // limit
     assert dynamodb.picked
     assert all(count == 36 for count in dynamodb.picked)  # g1's items, not the table's 120
+    assert dynamodb.walked == []  # from the partition record, never a walk of the table
 
 
 def test_range_conditions_and_filters(dynamodb):
@@ -146,6 +147,7 @@ def test_table_queries_are_left_alone(dynamodb):
     )
     assert [item["UUID"]["S"] for item in answer["Items"]] == ["u005"]
     assert dynamodb.picked == []
+    assert dynamodb.walked == []
 
 
 RANGES = {

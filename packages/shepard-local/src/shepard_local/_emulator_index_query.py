@@ -4,7 +4,9 @@ moto answers an index query by sorting every item of the table (comparing typed 
 comparison) and then comparing each item's index partition key with the one asked for: on the local
 flock a `shepard watch` refresh (about 35 short queries of the job-list indexes) cost seconds at a few
 thousand jobs and grew with the table. Here the items whose partition key attributes hold exactly the
-values asked for (plain strings or bytes compared as such) are picked first, and of those the ones that
+values asked for (plain strings or bytes compared as such) are picked first, from the table's record of
+its index partitions (`_emulator_partition_index`; a walk of the table when the query names no
+recorded partition), and of those the ones that
 meet the key condition on the index's sort key (moto's own comparison); moto's own query then runs
 over them alone: it sorts, pages, limits and filters them as before, so its answers are the same. A
 job-list page "older than five minutes" no longer sorts and sizes every newer row of its partition.
@@ -15,6 +17,8 @@ from __future__ import annotations
 import functools
 import inspect
 from typing import TYPE_CHECKING, Any, Final
+
+from shepard_local import _emulator_partition_index
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -62,7 +66,9 @@ def from_matching_items(query: Callable[..., Any]) -> Callable[..., Any]:
             return query(self, *args, **kwargs)
         if any(getattr(wanted, "type", None) not in _PLAIN_TYPES for _, wanted in conditions):
             return query(self, *args, **kwargs)
-        matching = _matching_items(self, conditions)
+        matching = _emulator_partition_index.partition_items(self, conditions)
+        if matching is None:
+            matching = _matching_items(self, conditions)
         range_conditions = arguments.get("range_key_conditions") or []
         if arguments.get("range_comparison") and range_conditions:
             # moto tests this condition on the last sort key named, after sorting: the items that fail it
@@ -88,4 +94,5 @@ def install() -> None:
             f"moto's Table.query no longer takes {QUERY_PARAMETERS} or reads Table.all_items; "
             "index queries would walk the whole table"
         )
+    _emulator_partition_index.install()
     Table.query = from_matching_items(Table.query)  # type: ignore[method-assign]

@@ -15,7 +15,8 @@ Several things in moto grow with the flock's history, each amended here as moto 
   out, as Batch's does.
 - Every request looked up the backend by listing moto's package directory (a few hundred `stat` calls)
   under the server's one dispatch lock. Here that listing is read once.
-- A query of a global secondary index sorted every item of the table first (`_emulator_index_query`).
+- A query of a global secondary index walked and sorted every item of the table first
+  (`_emulator_index_query`); it now starts from its partition's own items (`_emulator_partition_index`).
 - Every model object moto ever made (each copy of a DynamoDB item, each SQS message) stayed in a list
   kept for its dashboard; it is now held weakly (`_emulator_tracking`).
 
@@ -32,7 +33,7 @@ import logging
 import types
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_local import _emulator_index_query, _emulator_tracking
+from shepard_local import _emulator_index_query, _emulator_partition_index, _emulator_tracking
 
 if TYPE_CHECKING:
     import threading
@@ -93,10 +94,12 @@ def _put_back(table: Any, hash_key: Any, range_key: Any, row: Any) -> None:  # n
     """Make `table`'s row at the key `row` again (absent if None), as moto's Table stores rows."""
     if row is None:
         table.delete_item(hash_key, range_key)
-    elif range_key is not None:
-        table.items[hash_key][range_key] = row
     else:
-        table.items[hash_key] = row
+        if range_key is not None:
+            table.items[hash_key][range_key] = row
+        else:
+            table.items[hash_key] = row
+        _emulator_partition_index.note_rewritten(table, (hash_key, range_key))
 
 
 def journaled(transact: Callable[..., Any], lock: threading.RLock) -> Callable[..., Any]:
