@@ -8,7 +8,8 @@ import uuid as uuids
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from shepard_cli._job_pages import MAX_PAGE_SIZE, JobFilter, list_jobs
+from shepard_cli._index_merge import likely_share
+from shepard_cli._job_pages import MAX_PAGE_SIZE, JobFilter, count_jobs, list_jobs, oldest_jobs
 from shepard_core import LIST_SHARDS, Attr, JobRow, JobStatus, StatusGroup, manifest_key
 
 BASE = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -188,6 +189,51 @@ class TestFilters:
                 break
         assert [n for page in pages for n in numbers(page.rows)] == [92, 80, 68, 56, 44, 32, 20, 8]
         assert any(len(page.rows) < 2 and page.next_cursor for page in pages)
+
+
+class TestOldestFirstAndCounts:
+    @pytest.mark.parametrize(
+        "name",
+        ["group", "groups", "tag", "tag+groups", "until", "since+until", "unknown-tag", "empty-window"],
+    )
+    @pytest.mark.parametrize("count", [1, 7, 50])
+    def test_the_oldest_jobs_of_a_filter(self, flock, jobs, name, count):
+        """The oldest `count` jobs of a filter come oldest first, across every list shard."""
+        job_filter, condition = FILTERS[name]
+        page = oldest_jobs(flock.client("dynamodb"), flock.table, job_filter, count=count)
+        assert numbers(page.rows) == list(reversed(expected(condition)))[:count]
+        assert page.next_cursor is None
+
+    def test_the_oldest_of_many_read_a_page_not_the_table(self, flock, counted):
+        """The 30 oldest of 500 submitted jobs are read in one short query per shard."""
+        counted.write([(job(6 * n), iso(moment(6 * n))) for n in range(500)])  # all submitted
+        submitted = JobFilter(groups=frozenset({StatusGroup.SUBMITTED}))
+        dynamodb = flock.client("dynamodb")
+        queries = []
+        dynamodb.meta.events.register(
+            "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params)
+        )
+        page = oldest_jobs(dynamodb, flock.table, submitted, count=30)
+        assert numbers(page.rows) == [6 * n for n in range(30)]
+        assert len(queries) == LIST_SHARDS  # one round: no shard is read a second time
+        assert page.items_read <= LIST_SHARDS * likely_share(30, LIST_SHARDS)
+
+    @pytest.mark.parametrize(
+        "name", ["group", "groups", "tag", "tag+groups", "until", "unknown-tag", "empty-window"]
+    )
+    def test_a_count_below_its_limit_is_exact(self, flock, jobs, name):
+        """Counting reads every selected job's key once and says the count is exact."""
+        job_filter, condition = FILTERS[name]
+        counted = count_jobs(flock.client("dynamodb"), flock.table, job_filter, most=1000)
+        assert (counted.count, counted.more) == (len(expected(condition)), False)
+
+    def test_a_count_past_its_limit_is_a_floor(self, flock, jobs):
+        """Past `most`, the count stops at about `most` items and says more were left uncounted."""
+        every = JobFilter(groups=frozenset(StatusGroup))
+        counted = count_jobs(flock.client("dynamodb"), flock.table, every, most=40)
+        assert counted.more
+        assert 0 < counted.count < 120
+        assert counted.items_read <= 40 + len(StatusGroup) * LIST_SHARDS
 
 
 def cursor_of(document: object) -> str:

@@ -116,6 +116,37 @@ def test_watch_lists_only_the_long_waits_in_view(run, counted, waiting_batch_job
     assert document["total"] == listed
 
 
+def test_watch_counts_every_long_wait_and_shows_the_longest_waiting(
+    run, counted, waiting_batch_job, monkeypatch
+):
+    """45 jobs waiting 6 to 50 minutes and 10 under the threshold: all 45 counted, the 30 longest shown."""
+    from shepard_cli import _watch_counted
+
+    waited = {
+        put_row(counted, waiting_batch_job, submitted_ago=timedelta(minutes=6 + n)): 6 + n for n in range(45)
+    }
+    for n in range(10):
+        put_row(counted, waiting_batch_job, submitted_ago=timedelta(seconds=10 + n))
+    document = json.loads(run("watch", "--once", "--output", "json").output)["waiting_for_batch"]
+    assert (document["total"], document["total_is_floor"]) == (45, False)
+    longest = sorted(waited, key=waited.__getitem__, reverse=True)[:30]
+    assert [wait["uuid"] for wait in document["shown"]] == longest
+    assert (
+        "Waiting for AWS Batch over 5m 00s: 45 job(s), the 30 longest waiting:"
+        in run("watch", "--once").output
+    )
+    monkeypatch.setattr(_watch_counted, "MAX_DIAGNOSED", 5)
+    monkeypatch.setattr(_watch_counted, "MAX_COUNTED", 16)  # one per list shard, then "over"
+    document = json.loads(run("watch", "--once", "--output", "json").output)["waiting_for_batch"]
+    assert document["total_is_floor"]
+    assert 5 <= document["total"] <= 16
+    assert [wait["uuid"] for wait in document["shown"]] == longest[:5]
+    text = run("watch", "--once").output
+    assert (
+        f"Waiting for AWS Batch over 5m 00s: over {document['total']} job(s), the 5 longest waiting:" in text
+    )
+
+
 def test_watch_describes_at_most_thirty_waiting_batch_jobs_in_one_call(flock):
     """35 long-waiting rows: the 30 longest waiting are described in one DescribeJobs call, all 35 counted."""
     rows = [

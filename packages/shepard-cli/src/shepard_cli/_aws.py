@@ -120,6 +120,10 @@ def assume_role(
     )
 
 
+CONNECTIONS: Final = 32
+"""The connections a client keeps open: `watch` reads up to about 30 index partitions at once."""
+
+
 class RoleCache:
     """The file set-role writes temporary credentials to (mode 0600) and every command reads."""
 
@@ -244,5 +248,9 @@ class Aws:
         )
 
     def client(self, service: str) -> Any:  # noqa: ANN401 - callers annotate with the mypy_boto3 type
-        """Return a client for `service` at the configured endpoint."""
-        return self.session.client(service, endpoint_url=self.access.endpoint_url)  # type: ignore[call-overload]
+        """Return a client for `service` at the configured endpoint, with a connection per concurrent read."""
+        from botocore.config import Config
+
+        return self.session.client(  # type: ignore[call-overload]
+            service, endpoint_url=self.access.endpoint_url, config=Config(max_pool_connections=CONNECTIONS)
+        )

@@ -1,10 +1,10 @@
-"""A lazy newest-first merge of the partitions of a job-list index: it reads only as far as it must.
+"""A lazy newest-first (or oldest-first) merge of the partitions of a job-list index: it reads what it must.
 
-Each partition (one index key, such as `failed#07`) is read backwards by LIST_TIME in short queries.
-The merge takes the newest head among the partitions, and queries again only a partition whose
-buffered rows ran out, so a page of N rows out of a table of any size reads about N items plus one
-short query per partition. The first query of every partition asks for its share of the page plus
-one row, and the queries due at one moment (a round) go out together on a few threads.
+Each partition (one index key, such as `failed#07`) is read backwards by LIST_TIME in short queries
+(forwards, oldest first). The merge takes the newest head among the partitions, and queries again only
+a partition whose buffered rows ran out, so a page of N rows out of a table of any size reads about N
+items plus one short query per partition. The first query of every partition asks for its share of the
+page plus one row, and the queries due at one moment (a round) go out together on a few threads.
 """
 
 from __future__ import annotations
@@ -108,6 +108,8 @@ def job_rows(items: Iterable[Mapping[str, Any]]) -> tuple[JobRow, ...]:
 class NewestFirstMerge:
     """A newest-first merge over the partitions `partition_values` of one index, within `window`."""
 
+    NEWEST_FIRST: bool = True
+
     def __init__(  # noqa: PLR0913 - where to read, and what
         self,
         client: DynamoDBClient,
@@ -117,13 +119,18 @@ class NewestFirstMerge:
         window: Window,
         *,
         wanted: int,
+        first: int | None = None,
     ) -> None:
-        """Prepare the merge; nothing is read until `take` is called."""
+        """Prepare the merge; nothing is read until `take` is called.
+
+        Each partition's first query asks for `first` rows (by default its even share of `wanted`, plus one).
+        """
         self._client = client
         self._table = table_name
         self._spec = spec
         self._window = window
-        first = math.ceil(max(wanted, 1) / max(len(partition_values), 1)) + 1
+        if first is None:
+            first = math.ceil(max(wanted, 1) / max(len(partition_values), 1)) + 1
         self._parts = [_Partition(value, first) for value in partition_values]
         self.items_read = 0
 
@@ -137,10 +144,11 @@ class NewestFirstMerge:
             return MergeResult((), None)
         items: list[dict[str, Any]] = []
         while len(items) < wanted:
-            # Of the partitions run dry, the one read least far back in time is queried first: where a
-            # read budget stops the merge, the point it resumes from is then as far back as it can be.
+            # Of the partitions run dry, the one read least far (back, or on when oldest first) is queried
+            # first: where a read budget stops the merge, the point it resumes from is as far as it can be.
             while hungry := [part for part in self._parts if not part.buffer and not part.exhausted]:
-                hungry.sort(key=lambda part: (not part.queried, part.frontier or ""), reverse=True)
+                hungry.sort(key=lambda part: part.frontier or "", reverse=self.NEWEST_FIRST)
+                hungry.sort(key=lambda part: part.queried)
                 round_ = self._round(hungry, max_read)
                 if not round_:
                     return self._stopped(items, wanted)
@@ -148,9 +156,15 @@ class NewestFirstMerge:
             live = [part for part in self._parts if part.buffer]
             if not live:
                 return MergeResult(tuple(items), None)
-            items.append(max(live, key=_Partition.head_time).buffer.popleft())
+            items.append(self._first(live).buffer.popleft())
         more = any(part.buffer or not part.exhausted for part in self._parts)
         return MergeResult(tuple(items), _list_time(items[-1]) if more else None)
+
+    def _first(self, live: list[_Partition]) -> _Partition:
+        """Return the partition whose buffered head comes first in the merge's order."""
+        if self.NEWEST_FIRST:
+            return max(live, key=_Partition.head_time)
+        return min(live, key=_Partition.head_time)
 
     def _round(self, hungry: list[_Partition], max_read: int | None) -> list[_Partition]:
         """Return the hungry partitions to query now, in the order one-at-a-time reading would take them.
@@ -179,12 +193,18 @@ class NewestFirstMerge:
 
     def _stopped(self, items: list[dict[str, Any]], wanted: int) -> MergeResult:
         """Return the rows placeable before the newest unread point, and that point to resume below."""
-        frontier = max(part.frontier or "" for part in self._parts if not part.buffer and not part.exhausted)
+        unread = [part.frontier or "" for part in self._parts if not part.buffer and not part.exhausted]
+        frontier = max(unread) if self.NEWEST_FIRST else min(unread)
         while len(items) < wanted:
-            live = [part for part in self._parts if part.buffer and part.head_time() >= frontier]
+            live = [
+                part
+                for part in self._parts
+                if part.buffer
+                and (part.head_time() >= frontier if self.NEWEST_FIRST else part.head_time() <= frontier)
+            ]
             if not live:
                 return MergeResult(tuple(items), frontier)
-            items.append(max(live, key=_Partition.head_time).buffer.popleft())
+            items.append(self._first(live).buffer.popleft())
         return MergeResult(tuple(items), _list_time(items[-1]))
 
     def _absorb(self, part: _Partition, answer: Mapping[str, Any], need: int) -> None:
@@ -205,29 +225,10 @@ class NewestFirstMerge:
 
     def _request(self, part: _Partition) -> dict[str, Any]:
         """Return the Query arguments of a partition's next rows within the window."""
-        names = {"#mh": self._spec.hash_attribute, **self._spec.names}
-        values: dict[str, Any] = {":mh": {"S": part.value}, **self._spec.values}
-        condition = "#mh = :mh"
-        lower, upper = self._window.lower, self._window.upper
-        if lower is not None and upper is not None:
-            # BETWEEN takes its upper bound too: a row exactly at `upper` is dropped once read.
-            condition += " AND #mt BETWEEN :mlo AND :mhi"
-            values |= {":mlo": {"S": lower}, ":mhi": {"S": upper}}
-        elif lower is not None:
-            condition += " AND #mt >= :mlo"
-            values[":mlo"] = {"S": lower}
-        elif upper is not None:
-            condition += " AND #mt < :mhi"
-            values[":mhi"] = {"S": upper}
-        if lower is not None or upper is not None:
-            names["#mt"] = LIST_TIME  # DynamoDB refuses a name no expression uses
-        request: dict[str, Any] = {
+        request = key_condition(self._spec, part.value, self._window) | {
             "TableName": self._table,
             "IndexName": self._spec.index,
-            "KeyConditionExpression": condition,
-            "ExpressionAttributeNames": names,
-            "ExpressionAttributeValues": values,
-            "ScanIndexForward": False,
+            "ScanIndexForward": not self.NEWEST_FIRST,
             "Limit": part.limit,
         }
         if self._spec.filter_expression:
@@ -235,3 +236,47 @@ class NewestFirstMerge:
         if part.start_key:
             request["ExclusiveStartKey"] = part.start_key
         return request
+
+
+class OldestFirstMerge(NewestFirstMerge):
+    """An oldest-first merge: the same reads forwards by LIST_TIME; it resumes above its resume point."""
+
+    NEWEST_FIRST = False
+
+
+def likely_share(wanted: int, partitions: int) -> int:
+    """Return a first Limit per partition that nearly always holds its part of the `wanted` first rows.
+
+    Rows are spread over the partitions by a hash, so a partition's part is about binomial: this is its
+    mean plus three standard deviations, plus one. Then one round of queries nearly always suffices, where
+    an even share leaves a few partitions to be read again one after another.
+    """
+    if partitions <= 0:
+        return 1
+    mean = max(wanted, 1) / partitions
+    return math.ceil(mean + 3 * math.sqrt(mean * (1 - 1 / partitions))) + 1
+
+
+def key_condition(spec: IndexSpec, partition: str, window: Window) -> dict[str, Any]:
+    """Return a query's key condition, names and values for one partition of `spec` within `window`."""
+    names = {"#mh": spec.hash_attribute, **spec.names}
+    values: dict[str, Any] = {":mh": {"S": partition}, **spec.values}
+    condition = "#mh = :mh"
+    lower, upper = window.lower, window.upper
+    if lower is not None and upper is not None:
+        # BETWEEN takes its upper bound too: a row exactly at `upper` is dropped once read.
+        condition += " AND #mt BETWEEN :mlo AND :mhi"
+        values |= {":mlo": {"S": lower}, ":mhi": {"S": upper}}
+    elif lower is not None:
+        condition += " AND #mt >= :mlo"
+        values[":mlo"] = {"S": lower}
+    elif upper is not None:
+        condition += " AND #mt < :mhi"
+        values[":mhi"] = {"S": upper}
+    if lower is not None or upper is not None:
+        names["#mt"] = LIST_TIME  # DynamoDB refuses a name no expression uses
+    return {
+        "KeyConditionExpression": condition,
+        "ExpressionAttributeNames": names,
+        "ExpressionAttributeValues": values,
+    }

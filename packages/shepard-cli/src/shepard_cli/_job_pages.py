@@ -12,6 +12,7 @@ import binascii
 import dataclasses
 import hashlib
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -27,7 +28,16 @@ from shepard_core import (
     list_partitions,
 )
 
-from shepard_cli._index_merge import IndexSpec, NewestFirstMerge, Window, job_rows
+from shepard_cli._index_merge import (
+    QUERY_THREADS,
+    IndexSpec,
+    NewestFirstMerge,
+    OldestFirstMerge,
+    Window,
+    job_rows,
+    key_condition,
+    likely_share,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -189,9 +199,61 @@ def sample_jobs(
     spec, partitions = _index_spec(job_filter)
     chosen = [value for value in partitions if int(value.rsplit("#", 1)[1]) < shards]
     window = Window(_list_moment(job_filter.since), _list_moment(job_filter.until))
-    merge = NewestFirstMerge(client, table_name, spec, chosen, window, wanted=count)
+    first = likely_share(count, len(chosen))
+    merge = NewestFirstMerge(client, table_name, spec, chosen, window, wanted=count, first=first)
     result = merge.take(count, max_read=READ_BUDGET_PER_ROW * count)
     return JobPage(rows=job_rows(result.items), next_cursor=None, items_read=merge.items_read)
+
+
+def oldest_jobs(client: DynamoDBClient, table_name: str, job_filter: JobFilter, *, count: int) -> JobPage:
+    """Return the `count` oldest (by creation) jobs a filter selects, oldest first; it has no next page."""
+    spec, partitions = _index_spec(job_filter)
+    window = Window(_list_moment(job_filter.since), _list_moment(job_filter.until))
+    first = likely_share(count, len(partitions))
+    merge = OldestFirstMerge(client, table_name, spec, partitions, window, wanted=count, first=first)
+    result = merge.take(count, max_read=READ_BUDGET_PER_ROW * count)
+    return JobPage(rows=job_rows(result.items), next_cursor=None, items_read=merge.items_read)
+
+
+@dataclasses.dataclass(frozen=True)
+class JobCount:
+    """How many jobs a filter selects: exact, or at least `count` when `more` were left uncounted."""
+
+    count: int
+    more: bool
+    items_read: int
+
+
+def count_jobs(client: DynamoDBClient, table_name: str, job_filter: JobFilter, *, most: int) -> JobCount:
+    """Return how many jobs a filter selects, with one COUNT query per partition reading at most `most` items.
+
+    Each partition is counted up to its share of `most`; past that the count is a floor (`more`).
+    Counter items and array manifests are no list partition's rows.
+    """
+    spec, partitions = _index_spec(job_filter)
+    window = Window(_list_moment(job_filter.since), _list_moment(job_filter.until))
+    if window.empty or not partitions:
+        return JobCount(0, more=False, items_read=0)
+    share = max(1, -(-most // len(partitions)))
+
+    def count(partition: str) -> dict[str, Any]:
+        request = key_condition(spec, partition, window) | {
+            "TableName": table_name,
+            "IndexName": spec.index,
+            "Select": "COUNT",
+            "Limit": share,
+        }
+        if spec.filter_expression:
+            request["FilterExpression"] = spec.filter_expression
+        return dict(client.query(**request))
+
+    with ThreadPoolExecutor(max_workers=min(QUERY_THREADS, len(partitions))) as pool:
+        answers = list(pool.map(count, partitions))
+    return JobCount(
+        count=sum(int(answer.get("Count", 0)) for answer in answers),
+        more=any(answer.get("LastEvaluatedKey") for answer in answers),
+        items_read=sum(int(answer.get("ScannedCount", 0)) for answer in answers),
+    )
 
 
 def describe_filter(job_filter: JobFilter) -> dict[str, Any]:

@@ -55,8 +55,9 @@ def long_wait_lines(waits: LongWaits) -> list[str]:
     if not waits.total:
         return []
     threshold = format_duration(waits.threshold_seconds)
+    over = "over " if waits.total_is_floor else ""
     lines = [
-        f"Waiting for AWS Batch over {threshold}: {waits.total} job(s)"
+        f"Waiting for AWS Batch over {threshold}: {over}{waits.total:,} job(s)"
         + (f", the {len(waits.shown)} longest waiting:" if waits.shown else "")
     ]
     for wait in waits.shown:

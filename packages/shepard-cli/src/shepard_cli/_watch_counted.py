@@ -2,9 +2,9 @@
 
 The counts come from the counter items (per TAG with --tag), the newest problems from the overview's
 merge or a job page, and the pace from successive refreshes (until then, an estimate from the end
-times of a sample of the newest ended jobs); the jobs waiting long for AWS Batch from a page of the
-`submitted` partitions. Those reads go out together once the counters are read, and none reads the
-partitions of a group the counters hold no job in.
+times of a sample of the newest ended jobs); the jobs waiting long for AWS Batch from an oldest-first
+page of the `submitted` partitions and a count of them. Those reads go out together once the counters
+are read, and none reads the partitions of a group the counters hold no job in.
 The spend so far is priced from the usage counters (of the --tag when given) by `price`, when both ended
 groups are in view (the usage counters are not split by status group).
 Filters the counters cannot answer (--since, --prefix, a --status value narrower than a group) need
@@ -13,6 +13,7 @@ the scan of the whole table (`scan_reason` says which).
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -21,10 +22,10 @@ from typing import TYPE_CHECKING, Final
 from shepard_core import GROUP_OF, LIST_SHARDS, PROBLEM_GROUPS, RAN_GROUPS, Counts, JobRow, StatusGroup
 from shepard_core._counts import COUNTED_TAG_CHARS  # how much of a TAG the counters keep
 
-from shepard_cli._job_pages import JobFilter, list_jobs, sample_jobs
+from shepard_cli._job_pages import JobFilter, count_jobs, list_jobs, oldest_jobs, sample_jobs
 from shepard_cli._overview import Overview, Throughput, holds_jobs, newest_problems, read_counts
 from shepard_cli._watch_snapshot import Problem, Snapshot, completion_rate, parse_row_time
-from shepard_cli._watch_waits import MAX_DIAGNOSED, LongWaits, long_waits
+from shepard_cli._watch_waits import MAX_COUNTED, MAX_DIAGNOSED, LongWaits, long_waits
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -188,8 +189,10 @@ class CountedWatch:
     ) -> tuple[LongWaits, int]:
         """Return the jobs in view waiting for Batch at least the threshold, and the items read for them.
 
-        They come from one page of the `submitted` partitions (of the --tag's jobs with --tag), none read
-        when the counters hold no submitted job in view.
+        The longest waiting come from an oldest-first page of the `submitted` partitions (of the --tag's
+        jobs with --tag); while more jobs are submitted than a page holds, those created before the
+        threshold are counted too (up to MAX_COUNTED). Nothing is read when the counters hold no
+        submitted job in view.
         """
         threshold = self._wait_threshold or timedelta(0)
         if not _counted(self._groups & {StatusGroup.SUBMITTED}, counts, totals):
@@ -197,8 +200,24 @@ class CountedWatch:
         job_filter = JobFilter(
             groups=frozenset({StatusGroup.SUBMITTED}), tag=self._filters.tag, until=now - threshold
         )
-        page = list_jobs(self._dynamodb, self._table, job_filter, page_size=MAX_DIAGNOSED)
-        return long_waits(page.rows, now, threshold), page.items_read
+        needs_count = not totals.items_read or counts[StatusGroup.SUBMITTED] > MAX_DIAGNOSED
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            counted = (
+                pool.submit(count_jobs, self._dynamodb, self._table, job_filter, most=MAX_COUNTED)
+                if needs_count
+                else None
+            )
+            page = oldest_jobs(self._dynamodb, self._table, job_filter, count=MAX_DIAGNOSED)
+            found = long_waits(page.rows, now, threshold)
+            if counted is None:
+                return found, page.items_read
+            count = counted.result()
+        waits = dataclasses.replace(
+            found,
+            total=max(found.total, count.count),
+            total_is_floor=count.more and count.count >= found.total,
+        )
+        return waits, page.items_read + count.items_read
 
     def _sampled_pace(
         self, now: datetime, counts: Mapping[StatusGroup, int], totals: Counts

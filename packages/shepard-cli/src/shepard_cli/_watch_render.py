@@ -123,7 +123,10 @@ def summary_line(snapshot: Snapshot) -> str:
     waiting = "" if snapshot.backlog is None else f"  |  {snapshot.backlog.total} uploads waiting"
     if snapshot.long_waits is not None and snapshot.long_waits.total:
         waits = snapshot.long_waits
-        waiting += f"  |  {waits.total} waiting for Batch over {format_duration(waits.threshold_seconds)}"
+        over = "over " if waits.total_is_floor else ""
+        waiting += (
+            f"  |  {over}{waits.total:,} waiting for Batch over {format_duration(waits.threshold_seconds)}"
+        )
     spent = "" if snapshot.spend is None else f"  |  {usd(snapshot.spend.total_usd)} spent"
     return (
         f"{_clock(snapshot)}  {snapshot.total} jobs: {_counts(snapshot, ', ')}  |  "

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 MAX_DIAGNOSED: Final = 30
 """The most waiting jobs one refresh describes (the longest waiting first): one DescribeJobs call."""
+MAX_COUNTED: Final = 1000
+"""The most waiting jobs a refresh from the counters counts one by one; past that it says "over"."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -45,12 +47,15 @@ class LongWaits:
     threshold_seconds: float
     total: int
     shown: tuple[LongWait, ...]
+    total_is_floor: bool = False
+    """More jobs wait than `total`: the count stopped there."""
 
     def to_json(self) -> dict[str, Any]:
         """Return the waits as a JSON-ready dict."""
         return {
             "threshold_seconds": self.threshold_seconds,
             "total": self.total,
+            "total_is_floor": self.total_is_floor,
             "shown": [wait.to_json() for wait in self.shown],
         }
 

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from shepard_cli._counter_spend import CounterSpend
     from shepard_cli._watch_queue import Backlog
     from shepard_cli._watch_snapshot import Snapshot
+    from shepard_cli._watch_waits import LongWaits
 
 MAX_INTERVAL_SECONDS = 86_400
 """The longest wait between refreshes: a day (a longer one is a mistake, and sleep() has a limit)."""
@@ -175,10 +176,7 @@ def watch(
     )
     dynamodb = aws.client("dynamodb")
     backlog = _backlog_reader(aws, cloudformation_to_describe, scheduler_queue_url)
-    from shepard_cli._wait_reader import WaitReader
-    from shepard_cli._watch_waits import diagnose_waits
-
-    waits = WaitReader(aws.client("batch"), aws.client("ec2"))
+    diagnosed = _wait_diagnoser(aws)
     price, price_counts = _spend_pricers(aws)
 
     read = snapshot_reader(
@@ -202,9 +200,7 @@ def watch(
             queued = None if backlog is None else pool.submit(backlog, datetime.now(UTC))
             snapshot = read()
             if snapshot.long_waits is not None:
-                snapshot = dataclasses.replace(
-                    snapshot, long_waits=diagnose_waits(snapshot.long_waits, waits)
-                )
+                snapshot = dataclasses.replace(snapshot, long_waits=diagnosed(snapshot.long_waits))
             return snapshot if queued is None else dataclasses.replace(snapshot, backlog=queued.result())
 
     console = stdout()
@@ -218,6 +214,23 @@ def watch(
         watch_live(take, console, interval=interval)
     else:
         run_watch(take, lambda s: click.echo(summary_line(s)), interval=interval)
+
+
+def _wait_diagnoser(aws: Aws) -> Callable[[LongWaits], LongWaits]:
+    """Return what says why each long wait shown waits; its Batch and EC2 clients are made at the first."""
+    from shepard_cli._wait_reader import WaitReader
+    from shepard_cli._watch_waits import diagnose_waits
+
+    readers: list[WaitReader] = []
+
+    def diagnosed(waiting: LongWaits) -> LongWaits:
+        if not waiting.shown:
+            return waiting
+        if not readers:
+            readers.append(WaitReader(aws.client("batch"), aws.client("ec2")))
+        return diagnose_waits(waiting, readers[0])
+
+    return diagnosed
 
 
 def _spend_pricers(
