@@ -17,6 +17,8 @@ Several things in moto grow with the flock's history, each amended here as moto 
   under the server's one dispatch lock. Here that listing is read once.
 - A query of a global secondary index walked and sorted every item of the table first
   (`_emulator_index_query`); it now starts from its partition's own items (`_emulator_partition_index`).
+- Each ReceiveMessage and GetQueueAttributes read the clock once or twice per message waiting in the
+  queue; a listing now reads it once (`_emulator_queue_clock`).
 - Every model object moto ever made (each copy of a DynamoDB item, each SQS message) stayed in a list
   kept for its dashboard; it is now held weakly (`_emulator_tracking`).
 
@@ -33,7 +35,12 @@ import logging
 import types
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_local import _emulator_index_query, _emulator_partition_index, _emulator_tracking
+from shepard_local import (
+    _emulator_index_query,
+    _emulator_partition_index,
+    _emulator_queue_clock,
+    _emulator_tracking,
+)
 
 if TYPE_CHECKING:
     import threading
@@ -208,6 +215,7 @@ def install(lock: threading.RLock) -> None:
     try:
         _emulator_index_query.install()
         _emulator_tracking.install()
+        _emulator_queue_clock.install()
     except RuntimeError as exc:
         raise EmulatorMismatchError(str(exc)) from None
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
