@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -50,11 +51,11 @@ def aws_endpoint() -> Iterator[str]:
             server.stop()
 
 
-@pytest.fixture(scope="module")
-def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """The emulator as `shepard local up` starts it: its own process on a free port."""
+@contextlib.contextmanager
+def running_emulator(directory: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Start the emulator as `shepard local up` does, on a free port; yield its endpoint and process."""
     port = free_port()
-    log = tmp_path_factory.mktemp("emulator") / "emulator.log"
+    log = directory / "emulator.log"
     environment = {**os.environ, **LOCAL_CREDENTIALS}
     environment.pop("AWS_ENDPOINT_URL", None)
     with log.open("wb") as sink:
@@ -75,7 +76,7 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail(f"the emulator did not start:\n{log.read_text()}")
                 time.sleep(0.2)
-        yield endpoint
+        yield endpoint, process
     finally:
         # As `shepard local down` does: SIGTERM, and SIGKILL if the process has not exited by then (a
         # loaded machine can take longer than that to exit moto's server with thousands of items).
@@ -85,6 +86,20 @@ def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+
+
+@pytest.fixture
+def own_emulator(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """An emulator of this test alone: its endpoint and its process (which the test may pause)."""
+    with running_emulator(tmp_path) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The emulator as `shepard local up` starts it: its own process on a free port."""
+    with running_emulator(tmp_path_factory.mktemp("emulator")) as (endpoint, _process):
+        yield endpoint
 
 
 @pytest.fixture

@@ -51,6 +51,8 @@ DYNAMODB_TABLE_CALLS: Final = (
     "batch_execute_statement",
 )
 """The methods of moto's DynamoDBBackend that read or write items: each holds the lock while it runs."""
+LISTEN_BACKLOG: Final = 4096
+"""The connections the emulator's server lets wait to be accepted (Linux's default somaxconn)."""
 EVENT_BUILDER: Final = "_get_s3_event"
 EVENT_BUILDER_PARAMETERS: Final = ("event_name", "bucket", "key", "notification_id")
 _SEQUENCER_ATTRIBUTE: Final = "_shepard_event_sequencer"
@@ -131,6 +133,21 @@ def install() -> None:
         setattr(DynamoDBBackend, name, serialized(getattr(DynamoDBBackend, name), lock))
 
 
+def deepen_listen_queue(backlog: int = LISTEN_BACKLOG) -> None:
+    """Have werkzeug's server (moto's) queue up to `backlog` connections not yet accepted, not 128.
+
+    That server closes every connection after its response, so each AWS call of the flock is a new TCP
+    connection: about a hundred a second on a busy flock. Its one accepting thread competes for the
+    interpreter with the request threads, and a burst beyond 128 waiting connections overflowed the
+    queue: the kernel dropped those connection requests and each client tried again a second later (a
+    `watch` refresh, a worker's step or a scheduler call stalled for 1 s). The kernel caps `backlog` at
+    net.core.somaxconn.
+    """
+    from werkzeug import serving
+
+    serving.BaseWSGIServer.request_queue_size = backlog
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start moto's server (same arguments as `python -m moto.server`) with identified upload events."""
     from moto.server import main as moto_main
@@ -139,6 +156,7 @@ def main(argv: list[str] | None = None) -> None:
         install()
     except EmulatorMismatchError as exc:
         sys.exit(f"shepard local: {exc}")
+    deepen_listen_queue()
     moto_main(argv if argv is not None else sys.argv[1:])
 
 
