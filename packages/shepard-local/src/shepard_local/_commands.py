@@ -9,7 +9,7 @@ from typing import Any, Final
 
 import click
 
-from shepard_local._state import DEFAULT_PREFIX, FlockNames, FlockState, default_local_dir
+from shepard_local._state import DEFAULT_PREFIX, FLOCK_NICENESS, FlockNames, FlockState, default_local_dir
 
 PROFILE_NAME: Final = "local"
 ARRAYS_SHOWN: Final = 10
@@ -117,6 +117,14 @@ def _parameters(pairs: tuple[str, ...]) -> dict[str, str]:
     metavar="KEY=VALUE",
     help="A parameter of the flock's stack (repeatable), e.g. SchedulerBatchingWindowSeconds=5.",
 )
+@click.option(
+    "--niceness",
+    default=FLOCK_NICENESS,
+    show_default=True,
+    type=click.IntRange(0, 19),
+    help="How far below your shell's CPU priority the flock runs, so commands such as watch and status "
+    "keep their speed while it is busy (0: the same priority).",
+)
 def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     directory: Path | None,
     template: Path | None,
@@ -125,6 +133,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
     runtime: str,
     registry: str,
     parameters: tuple[str, ...],
+    niceness: int,
 ) -> None:
     """Start a local flock, write the `local` profile and make it current (or say how).
 
@@ -165,6 +174,7 @@ def up(  # noqa: PLR0913, PLR0917 - one parameter per option
             concurrency=concurrency,
             runtime=chosen,
             parameters=_parameters(parameters),
+            niceness=niceness,
         )
     except FlockError as exc:
         raise click.ClickException(str(exc)) from None

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
-from shepard_local._state import REGION, FlockNames, FlockState
+from shepard_local._state import FLOCK_NICENESS, REGION, FlockNames, FlockState
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
@@ -38,6 +38,7 @@ START_TIMEOUT_SECONDS: Final = 60
 STOP_TIMEOUT_SECONDS: Final = 45
 EMULATOR_MODULE: Final = "shepard_local._emulator"
 RUNNER_MODULE: Final = "shepard_local._runner"
+MAX_NICENESS: Final = 19
 
 
 class FlockError(Exception):
@@ -110,10 +111,17 @@ def stop_process(pid: int, marker: str, timeout: float = STOP_TIMEOUT_SECONDS) -
     return True
 
 
-def _spawn(command: list[str], log_file: Path, environment: dict[str, str]) -> subprocess.Popen[bytes]:
+def spawn(
+    command: list[str], log_file: Path, environment: dict[str, str], *, niceness: int = 0
+) -> subprocess.Popen[bytes]:
+    """Start `command` in a session of its own, logging to `log_file`, `niceness` below our CPU priority.
+
+    The priority is lowered as soon as the process exists, before it has started a thread of its own:
+    every thread it starts, and every process it forks, runs at that priority too.
+    """
     log_file.parent.mkdir(parents=True, exist_ok=True)
     with log_file.open("ab") as log:
-        return subprocess.Popen(  # noqa: S603 - a fixed argument list
+        process = subprocess.Popen(  # noqa: S603 - a fixed argument list
             command,
             stdin=subprocess.DEVNULL,
             stdout=log,
@@ -121,6 +129,11 @@ def _spawn(command: list[str], log_file: Path, environment: dict[str, str]) -> s
             env=environment,
             start_new_session=True,
         )
+    if niceness:
+        lowered = min(os.getpriority(os.PRIO_PROCESS, 0) + niceness, MAX_NICENESS)
+        with contextlib.suppress(ProcessLookupError):  # it exited at once: its log says why
+            os.setpriority(os.PRIO_PROCESS, process.pid, lowered)
+    return process
 
 
 def _tail(path: Path, lines: int = 15) -> str:
@@ -149,10 +162,15 @@ def _await_emulator(state: FlockState, moto: subprocess.Popen[bytes]) -> None:
         raise FlockError(f"the AWS emulator did not start; its log ends:\n{log}")
 
 
-def _start_runner(state: FlockState, concurrency: int, environment: dict[str, str]) -> None:
+def _start_runner(state: FlockState, concurrency: int, environment: dict[str, str], niceness: int) -> None:
     port = free_port()
     command = [sys.executable, "-m", RUNNER_MODULE, "--dir", str(state.directory), "--port", str(port)]
-    runner = _spawn([*command, "--concurrency", str(concurrency)], state.log_dir / "runner.log", environment)
+    runner = spawn(
+        [*command, "--concurrency", str(concurrency)],
+        state.log_dir / "runner.log",
+        environment,
+        niceness=niceness,
+    )
     state.runner_pid = runner.pid
     state.api_endpoint = f"http://127.0.0.1:{port}"
     state.save()
@@ -193,8 +211,12 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
     concurrency: int,
     runtime: str,
     parameters: Mapping[str, str] | None = None,
+    niceness: int = FLOCK_NICENESS,
 ) -> FlockState:
     """Start the emulator, provision the flock, start the runner; return the recorded state.
+
+    The emulator, the runner and its workers run `niceness` below this process's CPU priority, so the
+    commands a user runs meanwhile (`watch`, `status`, ...) are not slowed by a busy flock.
 
     `parameters` sets template parameters of the flock's stack beside its names. Each start gets a new
     instance token unless `names` has one, so the flock deploys to, and runs from, an image repository of
@@ -214,10 +236,11 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
     environment.pop("AWS_ENDPOINT_URL", None)
 
     moto_port = free_port()
-    moto = _spawn(
+    moto = spawn(
         [sys.executable, "-m", EMULATOR_MODULE, "-H", "127.0.0.1", "-p", str(moto_port)],
         log_dir / "moto.log",
         environment,
+        niceness=niceness,
     )
     state = FlockState(
         directory=directory,
@@ -235,7 +258,7 @@ def start_flock(  # noqa: PLR0913 - one argument per option of `shepard local up
         # Batch must not try to run containers itself: the runner's executor runs each job's worker.
         http_json(f"{state.aws_endpoint}/moto-api/config", data={"batch": {"use_docker": False}})
         _provision(state, template, parameters or {})
-        _start_runner(state, concurrency, environment)
+        _start_runner(state, concurrency, environment, niceness)
     except BaseException:
         stop_flock(state)
         raise

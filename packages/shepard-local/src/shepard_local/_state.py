@@ -10,6 +10,8 @@ from typing import Any, Final
 
 LOCAL_DIR_VAR: Final = "SHEPARD_LOCAL_DIR"
 DEFAULT_PREFIX: Final = "shepard-local"
+FLOCK_NICENESS: Final = 10
+"""How far below the user's CPU priority the flock runs: a busy flock then leaves commands their speed."""
 REGION: Final = "us-east-1"
 STATE_FILE: Final = "flock.json"
 
