@@ -31,6 +31,8 @@ HOP_BY_HOP: Final = frozenset(
     {"connection", "keep-alive", "transfer-encoding", "te", "trailer", "upgrade", "proxy-connection"}
 )
 UPSTREAM_TIMEOUT_SECONDS: Final = 300
+LISTEN_BACKLOG: Final = 4096
+"""The connections that may wait to be accepted (the kernel caps it at net.core.somaxconn)."""
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,9 @@ class Routes:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's 5 made a burst of new connections (watch reads about 30 partitions at once) lose
+    # some to the kernel, each one retried by its client a second later.
+    request_queue_size = LISTEN_BACKLOG
     routes: Routes
 
 

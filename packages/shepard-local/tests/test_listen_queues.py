@@ -1,4 +1,4 @@
-"""The emulator lets a burst of new connections wait to be accepted instead of dropping them."""
+"""The emulator and the flock's front door let a burst of new connections wait instead of dropping them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 
 import boto3
 from shepard_local._control import LOCAL_CREDENTIALS
+from shepard_local._server import FlockServer, Routes
 
 BURST = 400
 """More connections than werkzeug's own queue (128) holds, and few enough for a default file limit."""
@@ -57,3 +58,21 @@ def test_a_burst_of_connections_waits_while_the_server_is_busy(own_emulator):
         aws_secret_access_key=LOCAL_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
     assert "QueueUrls" not in client.list_queues()  # it serves again once running
+
+
+def test_a_burst_of_connections_waits_for_the_front_door():
+    """400 new connections to the front door (the CLI's one endpoint) all wait while it accepts none yet."""
+    routes = Routes(
+        function_name="endpoint",
+        endpoint=lambda _event, _context: None,
+        executor=None,  # type: ignore[arg-type] - nothing is served in this test
+        stats=dict,
+        region="us-east-1",
+        upstream="http://127.0.0.1:9",
+    )
+    server = FlockServer(routes)  # listening, and accepting nothing until started
+    try:
+        port = int(server.url.rsplit(":", 1)[1])
+        assert _handshakes_done(port, BURST) == BURST
+    finally:
+        server._httpd.server_close()
