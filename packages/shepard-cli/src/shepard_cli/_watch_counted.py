@@ -111,10 +111,12 @@ class CountedWatch:
         clock: Callable[[], datetime] | None = None,
         price: Callable[[Counts, str | None], Spend] | None = None,
         wait_threshold: timedelta | None = None,
+        diagnose: Callable[[LongWaits], LongWaits] | None = None,
     ) -> None:
         """Prepare the reader; the first call reads the first snapshot (its spend priced by `price`).
 
-        With `wait_threshold`, each snapshot also lists the jobs waiting for AWS Batch at least that long.
+        With `wait_threshold`, each snapshot also lists the jobs waiting for AWS Batch at least that long,
+        said why by `diagnose` while they are counted.
         """
         if scan_reason(filters) is not None:
             raise ValueError(f"the counters cannot answer {scan_reason(filters)}; scan the table")
@@ -125,6 +127,7 @@ class CountedWatch:
         self._groups = view_groups(filters)
         self._price = price if self._groups >= RAN_GROUPS else None
         self._wait_threshold = wait_threshold
+        self._diagnose = diagnose
 
     def __call__(self) -> Snapshot:
         """Read the counters, then the newest problems, pace and long waits together; return the view."""
@@ -209,11 +212,12 @@ class CountedWatch:
             )
             page = oldest_jobs(self._dynamodb, self._table, job_filter, count=MAX_DIAGNOSED)
             found = long_waits(page.rows, now, threshold)
+            shown = found if self._diagnose is None else self._diagnose(found)
             if counted is None:
-                return found, page.items_read
+                return shown, page.items_read
             count = counted.result()
         waits = dataclasses.replace(
-            found,
+            shown,
             total=max(found.total, count.count),
             total_is_floor=count.more and count.count >= found.total,
         )

@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from shepard_cli._cost_report import CostReport
     from shepard_cli._watch_filters import WatchFilters
     from shepard_cli._watch_snapshot import Snapshot
+    from shepard_cli._watch_waits import LongWaits
 
 
 def _sleep(seconds: float) -> None:
@@ -49,12 +50,14 @@ def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view
     wait_threshold: timedelta | None = None,
     price: Callable[[list[JobRow]], CostReport] | None = None,
     price_counts: Callable[[Counts, str | None], Spend] | None = None,
+    diagnose: Callable[[LongWaits], LongWaits] | None = None,
 ) -> Callable[[], Snapshot]:
     """Return the reader of successive snapshots: from the counters, or a scan when a filter needs one.
 
     From the counters, the jobs waiting for AWS Batch longer than `wait_threshold` come from one page of
     the `submitted` index partitions (at most MAX_DIAGNOSED rows), and the spend is what `price_counts`
-    makes of the usage counters; a scan's spend is what `price` makes of the rows it read.
+    makes of the usage counters; a scan's spend is what `price` makes of the rows it read. `diagnose`
+    says why the waits shown wait.
     """
     from shepard_cli._watch_counted import CountedWatch, scan_reason
 
@@ -67,6 +70,7 @@ def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view
             errors_bucket=errors_bucket,
             price=price_counts,
             wait_threshold=wait_threshold,
+            diagnose=diagnose,
         )
     return lambda: scan_snapshot(
         dynamodb,
@@ -77,6 +81,7 @@ def snapshot_reader(  # noqa: PLR0913 - the client, the table, and what the view
         errors_bucket=errors_bucket,
         wait_threshold=wait_threshold,
         price=price,
+        diagnose=diagnose,
     )
 
 
@@ -91,11 +96,12 @@ def scan_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
     clock: Callable[[], datetime] | None = None,
     wait_threshold: timedelta | None = None,
     price: Callable[[list[JobRow]], CostReport] | None = None,
+    diagnose: Callable[[LongWaits], LongWaits] | None = None,
 ) -> Snapshot:
     """Scan the whole table once (in parallel, projected and filtered) and return what it shows.
 
-    With `wait_threshold`, the snapshot also lists the jobs waiting for AWS Batch at least that long;
-    with `price`, its spend is what `price` makes of the rows this scan read.
+    With `wait_threshold`, the snapshot also lists the jobs waiting for AWS Batch at least that long
+    (said why by `diagnose`); with `price`, its spend is what `price` makes of the rows this scan read.
     """
     began = time.perf_counter()
     rows, left_out = scan_job_rows(dynamodb, scan_request(table, filters), segments=segments)
@@ -111,7 +117,10 @@ def scan_snapshot(  # noqa: PLR0913 - the client, the table, and what the view s
         scan_seconds=time.perf_counter() - began,
     )
     if wait_threshold is not None:
-        snapshot = dataclasses.replace(snapshot, long_waits=long_waits(rows, now, wait_threshold))
+        waiting = long_waits(rows, now, wait_threshold)
+        snapshot = dataclasses.replace(
+            snapshot, long_waits=waiting if diagnose is None else diagnose(waiting)
+        )
     return snapshot if price is None else dataclasses.replace(snapshot, spend=price(rows))
 
 

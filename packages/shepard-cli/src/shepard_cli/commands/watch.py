@@ -176,7 +176,6 @@ def watch(
     )
     dynamodb = aws.client("dynamodb")
     backlog = _backlog_reader(aws, cloudformation_to_describe, scheduler_queue_url)
-    diagnosed = _wait_diagnoser(aws)
     price, price_counts = _spend_pricers(aws)
 
     read = snapshot_reader(
@@ -189,6 +188,7 @@ def watch(
         wait_threshold=wait_threshold,
         price=price,
         price_counts=price_counts,
+        diagnose=_wait_diagnoser(aws),
     )
 
     def take() -> Snapshot:
@@ -199,8 +199,6 @@ def watch(
             # The upload queue is read while the table is: a refresh waits for the slower of the two.
             queued = None if backlog is None else pool.submit(backlog, datetime.now(UTC))
             snapshot = read()
-            if snapshot.long_waits is not None:
-                snapshot = dataclasses.replace(snapshot, long_waits=diagnosed(snapshot.long_waits))
             return snapshot if queued is None else dataclasses.replace(snapshot, backlog=queued.result())
 
     console = stdout()
