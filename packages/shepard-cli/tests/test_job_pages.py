@@ -8,8 +8,8 @@ import uuid as uuids
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from shepard_cli._index_merge import likely_share
-from shepard_cli._job_pages import MAX_PAGE_SIZE, JobFilter, count_jobs, list_jobs, oldest_jobs
+from shepard_cli._job_pages import MAX_PAGE_SIZE, JobFilter, list_jobs
+from shepard_cli._oldest_jobs import WAIT_ATTRIBUTES, oldest_jobs
 from shepard_core import LIST_SHARDS, Attr, JobRow, JobStatus, StatusGroup, manifest_key
 
 BASE = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
@@ -191,21 +191,26 @@ class TestFilters:
         assert any(len(page.rows) < 2 and page.next_cursor for page in pages)
 
 
-class TestOldestFirstAndCounts:
+NUMBERED = (*WAIT_ATTRIBUTES, "N")
+"""What a long wait reads of a row, and the job's number (an input) to name it in these tests."""
+
+
+class TestOldestAndCounted:
     @pytest.mark.parametrize(
         "name",
         ["group", "groups", "tag", "tag+groups", "until", "since+until", "unknown-tag", "empty-window"],
     )
     @pytest.mark.parametrize("count", [1, 7, 50])
-    def test_the_oldest_jobs_of_a_filter(self, flock, jobs, name, count):
-        """The oldest `count` jobs of a filter come oldest first, across every list shard."""
+    def test_the_oldest_jobs_of_a_filter_and_their_number(self, flock, jobs, name, count):
+        """The oldest `count` jobs of a filter come oldest first, across every list shard, all counted."""
         job_filter, condition = FILTERS[name]
-        page = oldest_jobs(flock.client("dynamodb"), flock.table, job_filter, count=count)
-        assert numbers(page.rows) == list(reversed(expected(condition)))[:count]
-        assert page.next_cursor is None
+        dynamodb = flock.client("dynamodb")
+        oldest = oldest_jobs(dynamodb, flock.table, job_filter, count=count, most=1000, attributes=NUMBERED)
+        assert numbers(oldest.rows) == list(reversed(expected(condition)))[:count]
+        assert (oldest.total, oldest.more) == (len(expected(condition)), False)
 
-    def test_the_oldest_of_many_read_a_page_not_the_table(self, flock, counted):
-        """The 30 oldest of 500 submitted jobs are read in one short query per shard."""
+    def test_one_short_query_per_shard(self, flock, counted):
+        """The 30 oldest of 500 submitted jobs, and their number, come from one query per shard."""
         counted.write([(job(6 * n), iso(moment(6 * n))) for n in range(500)])  # all submitted
         submitted = JobFilter(groups=frozenset({StatusGroup.SUBMITTED}))
         dynamodb = flock.client("dynamodb")
@@ -213,27 +218,23 @@ class TestOldestFirstAndCounts:
         dynamodb.meta.events.register(
             "provide-client-params.dynamodb.Query", lambda params, **_: queries.append(params)
         )
-        page = oldest_jobs(dynamodb, flock.table, submitted, count=30)
-        assert numbers(page.rows) == [6 * n for n in range(30)]
-        assert len(queries) == LIST_SHARDS  # one round: no shard is read a second time
-        assert page.items_read <= LIST_SHARDS * likely_share(30, LIST_SHARDS)
+        oldest = oldest_jobs(dynamodb, flock.table, submitted, count=30, most=1000, attributes=NUMBERED)
+        assert numbers(oldest.rows) == [6 * n for n in range(30)]
+        assert (oldest.total, oldest.more) == (500, False)
+        assert len(queries) == LIST_SHARDS
+        assert all(
+            set(query["ExpressionAttributeNames"].values()) >= set(WAIT_ATTRIBUTES) for query in queries
+        )
 
-    @pytest.mark.parametrize(
-        "name", ["group", "groups", "tag", "tag+groups", "until", "unknown-tag", "empty-window"]
-    )
-    def test_a_count_below_its_limit_is_exact(self, flock, jobs, name):
-        """Counting reads every selected job's key once and says the count is exact."""
-        job_filter, condition = FILTERS[name]
-        counted = count_jobs(flock.client("dynamodb"), flock.table, job_filter, most=1000)
-        assert (counted.count, counted.more) == (len(expected(condition)), False)
-
-    def test_a_count_past_its_limit_is_a_floor(self, flock, jobs):
-        """Past `most`, the count stops at about `most` items and says more were left uncounted."""
-        every = JobFilter(groups=frozenset(StatusGroup))
-        counted = count_jobs(flock.client("dynamodb"), flock.table, every, most=40)
-        assert counted.more
-        assert 0 < counted.count < 120
-        assert counted.items_read <= 40 + len(StatusGroup) * LIST_SHARDS
+    def test_past_its_limit_the_count_is_a_floor_and_the_oldest_still_the_oldest(self, flock, counted):
+        """Reading 4 of about 31 jobs per shard: the count says "at least 64", the 4 oldest are exact."""
+        counted.write([(job(6 * n), iso(moment(6 * n))) for n in range(500)])
+        submitted = JobFilter(groups=frozenset({StatusGroup.SUBMITTED}))
+        dynamodb = flock.client("dynamodb")
+        oldest = oldest_jobs(dynamodb, flock.table, submitted, count=4, most=64, attributes=NUMBERED)
+        assert numbers(oldest.rows) == [0, 6, 12, 18]
+        assert (oldest.total, oldest.more) == (64, True)
+        assert oldest.items_read == 64
 
 
 def cursor_of(document: object) -> str:

@@ -1,10 +1,10 @@
-"""A lazy newest-first (or oldest-first) merge of the partitions of a job-list index: it reads what it must.
+"""A lazy newest-first merge of the partitions of a job-list index: it reads only as far as it must.
 
-Each partition (one index key, such as `failed#07`) is read backwards by LIST_TIME in short queries
-(forwards, oldest first). The merge takes the newest head among the partitions, and queries again only
-a partition whose buffered rows ran out, so a page of N rows out of a table of any size reads about N
-items plus one short query per partition. The first query of every partition asks for its share of the
-page plus one row, and the queries due at one moment (a round) go out together on a few threads.
+Each partition (one index key, such as `failed#07`) is read backwards by LIST_TIME in short queries.
+The merge takes the newest head among the partitions, and queries again only a partition whose
+buffered rows ran out, so a page of N rows out of a table of any size reads about N items plus one
+short query per partition. The first query of every partition asks for its share of the page plus
+one row, and the queries due at one moment (a round) go out together on a few threads.
 """
 
 from __future__ import annotations
@@ -108,8 +108,6 @@ def job_rows(items: Iterable[Mapping[str, Any]]) -> tuple[JobRow, ...]:
 class NewestFirstMerge:
     """A newest-first merge over the partitions `partition_values` of one index, within `window`."""
 
-    NEWEST_FIRST: bool = True
-
     def __init__(  # noqa: PLR0913 - where to read, and what
         self,
         client: DynamoDBClient,
@@ -144,11 +142,10 @@ class NewestFirstMerge:
             return MergeResult((), None)
         items: list[dict[str, Any]] = []
         while len(items) < wanted:
-            # Of the partitions run dry, the one read least far (back, or on when oldest first) is queried
-            # first: where a read budget stops the merge, the point it resumes from is as far as it can be.
+            # Of the partitions run dry, the one read least far back in time is queried first: where a
+            # read budget stops the merge, the point it resumes from is then as far back as it can be.
             while hungry := [part for part in self._parts if not part.buffer and not part.exhausted]:
-                hungry.sort(key=lambda part: part.frontier or "", reverse=self.NEWEST_FIRST)
-                hungry.sort(key=lambda part: part.queried)
+                hungry.sort(key=lambda part: (not part.queried, part.frontier or ""), reverse=True)
                 round_ = self._round(hungry, max_read)
                 if not round_:
                     return self._stopped(items, wanted)
@@ -156,15 +153,9 @@ class NewestFirstMerge:
             live = [part for part in self._parts if part.buffer]
             if not live:
                 return MergeResult(tuple(items), None)
-            items.append(self._first(live).buffer.popleft())
+            items.append(max(live, key=_Partition.head_time).buffer.popleft())
         more = any(part.buffer or not part.exhausted for part in self._parts)
         return MergeResult(tuple(items), _list_time(items[-1]) if more else None)
-
-    def _first(self, live: list[_Partition]) -> _Partition:
-        """Return the partition whose buffered head comes first in the merge's order."""
-        if self.NEWEST_FIRST:
-            return max(live, key=_Partition.head_time)
-        return min(live, key=_Partition.head_time)
 
     def _round(self, hungry: list[_Partition], max_read: int | None) -> list[_Partition]:
         """Return the hungry partitions to query now, in the order one-at-a-time reading would take them.
@@ -193,18 +184,12 @@ class NewestFirstMerge:
 
     def _stopped(self, items: list[dict[str, Any]], wanted: int) -> MergeResult:
         """Return the rows placeable before the newest unread point, and that point to resume below."""
-        unread = [part.frontier or "" for part in self._parts if not part.buffer and not part.exhausted]
-        frontier = max(unread) if self.NEWEST_FIRST else min(unread)
+        frontier = max(part.frontier or "" for part in self._parts if not part.buffer and not part.exhausted)
         while len(items) < wanted:
-            live = [
-                part
-                for part in self._parts
-                if part.buffer
-                and (part.head_time() >= frontier if self.NEWEST_FIRST else part.head_time() <= frontier)
-            ]
+            live = [part for part in self._parts if part.buffer and part.head_time() >= frontier]
             if not live:
                 return MergeResult(tuple(items), frontier)
-            items.append(self._first(live).buffer.popleft())
+            items.append(max(live, key=_Partition.head_time).buffer.popleft())
         return MergeResult(tuple(items), _list_time(items[-1]))
 
     def _absorb(self, part: _Partition, answer: Mapping[str, Any], need: int) -> None:
@@ -228,7 +213,7 @@ class NewestFirstMerge:
         request = key_condition(self._spec, part.value, self._window) | {
             "TableName": self._table,
             "IndexName": self._spec.index,
-            "ScanIndexForward": not self.NEWEST_FIRST,
+            "ScanIndexForward": False,
             "Limit": part.limit,
         }
         if self._spec.filter_expression:
@@ -236,12 +221,6 @@ class NewestFirstMerge:
         if part.start_key:
             request["ExclusiveStartKey"] = part.start_key
         return request
-
-
-class OldestFirstMerge(NewestFirstMerge):
-    """An oldest-first merge: the same reads forwards by LIST_TIME; it resumes above its resume point."""
-
-    NEWEST_FIRST = False
 
 
 def likely_share(wanted: int, partitions: int) -> int:

@@ -12,7 +12,6 @@ import binascii
 import dataclasses
 import hashlib
 import json
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Final
 
@@ -28,16 +27,7 @@ from shepard_core import (
     list_partitions,
 )
 
-from shepard_cli._index_merge import (
-    QUERY_THREADS,
-    IndexSpec,
-    NewestFirstMerge,
-    OldestFirstMerge,
-    Window,
-    job_rows,
-    key_condition,
-    likely_share,
-)
+from shepard_cli._index_merge import IndexSpec, NewestFirstMerge, Window, job_rows, likely_share
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -69,8 +59,8 @@ class JobFilter:
         described = {
             "groups": sorted(group.value for group in self.groups),
             "tag": self.tag or None,
-            "since": _list_moment(self.since),
-            "until": _list_moment(self.until),
+            "since": list_moment(self.since),
+            "until": list_moment(self.until),
             "key_prefix": self.key_prefix or None,
         }
         return hashlib.sha256(json.dumps(described, sort_keys=True).encode()).hexdigest()[:16]
@@ -85,7 +75,7 @@ class JobPage:
     items_read: int
 
 
-def _list_moment(moment: datetime | None) -> str | None:
+def list_moment(moment: datetime | None) -> str | None:
     """Return a moment as LIST_TIME writes creation times (ISO 8601 UTC, milliseconds, `Z`)."""
     if moment is None:
         return None
@@ -124,7 +114,7 @@ def decode_cursor(job_filter: JobFilter, cursor: str) -> str:
     return str(document["t"])
 
 
-def _index_spec(job_filter: JobFilter) -> tuple[IndexSpec, list[str]]:
+def index_spec(job_filter: JobFilter) -> tuple[IndexSpec, list[str]]:
     """Return the index a filter reads, its DynamoDB filter, and the partitions it selects."""
     conditions: list[str] = []
     names: dict[str, str] = {}
@@ -168,17 +158,17 @@ def list_jobs(
     """
     if not 1 <= page_size <= MAX_PAGE_SIZE:
         raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}, not {page_size}")
-    upper = _list_moment(job_filter.until)
+    upper = list_moment(job_filter.until)
     if cursor is not None:
         resume_below = decode_cursor(job_filter, cursor)
         upper = resume_below if upper is None else min(upper, resume_below)
-    spec, partitions = _index_spec(job_filter)
+    spec, partitions = index_spec(job_filter)
     merge = NewestFirstMerge(
         client,
         table_name,
         spec,
         partitions,
-        Window(_list_moment(job_filter.since), upper),
+        Window(list_moment(job_filter.since), upper),
         wanted=page_size,
     )
     result = merge.take(page_size, max_read=READ_BUDGET_PER_ROW * page_size)
@@ -196,64 +186,13 @@ def sample_jobs(
     """
     if not 1 <= shards <= LIST_SHARDS:
         raise ValueError(f"shards must be between 1 and {LIST_SHARDS}, not {shards}")
-    spec, partitions = _index_spec(job_filter)
+    spec, partitions = index_spec(job_filter)
     chosen = [value for value in partitions if int(value.rsplit("#", 1)[1]) < shards]
-    window = Window(_list_moment(job_filter.since), _list_moment(job_filter.until))
+    window = Window(list_moment(job_filter.since), list_moment(job_filter.until))
     first = likely_share(count, len(chosen))
     merge = NewestFirstMerge(client, table_name, spec, chosen, window, wanted=count, first=first)
     result = merge.take(count, max_read=READ_BUDGET_PER_ROW * count)
     return JobPage(rows=job_rows(result.items), next_cursor=None, items_read=merge.items_read)
-
-
-def oldest_jobs(client: DynamoDBClient, table_name: str, job_filter: JobFilter, *, count: int) -> JobPage:
-    """Return the `count` oldest (by creation) jobs a filter selects, oldest first; it has no next page."""
-    spec, partitions = _index_spec(job_filter)
-    window = Window(_list_moment(job_filter.since), _list_moment(job_filter.until))
-    first = likely_share(count, len(partitions))
-    merge = OldestFirstMerge(client, table_name, spec, partitions, window, wanted=count, first=first)
-    result = merge.take(count, max_read=READ_BUDGET_PER_ROW * count)
-    return JobPage(rows=job_rows(result.items), next_cursor=None, items_read=merge.items_read)
-
-
-@dataclasses.dataclass(frozen=True)
-class JobCount:
-    """How many jobs a filter selects: exact, or at least `count` when `more` were left uncounted."""
-
-    count: int
-    more: bool
-    items_read: int
-
-
-def count_jobs(client: DynamoDBClient, table_name: str, job_filter: JobFilter, *, most: int) -> JobCount:
-    """Return how many jobs a filter selects, with one COUNT query per partition reading at most `most` items.
-
-    Each partition is counted up to its share of `most`; past that the count is a floor (`more`).
-    Counter items and array manifests are no list partition's rows.
-    """
-    spec, partitions = _index_spec(job_filter)
-    window = Window(_list_moment(job_filter.since), _list_moment(job_filter.until))
-    if window.empty or not partitions:
-        return JobCount(0, more=False, items_read=0)
-    share = max(1, -(-most // len(partitions)))
-
-    def count(partition: str) -> dict[str, Any]:
-        request = key_condition(spec, partition, window) | {
-            "TableName": table_name,
-            "IndexName": spec.index,
-            "Select": "COUNT",
-            "Limit": share,
-        }
-        if spec.filter_expression:
-            request["FilterExpression"] = spec.filter_expression
-        return dict(client.query(**request))
-
-    with ThreadPoolExecutor(max_workers=min(QUERY_THREADS, len(partitions))) as pool:
-        answers = list(pool.map(count, partitions))
-    return JobCount(
-        count=sum(int(answer.get("Count", 0)) for answer in answers),
-        more=any(answer.get("LastEvaluatedKey") for answer in answers),
-        items_read=sum(int(answer.get("ScannedCount", 0)) for answer in answers),
-    )
 
 
 def describe_filter(job_filter: JobFilter) -> dict[str, Any]:
@@ -261,7 +200,7 @@ def describe_filter(job_filter: JobFilter) -> dict[str, Any]:
     return {
         "groups": sorted(group.value for group in job_filter.groups) or None,
         "tag": job_filter.tag,
-        "since": _list_moment(job_filter.since),
-        "until": _list_moment(job_filter.until),
+        "since": list_moment(job_filter.since),
+        "until": list_moment(job_filter.until),
         "key_prefix": job_filter.key_prefix,
     }

@@ -2,8 +2,8 @@
 
 The counts come from the counter items (per TAG with --tag), the newest problems from the overview's
 merge or a job page, and the pace from successive refreshes (until then, an estimate from the end
-times of a sample of the newest ended jobs); the jobs waiting long for AWS Batch from an oldest-first
-page of the `submitted` partitions and a count of them. Those reads go out together once the counters
+times of a sample of the newest ended jobs); the jobs waiting long for AWS Batch, and how many, from
+one oldest-first query of each `submitted` partition. Those reads go out together once the counters
 are read, and none reads the partitions of a group the counters hold no job in.
 The spend so far is priced from the usage counters (of the --tag when given) by `price`, when both ended
 groups are in view (the usage counters are not split by status group).
@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING, Final
 from shepard_core import GROUP_OF, LIST_SHARDS, PROBLEM_GROUPS, RAN_GROUPS, Counts, JobRow, StatusGroup
 from shepard_core._counts import COUNTED_TAG_CHARS  # how much of a TAG the counters keep
 
-from shepard_cli._job_pages import JobFilter, count_jobs, list_jobs, oldest_jobs, sample_jobs
+from shepard_cli._job_pages import JobFilter, list_jobs, sample_jobs
+from shepard_cli._oldest_jobs import oldest_jobs
 from shepard_cli._overview import Overview, Throughput, holds_jobs, newest_problems, read_counts
 from shepard_cli._watch_snapshot import Problem, Snapshot, completion_rate, parse_row_time
 from shepard_cli._watch_waits import MAX_COUNTED, MAX_DIAGNOSED, LongWaits, long_waits
@@ -116,7 +117,7 @@ class CountedWatch:
         """Prepare the reader; the first call reads the first snapshot (its spend priced by `price`).
 
         With `wait_threshold`, each snapshot also lists the jobs waiting for AWS Batch at least that long,
-        said why by `diagnose` while they are counted.
+        said why by `diagnose`.
         """
         if scan_reason(filters) is not None:
             raise ValueError(f"the counters cannot answer {scan_reason(filters)}; scan the table")
@@ -192,10 +193,9 @@ class CountedWatch:
     ) -> tuple[LongWaits, int]:
         """Return the jobs in view waiting for Batch at least the threshold, and the items read for them.
 
-        The longest waiting come from an oldest-first page of the `submitted` partitions (of the --tag's
-        jobs with --tag); while more jobs are submitted than a page holds, those created before the
-        threshold are counted too (up to MAX_COUNTED). Nothing is read when the counters hold no
-        submitted job in view.
+        The longest waiting, and how many wait (up to MAX_COUNTED), come from one oldest-first query of
+        each `submitted` partition (of the --tag's jobs with --tag); then they are diagnosed. Nothing is
+        read when the counters hold no submitted job in view.
         """
         threshold = self._wait_threshold or timedelta(0)
         if not _counted(self._groups & {StatusGroup.SUBMITTED}, counts, totals):
@@ -203,25 +203,14 @@ class CountedWatch:
         job_filter = JobFilter(
             groups=frozenset({StatusGroup.SUBMITTED}), tag=self._filters.tag, until=now - threshold
         )
-        needs_count = not totals.items_read or counts[StatusGroup.SUBMITTED] > MAX_DIAGNOSED
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            counted = (
-                pool.submit(count_jobs, self._dynamodb, self._table, job_filter, most=MAX_COUNTED)
-                if needs_count
-                else None
-            )
-            page = oldest_jobs(self._dynamodb, self._table, job_filter, count=MAX_DIAGNOSED)
-            found = long_waits(page.rows, now, threshold)
-            shown = found if self._diagnose is None else self._diagnose(found)
-            if counted is None:
-                return shown, page.items_read
-            count = counted.result()
+        oldest = oldest_jobs(self._dynamodb, self._table, job_filter, count=MAX_DIAGNOSED, most=MAX_COUNTED)
+        found = long_waits(oldest.rows, now, threshold)
         waits = dataclasses.replace(
-            shown,
-            total=max(found.total, count.count),
-            total_is_floor=count.more and count.count >= found.total,
+            found,
+            total=max(found.total, oldest.total),
+            total_is_floor=oldest.more and oldest.total >= found.total,
         )
-        return waits, page.items_read + count.items_read
+        return waits if self._diagnose is None else self._diagnose(waits), oldest.items_read
 
     def _sampled_pace(
         self, now: datetime, counts: Mapping[StatusGroup, int], totals: Counts
