@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 MAX_DIAGNOSED: Final = 30
 """The most waiting jobs one refresh describes (the longest waiting first): one DescribeJobs call."""
-MAX_COUNTED: Final = 1000
+MAX_COUNTED: Final = 500
 """The most waiting jobs a refresh from the counters counts one by one; past that it says "over"."""
 
 

@@ -215,16 +215,29 @@ def watch(
 
 
 def _wait_diagnoser(aws: Aws) -> Callable[[LongWaits], LongWaits]:
-    """Return what says why each long wait shown waits; its Batch and EC2 clients are made at the first."""
+    """Return what says why each long wait shown waits; its Batch and EC2 clients are made meanwhile.
+
+    Making them (loading EC2's large service model) takes a few tenths of a second: a thread does it
+    while the first snapshot is read, after this thread has made every client of its own.
+    """
+    import threading
+
     from shepard_cli._wait_reader import WaitReader
     from shepard_cli._watch_waits import diagnose_waits
 
     readers: list[WaitReader] = []
+    maker = threading.Thread(
+        target=lambda: readers.append(WaitReader(aws.client("batch"), aws.client("ec2"))),
+        name="wait-clients",
+        daemon=True,
+    )
+    maker.start()
 
     def diagnosed(waiting: LongWaits) -> LongWaits:
         if not waiting.shown:
             return waiting
-        if not readers:
+        maker.join()
+        if not readers:  # the thread failed: make them here, and let any error show
             readers.append(WaitReader(aws.client("batch"), aws.client("ec2")))
         return diagnose_waits(waiting, readers[0])
 
