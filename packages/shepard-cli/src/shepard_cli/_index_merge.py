@@ -81,10 +81,11 @@ class _Partition:
 
     def head_time(self) -> str:
         """Return the LIST_TIME of the newest buffered row."""
-        return _list_time(self.buffer[0])
+        return list_time(self.buffer[0])
 
 
-def _list_time(item: Mapping[str, Any]) -> str:
+def list_time(item: Mapping[str, Any]) -> str:
+    """Return an index item's LIST_TIME (empty when it has none)."""
     return str(item.get(LIST_TIME, {}).get("S", ""))
 
 
@@ -155,7 +156,7 @@ class NewestFirstMerge:
                 return MergeResult(tuple(items), None)
             items.append(max(live, key=_Partition.head_time).buffer.popleft())
         more = any(part.buffer or not part.exhausted for part in self._parts)
-        return MergeResult(tuple(items), _list_time(items[-1]) if more else None)
+        return MergeResult(tuple(items), list_time(items[-1]) if more else None)
 
     def _round(self, hungry: list[_Partition], max_read: int | None) -> list[_Partition]:
         """Return the hungry partitions to query now, in the order one-at-a-time reading would take them.
@@ -190,7 +191,7 @@ class NewestFirstMerge:
             if not live:
                 return MergeResult(tuple(items), frontier)
             items.append(max(live, key=_Partition.head_time).buffer.popleft())
-        return MergeResult(tuple(items), _list_time(items[-1]))
+        return MergeResult(tuple(items), list_time(items[-1]))
 
     def _absorb(self, part: _Partition, answer: Mapping[str, Any], need: int) -> None:
         """Buffer the job rows of one partition's query answer and note where its next query starts."""
@@ -199,12 +200,12 @@ class NewestFirstMerge:
         part.buffer.extend(
             item
             for item in answer.get("Items", [])
-            if is_job_item(item) and (upper is None or _list_time(item) < upper)
+            if is_job_item(item) and (upper is None or list_time(item) < upper)
         )
         part.queried = True
         last = answer.get("LastEvaluatedKey")
         part.start_key = dict(last) if last else None
-        part.frontier = _list_time(last) if last else None
+        part.frontier = list_time(last) if last else None
         cap = MAX_QUERY_LIMIT if self._spec.filter_expression else max(need, 1)
         part.limit = max(1, min(part.limit * 2, cap))
 

@@ -14,11 +14,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from shepard_core import LIST_TIME, Attr
 
-from shepard_cli._index_merge import QUERY_THREADS, Window, is_job_item, job_rows, key_condition
+from shepard_cli._index_merge import QUERY_THREADS, Window, is_job_item, job_rows, key_condition, list_time
 from shepard_cli._job_pages import index_spec, list_moment
 
 if TYPE_CHECKING:
-    from collections.abc import Mapping, Sequence
+    from collections.abc import Sequence
 
     from mypy_boto3_dynamodb import DynamoDBClient
     from shepard_core import JobRow
@@ -37,10 +37,6 @@ class OldestJobs:
     total: int
     more: bool
     items_read: int
-
-
-def _list_time(item: Mapping[str, Any]) -> str:
-    return str(item.get(LIST_TIME, {}).get("S", ""))
 
 
 def oldest_jobs(  # noqa: PLR0913 - where to read, what, and how much
@@ -84,14 +80,14 @@ def oldest_jobs(  # noqa: PLR0913 - where to read, what, and how much
         item
         for answer in answers
         for item in answer.get("Items", [])
-        if is_job_item(item) and (upper is None or _list_time(item) < upper)
+        if is_job_item(item) and (upper is None or list_time(item) < upper)
     ]
     # Past the last item a cut-off partition read, it may hold older jobs than the other partitions'
     # later ones: only what comes before every such point is surely among the oldest.
-    cut = [_list_time(answer["LastEvaluatedKey"]) for answer in answers if answer.get("LastEvaluatedKey")]
+    cut = [list_time(answer["LastEvaluatedKey"]) for answer in answers if answer.get("LastEvaluatedKey")]
     certain = sorted(
-        (item for item in items if not cut or _list_time(item) <= min(cut)),
-        key=lambda item: (_list_time(item), str(item.get(Attr.UUID, {}).get("S", ""))),
+        (item for item in items if not cut or list_time(item) <= min(cut)),
+        key=lambda item: (list_time(item), str(item.get(Attr.UUID, {}).get("S", ""))),
     )
     return OldestJobs(
         rows=job_rows(certain[:count]),

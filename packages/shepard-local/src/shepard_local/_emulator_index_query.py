@@ -40,12 +40,7 @@ def _matching_items(table: Any, conditions: list[tuple[str, Any]]) -> list[Any]:
         item
         for stored in table.items.values()
         for item in (stored.values() if table.range_key_attr else (stored,))
-        if all(
-            (value := item.attrs.get(name)) is not None
-            and value.type == wanted.type
-            and value.value == wanted.value
-            for name, wanted in conditions
-        )
+        if _emulator_partition_index.meets(item, conditions)
     ]
 
 

@@ -112,6 +112,16 @@ def note_rewritten(table: Any, key: TableKey) -> None:  # noqa: ANN401 - moto's 
         index.update(key, stored_item(table, key))
 
 
+def meets(item: Any, conditions: Sequence[tuple[str, Any]]) -> bool:  # noqa: ANN401 - moto's Item
+    """Return whether the item's attributes equal every (name, DynamoType) condition, type and value."""
+    return all(
+        (value := item.attrs.get(name)) is not None
+        and value.type == wanted.type
+        and value.value == wanted.value
+        for name, wanted in conditions
+    )
+
+
 def partition_items(table: Any, conditions: Sequence[tuple[str, Any]]) -> list[Any] | None:  # noqa: ANN401 - moto's
     """Return the items meeting every (name, DynamoType) equality; None if none names a recorded partition."""
     index = index_of(table)
@@ -128,12 +138,7 @@ def partition_items(table: Any, conditions: Sequence[tuple[str, Any]]) -> list[A
     found = []
     for key in index.keys(chosen):
         item = stored_item(table, key)
-        if item is not None and all(
-            (value := item.attrs.get(name)) is not None
-            and value.type == wanted.type
-            and value.value == wanted.value
-            for name, wanted in conditions
-        ):
+        if item is not None and meets(item, conditions):
             found.append(item)
     return found
 
